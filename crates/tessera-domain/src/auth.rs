@@ -1,0 +1,225 @@
+//! Login, refresh with rotation and reuse detection, logout, revocation, and access-token checks.
+
+use crate::claims::AccessClaims;
+use crate::error::{AuthError, TokenError};
+use crate::password::{Password, Verification};
+use crate::ports::{NewSession, RevokeSessions, Rotation};
+use crate::service::{Principal, Service};
+use crate::time::UnixTime;
+use crate::token::{PlainToken, SessionId};
+use crate::user::{LoginName, User};
+
+/// Longest user agent kept with a session, in characters.
+const MAX_USER_AGENT: usize = 512;
+
+/// Who is logging in, with what, and from where.
+#[derive(Debug)]
+pub struct LoginRequest {
+    /// A username or an e-mail address.
+    pub login: String,
+    pub password: Password,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The tokens handed to a client after a login or a refresh.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: PlainToken,
+    pub scope: String,
+    pub user_id: crate::user::UserId,
+    pub session_id: SessionId,
+}
+
+impl Service {
+    /// Checks a username (or e-mail) and password and opens a session.
+    ///
+    /// # Errors
+    /// `InvalidCredentials` for an unknown user or a wrong password alike (both cost one hash
+    /// verification); `AccountDisabled` only once the password has been proven right.
+    pub fn login(&self, req: LoginRequest) -> Result<IssuedTokens, AuthError> {
+        let p = &self.ports;
+        if req.password.expose().len() > self.policy.max_bytes {
+            // No stored password can be this long; refuse before spending a hash on it.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let found = match LoginName::parse(&req.login) {
+            Some(name) => p.users.find_credentials(&name)?,
+            None => None,
+        };
+        let Some((user, hash)) = found else {
+            p.hasher.verify_dummy(&req.password);
+            return Err(AuthError::InvalidCredentials);
+        };
+        let needs_rehash = match p.hasher.verify(&req.password, &hash)? {
+            Verification::Mismatch => return Err(AuthError::InvalidCredentials),
+            Verification::Match { needs_rehash } => needs_rehash,
+        };
+        if !user.active {
+            return Err(AuthError::AccountDisabled);
+        }
+        let now = p.clock.now();
+        if needs_rehash {
+            let upgraded = p.hasher.hash(&req.password)?;
+            p.users
+                .set_password_hash(user.id, &upgraded, RevokeSessions::None, now)?;
+            tracing::info!(user_id = user.id.0, "password hash upgraded to the configured Argon2id parameters");
+        }
+        let refresh = p.secrets.new_refresh_token();
+        let session = p.sessions.create_session(
+            &NewSession {
+                user_id: user.id,
+                ip: req.ip,
+                user_agent: req
+                    .user_agent
+                    .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+                created_at: now,
+                expires_at: now.plus(self.tokens.refresh_ttl),
+            },
+            &p.secrets.digest(&refresh),
+        )?;
+        let jti = p.secrets.new_jwt_id();
+        self.issue(&user, session, now, jti, refresh)
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token.
+    ///
+    /// A token presented again within the grace window after its rotation gets the same successor
+    /// pair; later, it revokes the whole session.
+    ///
+    /// # Errors
+    /// `InvalidGrant` for an unknown, expired or revoked token; `RefreshReused` on reuse.
+    pub fn refresh(&self, presented: &PlainToken) -> Result<IssuedTokens, AuthError> {
+        let p = &self.ports;
+        let now = p.clock.now();
+        let record = p
+            .sessions
+            .find_refresh(&p.secrets.digest(presented))?
+            .ok_or(AuthError::InvalidGrant)?;
+        if record.session_revoked || self.revoked.contains(record.session_id) {
+            return Err(AuthError::InvalidGrant);
+        }
+        let (successor, jti) = p.secrets.successor(presented);
+        let rotated_at = match record.rotated_at {
+            Some(at) => Some(at),
+            None if now >= record.expires_at => return Err(AuthError::InvalidGrant),
+            None => match p.sessions.rotate_refresh(
+                record.token_id,
+                &p.secrets.digest(&successor),
+                now,
+                now.plus(self.tokens.refresh_ttl),
+            )? {
+                Rotation::Rotated => None,
+                Rotation::AlreadyRotated { at } => Some(at),
+            },
+        };
+        let issued_at = match rotated_at {
+            None => now,
+            Some(at) if now.seconds() - at.seconds() <= self.tokens.reuse_grace => at,
+            Some(_) => {
+                p.sessions
+                    .revoke_session(record.session_id, "refresh_token_reuse", now)?;
+                self.remember_revoked(&[record.session_id]);
+                tracing::warn!(
+                    user_id = record.user_id.0,
+                    session_id = record.session_id.0,
+                    "refresh token reused after rotation; session revoked"
+                );
+                return Err(AuthError::RefreshReused);
+            }
+        };
+        let user = match p.users.get_user(record.user_id)? {
+            Some(u) if u.active => u,
+            _ => return Err(AuthError::InvalidGrant),
+        };
+        p.sessions.touch_session(record.session_id, now)?;
+        self.issue(&user, record.session_id, issued_at, jti, successor)
+    }
+
+    /// Ends the caller's session: its access tokens are refused from now on and its refresh token is dead.
+    ///
+    /// # Errors
+    /// Only when the store fails.
+    pub fn logout(&self, caller: &Principal) -> Result<(), AuthError> {
+        let now = self.ports.clock.now();
+        self.ports
+            .sessions
+            .revoke_session(caller.session_id, "logout", now)?;
+        self.remember_revoked(&[caller.session_id]);
+        Ok(())
+    }
+
+    /// RFC 7009 revocation of a refresh token: ends its session. An unknown token is not an error.
+    ///
+    /// # Errors
+    /// Only when the store fails.
+    pub fn revoke_refresh_token(&self, presented: &PlainToken) -> Result<(), AuthError> {
+        let p = &self.ports;
+        if let Some(record) = p.sessions.find_refresh(&p.secrets.digest(presented))? {
+            let now = p.clock.now();
+            p.sessions
+                .revoke_session(record.session_id, "token_revoked", now)?;
+            self.remember_revoked(&[record.session_id]);
+        }
+        Ok(())
+    }
+
+    /// Checks an access token: signature, time, issuer, audience, and the revocation view.
+    /// Costs one signature verification and a memory lookup; it never touches the store.
+    ///
+    /// # Errors
+    /// The `TokenError` that says why the token is refused.
+    pub fn authenticate(&self, token: &str) -> Result<Principal, TokenError> {
+        let claims = self.ports.codec.decode(token)?;
+        self.rules.check(&claims, self.ports.clock.now())?;
+        if self.revoked.contains(claims.session_id) {
+            return Err(TokenError::Revoked);
+        }
+        Ok(Principal {
+            user_id: claims.subject,
+            username: claims.preferred_username,
+            roles: claims.roles,
+            session_id: claims.session_id,
+            scope: claims.scope,
+        })
+    }
+
+    fn issue(
+        &self,
+        user: &User,
+        session: SessionId,
+        issued_at: UnixTime,
+        jwt_id: String,
+        refresh_token: PlainToken,
+    ) -> Result<IssuedTokens, AuthError> {
+        let t = &self.tokens;
+        let expires_at = issued_at.plus(t.access_ttl);
+        let claims = AccessClaims {
+            issuer: t.issuer.clone(),
+            subject: user.id,
+            audience: t.audiences.clone(),
+            expires_at,
+            issued_at,
+            not_before: issued_at,
+            jwt_id,
+            client_id: t.client_id.clone(),
+            session_id: session,
+            scope: t.scope.clone(),
+            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            tenant_id: user.tenant_id.clone(),
+            preferred_username: user.username.as_str().to_owned(),
+        };
+        let access_token = self.ports.codec.sign(&claims)?;
+        Ok(IssuedTokens {
+            access_token,
+            expires_in: (expires_at.seconds() - self.ports.clock.now().seconds()).max(0),
+            refresh_token,
+            scope: t.scope.clone(),
+            user_id: user.id,
+            session_id: session,
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! The claims of an access token (RFC 9068) and the rules a verifier applies to them.
+
+use crate::error::TokenError;
+use crate::time::UnixTime;
+use crate::token::SessionId;
+use crate::user::UserId;
+
+/// The claims Tessera puts in every access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub issuer: String,
+    pub subject: UserId,
+    pub audience: Vec<String>,
+    pub expires_at: UnixTime,
+    pub issued_at: UnixTime,
+    pub not_before: UnixTime,
+    pub jwt_id: String,
+    pub client_id: String,
+    pub session_id: SessionId,
+    /// Space-separated scope values.
+    pub scope: String,
+    pub roles: Vec<String>,
+    pub tenant_id: Option<String>,
+    pub preferred_username: String,
+}
+
+/// What a verifier trusts: one issuer, a set of audiences, and a small clock leeway.
+#[derive(Debug, Clone)]
+pub struct ClaimRules {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    /// Seconds of clock difference tolerated on `exp` and `nbf`.
+    pub leeway: i64,
+}
+
+impl ClaimRules {
+    /// Checks time, issuer and audience of claims whose signature has already been verified.
+    pub fn check(&self, claims: &AccessClaims, now: UnixTime) -> Result<(), TokenError> {
+        if now.seconds() >= claims.expires_at.seconds().saturating_add(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        if now.seconds().saturating_add(self.leeway) < claims.not_before.seconds() {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.issuer != self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if !claims.audience.iter().any(|a| self.audiences.contains(a)) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            issuer: "https://id.example".into(),
+            subject: UserId(7),
+            audience: vec!["api".into()],
+            expires_at: UnixTime(1_000),
+            issued_at: UnixTime(100),
+            not_before: UnixTime(100),
+            jwt_id: "j".into(),
+            client_id: "c".into(),
+            session_id: SessionId(1),
+            scope: "openid".into(),
+            roles: vec![],
+            tenant_id: None,
+            preferred_username: "bob".into(),
+        }
+    }
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            issuer: "https://id.example".into(),
+            audiences: vec!["other".into(), "api".into()],
+            leeway: 5,
+        }
+    }
+
+    #[test]
+    fn accepts_a_token_inside_its_lifetime() {
+        assert_eq!(rules().check(&claims(), UnixTime(500)), Ok(()));
+        assert_eq!(rules().check(&claims(), UnixTime(96)), Ok(()));
+        assert_eq!(rules().check(&claims(), UnixTime(1_004)), Ok(()));
+    }
+
+    #[test]
+    fn rejects_each_broken_rule() {
+        assert_eq!(rules().check(&claims(), UnixTime(1_005)), Err(TokenError::Expired));
+        assert_eq!(rules().check(&claims(), UnixTime(94)), Err(TokenError::NotYetValid));
+        let mut c = claims();
+        c.issuer = "https://evil.example".into();
+        assert_eq!(rules().check(&c, UnixTime(500)), Err(TokenError::WrongIssuer));
+        let mut c = claims();
+        c.audience = vec!["nope".into()];
+        assert_eq!(rules().check(&c, UnixTime(500)), Err(TokenError::WrongAudience));
+    }
+}

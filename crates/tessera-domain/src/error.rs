@@ -1,0 +1,122 @@
+//! Errors of the domain's use cases.
+//!
+//! One enum per family of use cases: `AuthError` for login, refresh and revocation,
+//! `TokenError` for checking an access token, `UserError` for managing users.
+//! Each has an `Unknown` variant for failures of an adapter that the domain cannot act on;
+//! the HTTP adapter turns it into a 500 and logs the cause.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Problems with individual fields of a request: field name → rule names it broke.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, Vec<&'static str>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, rule: &'static str) {
+        self.0.entry(field.to_owned()).or_default().push(rule);
+    }
+
+    /// Records every rule of `rules` against `field`.
+    pub fn extend(&mut self, field: &str, rules: impl IntoIterator<Item = &'static str>) {
+        for rule in rules {
+            self.add(field, rule);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[&'static str])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// `Ok(())` when no problem was recorded, else the problems as a validation error.
+    pub fn into_result(self) -> Result<(), UserError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(UserError::Validation(self))
+        }
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (field, rules) in &self.0 {
+            if !first {
+                f.write_str("; ")?;
+            }
+            first = false;
+            write!(f, "{field}: {}", rules.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Failures of login, refresh, logout and revocation.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user or wrong password: the two are deliberately indistinguishable.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// The refresh token is unknown, expired, or belongs to an ended session.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidGrant,
+    /// A rotated refresh token came back after the grace window: its session is now revoked.
+    #[error("the refresh token was already used; the session has been revoked")]
+    RefreshReused,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why an access token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the access token is malformed or its signature does not verify")]
+    Invalid,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token is not valid yet")]
+    NotYetValid,
+    #[error("the access token was issued by another issuer")]
+    WrongIssuer,
+    #[error("the access token is meant for another audience")]
+    WrongAudience,
+    #[error("the session of this access token has ended")]
+    Revoked,
+}
+
+/// Failures of user management.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("invalid fields: {0}")]
+    Validation(FieldErrors),
+    #[error("no such user")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A unique field (`username` or `email`) is already taken.
+    #[error("this {field} is already taken")]
+    Duplicate { field: &'static str },
+    #[error("the last active admin cannot lose the admin role, be disabled or be deleted")]
+    LastAdmin,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<FieldErrors> for UserError {
+    fn from(value: FieldErrors) -> Self {
+        Self::Validation(value)
+    }
+}

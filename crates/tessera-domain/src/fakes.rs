@@ -1,0 +1,318 @@
+//! In-memory fake ports for the service's unit tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::claims::AccessClaims;
+use crate::error::{TokenError, UserError};
+use crate::password::{Password, PasswordHash, PasswordPolicy, Verification};
+use crate::ports::*;
+use crate::service::{Ports, Service, TokenSettings};
+use crate::time::UnixTime;
+use crate::token::{HashedToken, PlainToken, SessionId};
+use crate::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+
+#[derive(Default)]
+pub struct FakeClock(pub AtomicI64);
+impl Clock for FakeClock {
+    fn now(&self) -> UnixTime {
+        UnixTime(self.0.load(Ordering::SeqCst))
+    }
+}
+impl FakeClock {
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+/// "Hashes" as `plain:<password>`; `old:<password>` verifies but asks for a rehash.
+#[derive(Default)]
+pub struct FakeHasher {
+    pub dummies: AtomicUsize,
+}
+impl PasswordHasher for FakeHasher {
+    fn hash(&self, p: &Password) -> anyhow::Result<PasswordHash> {
+        Ok(PasswordHash::new(format!("plain:{}", p.expose())))
+    }
+    fn verify(&self, p: &Password, h: &PasswordHash) -> anyhow::Result<Verification> {
+        let s = h.as_str();
+        Ok(if s == format!("plain:{}", p.expose()) {
+            Verification::Match { needs_rehash: false }
+        } else if s == format!("old:{}", p.expose()) {
+            Verification::Match { needs_rehash: true }
+        } else {
+            Verification::Mismatch
+        })
+    }
+    fn verify_dummy(&self, _: &Password) {
+        self.dummies.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Default)]
+pub struct FakeSecrets(AtomicUsize);
+impl SecretTokens for FakeSecrets {
+    fn new_refresh_token(&self) -> PlainToken {
+        PlainToken::new(format!("tsr_{}", self.0.fetch_add(1, Ordering::SeqCst)))
+    }
+    fn successor(&self, parent: &PlainToken) -> (PlainToken, String) {
+        (
+            PlainToken::new(format!("{}'", parent.expose())),
+            format!("jti-{}", parent.expose()),
+        )
+    }
+    fn digest(&self, t: &PlainToken) -> HashedToken {
+        HashedToken::from_hex(format!("h({})", t.expose()))
+    }
+    fn new_jwt_id(&self) -> String {
+        format!("jti{}", self.0.fetch_add(1, Ordering::SeqCst))
+    }
+    fn new_password(&self) -> Password {
+        Password::new("generated-password-123".into())
+    }
+}
+
+/// Tokens are keys into a table of the claims they were signed with.
+#[derive(Default)]
+pub struct FakeCodec(Mutex<Vec<AccessClaims>>);
+impl AccessTokenCodec for FakeCodec {
+    fn sign(&self, c: &AccessClaims) -> anyhow::Result<String> {
+        let mut v = self.0.lock().unwrap();
+        v.push(c.clone());
+        Ok(format!("tok{}", v.len() - 1))
+    }
+    fn decode(&self, t: &str) -> Result<AccessClaims, TokenError> {
+        let i: usize = t
+            .strip_prefix("tok")
+            .and_then(|n| n.parse().ok())
+            .ok_or(TokenError::Invalid)?;
+        self.0.lock().unwrap().get(i).cloned().ok_or(TokenError::Invalid)
+    }
+}
+
+#[derive(Default)]
+struct Db {
+    users: Vec<(User, PasswordHash)>,
+    sessions: Vec<(SessionId, UserId, bool)>,
+    refresh: Vec<(i64, HashedToken, SessionId, UnixTime, Option<UnixTime>)>,
+    revocations: Vec<(SessionId, UnixTime)>,
+}
+
+#[derive(Default)]
+pub struct FakeStore(Mutex<Db>);
+
+impl Db {
+    fn revoke(&mut self, user: UserId, scope: RevokeSessions, now: UnixTime) -> Vec<SessionId> {
+        let mut out = vec![];
+        for (sid, uid, revoked) in &mut self.sessions {
+            let keep = scope == RevokeSessions::None || scope == RevokeSessions::AllExcept(*sid);
+            if *uid == user && !*revoked && !keep {
+                *revoked = true;
+                out.push(*sid);
+            }
+        }
+        for s in &out {
+            self.revocations.push((*s, now));
+        }
+        out
+    }
+}
+
+impl UserRepository for FakeStore {
+    fn create_user(&self, n: &NewUser, h: &PasswordHash, now: UnixTime) -> Result<User, UserError> {
+        let mut db = self.0.lock().unwrap();
+        if db.users.iter().any(|(u, _)| u.username.normalized() == n.username.normalized()) {
+            return Err(UserError::Duplicate { field: "username" });
+        }
+        let user = User {
+            id: UserId(db.users.len() as i64 + 1),
+            username: n.username.clone(),
+            email: n.email.clone(),
+            display_name: n.display_name.clone(),
+            roles: n.roles.clone(),
+            active: n.active,
+            tenant_id: n.tenant_id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        db.users.push((user.clone(), h.clone()));
+        Ok(user)
+    }
+    fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        Ok(self.user_credentials(id)?.map(|(u, _)| u))
+    }
+    fn find_credentials(&self, l: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>> {
+        let db = self.0.lock().unwrap();
+        Ok(db
+            .users
+            .iter()
+            .find(|(u, _)| match l {
+                LoginName::Username(n) => &u.username.normalized() == n,
+                LoginName::Email(e) => u.email.as_ref().map(|m| m.normalized()).as_ref() == Some(e),
+            })
+            .cloned())
+    }
+    fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>> {
+        Ok(self.0.lock().unwrap().users.iter().find(|(u, _)| u.id == id).cloned())
+    }
+    fn update_user(
+        &self,
+        id: UserId,
+        c: &UserChanges,
+        r: RevokeSessions,
+        now: UnixTime,
+    ) -> Result<(User, Vec<SessionId>), UserError> {
+        let mut db = self.0.lock().unwrap();
+        let (u, _) = db.users.iter_mut().find(|(u, _)| u.id == id).ok_or(UserError::NotFound)?;
+        if let Some(e) = &c.email {
+            u.email = e.clone();
+        }
+        if let Some(d) = &c.display_name {
+            u.display_name = d.clone();
+        }
+        if let Some(roles) = &c.roles {
+            u.roles = roles.clone();
+        }
+        if let Some(a) = c.active {
+            u.active = a;
+        }
+        let user = u.clone();
+        Ok((user, db.revoke(id, r, now)))
+    }
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        h: &PasswordHash,
+        r: RevokeSessions,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut db = self.0.lock().unwrap();
+        let Some(entry) = db.users.iter_mut().find(|(u, _)| u.id == id) else {
+            return Ok(None);
+        };
+        entry.1 = h.clone();
+        Ok(Some(db.revoke(id, r, now)))
+    }
+    fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut db = self.0.lock().unwrap();
+        let before = db.users.len();
+        db.users.retain(|(u, _)| u.id != id);
+        if db.users.len() == before {
+            return Ok(None);
+        }
+        Ok(Some(db.revoke(id, RevokeSessions::All, now)))
+    }
+    fn list_users(&self, q: &UserQuery) -> anyhow::Result<Vec<User>> {
+        let db = self.0.lock().unwrap();
+        Ok(db
+            .users
+            .iter()
+            .map(|(u, _)| u.clone())
+            .filter(|u| q.after.is_none_or(|a| u.id > a))
+            .take(q.limit as usize)
+            .collect())
+    }
+    fn count_users(&self) -> anyhow::Result<u64> {
+        Ok(self.0.lock().unwrap().users.len() as u64)
+    }
+    fn count_active_admins(&self) -> anyhow::Result<u64> {
+        let db = self.0.lock().unwrap();
+        Ok(db.users.iter().filter(|(u, _)| u.active && u.is_admin()).count() as u64)
+    }
+}
+
+impl SessionRepository for FakeStore {
+    fn create_session(&self, n: &NewSession, r: &HashedToken) -> anyhow::Result<SessionId> {
+        let mut db = self.0.lock().unwrap();
+        let sid = SessionId(db.sessions.len() as i64 + 1);
+        db.sessions.push((sid, n.user_id, false));
+        let id = db.refresh.len() as i64 + 1;
+        db.refresh.push((id, r.clone(), sid, n.expires_at, None));
+        Ok(sid)
+    }
+    fn find_refresh(&self, d: &HashedToken) -> anyhow::Result<Option<RefreshRecord>> {
+        let db = self.0.lock().unwrap();
+        Ok(db.refresh.iter().find(|r| &r.1 == d).map(|r| {
+            let s = db.sessions.iter().find(|s| s.0 == r.2).unwrap();
+            RefreshRecord {
+                token_id: r.0,
+                session_id: r.2,
+                user_id: s.1,
+                session_revoked: s.2,
+                expires_at: r.3,
+                rotated_at: r.4,
+            }
+        }))
+    }
+    fn rotate_refresh(
+        &self,
+        id: i64,
+        succ: &HashedToken,
+        now: UnixTime,
+        exp: UnixTime,
+    ) -> anyhow::Result<Rotation> {
+        let mut db = self.0.lock().unwrap();
+        let r = db.refresh.iter_mut().find(|r| r.0 == id).unwrap();
+        if let Some(at) = r.4 {
+            return Ok(Rotation::AlreadyRotated { at });
+        }
+        r.4 = Some(now);
+        let sid = r.2;
+        let nid = db.refresh.len() as i64 + 1;
+        db.refresh.push((nid, succ.clone(), sid, exp, None));
+        Ok(Rotation::Rotated)
+    }
+    fn revoke_session(&self, id: SessionId, _: &str, now: UnixTime) -> anyhow::Result<bool> {
+        let mut db = self.0.lock().unwrap();
+        let s = db.sessions.iter_mut().find(|s| s.0 == id).unwrap();
+        let was = !s.2;
+        s.2 = true;
+        db.revocations.push((id, now));
+        Ok(was)
+    }
+    fn touch_session(&self, _: SessionId, _: UnixTime) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn revocations_since(&self, since: UnixTime) -> anyhow::Result<Vec<(SessionId, UnixTime)>> {
+        let db = self.0.lock().unwrap();
+        Ok(db.revocations.iter().filter(|r| r.1 >= since).cloned().collect())
+    }
+}
+
+pub struct Harness {
+    pub service: Service,
+    pub clock: Arc<FakeClock>,
+    pub hasher: Arc<FakeHasher>,
+    pub store: Arc<FakeStore>,
+}
+
+pub fn harness() -> Harness {
+    let clock = Arc::new(FakeClock(AtomicI64::new(1_000_000)));
+    let hasher = Arc::new(FakeHasher::default());
+    let store = Arc::new(FakeStore::default());
+    let ports = Ports {
+        users: store.clone(),
+        sessions: store.clone(),
+        hasher: hasher.clone(),
+        secrets: Arc::new(FakeSecrets::default()),
+        codec: Arc::new(FakeCodec::default()),
+        clock: clock.clone(),
+    };
+    let settings = TokenSettings {
+        issuer: "http://issuer".into(),
+        audiences: vec!["tessera".into()],
+        access_ttl: 900,
+        refresh_ttl: 3600,
+        reuse_grace: 10,
+        leeway: 5,
+        client_id: "tessera".into(),
+        scope: "openid".into(),
+    };
+    Harness {
+        service: Service::new(ports, settings, PasswordPolicy::default()),
+        clock,
+        hasher,
+        store,
+    }
+}

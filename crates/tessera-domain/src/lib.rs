@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod auth;
+pub mod claims;
+pub mod error;
+pub mod password;
+pub mod ports;
+pub mod revocation;
+pub mod service;
+pub mod time;
+pub mod token;
+pub mod user;
+pub mod users;
+
+#[cfg(test)]
+mod fakes;

@@ -1,0 +1,197 @@
+//! The traits adapters implement. They are synchronous: the HTTP adapter calls the domain from a
+//! bounded blocking pool, and a runtime-free domain is easier to reuse.
+
+use crate::claims::AccessClaims;
+use crate::error::{TokenError, UserError};
+use crate::password::{Password, PasswordHash, Verification};
+use crate::time::UnixTime;
+use crate::token::{HashedToken, PlainToken, SessionId};
+use crate::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> UnixTime;
+}
+
+/// Password hashing (Argon2id, and verification of imported bcrypt hashes).
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes `password` with the configured algorithm and parameters.
+    ///
+    /// # Errors
+    /// Only when the hashing library itself fails.
+    fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
+
+    /// Checks `password` against `hash`.
+    ///
+    /// # Errors
+    /// MUST return `Ok(Verification::Mismatch)`, not an error, for a wrong password;
+    /// an error only for a hash it cannot read.
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> anyhow::Result<Verification>;
+
+    /// Spends as long as `verify` on a real hash with the configured parameters, and tells nothing:
+    /// used when the user is unknown, so the answer's timing does not reveal it.
+    fn verify_dummy(&self, password: &Password);
+}
+
+/// Generation and digesting of opaque secret tokens.
+pub trait SecretTokens: Send + Sync {
+    /// A new refresh token: `REFRESH_TOKEN_PREFIX` and at least 256 random bits.
+    fn new_refresh_token(&self) -> PlainToken;
+
+    /// The successor of a refresh token at rotation, and the `jti` of the access token issued with it.
+    /// MUST be a pure function of `parent` under a server secret, so a concurrent
+    /// refresh of the same parent within the grace window gets the same pair back.
+    fn successor(&self, parent: &PlainToken) -> (PlainToken, String);
+
+    /// The digest under which a token is stored.
+    fn digest(&self, token: &PlainToken) -> HashedToken;
+
+    /// A fresh random `jti`.
+    fn new_jwt_id(&self) -> String;
+
+    /// A random password for the first admin, when none was configured.
+    fn new_password(&self) -> Password;
+}
+
+/// Signing and decoding of access tokens.
+pub trait AccessTokenCodec: Send + Sync {
+    /// Signs `claims` with the current key as an `at+jwt`.
+    ///
+    /// # Errors
+    /// Only when the signing library fails.
+    fn sign(&self, claims: &AccessClaims) -> anyhow::Result<String>;
+
+    /// Verifies the signature, algorithm, `typ` and key id, and reads the claims.
+    /// Time, issuer and audience are checked by the caller with `ClaimRules`.
+    ///
+    /// # Errors
+    /// MUST return `TokenError::Invalid` for anything that is not a well-formed token signed by
+    /// one of its keys with that key's algorithm.
+    fn decode(&self, token: &str) -> Result<AccessClaims, TokenError>;
+}
+
+/// Which of a user's sessions a change revokes, in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeSessions {
+    None,
+    All,
+    AllExcept(SessionId),
+}
+
+/// Users and their credentials.
+pub trait UserRepository: Send + Sync {
+    /// # Errors
+    /// MUST return `UserError::Duplicate { field: "username" }` (or `"email"`) when the normalized
+    /// username (or e-mail) is taken; nothing is written then.
+    fn create_user(
+        &self,
+        new: &NewUser,
+        hash: &PasswordHash,
+        now: UnixTime,
+    ) -> Result<User, UserError>;
+
+    fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>>;
+
+    /// The user a login names (normalized username or e-mail) and their password hash.
+    fn find_credentials(&self, login: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>>;
+
+    fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>>;
+
+    /// Applies `changes` and revokes the sessions `revoke` names, in one transaction.
+    /// Returns the updated user and the sessions revoked.
+    ///
+    /// # Errors
+    /// MUST return `UserError::NotFound` for an unknown id and `UserError::Duplicate` for a taken e-mail.
+    fn update_user(
+        &self,
+        id: UserId,
+        changes: &UserChanges,
+        revoke: RevokeSessions,
+        now: UnixTime,
+    ) -> Result<(User, Vec<SessionId>), UserError>;
+
+    /// Replaces the password hash and revokes the sessions `revoke` names, in one transaction.
+    /// Returns `None` for an unknown id, else the sessions revoked.
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        revoke: RevokeSessions,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>>;
+
+    /// Deletes the user and revokes all their sessions, in one transaction.
+    /// Returns `None` for an unknown id, else the sessions revoked. The id is never reused.
+    fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>>;
+
+    /// Users with ids after `query.after`, in id order, at most `query.limit`.
+    fn list_users(&self, query: &UserQuery) -> anyhow::Result<Vec<User>>;
+
+    fn count_users(&self) -> anyhow::Result<u64>;
+
+    fn count_active_admins(&self) -> anyhow::Result<u64>;
+}
+
+/// A new login session with its first refresh token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: UserId,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A stored refresh token with the state of its session.
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    pub token_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub session_revoked: bool,
+    pub expires_at: UnixTime,
+    pub rotated_at: Option<UnixTime>,
+}
+
+/// The outcome of trying to rotate a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated,
+    /// Another request rotated it first, at that time.
+    AlreadyRotated { at: UnixTime },
+}
+
+/// Sessions, refresh tokens, and the list of revocations.
+pub trait SessionRepository: Send + Sync {
+    /// Creates a session and stores its first refresh token's digest.
+    fn create_session(
+        &self,
+        new: &NewSession,
+        refresh: &HashedToken,
+    ) -> anyhow::Result<SessionId>;
+
+    fn find_refresh(&self, digest: &HashedToken) -> anyhow::Result<Option<RefreshRecord>>;
+
+    /// Marks token `token_id` rotated at `now` and stores `successor` (expiring at `expires_at`)
+    /// in the same session, extending it, all in one transaction.
+    ///
+    /// # Errors
+    /// MUST do this atomically and only if the token is not rotated yet; if it is, it MUST write
+    /// nothing and return `Rotation::AlreadyRotated` with the time of that rotation.
+    fn rotate_refresh(
+        &self,
+        token_id: i64,
+        successor: &HashedToken,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> anyhow::Result<Rotation>;
+
+    /// Ends a session and appends it to the revocation list. Returns false if it had already ended.
+    fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool>;
+
+    /// Marks `id` used at `now`.
+    fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()>;
+
+    /// Revocations made at or after `since`, oldest first.
+    fn revocations_since(&self, since: UnixTime) -> anyhow::Result<Vec<(SessionId, UnixTime)>>;
+}

@@ -1,0 +1,137 @@
+//! The use-case service: one struct holding the ports, with its use cases in `auth` and `users`.
+
+use std::sync::Arc;
+
+use crate::claims::ClaimRules;
+use crate::password::PasswordPolicy;
+use crate::ports::{AccessTokenCodec, Clock, PasswordHasher, SecretTokens, SessionRepository, UserRepository};
+use crate::revocation::RevokedSessions;
+use crate::token::SessionId;
+use crate::user::{Role, UserId};
+
+/// Token lifetimes and the claims every access token carries.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+    /// How long after its rotation a refresh token may be presented again and get the same successor.
+    pub reuse_grace: i64,
+    /// Clock leeway when checking `exp` and `nbf`.
+    pub leeway: i64,
+    pub client_id: String,
+    pub scope: String,
+}
+
+impl TokenSettings {
+    pub fn claim_rules(&self) -> ClaimRules {
+        ClaimRules {
+            issuer: self.issuer.clone(),
+            audiences: self.audiences.clone(),
+            leeway: self.leeway,
+        }
+    }
+}
+
+/// The adapters the service works through.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub secrets: Arc<dyn SecretTokens>,
+    pub codec: Arc<dyn AccessTokenCodec>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ports")
+    }
+}
+
+/// Tessera's use cases. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Service {
+    pub(crate) ports: Ports,
+    pub(crate) tokens: TokenSettings,
+    pub(crate) rules: ClaimRules,
+    pub(crate) policy: PasswordPolicy,
+    pub(crate) revoked: RevokedSessions,
+}
+
+impl Service {
+    pub fn new(ports: Ports, tokens: TokenSettings, policy: PasswordPolicy) -> Self {
+        Self {
+            rules: tokens.claim_rules(),
+            ports,
+            tokens,
+            policy,
+            revoked: RevokedSessions::new(),
+        }
+    }
+
+    pub fn token_settings(&self) -> &TokenSettings {
+        &self.tokens
+    }
+
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Fills the revocation view from the store: every revocation whose access tokens may still be alive.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn load_revocations(&self) -> anyhow::Result<usize> {
+        let since = self.horizon();
+        let entries = self.ports.sessions.revocations_since(since)?;
+        let n = entries.len();
+        self.revoked.insert_all(entries);
+        self.revoked.prune_before(since);
+        Ok(n)
+    }
+
+    /// The oldest revocation that can still matter: older ones concern only expired access tokens.
+    fn horizon(&self) -> crate::time::UnixTime {
+        self.ports
+            .clock
+            .now()
+            .plus(-(self.tokens.access_ttl + self.tokens.leeway + 1))
+    }
+
+    /// Drops revocations no live token can need. Cheap; meant for a periodic job.
+    pub fn prune_revocations(&self) {
+        self.revoked.prune_before(self.horizon());
+    }
+
+    pub(crate) fn remember_revoked(&self, sessions: &[SessionId]) {
+        let now = self.ports.clock.now();
+        self.revoked.insert_all(sessions.iter().map(|s| (*s, now)));
+    }
+}
+
+/// The authenticated caller of a request, read from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub session_id: SessionId,
+    pub scope: String,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == Role::ADMIN)
+    }
+
+    /// Admins act on anyone; others only on themselves.
+    pub fn may_act_on(&self, user: crate::user::UserId) -> bool {
+        self.is_admin() || self.user_id == user
+    }
+}
+
+#[cfg(test)]
+mod tests;

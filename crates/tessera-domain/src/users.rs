@@ -1,0 +1,366 @@
+//! User management: create, read, update, delete, list, change password, and the first admin.
+
+use crate::error::{FieldErrors, UserError};
+use crate::password::{Password, Verification};
+use crate::ports::RevokeSessions;
+use crate::service::{Principal, Service};
+use crate::user::{
+    parse_roles, DisplayName, Email, NewUser, Role, User, UserChanges, UserId, UserQuery, Username,
+};
+
+/// The name of the admin created on an empty database.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+/// Default and largest page size of list endpoints.
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 500;
+
+/// A request to create a user, as received: every field is validated by `Service::create_user`.
+#[derive(Debug)]
+pub struct CreateUser {
+    pub username: String,
+    pub password: Password,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub active: Option<bool>,
+    pub tenant_id: Option<String>,
+}
+
+/// A requested change, as received. `None`: leave alone; `Some(None)`: clear.
+#[derive(Debug, Default)]
+pub struct UpdateUser {
+    pub email: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub roles: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// The first admin, and the password generated for it when none was configured.
+#[derive(Debug)]
+pub struct Bootstrapped {
+    pub admin: User,
+    pub generated_password: Option<Password>,
+}
+
+fn parse_optional<T>(
+    fields: &mut FieldErrors,
+    name: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, Vec<&'static str>>,
+) -> Option<T> {
+    match raw.map(parse) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(problems)) => {
+            fields.extend(name, problems);
+            None
+        }
+        None => None,
+    }
+}
+
+const MAX_TENANT_LEN: usize = 128;
+
+impl Service {
+    fn require_admin(actor: &Principal) -> Result<(), UserError> {
+        if actor.is_admin() {
+            Ok(())
+        } else {
+            Err(UserError::Forbidden("only admins may do this"))
+        }
+    }
+
+    /// Creates a user. Only admins may.
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation` naming every broken rule, or `Duplicate`.
+    pub fn create_user(&self, actor: &Principal, req: CreateUser) -> Result<User, UserError> {
+        Self::require_admin(actor)?;
+        let new = self.validate_new_user(&req)?;
+        let hash = self.ports.hasher.hash(&req.password)?;
+        self.ports
+            .users
+            .create_user(&new, &hash, self.ports.clock.now())
+    }
+
+    fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
+        let mut fields = FieldErrors::new();
+        let username = match Username::parse(&req.username) {
+            Ok(u) => Some(u),
+            Err(p) => {
+                fields.extend("username", p);
+                None
+            }
+        };
+        fields.extend(
+            "password",
+            self.policy.violations(&req.password, &req.username),
+        );
+        let email = parse_optional(&mut fields, "email", req.email.as_deref(), Email::parse);
+        let display_name = parse_optional(
+            &mut fields,
+            "display_name",
+            req.display_name.as_deref(),
+            DisplayName::parse,
+        );
+        let roles = match req.roles.as_deref().map(parse_roles) {
+            None => vec![Role::user()],
+            Some(Ok(r)) => r,
+            Some(Err(p)) => {
+                fields.extend("roles", p);
+                vec![]
+            }
+        };
+        if let Some(t) = &req.tenant_id {
+            if t.is_empty() || t.len() > MAX_TENANT_LEN || t.chars().any(char::is_control) {
+                fields.add("tenant_id", "invalid_length");
+            }
+        }
+        fields.into_result()?;
+        let Some(username) = username else {
+            return Err(UserError::Unknown(anyhow::anyhow!("username missing after validation")));
+        };
+        Ok(NewUser {
+            username,
+            email,
+            display_name,
+            roles,
+            active: req.active.unwrap_or(true),
+            tenant_id: req.tenant_id.clone(),
+        })
+    }
+
+    /// Creates the first admin when there is no user at all; does nothing otherwise.
+    ///
+    /// # Errors
+    /// `Validation` when the configured password breaks the policy.
+    pub fn bootstrap_admin(
+        &self,
+        password: Option<Password>,
+    ) -> Result<Option<Bootstrapped>, UserError> {
+        if self.ports.users.count_users()? > 0 {
+            return Ok(None);
+        }
+        let (password, generated) = match password {
+            Some(p) => (p, false),
+            None => (self.ports.secrets.new_password(), true),
+        };
+        let mut fields = FieldErrors::new();
+        fields.extend(
+            "bootstrap.admin_password",
+            self.policy.violations(&password, BOOTSTRAP_ADMIN),
+        );
+        fields.into_result()?;
+        let username = Username::parse(BOOTSTRAP_ADMIN)
+            .map_err(|_| anyhow::anyhow!("the bootstrap admin name is not a valid username"))?;
+        let new = NewUser {
+            username,
+            email: None,
+            display_name: Some(
+                DisplayName::parse("Administrator")
+                    .map_err(|_| anyhow::anyhow!("invalid display name"))?,
+            ),
+            roles: vec![Role::admin(), Role::user()],
+            active: true,
+            tenant_id: None,
+        };
+        let hash = self.ports.hasher.hash(&password)?;
+        let admin = self
+            .ports
+            .users
+            .create_user(&new, &hash, self.ports.clock.now())?;
+        Ok(Some(Bootstrapped {
+            admin,
+            generated_password: generated.then_some(password),
+        }))
+    }
+
+    /// A user, for an admin or the user themselves.
+    ///
+    /// # Errors
+    /// `Forbidden` for someone else's id, `NotFound`.
+    pub fn get_user(&self, actor: &Principal, id: UserId) -> Result<User, UserError> {
+        if !actor.may_act_on(id) {
+            return Err(UserError::Forbidden("you may only read your own account"));
+        }
+        self.ports.users.get_user(id)?.ok_or(UserError::NotFound)
+    }
+
+    /// Changes a user. Users change their own e-mail and display name; only admins change roles and
+    /// `active`. Taking a role away or disabling the user ends all their sessions, so no token keeps
+    /// the old rights.
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation`, `NotFound`, `Duplicate`, `LastAdmin`.
+    pub fn update_user(
+        &self,
+        actor: &Principal,
+        id: UserId,
+        req: UpdateUser,
+    ) -> Result<User, UserError> {
+        if !actor.may_act_on(id) {
+            return Err(UserError::Forbidden("you may only change your own account"));
+        }
+        if !actor.is_admin() && (req.roles.is_some() || req.active.is_some()) {
+            return Err(UserError::Forbidden("only admins may change roles or active"));
+        }
+        let mut fields = FieldErrors::new();
+        let mut changes = UserChanges::default();
+        if let Some(email) = &req.email {
+            changes.email = Some(parse_optional(&mut fields, "email", email.as_deref(), Email::parse));
+        }
+        if let Some(name) = &req.display_name {
+            changes.display_name = Some(parse_optional(
+                &mut fields,
+                "display_name",
+                name.as_deref(),
+                DisplayName::parse,
+            ));
+        }
+        if let Some(roles) = &req.roles {
+            match parse_roles(roles) {
+                Ok(r) => changes.roles = Some(r),
+                Err(p) => fields.extend("roles", p),
+            }
+        }
+        changes.active = req.active;
+        fields.into_result()?;
+
+        let current = self.ports.users.get_user(id)?.ok_or(UserError::NotFound)?;
+        let loses_admin = current.is_admin()
+            && current.active
+            && (changes.active == Some(false)
+                || changes
+                    .roles
+                    .as_ref()
+                    .is_some_and(|r| !r.iter().any(Role::is_admin)));
+        if loses_admin && self.ports.users.count_active_admins()? <= 1 {
+            return Err(UserError::LastAdmin);
+        }
+        let loses_rights = changes.active == Some(false)
+            || changes
+                .roles
+                .as_ref()
+                .is_some_and(|new| current.roles.iter().any(|r| !new.contains(r)));
+        let revoke = if loses_rights {
+            RevokeSessions::All
+        } else {
+            RevokeSessions::None
+        };
+        let (user, revoked) =
+            self.ports
+                .users
+                .update_user(id, &changes, revoke, self.ports.clock.now())?;
+        self.remember_revoked(&revoked);
+        Ok(user)
+    }
+
+    /// Deletes a user and ends all their sessions. Only admins may; the last active admin cannot go.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`, `LastAdmin`.
+    pub fn delete_user(&self, actor: &Principal, id: UserId) -> Result<(), UserError> {
+        Self::require_admin(actor)?;
+        let current = self.ports.users.get_user(id)?.ok_or(UserError::NotFound)?;
+        if current.is_admin() && current.active && self.ports.users.count_active_admins()? <= 1 {
+            return Err(UserError::LastAdmin);
+        }
+        let revoked = self
+            .ports
+            .users
+            .delete_user(id, self.ports.clock.now())?
+            .ok_or(UserError::NotFound)?;
+        self.remember_revoked(&revoked);
+        Ok(())
+    }
+
+    /// A page of users for an admin, optionally filtered by a username or e-mail prefix.
+    ///
+    /// # Errors
+    /// `Forbidden`, or `Validation` for a limit outside 1..=500.
+    pub fn list_users(
+        &self,
+        actor: &Principal,
+        limit: Option<u32>,
+        after: Option<i64>,
+        prefix: Option<&str>,
+    ) -> Result<Page<User>, UserError> {
+        Self::require_admin(actor)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        let mut fields = FieldErrors::new();
+        if !(1..=MAX_PAGE).contains(&limit) {
+            fields.add("limit", "out_of_range");
+        }
+        let prefix = prefix.map(str::trim).filter(|p| !p.is_empty());
+        if prefix.is_some_and(|p| p.len() > Email::MAX_LEN) {
+            fields.add("q", "too_long");
+        }
+        fields.into_result()?;
+        let mut items = self.ports.users.list_users(&UserQuery {
+            after: after.map(UserId),
+            limit: limit + 1,
+            prefix: prefix.map(str::to_lowercase),
+        })?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_after = if more { items.last().map(|u| u.id.0) } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    /// Sets a new password. Users give their current password; admins changing someone else's do not.
+    /// Ends the user's other sessions (all of them when an admin resets someone else's).
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`, `WrongCurrentPassword`, `Validation`.
+    pub fn change_password(
+        &self,
+        actor: &Principal,
+        id: UserId,
+        current: Option<Password>,
+        new: Password,
+    ) -> Result<(), UserError> {
+        if !actor.may_act_on(id) {
+            return Err(UserError::Forbidden("you may only change your own password"));
+        }
+        let p = &self.ports;
+        let (user, hash) = p.users.user_credentials(id)?.ok_or(UserError::NotFound)?;
+        let own = actor.user_id == id;
+        if own {
+            let Some(current) = current else {
+                let mut f = FieldErrors::new();
+                f.add("current_password", "required");
+                return Err(f.into());
+            };
+            if current.expose().len() > self.policy.max_bytes
+                || p.hasher.verify(&current, &hash)? == Verification::Mismatch
+            {
+                return Err(UserError::WrongCurrentPassword);
+            }
+        }
+        let mut fields = FieldErrors::new();
+        fields.extend(
+            "new_password",
+            self.policy.violations(&new, user.username.as_str()),
+        );
+        fields.into_result()?;
+        let new_hash = p.hasher.hash(&new)?;
+        let revoke = if own {
+            RevokeSessions::AllExcept(actor.session_id)
+        } else {
+            RevokeSessions::All
+        };
+        let revoked = p
+            .users
+            .set_password_hash(id, &new_hash, revoke, p.clock.now())?
+            .ok_or(UserError::NotFound)?;
+        self.remember_revoked(&revoked);
+        Ok(())
+    }
+}
