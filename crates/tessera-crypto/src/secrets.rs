@@ -1,0 +1,109 @@
+//! Opaque secret tokens: generation, SHA-256 digests, and HMAC-derived refresh successors.
+
+use hmac::{Hmac, KeyInit as _, Mac as _};
+use sha2::{Digest as _, Sha256};
+use tessera_domain::password::Password;
+use tessera_domain::ports::SecretTokens;
+use tessera_domain::token::{HashedToken, PlainToken, REFRESH_TOKEN_PREFIX};
+
+/// Implements `SecretTokens` with the OS random source and a server HMAC key.
+pub struct TokenSecrets {
+    hmac_key: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TokenSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSecrets")
+    }
+}
+
+impl TokenSecrets {
+    pub fn new(hmac_key: Vec<u8>) -> Self {
+        Self {
+            hmac_key: zeroize::Zeroizing::new(hmac_key),
+        }
+    }
+
+    fn mac(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
+        mac.update(label);
+        mac.update(&[0]);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl SecretTokens for TokenSecrets {
+    fn new_refresh_token(&self) -> PlainToken {
+        PlainToken::new(format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            crate::b64(&crate::random_bytes::<32>())
+        ))
+    }
+
+    fn successor(&self, parent: &PlainToken) -> (PlainToken, String) {
+        let token = self.mac(b"refresh-successor", parent.expose().as_bytes());
+        let jti = self.mac(b"refresh-successor-jti", parent.expose().as_bytes());
+        (
+            PlainToken::new(format!("{REFRESH_TOKEN_PREFIX}{}", crate::b64(&token))),
+            crate::b64(&jti[..16]),
+        )
+    }
+
+    fn digest(&self, token: &PlainToken) -> HashedToken {
+        HashedToken::from_hex(sha256_hex(token.expose().as_bytes()))
+    }
+
+    fn new_jwt_id(&self) -> String {
+        crate::b64(&crate::random_bytes::<16>())
+    }
+
+    fn new_password(&self) -> Password {
+        Password::new(crate::b64(&crate::random_bytes::<18>()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_carry_256_random_bits_behind_the_prefix() {
+        let s = TokenSecrets::new(vec![7; 32]);
+        let a = s.new_refresh_token();
+        let b = s.new_refresh_token();
+        assert!(a.expose().starts_with("tsr_"));
+        assert_eq!(a.expose().len(), 4 + 43);
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn successors_are_a_pure_function_of_parent_and_key() {
+        let s = TokenSecrets::new(vec![7; 32]);
+        let parent = PlainToken::new("tsr_parent".into());
+        let (a, ja) = s.successor(&parent);
+        let (b, jb) = s.successor(&parent);
+        assert_eq!((a.expose(), ja.as_str()), (b.expose(), jb.as_str()));
+        let other = TokenSecrets::new(vec![8; 32]);
+        assert_ne!(other.successor(&parent).0.expose(), a.expose());
+    }
+
+    #[test]
+    fn digest_is_sha256_hex() {
+        let s = TokenSecrets::new(vec![0; 32]);
+        assert_eq!(
+            s.digest(&PlainToken::new("abc".into())).as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
