@@ -115,8 +115,17 @@ impl Argon2Hasher {
     /// # Errors
     /// When the parameters are out of Argon2's range (the message names them) or threads cannot start.
     pub fn new(config: &HashingConfig) -> anyhow::Result<Self> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| anyhow::anyhow!("invalid password hashing parameters (memory_kib, iterations, parallelism): {e}"))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "invalid password hashing parameters (memory_kib, iterations, parallelism): {e}"
+            )
+        })?;
         let threads = if config.threads == 0 {
             thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         } else {
@@ -175,7 +184,9 @@ impl PasswordHasher for Argon2Hasher {
         let stored = hash.as_str().to_owned();
         let pw = zeroize::Zeroizing::new(password.expose().as_bytes().to_vec());
         if is_bcrypt(&stored) {
-            let ok = self.pool.run(move || bcrypt::verify(&*pw, &stored))?
+            let ok = self
+                .pool
+                .run(move || bcrypt::verify(&*pw, &stored))?
                 .context("unreadable bcrypt hash")?;
             return Ok(if ok {
                 Verification::Match { needs_rehash: true }
@@ -192,7 +203,9 @@ impl PasswordHasher for Argon2Hasher {
                 .is_ok()
         })?;
         Ok(if ok {
-            Verification::Match { needs_rehash: weaker }
+            Verification::Match {
+                needs_rehash: weaker,
+            }
         } else {
             Verification::Mismatch
         })
@@ -232,9 +245,14 @@ mod tests {
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert_eq!(
             h.verify(&pw("correct horse"), &hash).unwrap(),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
-        assert_eq!(h.verify(&pw("wrong"), &hash).unwrap(), Verification::Mismatch);
+        assert_eq!(
+            h.verify(&pw("wrong"), &hash).unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[test]
@@ -265,13 +283,18 @@ mod tests {
                 Verification::Match { needs_rehash: true },
                 "{prefix}"
             );
-            assert_eq!(h.verify(&pw("nope"), &hash).unwrap(), Verification::Mismatch);
+            assert_eq!(
+                h.verify(&pw("nope"), &hash).unwrap(),
+                Verification::Mismatch
+            );
         }
     }
 
     #[test]
     fn garbage_hashes_are_errors_not_matches() {
-        assert!(cheap().verify(&pw("x"), &PasswordHash::new("garbage".into())).is_err());
+        assert!(cheap()
+            .verify(&pw("x"), &PasswordHash::new("garbage".into()))
+            .is_err());
     }
 
     #[test]

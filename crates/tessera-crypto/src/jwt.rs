@@ -46,8 +46,14 @@ impl std::fmt::Debug for JwtCodec {
 
 /// The RFC 7638 thumbprint of an RSA public key: SHA-256 over `{"e","kty","n"}` in that order, base64url.
 pub fn rsa_thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
-    let e = jwk.parameter("e").and_then(Value::as_str).context("RSA key without e")?;
-    let n = jwk.parameter("n").and_then(Value::as_str).context("RSA key without n")?;
+    let e = jwk
+        .parameter("e")
+        .and_then(Value::as_str)
+        .context("RSA key without e")?;
+    let n = jwk
+        .parameter("n")
+        .and_then(Value::as_str)
+        .context("RSA key without n")?;
     // serde_json writes these members in this order with no white space, as RFC 7638 requires.
     let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
     Ok(crate::b64(&Sha256::digest(canonical.as_bytes())))
@@ -77,17 +83,27 @@ impl JwtCodec {
         let mut published = Vec::new();
         let mut signer = None;
         for pem in pems {
-            let pair = RS256.key_pair_from_pem(pem).context("unreadable RSA signing key")?;
+            let pair = RS256
+                .key_pair_from_pem(pem)
+                .context("unreadable RSA signing key")?;
             let mut public = pair.to_jwk_public_key();
             let kid = rsa_thumbprint(&public)?;
             public.set_key_id(kid.clone());
             public.set_algorithm("RS256");
             public.set_key_use("sig");
-            let mut verifier = RS256.verifier_from_jwk(&public).context("unusable RSA key")?;
+            let mut verifier = RS256
+                .verifier_from_jwk(&public)
+                .context("unusable RSA key")?;
             verifier.set_key_id(kid.clone());
             let public_jwk = Value::Object(public.as_ref().clone());
             published.push(public_jwk.clone());
-            keys.insert(kid.clone(), VerifyingKey { verifier, public_jwk });
+            keys.insert(
+                kid.clone(),
+                VerifyingKey {
+                    verifier,
+                    public_jwk,
+                },
+            );
             signer = Some((RS256.signer_from_pem(pem).context("unusable RSA key")?, kid));
         }
         let (signer, signing_kid) = signer.context("no signing key")?;
@@ -116,11 +132,15 @@ impl JwtCodec {
 }
 
 fn str_claim<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a str, TokenError> {
-    map.get(name).and_then(Value::as_str).ok_or(TokenError::Invalid)
+    map.get(name)
+        .and_then(Value::as_str)
+        .ok_or(TokenError::Invalid)
 }
 
 fn int_claim(map: &Map<String, Value>, name: &str) -> Result<i64, TokenError> {
-    map.get(name).and_then(Value::as_i64).ok_or(TokenError::Invalid)
+    map.get(name)
+        .and_then(Value::as_i64)
+        .ok_or(TokenError::Invalid)
 }
 
 fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
@@ -142,17 +162,32 @@ fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     };
     Ok(AccessClaims {
         issuer: str_claim(map, "iss")?.to_owned(),
-        subject: UserId(str_claim(map, "sub")?.parse().map_err(|_| TokenError::Invalid)?),
+        subject: UserId(
+            str_claim(map, "sub")?
+                .parse()
+                .map_err(|_| TokenError::Invalid)?,
+        ),
         audience,
         expires_at: UnixTime(int_claim(map, "exp")?),
         issued_at: UnixTime(int_claim(map, "iat")?),
         not_before: UnixTime(map.get("nbf").and_then(Value::as_i64).unwrap_or(i64::MIN)),
         jwt_id: str_claim(map, "jti")?.to_owned(),
         client_id: str_claim(map, "client_id")?.to_owned(),
-        session_id: SessionId(str_claim(map, "sid")?.parse().map_err(|_| TokenError::Invalid)?),
-        scope: map.get("scope").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        session_id: SessionId(
+            str_claim(map, "sid")?
+                .parse()
+                .map_err(|_| TokenError::Invalid)?,
+        ),
+        scope: map
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         roles,
-        tenant_id: map.get("tenant_id").and_then(Value::as_str).map(str::to_owned),
+        tenant_id: map
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         preferred_username: map
             .get("preferred_username")
             .and_then(Value::as_str)
@@ -171,7 +206,11 @@ impl AccessTokenCodec for JwtCodec {
         map.insert("sub".into(), json!(c.subject.0.to_string()));
         map.insert(
             "aud".into(),
-            if c.audience.len() == 1 { json!(c.audience[0]) } else { json!(c.audience) },
+            if c.audience.len() == 1 {
+                json!(c.audience[0])
+            } else {
+                json!(c.audience)
+            },
         );
         map.insert("exp".into(), json!(c.expires_at.seconds()));
         map.insert("iat".into(), json!(c.issued_at.seconds()));
@@ -195,13 +234,19 @@ impl AccessTokenCodec for JwtCodec {
             return Err(TokenError::Invalid);
         }
         let header = josekit::jwt::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let typ = header.claim("typ").and_then(Value::as_str).unwrap_or_default();
+        let typ = header
+            .claim("typ")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
             && !typ.eq_ignore_ascii_case("application/at+jwt")
         {
             return Err(TokenError::Invalid);
         }
-        let kid = header.claim("kid").and_then(Value::as_str).ok_or(TokenError::Invalid)?;
+        let kid = header
+            .claim("kid")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::Invalid)?;
         let key = self.keys.get(kid).ok_or(TokenError::Invalid)?;
         // josekit refuses a header whose `alg` differs from the verifier's (so `none` and HS256 fail).
         let (payload, _) = josekit::jwt::decode_with_verifier(token, &key.verifier)
@@ -217,7 +262,10 @@ mod tests {
     fn codec() -> (JwtCodec, Vec<u8>) {
         let pair = RS256.generate_key_pair(2048).unwrap();
         let pem = pair.to_pem_private_key();
-        (JwtCodec::from_pems(std::slice::from_ref(&pem)).unwrap(), pem)
+        (
+            JwtCodec::from_pems(std::slice::from_ref(&pem)).unwrap(),
+            pem,
+        )
     }
 
     fn claims() -> AccessClaims {
@@ -246,7 +294,10 @@ mod tests {
         let header = josekit::jwt::decode_header(&token).unwrap();
         assert_eq!(header.claim("typ").unwrap(), "at+jwt");
         assert_eq!(header.claim("alg").unwrap(), "RS256");
-        assert_eq!(header.claim("kid").unwrap().as_str().unwrap(), c.signing_kid());
+        assert_eq!(
+            header.claim("kid").unwrap().as_str().unwrap(),
+            c.signing_kid()
+        );
     }
 
     #[test]
@@ -303,6 +354,9 @@ mod tests {
     fn thumbprint_matches_rfc_7638_example() {
         // The example key of RFC 7638 §3.1 and its published thumbprint.
         let jwk = Jwk::from_bytes(br#"{"kty":"RSA","e":"AQAB","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#).unwrap();
-        assert_eq!(rsa_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            rsa_thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

@@ -79,7 +79,10 @@ pub fn signing_key_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let stamp = &name[SIGNING_PREFIX.len()..name.len() - SIGNING_SUFFIX.len()];
         let (secs, seq) = stamp.split_once('.').unwrap_or((stamp, "0"));
-        (secs.parse::<i64>().unwrap_or(0), seq.parse::<u32>().unwrap_or(0))
+        (
+            secs.parse::<i64>().unwrap_or(0),
+            seq.parse::<u32>().unwrap_or(0),
+        )
     });
     Ok(files)
 }
@@ -91,12 +94,16 @@ pub fn signing_key_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn read_hmac_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
     use base64::Engine as _;
     let path = dir.join(HMAC_KEY_FILE);
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim())
         .with_context(|| format!("{} is not base64url", path.display()))?;
-    anyhow::ensure!(key.len() >= 32, "{} holds fewer than 32 bytes", path.display());
+    anyhow::ensure!(
+        key.len() >= 32,
+        "{} holds fewer than 32 bytes",
+        path.display()
+    );
     Ok(key)
 }
 
@@ -140,7 +147,11 @@ mod tests {
         assert!(first.created_hmac_key);
         let mode = fs::metadata(&signing).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let mode = fs::metadata(keys.join(HMAC_KEY_FILE)).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(keys.join(HMAC_KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         let dir_mode = fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);

@@ -27,7 +27,8 @@ impl TokenSecrets {
     fn mac(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail.
         #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
         mac.update(label);
         mac.update(&[0]);
         mac.update(data);

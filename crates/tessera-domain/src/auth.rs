@@ -66,7 +66,10 @@ impl Service {
             let upgraded = p.hasher.hash(&req.password)?;
             p.users
                 .set_password_hash(user.id, &upgraded, RevokeSessions::None, now)?;
-            tracing::info!(user_id = user.id.0, "password hash upgraded to the configured Argon2id parameters");
+            tracing::info!(
+                user_id = user.id.0,
+                "password hash upgraded to the configured Argon2id parameters"
+            );
         }
         let refresh = p.secrets.new_refresh_token();
         let session = p.sessions.create_session(

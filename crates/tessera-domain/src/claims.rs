@@ -91,13 +91,25 @@ mod tests {
 
     #[test]
     fn rejects_each_broken_rule() {
-        assert_eq!(rules().check(&claims(), UnixTime(1_005)), Err(TokenError::Expired));
-        assert_eq!(rules().check(&claims(), UnixTime(94)), Err(TokenError::NotYetValid));
+        assert_eq!(
+            rules().check(&claims(), UnixTime(1_005)),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            rules().check(&claims(), UnixTime(94)),
+            Err(TokenError::NotYetValid)
+        );
         let mut c = claims();
         c.issuer = "https://evil.example".into();
-        assert_eq!(rules().check(&c, UnixTime(500)), Err(TokenError::WrongIssuer));
+        assert_eq!(
+            rules().check(&c, UnixTime(500)),
+            Err(TokenError::WrongIssuer)
+        );
         let mut c = claims();
         c.audience = vec!["nope".into()];
-        assert_eq!(rules().check(&c, UnixTime(500)), Err(TokenError::WrongAudience));
+        assert_eq!(
+            rules().check(&c, UnixTime(500)),
+            Err(TokenError::WrongAudience)
+        );
     }
 }

@@ -38,7 +38,9 @@ impl PasswordHasher for FakeHasher {
     fn verify(&self, p: &Password, h: &PasswordHash) -> anyhow::Result<Verification> {
         let s = h.as_str();
         Ok(if s == format!("plain:{}", p.expose()) {
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false,
+            }
         } else if s == format!("old:{}", p.expose()) {
             Verification::Match { needs_rehash: true }
         } else {
@@ -87,7 +89,12 @@ impl AccessTokenCodec for FakeCodec {
             .strip_prefix("tok")
             .and_then(|n| n.parse().ok())
             .ok_or(TokenError::Invalid)?;
-        self.0.lock().unwrap().get(i).cloned().ok_or(TokenError::Invalid)
+        self.0
+            .lock()
+            .unwrap()
+            .get(i)
+            .cloned()
+            .ok_or(TokenError::Invalid)
     }
 }
 
@@ -122,7 +129,11 @@ impl Db {
 impl UserRepository for FakeStore {
     fn create_user(&self, n: &NewUser, h: &PasswordHash, now: UnixTime) -> Result<User, UserError> {
         let mut db = self.0.lock().unwrap();
-        if db.users.iter().any(|(u, _)| u.username.normalized() == n.username.normalized()) {
+        if db
+            .users
+            .iter()
+            .any(|(u, _)| u.username.normalized() == n.username.normalized())
+        {
             return Err(UserError::Duplicate { field: "username" });
         }
         let user = User {
@@ -154,7 +165,14 @@ impl UserRepository for FakeStore {
             .cloned())
     }
     fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>> {
-        Ok(self.0.lock().unwrap().users.iter().find(|(u, _)| u.id == id).cloned())
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .users
+            .iter()
+            .find(|(u, _)| u.id == id)
+            .cloned())
     }
     fn update_user(
         &self,
@@ -164,7 +182,11 @@ impl UserRepository for FakeStore {
         now: UnixTime,
     ) -> Result<(User, Vec<SessionId>), UserError> {
         let mut db = self.0.lock().unwrap();
-        let (u, _) = db.users.iter_mut().find(|(u, _)| u.id == id).ok_or(UserError::NotFound)?;
+        let (u, _) = db
+            .users
+            .iter_mut()
+            .find(|(u, _)| u.id == id)
+            .ok_or(UserError::NotFound)?;
         if let Some(e) = &c.email {
             u.email = e.clone();
         }
@@ -218,7 +240,11 @@ impl UserRepository for FakeStore {
     }
     fn count_active_admins(&self) -> anyhow::Result<u64> {
         let db = self.0.lock().unwrap();
-        Ok(db.users.iter().filter(|(u, _)| u.active && u.is_admin()).count() as u64)
+        Ok(db
+            .users
+            .iter()
+            .filter(|(u, _)| u.active && u.is_admin())
+            .count() as u64)
     }
 }
 
@@ -276,7 +302,12 @@ impl SessionRepository for FakeStore {
     }
     fn revocations_since(&self, since: UnixTime) -> anyhow::Result<Vec<(SessionId, UnixTime)>> {
         let db = self.0.lock().unwrap();
-        Ok(db.revocations.iter().filter(|r| r.1 >= since).cloned().collect())
+        Ok(db
+            .revocations
+            .iter()
+            .filter(|r| r.1 >= since)
+            .cloned()
+            .collect())
     }
 }
 

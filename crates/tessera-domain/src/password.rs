@@ -52,7 +52,9 @@ pub enum Verification {
     Mismatch,
     /// The password is right. `needs_rehash` says the hash uses another algorithm
     /// or weaker parameters than configured, and should be replaced now that the password is known.
-    Match { needs_rehash: bool },
+    Match {
+        needs_rehash: bool,
+    },
 }
 
 static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -157,7 +159,12 @@ mod tests {
 
     #[test]
     fn default_policy_accepts_a_long_uncommon_passphrase() {
-        check(&PasswordPolicy::default(), "correct horse battery", "bob", &[]);
+        check(
+            &PasswordPolicy::default(),
+            "correct horse battery",
+            "bob",
+            &[],
+        );
     }
 
     #[test]

@@ -158,17 +158,15 @@ pub struct RefreshRecord {
 pub enum Rotation {
     Rotated,
     /// Another request rotated it first, at that time.
-    AlreadyRotated { at: UnixTime },
+    AlreadyRotated {
+        at: UnixTime,
+    },
 }
 
 /// Sessions, refresh tokens, and the list of revocations.
 pub trait SessionRepository: Send + Sync {
     /// Creates a session and stores its first refresh token's digest.
-    fn create_session(
-        &self,
-        new: &NewSession,
-        refresh: &HashedToken,
-    ) -> anyhow::Result<SessionId>;
+    fn create_session(&self, new: &NewSession, refresh: &HashedToken) -> anyhow::Result<SessionId>;
 
     fn find_refresh(&self, digest: &HashedToken) -> anyhow::Result<Option<RefreshRecord>>;
 

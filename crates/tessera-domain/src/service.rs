@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use crate::claims::ClaimRules;
 use crate::password::PasswordPolicy;
-use crate::ports::{AccessTokenCodec, Clock, PasswordHasher, SecretTokens, SessionRepository, UserRepository};
+use crate::ports::{
+    AccessTokenCodec, Clock, PasswordHasher, SecretTokens, SessionRepository, UserRepository,
+};
 use crate::revocation::RevokedSessions;
 use crate::token::SessionId;
 use crate::user::{Role, UserId};

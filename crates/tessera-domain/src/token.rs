@@ -61,7 +61,10 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        assert_eq!(format!("{:?}", PlainToken::new("tsr_abc".into())), "PlainToken");
+        assert_eq!(
+            format!("{:?}", PlainToken::new("tsr_abc".into())),
+            "PlainToken"
+        );
         assert_eq!(
             format!("{:?}", HashedToken::from_hex("00ff".into())),
             "HashedToken"

@@ -36,7 +36,11 @@ impl Username {
         {
             problems.push("invalid_characters");
         }
-        if raw.chars().next().is_some_and(|c| !c.is_ascii_alphanumeric()) {
+        if raw
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii_alphanumeric())
+        {
             problems.push("must_start_with_letter_or_digit");
         }
         if problems.is_empty() {

@@ -125,7 +125,9 @@ impl Service {
         }
         fields.into_result()?;
         let Some(username) = username else {
-            return Err(UserError::Unknown(anyhow::anyhow!("username missing after validation")));
+            return Err(UserError::Unknown(anyhow::anyhow!(
+                "username missing after validation"
+            )));
         };
         Ok(NewUser {
             username,
@@ -209,12 +211,19 @@ impl Service {
             return Err(UserError::Forbidden("you may only change your own account"));
         }
         if !actor.is_admin() && (req.roles.is_some() || req.active.is_some()) {
-            return Err(UserError::Forbidden("only admins may change roles or active"));
+            return Err(UserError::Forbidden(
+                "only admins may change roles or active",
+            ));
         }
         let mut fields = FieldErrors::new();
         let mut changes = UserChanges::default();
         if let Some(email) = &req.email {
-            changes.email = Some(parse_optional(&mut fields, "email", email.as_deref(), Email::parse));
+            changes.email = Some(parse_optional(
+                &mut fields,
+                "email",
+                email.as_deref(),
+                Email::parse,
+            ));
         }
         if let Some(name) = &req.display_name {
             changes.display_name = Some(parse_optional(
@@ -310,7 +319,11 @@ impl Service {
         })?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_after = if more { items.last().map(|u| u.id.0) } else { None };
+        let next_after = if more {
+            items.last().map(|u| u.id.0)
+        } else {
+            None
+        };
         Ok(Page { items, next_after })
     }
 
@@ -327,7 +340,9 @@ impl Service {
         new: Password,
     ) -> Result<(), UserError> {
         if !actor.may_act_on(id) {
-            return Err(UserError::Forbidden("you may only change your own password"));
+            return Err(UserError::Forbidden(
+                "you may only change your own password",
+            ));
         }
         let p = &self.ports;
         let (user, hash) = p.users.user_credentials(id)?.ok_or(UserError::NotFound)?;

@@ -55,9 +55,15 @@ fn create(h: &Harness, admin: &Principal, name: &str) -> UserId {
 #[test]
 fn unknown_user_and_wrong_password_give_the_same_error_and_both_spend_a_hash() {
     let (h, _) = setup();
-    assert!(matches!(login(&h, "nobody", "whatever pw"), Err(AuthError::InvalidCredentials)));
+    assert!(matches!(
+        login(&h, "nobody", "whatever pw"),
+        Err(AuthError::InvalidCredentials)
+    ));
     assert_eq!(h.hasher.dummies.load(Ordering::SeqCst), 1);
-    assert!(matches!(login(&h, "admin", "wrong password"), Err(AuthError::InvalidCredentials)));
+    assert!(matches!(
+        login(&h, "admin", "wrong password"),
+        Err(AuthError::InvalidCredentials)
+    ));
 }
 
 #[test]
@@ -72,9 +78,19 @@ fn disabled_users_cannot_log_in() {
     let (h, admin) = setup();
     let id = create(&h, &admin, "dave");
     h.service
-        .update_user(&admin, id, UpdateUser { active: Some(false), ..Default::default() })
+        .update_user(
+            &admin,
+            id,
+            UpdateUser {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
         .unwrap();
-    assert!(matches!(login(&h, "dave", "a fine long password"), Err(AuthError::AccountDisabled)));
+    assert!(matches!(
+        login(&h, "dave", "a fine long password"),
+        Err(AuthError::AccountDisabled)
+    ));
 }
 
 #[test]
@@ -108,9 +124,18 @@ fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
 
     // After it, the session dies.
     h.clock.advance(10);
-    assert!(matches!(h.service.refresh(&first.refresh_token), Err(AuthError::RefreshReused)));
-    assert!(matches!(h.service.refresh(&second.refresh_token), Err(AuthError::InvalidGrant)));
-    assert_eq!(h.service.authenticate(&second.access_token), Err(TokenError::Revoked));
+    assert!(matches!(
+        h.service.refresh(&first.refresh_token),
+        Err(AuthError::RefreshReused)
+    ));
+    assert!(matches!(
+        h.service.refresh(&second.refresh_token),
+        Err(AuthError::InvalidGrant)
+    ));
+    assert_eq!(
+        h.service.authenticate(&second.access_token),
+        Err(TokenError::Revoked)
+    );
 }
 
 #[test]
@@ -130,7 +155,10 @@ fn expired_refresh_tokens_are_refused() {
     let (h, _) = setup();
     let first = login(&h, "admin", ADMIN_PW).unwrap();
     h.clock.advance(3601);
-    assert!(matches!(h.service.refresh(&first.refresh_token), Err(AuthError::InvalidGrant)));
+    assert!(matches!(
+        h.service.refresh(&first.refresh_token),
+        Err(AuthError::InvalidGrant)
+    ));
 }
 
 #[test]
@@ -139,8 +167,14 @@ fn logout_revokes_access_and_refresh() {
     let t = login(&h, "admin", ADMIN_PW).unwrap();
     let p = h.service.authenticate(&t.access_token).unwrap();
     h.service.logout(&p).unwrap();
-    assert_eq!(h.service.authenticate(&t.access_token), Err(TokenError::Revoked));
-    assert!(matches!(h.service.refresh(&t.refresh_token), Err(AuthError::InvalidGrant)));
+    assert_eq!(
+        h.service.authenticate(&t.access_token),
+        Err(TokenError::Revoked)
+    );
+    assert!(matches!(
+        h.service.refresh(&t.refresh_token),
+        Err(AuthError::InvalidGrant)
+    ));
 }
 
 #[test]
@@ -148,7 +182,10 @@ fn expired_access_tokens_are_refused() {
     let (h, _) = setup();
     let t = login(&h, "admin", ADMIN_PW).unwrap();
     h.clock.advance(900 + 5);
-    assert_eq!(h.service.authenticate(&t.access_token), Err(TokenError::Expired));
+    assert_eq!(
+        h.service.authenticate(&t.access_token),
+        Err(TokenError::Expired)
+    );
 }
 
 #[test]
@@ -172,21 +209,47 @@ fn plain_users_cannot_manage_others() {
     let t = login(&h, "alice", "a fine long password").unwrap();
     let alice = h.service.authenticate(&t.access_token).unwrap();
     assert!(h.service.get_user(&alice, a).is_ok());
-    assert!(matches!(h.service.get_user(&alice, b), Err(UserError::Forbidden(_))));
-    assert!(matches!(h.service.list_users(&alice, None, None, None), Err(UserError::Forbidden(_))));
     assert!(matches!(
-        h.service.update_user(&alice, a, UpdateUser { roles: Some(vec!["admin".into()]), ..Default::default() }),
+        h.service.get_user(&alice, b),
         Err(UserError::Forbidden(_))
     ));
-    assert!(matches!(h.service.delete_user(&alice, b), Err(UserError::Forbidden(_))));
+    assert!(matches!(
+        h.service.list_users(&alice, None, None, None),
+        Err(UserError::Forbidden(_))
+    ));
+    assert!(matches!(
+        h.service.update_user(
+            &alice,
+            a,
+            UpdateUser {
+                roles: Some(vec!["admin".into()]),
+                ..Default::default()
+            }
+        ),
+        Err(UserError::Forbidden(_))
+    ));
+    assert!(matches!(
+        h.service.delete_user(&alice, b),
+        Err(UserError::Forbidden(_))
+    ));
 }
 
 #[test]
 fn the_last_admin_cannot_be_removed() {
     let (h, admin) = setup();
-    assert!(matches!(h.service.delete_user(&admin, admin.user_id), Err(UserError::LastAdmin)));
     assert!(matches!(
-        h.service.update_user(&admin, admin.user_id, UpdateUser { roles: Some(vec!["user".into()]), ..Default::default() }),
+        h.service.delete_user(&admin, admin.user_id),
+        Err(UserError::LastAdmin)
+    ));
+    assert!(matches!(
+        h.service.update_user(
+            &admin,
+            admin.user_id,
+            UpdateUser {
+                roles: Some(vec!["user".into()]),
+                ..Default::default()
+            }
+        ),
         Err(UserError::LastAdmin)
     ));
 }
@@ -209,7 +272,9 @@ fn creation_reports_every_broken_rule() {
             },
         )
         .unwrap_err();
-    let UserError::Validation(fields) = err else { panic!("{err:?}") };
+    let UserError::Validation(fields) = err else {
+        panic!("{err:?}")
+    };
     let names: Vec<_> = fields.iter().map(|(f, _)| f.to_owned()).collect();
     assert_eq!(names, ["email", "password", "roles", "username"]);
     assert_eq!(h.store.count_users().unwrap(), 1, "nothing was written");
@@ -223,14 +288,27 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
     let two = login(&h, "frank", "a fine long password").unwrap();
     let me = h.service.authenticate(&one.access_token).unwrap();
     assert!(matches!(
-        h.service.change_password(&me, id, Some(Password::new("wrong one entirely".into())), Password::new("another long password".into())),
+        h.service.change_password(
+            &me,
+            id,
+            Some(Password::new("wrong one entirely".into())),
+            Password::new("another long password".into())
+        ),
         Err(UserError::WrongCurrentPassword)
     ));
     h.service
-        .change_password(&me, id, Some(Password::new("a fine long password".into())), Password::new("another long password".into()))
+        .change_password(
+            &me,
+            id,
+            Some(Password::new("a fine long password".into())),
+            Password::new("another long password".into()),
+        )
         .unwrap();
     assert!(h.service.authenticate(&one.access_token).is_ok());
-    assert_eq!(h.service.authenticate(&two.access_token), Err(TokenError::Revoked));
+    assert_eq!(
+        h.service.authenticate(&two.access_token),
+        Err(TokenError::Revoked)
+    );
     assert!(login(&h, "frank", "another long password").is_ok());
 }
 
@@ -240,7 +318,10 @@ fn deleting_a_user_revokes_their_tokens() {
     let id = create(&h, &admin, "gina");
     let t = login(&h, "gina", "a fine long password").unwrap();
     h.service.delete_user(&admin, id).unwrap();
-    assert_eq!(h.service.authenticate(&t.access_token), Err(TokenError::Revoked));
+    assert_eq!(
+        h.service.authenticate(&t.access_token),
+        Err(TokenError::Revoked)
+    );
 }
 
 #[test]
@@ -252,18 +333,28 @@ fn paging_reports_the_next_cursor() {
     let page = h.service.list_users(&admin, Some(2), None, None).unwrap();
     assert_eq!(page.items.len(), 2);
     let next = page.next_after.unwrap();
-    let rest = h.service.list_users(&admin, Some(2), Some(next), None).unwrap();
+    let rest = h
+        .service
+        .list_users(&admin, Some(2), Some(next), None)
+        .unwrap();
     assert_eq!(rest.items.len(), 2);
     assert_eq!(rest.next_after, None);
-    assert!(matches!(h.service.list_users(&admin, Some(0), None, None), Err(UserError::Validation(_))));
-    assert!(matches!(h.service.list_users(&admin, Some(501), None, None), Err(UserError::Validation(_))));
+    assert!(matches!(
+        h.service.list_users(&admin, Some(0), None, None),
+        Err(UserError::Validation(_))
+    ));
+    assert!(matches!(
+        h.service.list_users(&admin, Some(501), None, None),
+        Err(UserError::Validation(_))
+    ));
 }
 
 #[test]
 fn bootstrap_runs_once_and_checks_the_policy() {
     let h = harness();
     assert!(matches!(
-        h.service.bootstrap_admin(Some(Password::new("short".into()))),
+        h.service
+            .bootstrap_admin(Some(Password::new("short".into()))),
         Err(UserError::Validation(_))
     ));
     let made = h.service.bootstrap_admin(None).unwrap().unwrap();

@@ -1,0 +1,109 @@
+//! Database rows: private to the adapter, converted to and from domain types here.
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use tessera_domain::time::UnixTime;
+use tessera_domain::user::{DisplayName, Email, Role, User, UserId, Username};
+
+use crate::schema::{refresh_tokens, sessions, user_roles, users};
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password_hash: String,
+    pub active: bool,
+    pub tenant_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct NewUserRow<'a> {
+    pub username: &'a str,
+    pub username_normalized: String,
+    pub email: Option<&'a str>,
+    pub email_normalized: Option<String>,
+    pub display_name: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub active: bool,
+    pub tenant_id: Option<&'a str>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub(crate) struct UserChangeset {
+    pub email: Option<Option<String>>,
+    pub email_normalized: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = user_roles)]
+pub(crate) struct RoleRow<'a> {
+    pub user_id: i64,
+    pub role: &'a str,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct NewSessionRow<'a> {
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct NewRefreshRow<'a> {
+    pub session_id: i64,
+    pub token_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl UserRow {
+    /// The domain user, with its roles (sorted).
+    pub fn into_user(self, mut roles: Vec<String>) -> anyhow::Result<User> {
+        roles.sort();
+        let bad = |what: &str| format!("stored user {} has an invalid {what}", self.id);
+        Ok(User {
+            id: UserId(self.id),
+            username: Username::parse(&self.username)
+                .map_err(|_| anyhow::anyhow!(bad("username")))?,
+            email: self
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|_| anyhow::anyhow!(bad("email")))?,
+            display_name: self
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()
+                .map_err(|_| anyhow::anyhow!(bad("display name")))?,
+            roles: roles
+                .iter()
+                .map(|r| Role::parse(r))
+                .collect::<Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!(bad("role")))
+                .context("corrupt user row")?,
+            active: self.active,
+            tenant_id: self.tenant_id,
+            created_at: UnixTime(self.created_at),
+            updated_at: UnixTime(self.updated_at),
+        })
+    }
+}

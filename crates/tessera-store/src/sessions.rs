@@ -1,0 +1,199 @@
+//! `SessionRepository` on Diesel: sessions, refresh tokens and the revocation list.
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use tessera_domain::ports::{
+    NewSession, RefreshRecord, RevokeSessions, Rotation, SessionRepository,
+};
+use tessera_domain::time::UnixTime;
+use tessera_domain::token::{HashedToken, SessionId};
+use tessera_domain::user::UserId;
+
+use crate::rows::{NewRefreshRow, NewSessionRow};
+use crate::schema::{refresh_tokens, session_revocations, sessions};
+use crate::Store;
+
+/// Ends the live sessions of `user` that `scope` names and appends them to the revocation list.
+/// Runs inside the caller's transaction.
+pub(crate) fn revoke_user_sessions(
+    conn: &mut SqliteConnection,
+    user: i64,
+    scope: RevokeSessions,
+    reason: &str,
+    now: UnixTime,
+) -> QueryResult<Vec<SessionId>> {
+    let except = match scope {
+        RevokeSessions::None => return Ok(vec![]),
+        RevokeSessions::All => -1,
+        RevokeSessions::AllExcept(keep) => keep.0,
+    };
+    let ids: Vec<i64> = sessions::table
+        .filter(sessions::user_id.eq(user))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::id.ne(except))
+        .select(sessions::id)
+        .load(conn)?;
+    for id in &ids {
+        end_session(conn, *id, reason, now)?;
+    }
+    Ok(ids.into_iter().map(SessionId).collect())
+}
+
+/// Marks one session revoked and records it; false if it had already ended.
+fn end_session(
+    conn: &mut SqliteConnection,
+    id: i64,
+    reason: &str,
+    now: UnixTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now.seconds()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    if n > 0 {
+        diesel::insert_into(session_revocations::table)
+            .values((
+                session_revocations::session_id.eq(id),
+                session_revocations::revoked_at.eq(now.seconds()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(n > 0)
+}
+
+impl SessionRepository for Store {
+    fn create_session(&self, new: &NewSession, refresh: &HashedToken) -> anyhow::Result<SessionId> {
+        let mut conn = self.conn()?;
+        conn.immediate_transaction(|conn| {
+            let id: i64 = diesel::insert_into(sessions::table)
+                .values(NewSessionRow {
+                    user_id: new.user_id.0,
+                    created_at: new.created_at.seconds(),
+                    last_used_at: new.created_at.seconds(),
+                    expires_at: new.expires_at.seconds(),
+                    ip: new.ip.as_deref(),
+                    user_agent: new.user_agent.as_deref(),
+                })
+                .returning(sessions::id)
+                .get_result(conn)?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(NewRefreshRow {
+                    session_id: id,
+                    token_hash: refresh.as_str(),
+                    created_at: new.created_at.seconds(),
+                    expires_at: new.expires_at.seconds(),
+                })
+                .execute(conn)?;
+            Ok::<_, DieselError>(SessionId(id))
+        })
+        .context("cannot create a session")
+    }
+
+    fn find_refresh(&self, digest: &HashedToken) -> anyhow::Result<Option<RefreshRecord>> {
+        let row: Option<(i64, i64, i64, Option<i64>, i64, Option<i64>)> = refresh_tokens::table
+            .inner_join(sessions::table)
+            .filter(refresh_tokens::token_hash.eq(digest.as_str()))
+            .select((
+                refresh_tokens::id,
+                refresh_tokens::session_id,
+                sessions::user_id,
+                sessions::revoked_at,
+                refresh_tokens::expires_at,
+                refresh_tokens::rotated_at,
+            ))
+            .first(&mut self.conn()?)
+            .optional()
+            .context("cannot look up a refresh token")?;
+        Ok(row.map(
+            |(token_id, sid, uid, revoked, exp, rotated)| RefreshRecord {
+                token_id,
+                session_id: SessionId(sid),
+                user_id: UserId(uid),
+                session_revoked: revoked.is_some(),
+                expires_at: UnixTime(exp),
+                rotated_at: rotated.map(UnixTime),
+            },
+        ))
+    }
+
+    fn rotate_refresh(
+        &self,
+        token_id: i64,
+        successor: &HashedToken,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> anyhow::Result<Rotation> {
+        let mut conn = self.conn()?;
+        conn.immediate_transaction(|conn| {
+            let won = diesel::update(
+                refresh_tokens::table
+                    .find(token_id)
+                    .filter(refresh_tokens::rotated_at.is_null()),
+            )
+            .set(refresh_tokens::rotated_at.eq(now.seconds()))
+            .execute(conn)?;
+            let (session_id, rotated_at): (i64, Option<i64>) = refresh_tokens::table
+                .find(token_id)
+                .select((refresh_tokens::session_id, refresh_tokens::rotated_at))
+                .first(conn)?;
+            if won == 0 {
+                return Ok(Rotation::AlreadyRotated {
+                    at: UnixTime(rotated_at.unwrap_or(now.seconds())),
+                });
+            }
+            diesel::insert_into(refresh_tokens::table)
+                .values(NewRefreshRow {
+                    session_id,
+                    token_hash: successor.as_str(),
+                    created_at: now.seconds(),
+                    expires_at: expires_at.seconds(),
+                })
+                .execute(conn)?;
+            diesel::update(sessions::table.find(session_id))
+                .set((
+                    sessions::last_used_at.eq(now.seconds()),
+                    sessions::expires_at.eq(expires_at.seconds()),
+                ))
+                .execute(conn)?;
+            Ok::<_, DieselError>(Rotation::Rotated)
+        })
+        .context("cannot rotate a refresh token")
+    }
+
+    fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool> {
+        let mut conn = self.conn()?;
+        conn.immediate_transaction(|conn| end_session(conn, id.0, reason, now))
+            .context("cannot revoke a session")
+    }
+
+    fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()> {
+        diesel::update(sessions::table.find(id.0))
+            .set(sessions::last_used_at.eq(now.seconds()))
+            .execute(&mut self.conn()?)
+            .context("cannot update a session")?;
+        Ok(())
+    }
+
+    fn revocations_since(&self, since: UnixTime) -> anyhow::Result<Vec<(SessionId, UnixTime)>> {
+        let rows: Vec<(i64, i64)> = session_revocations::table
+            .filter(session_revocations::revoked_at.ge(since.seconds()))
+            .order(session_revocations::id.asc())
+            .select((
+                session_revocations::session_id,
+                session_revocations::revoked_at,
+            ))
+            .load(&mut self.conn()?)
+            .context("cannot read revocations")?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, at)| (SessionId(s), UnixTime(at)))
+            .collect())
+    }
+}

@@ -1,0 +1,360 @@
+//! Store tests on a temporary SQLite file.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::prelude::*;
+use tessera_domain::error::UserError;
+use tessera_domain::password::PasswordHash;
+use tessera_domain::ports::{
+    NewSession, RevokeSessions, Rotation, SessionRepository, UserRepository,
+};
+use tessera_domain::time::UnixTime;
+use tessera_domain::token::HashedToken;
+use tessera_domain::user::{
+    Email, LoginName, NewUser, Role, UserChanges, UserId, UserQuery, Username,
+};
+
+use super::{Store, StoreConfig};
+
+struct Db {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn open() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig {
+        url: format!("sqlite://{}/sub/test.db", dir.path().display()),
+        max_connections: 4,
+        busy_timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    Db { store, _dir: dir }
+}
+
+fn new_user(name: &str, email: Option<&str>) -> NewUser {
+    NewUser {
+        username: Username::parse(name).unwrap(),
+        email: email.map(|e| Email::parse(e).unwrap()),
+        display_name: None,
+        roles: vec![Role::user()],
+        active: true,
+        tenant_id: None,
+    }
+}
+
+fn hash() -> PasswordHash {
+    PasswordHash::new("$argon2id$stub".into())
+}
+
+fn session(store: &Store, user: UserId, token: &str) -> tessera_domain::token::SessionId {
+    store
+        .create_session(
+            &NewSession {
+                user_id: user,
+                ip: Some("127.0.0.1".into()),
+                user_agent: None,
+                created_at: UnixTime(10),
+                expires_at: UnixTime(1000),
+            },
+            &HashedToken::from_hex(token.into()),
+        )
+        .unwrap()
+}
+
+#[test]
+fn connections_use_wal_and_foreign_keys() {
+    let db = open();
+    let mut conn = db.store.conn().unwrap();
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+    // A dangling reference is refused.
+    assert!(conn
+        .batch_execute("INSERT INTO user_roles (user_id, role) VALUES (999, 'x')")
+        .is_err());
+}
+
+#[test]
+fn usernames_and_emails_are_unique_ignoring_case_and_nothing_is_half_written() {
+    let db = open();
+    db.store
+        .create_user(
+            &new_user("Alice", Some("a@example.com")),
+            &hash(),
+            UnixTime(1),
+        )
+        .unwrap();
+    let dup = db
+        .store
+        .create_user(&new_user("alice", None), &hash(), UnixTime(1));
+    assert!(matches!(
+        dup,
+        Err(UserError::Duplicate { field: "username" })
+    ));
+    let dup = db.store.create_user(
+        &new_user("bob", Some("A@Example.com")),
+        &hash(),
+        UnixTime(1),
+    );
+    assert!(matches!(dup, Err(UserError::Duplicate { field: "email" })));
+    assert_eq!(db.store.count_users().unwrap(), 1);
+    let roles: i64 = crate::schema::user_roles::table
+        .count()
+        .get_result(&mut *db.store.conn().unwrap())
+        .unwrap();
+    assert_eq!(roles, 1, "no orphan role rows");
+}
+
+#[test]
+fn finds_credentials_by_username_or_email() {
+    let db = open();
+    let u = db
+        .store
+        .create_user(
+            &new_user("Carol", Some("Carol@Example.com")),
+            &hash(),
+            UnixTime(1),
+        )
+        .unwrap();
+    let (by_name, h) = db
+        .store
+        .find_credentials(&LoginName::Username("carol".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_name.id, u.id);
+    assert_eq!(h, hash());
+    let (by_mail, _) = db
+        .store
+        .find_credentials(&LoginName::Email("carol@example.com".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_mail.id, u.id);
+    assert!(db
+        .store
+        .find_credentials(&LoginName::Username("nobody".into()))
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn deleted_ids_are_never_reused_and_revocations_outlive_the_user() {
+    let db = open();
+    let a = db
+        .store
+        .create_user(&new_user("first", None), &hash(), UnixTime(1))
+        .unwrap();
+    let sid = session(&db.store, a.id, "t1");
+    let revoked = db.store.delete_user(a.id, UnixTime(50)).unwrap().unwrap();
+    assert_eq!(revoked, vec![sid]);
+    let b = db
+        .store
+        .create_user(&new_user("second", None), &hash(), UnixTime(1))
+        .unwrap();
+    assert!(b.id.0 > a.id.0);
+    assert_eq!(
+        db.store.revocations_since(UnixTime(0)).unwrap(),
+        vec![(sid, UnixTime(50))]
+    );
+    assert!(db
+        .store
+        .find_refresh(&HashedToken::from_hex("t1".into()))
+        .unwrap()
+        .is_none());
+    assert!(db.store.delete_user(a.id, UnixTime(60)).unwrap().is_none());
+}
+
+#[test]
+fn update_changes_fields_and_roles_and_revokes_as_asked() {
+    let db = open();
+    let u = db
+        .store
+        .create_user(
+            &new_user("dora", Some("d@example.com")),
+            &hash(),
+            UnixTime(1),
+        )
+        .unwrap();
+    let keep = session(&db.store, u.id, "k");
+    let gone = session(&db.store, u.id, "g");
+    let (updated, revoked) = db
+        .store
+        .update_user(
+            u.id,
+            &UserChanges {
+                email: Some(None),
+                roles: Some(vec![Role::admin()]),
+                ..Default::default()
+            },
+            RevokeSessions::AllExcept(keep),
+            UnixTime(9),
+        )
+        .unwrap();
+    assert_eq!(updated.email, None);
+    assert_eq!(updated.roles, vec![Role::admin()]);
+    assert_eq!(updated.updated_at, UnixTime(9));
+    assert_eq!(revoked, vec![gone]);
+    assert_eq!(db.store.count_active_admins().unwrap(), 1);
+    let missing = db.store.update_user(
+        UserId(999),
+        &UserChanges::default(),
+        RevokeSessions::None,
+        UnixTime(9),
+    );
+    assert!(matches!(missing, Err(UserError::NotFound)));
+}
+
+#[test]
+fn list_pages_by_id_and_filters_by_prefix_literally() {
+    let db = open();
+    for n in ["anna", "andy", "a_b", "axb", "zed"] {
+        db.store
+            .create_user(&new_user(n, None), &hash(), UnixTime(1))
+            .unwrap();
+    }
+    let page = db
+        .store
+        .list_users(&UserQuery {
+            after: None,
+            limit: 2,
+            prefix: None,
+        })
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+        ["anna", "andy"]
+    );
+    let next = db
+        .store
+        .list_users(&UserQuery {
+            after: Some(page[1].id),
+            limit: 10,
+            prefix: None,
+        })
+        .unwrap();
+    assert_eq!(next.len(), 3);
+    let an = db
+        .store
+        .list_users(&UserQuery {
+            after: None,
+            limit: 10,
+            prefix: Some("an".into()),
+        })
+        .unwrap();
+    assert_eq!(an.len(), 2);
+    let underscore = db
+        .store
+        .list_users(&UserQuery {
+            after: None,
+            limit: 10,
+            prefix: Some("a_".into()),
+        })
+        .unwrap();
+    assert_eq!(
+        underscore
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        ["a_b"]
+    );
+}
+
+#[test]
+fn rotation_happens_once_even_when_raced() {
+    let db = open();
+    let u = db
+        .store
+        .create_user(&new_user("eve", None), &hash(), UnixTime(1))
+        .unwrap();
+    session(&db.store, u.id, "parent");
+    let rec = db
+        .store
+        .find_refresh(&HashedToken::from_hex("parent".into()))
+        .unwrap()
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let store = db.store.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .rotate_refresh(
+                        rec.token_id,
+                        &HashedToken::from_hex("child".into()),
+                        UnixTime(20),
+                        UnixTime(2000),
+                    )
+                    .unwrap()
+            })
+        })
+        .collect();
+    let outcomes: Vec<Rotation> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Rotation::Rotated).count(),
+        1
+    );
+    assert!(outcomes.iter().all(|o| matches!(
+        o,
+        Rotation::Rotated | Rotation::AlreadyRotated { at: UnixTime(20) }
+    )));
+    let child = db
+        .store
+        .find_refresh(&HashedToken::from_hex("child".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(child.session_id, rec.session_id);
+    assert_eq!(child.expires_at, UnixTime(2000));
+}
+
+#[test]
+fn revoking_is_recorded_once() {
+    let db = open();
+    let u = db
+        .store
+        .create_user(&new_user("finn", None), &hash(), UnixTime(1))
+        .unwrap();
+    let sid = session(&db.store, u.id, "x");
+    assert!(db
+        .store
+        .revoke_session(sid, "logout", UnixTime(30))
+        .unwrap());
+    assert!(!db
+        .store
+        .revoke_session(sid, "logout", UnixTime(31))
+        .unwrap());
+    assert_eq!(db.store.revocations_since(UnixTime(0)).unwrap().len(), 1);
+    assert!(db.store.revocations_since(UnixTime(31)).unwrap().is_empty());
+    let rec = db
+        .store
+        .find_refresh(&HashedToken::from_hex("x".into()))
+        .unwrap()
+        .unwrap();
+    assert!(rec.session_revoked);
+}
+
+#[test]
+fn other_schemes_are_refused_with_a_clear_message() {
+    assert!(super::sqlite_path("postgres://x/y")
+        .unwrap_err()
+        .to_string()
+        .contains("PostgreSQL"));
+    assert!(super::sqlite_path("mysql://x")
+        .unwrap_err()
+        .to_string()
+        .contains("sqlite://"));
+    assert!(super::sqlite_path("sqlite://:memory:").is_err());
+    assert_eq!(
+        super::sqlite_path("sqlite://./data/t.db").unwrap().to_str(),
+        Some("./data/t.db")
+    );
+}

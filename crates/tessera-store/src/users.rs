@@ -1,0 +1,299 @@
+//! `UserRepository` on Diesel.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use tessera_domain::error::UserError;
+use tessera_domain::password::PasswordHash;
+use tessera_domain::ports::{RevokeSessions, UserRepository};
+use tessera_domain::time::UnixTime;
+use tessera_domain::token::SessionId;
+use tessera_domain::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+
+use crate::rows::{NewUserRow, RoleRow, UserChangeset, UserRow};
+use crate::schema::{user_roles, users};
+use crate::sessions::revoke_user_sessions;
+use crate::Store;
+
+/// The unique field a violation concerns, if it is one.
+fn duplicate_field(e: &DieselError) -> Option<&'static str> {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            let names = format!(
+                "{} {}",
+                info.message(),
+                info.constraint_name().unwrap_or("")
+            );
+            Some(if names.contains("email") {
+                "email"
+            } else {
+                "username"
+            })
+        }
+        _ => None,
+    }
+}
+
+fn to_user_error(e: DieselError, what: &'static str) -> UserError {
+    match duplicate_field(&e) {
+        Some(field) => UserError::Duplicate { field },
+        None => UserError::Unknown(anyhow::Error::new(e).context(what)),
+    }
+}
+
+fn roles_of(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let rows: Vec<(i64, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(ids))
+        .select((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    let mut map: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, role) in rows {
+        map.entry(id).or_default().push(role);
+    }
+    Ok(map)
+}
+
+fn load_user(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<(User, PasswordHash)>> {
+    let row: Option<UserRow> = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .context("cannot read a user")?;
+    with_roles(conn, row)
+}
+
+fn with_roles(
+    conn: &mut SqliteConnection,
+    row: Option<UserRow>,
+) -> anyhow::Result<Option<(User, PasswordHash)>> {
+    let Some(mut row) = row else { return Ok(None) };
+    let roles = roles_of(conn, &[row.id])
+        .context("cannot read roles")?
+        .remove(&row.id)
+        .unwrap_or_default();
+    let hash = PasswordHash::new(std::mem::take(&mut row.password_hash));
+    Ok(Some((row.into_user(roles)?, hash)))
+}
+
+fn replace_roles(
+    conn: &mut SqliteConnection,
+    id: i64,
+    roles: &[tessera_domain::user::Role],
+) -> QueryResult<()> {
+    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
+    let rows: Vec<RoleRow<'_>> = roles
+        .iter()
+        .map(|r| RoleRow {
+            user_id: id,
+            role: r.as_str(),
+        })
+        .collect();
+    diesel::insert_into(user_roles::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
+impl UserRepository for Store {
+    fn create_user(
+        &self,
+        new: &NewUser,
+        hash: &PasswordHash,
+        now: UnixTime,
+    ) -> Result<User, UserError> {
+        let mut conn = self.conn()?;
+        let row = NewUserRow {
+            username: new.username.as_str(),
+            username_normalized: new.username.normalized(),
+            email: new.email.as_ref().map(|e| e.as_str()),
+            email_normalized: new.email.as_ref().map(|e| e.normalized()),
+            display_name: new.display_name.as_ref().map(|d| d.as_str()),
+            password_hash: hash.as_str(),
+            active: new.active,
+            tenant_id: new.tenant_id.as_deref(),
+            created_at: now.seconds(),
+            updated_at: now.seconds(),
+        };
+        let id = conn
+            .immediate_transaction(|conn| {
+                let id: i64 = diesel::insert_into(users::table)
+                    .values(&row)
+                    .returning(users::id)
+                    .get_result(conn)?;
+                replace_roles(conn, id, &new.roles)?;
+                Ok::<_, DieselError>(id)
+            })
+            .map_err(|e| to_user_error(e, "cannot create a user"))?;
+        let (user, _) = load_user(&mut conn, id)?.context("a created user vanished")?;
+        Ok(user)
+    }
+
+    fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        Ok(load_user(&mut *self.conn()?, id.0)?.map(|(u, _)| u))
+    }
+
+    fn find_credentials(&self, login: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>> {
+        let mut conn = self.conn()?;
+        let query = users::table.select(UserRow::as_select()).into_boxed();
+        let query = match login {
+            LoginName::Username(n) => query.filter(users::username_normalized.eq(n)),
+            LoginName::Email(e) => query.filter(users::email_normalized.eq(e)),
+        };
+        let row = query
+            .first(&mut conn)
+            .optional()
+            .context("cannot look up a login")?;
+        with_roles(&mut conn, row)
+    }
+
+    fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>> {
+        load_user(&mut *self.conn()?, id.0)
+    }
+
+    fn update_user(
+        &self,
+        id: UserId,
+        changes: &UserChanges,
+        revoke: RevokeSessions,
+        now: UnixTime,
+    ) -> Result<(User, Vec<SessionId>), UserError> {
+        let mut conn = self.conn()?;
+        let set = UserChangeset {
+            email: changes
+                .email
+                .as_ref()
+                .map(|e| e.as_ref().map(|e| e.as_str().to_owned())),
+            email_normalized: changes
+                .email
+                .as_ref()
+                .map(|e| e.as_ref().map(|e| e.normalized())),
+            display_name: changes
+                .display_name
+                .as_ref()
+                .map(|d| d.as_ref().map(|d| d.as_str().to_owned())),
+            active: changes.active,
+            updated_at: now.seconds(),
+        };
+        let revoked = conn
+            .immediate_transaction(|conn| {
+                let n = diesel::update(users::table.find(id.0))
+                    .set(&set)
+                    .execute(conn)?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                if let Some(roles) = &changes.roles {
+                    replace_roles(conn, id.0, roles)?;
+                }
+                Ok::<_, DieselError>(Some(revoke_user_sessions(
+                    conn,
+                    id.0,
+                    revoke,
+                    "user_changed",
+                    now,
+                )?))
+            })
+            .map_err(|e| to_user_error(e, "cannot update a user"))?
+            .ok_or(UserError::NotFound)?;
+        let (user, _) = load_user(&mut conn, id.0)?.ok_or(UserError::NotFound)?;
+        Ok((user, revoked))
+    }
+
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        revoke: RevokeSessions,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut conn = self.conn()?;
+        conn.immediate_transaction(|conn| {
+            let n = diesel::update(users::table.find(id.0))
+                .set((
+                    users::password_hash.eq(hash.as_str()),
+                    users::updated_at.eq(now.seconds()),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                return Ok::<_, DieselError>(None);
+            }
+            Ok(Some(revoke_user_sessions(
+                conn,
+                id.0,
+                revoke,
+                "password_changed",
+                now,
+            )?))
+        })
+        .context("cannot set a password")
+    }
+
+    fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut conn = self.conn()?;
+        conn.immediate_transaction(|conn| {
+            let revoked =
+                revoke_user_sessions(conn, id.0, RevokeSessions::All, "user_deleted", now)?;
+            let n = diesel::delete(users::table.find(id.0)).execute(conn)?;
+            Ok::<_, DieselError>((n > 0).then_some(revoked))
+        })
+        .context("cannot delete a user")
+    }
+
+    fn list_users(&self, q: &UserQuery) -> anyhow::Result<Vec<User>> {
+        let mut conn = self.conn()?;
+        let mut query = users::table
+            .select(UserRow::as_select())
+            .order(users::id.asc())
+            .limit(i64::from(q.limit))
+            .into_boxed();
+        if let Some(after) = q.after {
+            query = query.filter(users::id.gt(after.0));
+        }
+        if let Some(prefix) = &q.prefix {
+            let pattern = format!(
+                "{}%",
+                prefix
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            query = query.filter(
+                users::username_normalized
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email_normalized.like(pattern).escape('\\')),
+            );
+        }
+        let rows: Vec<UserRow> = query.load(&mut conn).context("cannot list users")?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut roles = roles_of(&mut conn, &ids).context("cannot read roles")?;
+        rows.into_iter()
+            .map(|r| {
+                let rs = roles.remove(&r.id).unwrap_or_default();
+                r.into_user(rs)
+            })
+            .collect()
+    }
+
+    fn count_users(&self) -> anyhow::Result<u64> {
+        let n: i64 = users::table
+            .count()
+            .get_result(&mut self.conn()?)
+            .context("cannot count users")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn count_active_admins(&self) -> anyhow::Result<u64> {
+        let n: i64 = users::table
+            .inner_join(user_roles::table)
+            .filter(user_roles::role.eq(tessera_domain::user::Role::ADMIN))
+            .filter(users::active.eq(true))
+            .count()
+            .get_result(&mut self.conn()?)
+            .context("cannot count admins")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
