@@ -1,1 +1,97 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use tessera_domain::service::Service;
+
+use crate::error::ApiError;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    /// The JSON Web Key Set, rendered once.
+    pub jwks: Arc<serde_json::Value>,
+}
+
+/// Server tuning.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use routes::{auth, meta, users};
+    cfg.route("/health", web::get().to(meta::health))
+        .route("/auth/jwks.json", web::get().to(meta::jwks))
+        .route("/.well-known/jwks.json", web::get().to(meta::jwks))
+        .route("/auth/login", web::post().to(auth::login))
+        .route("/auth/refresh", web::post().to(auth::refresh))
+        .route("/auth/logout", web::post().to(auth::logout))
+        .route("/auth/token/revoke", web::post().to(auth::revoke))
+        .route("/auth/userinfo", web::get().to(auth::userinfo))
+        .service(
+            web::resource("/users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(users::create)),
+        )
+        .service(
+            web::resource("/users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::put().to(users::put))
+                .route(web::patch().to(users::patch))
+                .route(web::delete().to(users::delete)),
+        )
+        .route(
+            "/users/{id}/password",
+            web::post().to(users::change_password),
+        );
+}
+
+/// Path and query errors become JSON errors: a path id that is not a number names no resource.
+fn extractor_config(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::field("query", "invalid", format!("invalid query string: {e}")).into()
+        }));
+}
+
+/// Builds the server on an already bound listener (port 0 works), ready to be awaited.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn server(
+    state: AppState,
+    listener: TcpListener,
+    settings: &HttpSettings,
+) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(extractor_config)
+            .configure(routes)
+            .default_service(web::to(routes::meta::not_found))
+            .wrap(actix_web::middleware::from_fn(middleware::log_requests))
+    })
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .listen(listener)?;
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.run())
+}

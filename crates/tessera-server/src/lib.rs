@@ -1,1 +1,8 @@
-pub fn x() {}
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod settings;
+pub mod telemetry;
+
+pub use app::Application;
+pub use settings::Settings;

@@ -1,0 +1,284 @@
+//! `ApiError`: the one place where failures become HTTP statuses and JSON error bodies.
+//!
+//! Every handler and extractor returns `ApiError`; domain errors convert into it with `From`, so
+//! handlers use `?`. The body is always `{"error": "<code>", "message": "<sentence>"}`, plus
+//! `"fields"` for validation errors. A 500 logs its cause and tells the client nothing more.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use tessera_domain::error::{AuthError, FieldErrors, TokenError, UserError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON (or form data) at all.
+    #[error("{0}")]
+    MalformedBody(String),
+    /// Fields are missing, of the wrong type, or break a rule.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: BTreeMap<String, Vec<String>>,
+    },
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("no such resource")]
+    NotFound,
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        fields: BTreeMap<String, Vec<String>>,
+    },
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<String, Vec<String>>>,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedBody(_) => "malformed_body",
+            Self::Validation { .. } => "validation_failed",
+            Self::Unauthorized { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn missing_token() -> Self {
+        Self::Unauthorized {
+            code: "missing_token",
+            message: "send a bearer token in the Authorization header".into(),
+        }
+    }
+
+    pub fn validation(fields: &FieldErrors) -> Self {
+        Self::Validation {
+            message: format!("invalid fields: {fields}"),
+            fields: fields
+                .iter()
+                .map(|(f, rules)| {
+                    (
+                        f.to_owned(),
+                        rules.iter().map(|r| (*r).to_owned()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A validation error about one field.
+    pub fn field(field: &str, problem: &str, message: String) -> Self {
+        Self::Validation {
+            message,
+            fields: BTreeMap::from([(field.to_owned(), vec![problem.to_owned()])]),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if let Self::Unauthorized { code, message } = self {
+            let value = if *code == "missing_token" {
+                r#"Bearer realm="tessera""#.to_owned()
+            } else {
+                format!(
+                    r#"Bearer realm="tessera", error="invalid_token", error_description="{}""#,
+                    message.replace('"', "'")
+                )
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.insert_header((header::WWW_AUTHENTICATE, v));
+            }
+        }
+        let fields = match self {
+            Self::Validation { fields, .. } | Self::Conflict { fields, .. }
+                if !fields.is_empty() =>
+            {
+                Some(fields)
+            }
+            _ => None,
+        };
+        res.insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(ErrorBody {
+                error: self.code(),
+                message: self.to_string(),
+                fields,
+            })
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        let code = match e {
+            TokenError::Expired => "token_expired",
+            TokenError::NotYetValid => "token_not_yet_valid",
+            TokenError::Revoked => "token_revoked",
+            TokenError::Invalid | TokenError::WrongIssuer | TokenError::WrongAudience => {
+                "invalid_token"
+            }
+        };
+        Self::Unauthorized {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials => Self::Unauthorized {
+                code: "invalid_credentials",
+                message: e.to_string(),
+            },
+            AuthError::AccountDisabled => Self::Forbidden {
+                code: "account_disabled",
+                message: e.to_string(),
+            },
+            AuthError::InvalidGrant => Self::Unauthorized {
+                code: "invalid_grant",
+                message: e.to_string(),
+            },
+            AuthError::RefreshReused => Self::Unauthorized {
+                code: "refresh_token_reused",
+                message: e.to_string(),
+            },
+            AuthError::Unknown(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::Validation(fields) => Self::validation(&fields),
+            UserError::NotFound => Self::NotFound,
+            UserError::Forbidden(why) => Self::Forbidden {
+                code: "forbidden",
+                message: why.to_owned(),
+            },
+            UserError::Duplicate { field } => Self::Conflict {
+                code: "duplicate",
+                message: format!("this {field} is already taken"),
+                fields: BTreeMap::from([(field.to_owned(), vec!["taken".to_owned()])]),
+            },
+            UserError::LastAdmin => Self::Conflict {
+                code: "last_admin",
+                message: e.to_string(),
+                fields: BTreeMap::new(),
+            },
+            UserError::WrongCurrentPassword => Self::Forbidden {
+                code: "invalid_current_password",
+                message: e.to_string(),
+            },
+            UserError::Unknown(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody as _;
+
+    fn body(e: &ApiError) -> serde_json::Value {
+        let bytes = e.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn statuses_that_matter() {
+        assert_eq!(
+            ApiError::from(AuthError::InvalidCredentials).status_code(),
+            401
+        );
+        assert_eq!(ApiError::from(TokenError::Expired).status_code(), 401);
+        assert_eq!(
+            ApiError::from(UserError::Forbidden("no")).status_code(),
+            403
+        );
+        assert_eq!(
+            ApiError::from(UserError::Duplicate { field: "email" }).status_code(),
+            409
+        );
+        assert_eq!(ApiError::from(UserError::NotFound).status_code(), 404);
+    }
+
+    #[test]
+    fn unauthorized_carries_www_authenticate() {
+        let res = ApiError::from(TokenError::Revoked).error_response();
+        let h = res
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(h.starts_with("Bearer realm=\"tessera\", error=\"invalid_token\""));
+        let res = ApiError::missing_token().error_response();
+        assert_eq!(
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Bearer realm=\"tessera\""
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let e = ApiError::Internal(anyhow::anyhow!("disk on fire at /secret/path"));
+        let b = body(&e);
+        assert_eq!(b["error"], "internal_error");
+        assert!(!b.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn duplicates_name_the_field() {
+        let b = body(&UserError::Duplicate { field: "username" }.into());
+        assert_eq!(b["error"], "duplicate");
+        assert_eq!(b["fields"]["username"][0], "taken");
+    }
+}

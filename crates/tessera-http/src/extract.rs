@@ -1,0 +1,221 @@
+//! Extractors: bodies with a size limit and precise errors, the authenticated caller, the client's address.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+use tessera_domain::service::Principal;
+
+use crate::error::ApiError;
+use crate::middleware::RequestUser;
+use crate::AppState;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<web::BytesMut, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > MAX_BODY {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY));
+        }
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::MalformedBody(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn is_json(media: &str) -> bool {
+    media.is_empty() || media == "application/json" || media.ends_with("+json")
+}
+
+/// Turns a deserialization failure into 400 (not JSON at all) or 422 (a field is missing or of the
+/// wrong type), naming the field but never echoing its value.
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let text = inner.to_string();
+            let (field, problem) = if let Some(rest) = text.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or_default();
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+                (field, "required")
+            } else {
+                (path, "invalid_type")
+            };
+            let message = if problem == "required" {
+                format!("the field {field} is required")
+            } else {
+                format!("the field {field} has the wrong type")
+            };
+            ApiError::field(&field, problem, message)
+        }
+        _ => ApiError::MalformedBody(format!(
+            "the body is not valid JSON (line {}, column {})",
+            inner.line(),
+            inner.column()
+        )),
+    }
+}
+
+/// Parses JSON text into `T` with precise errors.
+///
+/// # Errors
+/// 400 for text that is not JSON, 422 for a missing or ill-typed field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(json_error)
+}
+
+/// A JSON request body of at most `MAX_BODY` bytes.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&media_type(&req)) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let body = read_body(&req, payload).await?;
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// A body sent either form-encoded (as OAuth endpoints are) or as JSON.
+#[derive(Debug)]
+pub struct FormOrJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let media = media_type(&req);
+            let body = read_body(&req, payload).await?;
+            if media == "application/x-www-form-urlencoded" {
+                let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
+                return serde_path_to_error::deserialize(de)
+                    .map(FormOrJson)
+                    .map_err(|e| {
+                        let path = e.path().to_string();
+                        ApiError::field(&path, "invalid", format!("invalid form field {path}"))
+                    });
+            }
+            if !is_json(&media) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_json(&body).map(FormOrJson)
+        })
+    }
+}
+
+/// The bearer credential of a request: `Authorization: Bearer <token>`, or the header `token: <token>`.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    if let Some(v) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, rest) = v.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim())
+            .filter(|t| !t.is_empty());
+    }
+    req.headers()
+        .get("token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The authenticated caller. Checking costs one signature verification and a memory lookup,
+/// so it runs right here, off the blocking pool.
+#[derive(Debug)]
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+            let token = bearer_token(req).ok_or_else(ApiError::missing_token)?;
+            let principal = state.service.authenticate(token)?;
+            if let Some(user) = req.extensions().get::<RequestUser>() {
+                user.set(principal.user_id.0);
+            }
+            Ok(Caller(principal))
+        })())
+    }
+}
+
+/// The client's address and user agent, kept with a new session.
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequest for ClientInfo {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self {
+            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }))
+    }
+}

@@ -1,0 +1,88 @@
+//! One log line per request, and the request id.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage as _;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The authenticated user of the current request, filled in by the `Caller` extractor for the log line.
+#[derive(Debug, Clone, Default)]
+pub struct RequestUser(Arc<AtomicI64>);
+
+impl RequestUser {
+    pub fn set(&self, id: i64) {
+        self.0.store(id, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|id| *id != 0)
+    }
+}
+
+/// A client-supplied request id is kept when it is short and plain; otherwise one is made.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map_or_else(
+            || {
+                let mut buf = [0u8; 12];
+                if getrandom::fill(&mut buf).is_err() {
+                    return "unavailable".to_owned();
+                }
+                buf.iter().map(|b| format!("{b:02x}")).collect()
+            },
+            str::to_owned,
+        )
+}
+
+/// Logs method, route pattern (never the raw path or query), status, latency, client address,
+/// user id and request id. No header or body is logged, so no credential can be.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let user = RequestUser::default();
+    req.extensions_mut().insert(user.clone());
+    let method = req.method().to_string();
+    let client_ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let mut res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_owned());
+    let status = res.status().as_u16();
+    tracing::info!(
+        target: "tessera::access",
+        method,
+        route,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        client_ip,
+        user_id = user.get(),
+        request_id = id.as_str(),
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,76 @@
+//! Login, refresh, logout, revocation and userinfo.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use tessera_domain::auth::LoginRequest;
+use tessera_domain::password::Password;
+use tessera_domain::token::PlainToken;
+
+use crate::dto::{LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse};
+use crate::error::ApiError;
+use crate::extract::{Caller, ClientInfo, FormOrJson, JsonBody};
+use crate::AppState;
+
+fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(TokenResponse::from(t))
+}
+
+/// `POST /auth/login`.
+pub async fn login(
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let request = LoginRequest {
+        login: body.username,
+        password: Password::new(body.password),
+        ip: client.ip,
+        user_agent: client.user_agent,
+    };
+    let issued = web::block(move || state.service.login(request)).await??;
+    Ok(tokens(issued))
+}
+
+/// `POST /auth/refresh`.
+pub async fn refresh(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = PlainToken::new(body.refresh_token);
+    let issued = web::block(move || state.service.refresh(&presented)).await??;
+    Ok(tokens(issued))
+}
+
+/// `POST /auth/logout`.
+pub async fn logout(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+) -> Result<HttpResponse, ApiError> {
+    web::block(move || state.service.logout(&caller)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/token/revoke` (RFC 7009): answers 200 whether or not the token was known.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    FormOrJson(body): FormOrJson<RevokeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = PlainToken::new(body.token);
+    web::block(move || state.service.revoke_refresh_token(&presented)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `GET /auth/userinfo`.
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+) -> Result<HttpResponse, ApiError> {
+    let me = caller.user_id;
+    let user = web::block(move || state.service.get_user(&caller, me)).await??;
+    Ok(HttpResponse::Ok().json(UserInfoResponse::from(&user)))
+}

@@ -1,0 +1,116 @@
+//! User management.
+
+use actix_web::{web, HttpResponse};
+use tessera_domain::password::Password;
+use tessera_domain::user::UserId;
+
+use crate::dto::{
+    CreateUserBody, ListQuery, PageResponse, PasswordBody, UpdateUserBody, UserResponse,
+};
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody};
+use crate::AppState;
+
+/// `POST /users`.
+pub async fn create(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody<CreateUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_domain();
+    let user = web::block(move || state.service.create_user(&caller, request)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/users/{}", user.id.0)))
+        .json(UserResponse::from(&user)))
+}
+
+/// `GET /users/{id}`.
+pub async fn get(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId(id.into_inner());
+    let user = web::block(move || state.service.get_user(&caller, id)).await??;
+    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+}
+
+/// `PATCH /users/{id}`: only the fields present change.
+pub async fn patch(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<UpdateUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    update(state, caller, UserId(id.into_inner()), body.into_patch()).await
+}
+
+/// `PUT /users/{id}`: the profile is replaced.
+pub async fn put(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<UpdateUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    update(
+        state,
+        caller,
+        UserId(id.into_inner()),
+        body.into_replacement(),
+    )
+    .await
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    caller: tessera_domain::service::Principal,
+    id: UserId,
+    request: tessera_domain::users::UpdateUser,
+) -> Result<HttpResponse, ApiError> {
+    let user = web::block(move || state.service.update_user(&caller, id, request)).await??;
+    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+}
+
+/// `DELETE /users/{id}`.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId(id.into_inner());
+    web::block(move || state.service.delete_user(&caller, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /users?limit=&after=&q=`.
+pub async fn list(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ListQuery { limit, after, q } = query.into_inner();
+    let page = web::block(move || {
+        state
+            .service
+            .list_users(&caller, limit, after, q.as_deref())
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(PageResponse {
+        items: page.items.iter().map(UserResponse::from).collect(),
+        next_after: page.next_after,
+    }))
+}
+
+/// `POST /users/{id}/password`.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId(id.into_inner());
+    let current = body.current_password.map(Password::new);
+    let new = Password::new(body.new_password);
+    web::block(move || state.service.change_password(&caller, id, current, new)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,178 @@
+//! Wiring: adapters, the service and the HTTP server, from one `Settings`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets};
+use tessera_domain::password::Password;
+use tessera_domain::ports::Clock;
+use tessera_domain::service::{Ports, Service, TokenSettings};
+use tessera_domain::time::UnixTime;
+use tessera_http::{AppState, HttpSettings};
+use tessera_store::{Store, StoreConfig};
+
+use crate::settings::Settings;
+
+/// The system clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
+    }
+}
+
+impl SystemClock {
+    pub fn now_seconds(self) -> i64 {
+        self.now().seconds()
+    }
+}
+
+/// How often expired entries are dropped from the in-memory revocation view.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    service: Arc<Service>,
+    /// The first admin's password, when this start created the admin with a random one.
+    pub generated_admin_password: Option<Password>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the store described by `settings` and applies pending migrations.
+///
+/// # Errors
+/// When the database cannot be opened or migrated.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    Store::open(&StoreConfig {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+    })
+}
+
+impl Application {
+    /// Opens the database (migrating it), creates missing keys, creates the first admin on an
+    /// empty database, and binds the listener.
+    ///
+    /// # Errors
+    /// When any of those steps fails; the message says which.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = Arc::new(open_store(&settings)?);
+        let clock = Arc::new(SystemClock);
+        let report = keys::ensure_keys(&settings.keys.dir, clock.now().seconds())?;
+        if let Some(path) = &report.created_signing_key {
+            tracing::info!(path = %path.display(), "created a signing key");
+        }
+        let codec = Arc::new(JwtCodec::from_dir(&settings.keys.dir)?);
+        let jwks = Arc::new(codec.jwks().clone());
+        let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
+        let hasher = Arc::new(Argon2Hasher::new(&settings.password_hashing)?);
+
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let local = listener.local_addr()?;
+        let t = &settings.tokens;
+        let tokens = TokenSettings {
+            issuer: t
+                .issuer
+                .clone()
+                .unwrap_or_else(|| format!("http://{local}")),
+            audiences: t.audience.clone(),
+            access_ttl: t.access_ttl_seconds,
+            refresh_ttl: t.refresh_ttl_seconds,
+            reuse_grace: t.refresh_reuse_grace_seconds,
+            leeway: t.leeway_seconds,
+            client_id: t.client_id.clone(),
+            scope: t.scope.clone(),
+        };
+        let ports = Ports {
+            users: store.clone(),
+            sessions: store,
+            hasher,
+            secrets,
+            codec,
+            clock,
+        };
+        let service = Arc::new(Service::new(
+            ports,
+            tokens,
+            settings.password_policy.clone(),
+        ));
+        let loaded = service.load_revocations()?;
+        let bootstrap_password = settings
+            .bootstrap
+            .admin_password
+            .as_ref()
+            .map(|p| Password::new(p.expose_secret().to_owned()));
+        let generated_admin_password = match service.bootstrap_admin(bootstrap_password) {
+            Ok(Some(made)) => {
+                tracing::info!(
+                    user_id = made.admin.id.0,
+                    "created the first admin, named admin"
+                );
+                made.generated_password
+            }
+            Ok(None) => None,
+            Err(e) => anyhow::bail!("cannot create the first admin: {e}"),
+        };
+        tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
+
+        let server = tessera_http::server(
+            AppState {
+                service: Arc::clone(&service),
+                jwks,
+            },
+            listener,
+            &HttpSettings {
+                workers: settings.server.workers,
+                shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
+            },
+        )?;
+        Ok(Self {
+            port: local.port(),
+            server,
+            service,
+            generated_admin_password,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let service = Arc::clone(&self.service);
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                tick.tick().await;
+                service.prune_revocations();
+            }
+        });
+        let result = self.server.await;
+        pruner.abort();
+        result
+    }
+}

@@ -1,0 +1,343 @@
+//! Configuration: built-in defaults, then an optional TOML file, then environment variables.
+//!
+//! Environment variables are `TESSERA_<SECTION>__<KEY>` (double underscore between section and key),
+//! for example `TESSERA_SERVER__BIND`, `TESSERA_DATABASE__URL`, `TESSERA_KEYS__DIR`,
+//! `TESSERA_TOKENS__ISSUER`, `TESSERA_TOKENS__AUDIENCE` (comma-separated),
+//! `TESSERA_TOKENS__ACCESS_TTL_SECONDS`, `TESSERA_TOKENS__REFRESH_TTL_SECONDS`,
+//! `TESSERA_PASSWORD_HASHING__MEMORY_KIB`, `TESSERA_PASSWORD_POLICY__MIN_LENGTH`, `TESSERA_LOG__FORMAT`.
+//! `TESSERA_BOOTSTRAP_ADMIN_PASSWORD` (single underscores) is accepted for `[bootstrap] admin_password`.
+//! Variables with the prefix but without a double underscore are not configuration and are ignored.
+//! Every key is listed in `docs/CONFIGURATION.md`; an unknown key stops start-up.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use tessera_crypto::HashingConfig;
+use tessera_domain::password::PasswordPolicy;
+
+pub const DEFAULT_CONFIG_FILE: &str = "tessera.toml";
+const ENV_PREFIX: &str = "TESSERA_";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub password_hashing: HashingConfig,
+    pub password_policy: PasswordPolicy,
+    pub bootstrap: BootstrapSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// HTTP worker threads; 0: one per core.
+    pub workers: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8081".into(),
+            workers: 0,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/tessera.db".into(),
+            max_connections: 8,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeySettings {
+    pub dir: PathBuf,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./data/keys"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Defaults to `http://<bind>`.
+    pub issuer: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub audience: Vec<String>,
+    pub access_ttl_seconds: i64,
+    pub refresh_ttl_seconds: i64,
+    pub refresh_reuse_grace_seconds: i64,
+    pub leeway_seconds: i64,
+    pub client_id: String,
+    pub scope: String,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: vec!["tessera".into()],
+            access_ttl_seconds: 900,
+            refresh_ttl_seconds: 2_592_000,
+            refresh_reuse_grace_seconds: 10,
+            leeway_seconds: 5,
+            client_id: "tessera".into(),
+            scope: "openid profile email".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// Password of the first admin; a random one is printed once when unset.
+    pub admin_password: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json` or `text`.
+    pub format: String,
+    /// A tracing filter such as `info` or `tessera=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "json".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Accepts `["a", "b"]` or `"a,b"`.
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// The configuration variables among `vars`, renamed to the `__`-separated form.
+fn config_vars(vars: impl IntoIterator<Item = (String, String)>) -> HashMap<String, String> {
+    vars.into_iter()
+        .filter_map(|(k, v)| {
+            if k == "TESSERA_BOOTSTRAP_ADMIN_PASSWORD" {
+                return Some(("TESSERA_BOOTSTRAP__ADMIN_PASSWORD".to_owned(), v));
+            }
+            let rest = k.strip_prefix(ENV_PREFIX)?;
+            rest.contains("__").then_some((k, v))
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or `tessera.toml` when it exists), then the environment `vars`.
+    ///
+    /// # Errors
+    /// For an unreadable file, an unknown key or a bad value, naming it.
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        match file {
+            Some(path) => {
+                anyhow::ensure!(
+                    path.exists(),
+                    "configuration file {} not found",
+                    path.display()
+                );
+                builder =
+                    builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                builder = builder.add_source(
+                    config::File::from(Path::new(DEFAULT_CONFIG_FILE))
+                        .format(config::FileFormat::Toml),
+                );
+            }
+            None => {}
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("TESSERA")
+                .prefix_separator("_")
+                .separator("__")
+                .source(Some(config_vars(vars))),
+        );
+        let settings: Self = builder
+            .build()
+            .context("cannot read the configuration")?
+            .try_deserialize()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that parse but cannot work, naming the key.
+    ///
+    /// # Errors
+    /// The first bad value.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.server.bind.parse::<SocketAddr>().with_context(|| {
+            format!(
+                "invalid configuration: server.bind {:?} is not an address:port",
+                self.server.bind
+            )
+        })?;
+        let t = &self.tokens;
+        let positive = [
+            ("tokens.access_ttl_seconds", t.access_ttl_seconds),
+            ("tokens.refresh_ttl_seconds", t.refresh_ttl_seconds),
+        ];
+        for (key, v) in positive {
+            anyhow::ensure!(
+                v > 0,
+                "invalid configuration: {key} must be positive, got {v}"
+            );
+        }
+        anyhow::ensure!(
+            t.refresh_reuse_grace_seconds >= 0 && t.leeway_seconds >= 0,
+            "invalid configuration: tokens.refresh_reuse_grace_seconds and tokens.leeway_seconds must not be negative"
+        );
+        anyhow::ensure!(
+            !t.audience.is_empty(),
+            "invalid configuration: tokens.audience must name at least one audience"
+        );
+        anyhow::ensure!(
+            matches!(self.log.format.as_str(), "json" | "text"),
+            "invalid configuration: log.format must be json or text, got {:?}",
+            self.log.format
+        );
+        anyhow::ensure!(
+            self.database.max_connections > 0,
+            "invalid configuration: database.max_connections must be positive"
+        );
+        self.password_policy
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8081");
+        assert_eq!(s.database.url, "sqlite://./data/tessera.db");
+        assert_eq!(s.keys.dir, PathBuf::from("./data/keys"));
+        assert_eq!(s.tokens.audience, vec!["tessera"]);
+        assert_eq!(s.tokens.access_ttl_seconds, 900);
+        assert_eq!(s.tokens.refresh_ttl_seconds, 2_592_000);
+        assert_eq!(s.password_hashing.memory_kib, 19_456);
+        assert!(s.bootstrap.admin_password.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscores() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("TESSERA_SERVER__BIND", "0.0.0.0:9000"),
+                ("TESSERA_TOKENS__AUDIENCE", "a, b"),
+                ("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "60"),
+                ("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "0123456789012345"),
+                ("TESSERA_TEST_POSTGRES_URL", "postgres://ignored"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.tokens.audience, vec!["a", "b"]);
+        assert_eq!(s.tokens.access_ttl_seconds, 60);
+        assert_eq!(
+            s.bootstrap.admin_password.unwrap().expose_secret(),
+            "0123456789012345"
+        );
+    }
+
+    #[test]
+    fn a_file_layer_sits_between_defaults_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "[tokens]\naudience = [\"x\", \"y\"]\naccess_ttl_seconds = 120\n[server]\nbind = \"127.0.0.1:1\"\n").unwrap();
+        let s =
+            Settings::load(Some(&path), env(&[("TESSERA_SERVER__BIND", "127.0.0.1:2")])).unwrap();
+        assert_eq!(s.tokens.audience, vec!["x", "y"]);
+        assert_eq!(s.tokens.access_ttl_seconds, 120);
+        assert_eq!(s.server.bind, "127.0.0.1:2");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = Settings::load(None, env(&[("TESSERA_SERVER__BINDD", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("bindd"), "{err:#}");
+        let err = Settings::load(None, env(&[("TESSERA_NOPE__X", "1")])).unwrap_err();
+        assert!(format!("{err:#}").contains("nope"), "{err:#}");
+        let err =
+            Settings::load(None, env(&[("TESSERA_SERVER__BIND", "not an address")])).unwrap_err();
+        assert!(format!("{err:#}").contains("server.bind"), "{err:#}");
+        let err = Settings::load(None, env(&[("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "soon")]))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("access_ttl_seconds"), "{err:#}");
+        let err = Settings::load(None, env(&[("TESSERA_LOG__FORMAT", "xml")])).unwrap_err();
+        assert!(format!("{err:#}").contains("log.format"), "{err:#}");
+        let missing =
+            Settings::load(Some(Path::new("/nonexistent/tessera.toml")), env(&[])).unwrap_err();
+        assert!(missing.to_string().contains("not found"));
+    }
+}
