@@ -121,7 +121,7 @@ impl Service {
         };
         let issued_at = match rotated_at {
             None => now,
-            Some(at) if now.seconds() - at.seconds() <= self.tokens.reuse_grace => at,
+            Some(at) if now.seconds() - at.seconds() < self.tokens.reuse_grace => at,
             Some(_) => {
                 p.sessions
                     .revoke_session(record.session_id, "refresh_token_reuse", now)?;

@@ -18,7 +18,8 @@ pub struct TokenSettings {
     pub audiences: Vec<String>,
     pub access_ttl: i64,
     pub refresh_ttl: i64,
-    /// How long after its rotation a refresh token may be presented again and get the same successor.
+    /// Seconds after its rotation during which a refresh token may be presented again and get the same
+    /// successor; 0 turns the grace window off.
     pub reuse_grace: i64,
     /// Clock leeway when checking `exp` and `nbf`.
     pub leeway: i64,

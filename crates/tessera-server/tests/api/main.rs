@@ -1,0 +1,7 @@
+//! HTTP tests: the real server on a real socket, a fresh SQLite file per test.
+
+mod health;
+mod login;
+mod refresh;
+mod tokens;
+mod users;
