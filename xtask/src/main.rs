@@ -1,1 +1,79 @@
-fn main() {}
+//! `cargo xtask`: operator and developer tasks that live beside the code.
+//!
+//! - `cargo xtask migrate [--database-url URL]`: apply pending migrations.
+//! - `cargo xtask keygen [--out DIR]`: create missing keys (signing key, refresh HMAC key).
+//! - `cargo xtask bench`: run the criterion benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Apply pending database migrations.
+    Migrate {
+        #[arg(long, env = "TESSERA_DATABASE__URL", default_value = "sqlite://./data/tessera.db")]
+        database_url: String,
+    },
+    /// Create the key files that are missing.
+    Keygen {
+        #[arg(long, env = "TESSERA_KEYS__DIR", default_value = "./data/keys")]
+        out: PathBuf,
+    },
+    /// Run the criterion benchmarks (release build).
+    Bench {
+        /// Extra arguments for criterion, such as a benchmark name filter.
+        args: Vec<String>,
+    },
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Migrate { database_url } => {
+            let store = tessera_store::Store::open(&tessera_store::StoreConfig {
+                url: database_url.clone(),
+                max_connections: 1,
+                busy_timeout: Duration::from_secs(5),
+            })?;
+            store.run_migrations()?;
+            println!("{database_url}: all migrations applied");
+        }
+        Task::Keygen { out } => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let report = tessera_crypto::keys::ensure_keys(&out, i64::try_from(now)?)?;
+            match report.created_signing_key {
+                Some(path) => println!("created signing key {}", path.display()),
+                None => println!("signing key present in {}", out.display()),
+            }
+            if report.created_hmac_key {
+                println!("created refresh HMAC key in {}", out.display());
+            }
+        }
+        Task::Bench { args } => {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(project_root())
+                .args(["bench", "-p", "tessera-crypto", "--bench", "crypto", "--"])
+                .args(&args)
+                .status()
+                .context("cannot run cargo bench")?;
+            anyhow::ensure!(status.success(), "benchmarks failed");
+        }
+    }
+    Ok(())
+}

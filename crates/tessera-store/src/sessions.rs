@@ -14,6 +14,9 @@ use crate::rows::{NewRefreshRow, NewSessionRow};
 use crate::schema::{refresh_tokens, session_revocations, sessions};
 use crate::Store;
 
+/// Token id, session id, user id, session revoked at, expires at, rotated at.
+type RefreshRow = (i64, i64, i64, Option<i64>, i64, Option<i64>);
+
 /// Ends the live sessions of `user` that `scope` names and appends them to the revocation list.
 /// Runs inside the caller's transaction.
 pub(crate) fn revoke_user_sessions(
@@ -97,7 +100,7 @@ impl SessionRepository for Store {
     }
 
     fn find_refresh(&self, digest: &HashedToken) -> anyhow::Result<Option<RefreshRecord>> {
-        let row: Option<(i64, i64, i64, Option<i64>, i64, Option<i64>)> = refresh_tokens::table
+        let row: Option<RefreshRow> = refresh_tokens::table
             .inner_join(sessions::table)
             .filter(refresh_tokens::token_hash.eq(digest.as_str()))
             .select((
