@@ -22,7 +22,11 @@ struct Cli {
 enum Task {
     /// Apply pending database migrations.
     Migrate {
-        #[arg(long, env = "TESSERA_DATABASE__URL", default_value = "sqlite://./data/tessera.db")]
+        #[arg(
+            long,
+            env = "TESSERA_DATABASE__URL",
+            default_value = "sqlite://./data/tessera.db"
+        )]
         database_url: String,
     },
     /// Create the key files that are missing.

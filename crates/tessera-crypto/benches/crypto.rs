@@ -18,7 +18,9 @@ fn hashing(c: &mut Criterion) {
     let mut group = c.benchmark_group("argon2id_default");
     group.sample_size(20);
     group.bench_function("hash", |b| b.iter(|| hasher.hash(black_box(&password))));
-    group.bench_function("verify", |b| b.iter(|| hasher.verify(black_box(&password), &hash)));
+    group.bench_function("verify", |b| {
+        b.iter(|| hasher.verify(black_box(&password), &hash))
+    });
     group.finish();
 }
 
@@ -42,12 +44,20 @@ fn tokens(c: &mut Criterion) {
         preferred_username: "admin".into(),
     };
     let token = codec.sign(&claims).expect("sign");
-    c.bench_function("rs256_sign_access_token", |b| b.iter(|| codec.sign(black_box(&claims))));
-    c.bench_function("rs256_decode_access_token", |b| b.iter(|| codec.decode(black_box(&token))));
+    c.bench_function("rs256_sign_access_token", |b| {
+        b.iter(|| codec.sign(black_box(&claims)))
+    });
+    c.bench_function("rs256_decode_access_token", |b| {
+        b.iter(|| codec.decode(black_box(&token)))
+    });
     let secrets = TokenSecrets::new(vec![7; 32]);
     let refresh = PlainToken::new("tsr_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG".into());
-    c.bench_function("refresh_token_digest", |b| b.iter(|| secrets.digest(black_box(&refresh))));
-    c.bench_function("refresh_token_successor", |b| b.iter(|| secrets.successor(black_box(&refresh))));
+    c.bench_function("refresh_token_digest", |b| {
+        b.iter(|| secrets.digest(black_box(&refresh)))
+    });
+    c.bench_function("refresh_token_successor", |b| {
+        b.iter(|| secrets.successor(black_box(&refresh)))
+    });
 }
 
 criterion_group!(benches, hashing, tokens);

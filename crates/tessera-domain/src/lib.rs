@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 // Tests may unwrap; the library itself never panics on input.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod auth;
 pub mod claims;

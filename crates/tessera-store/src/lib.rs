@@ -91,6 +91,7 @@ impl Store {
                 format!("cannot create the database folder {}", parent.display())
             })?;
         }
+        create_private_file(&path)?;
         let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
         let pool = Pool::builder()
             .max_size(config.max_connections.max(1))
@@ -129,6 +130,25 @@ impl Store {
         self.conn()?
             .batch_execute("SELECT 1")
             .context("the database does not answer")
+    }
+}
+
+/// Creates an empty database file readable by its owner only; SQLite gives its WAL and shared-memory
+/// files the same permissions. An existing file is left alone.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot create the database {}", path.display())))
+        }
     }
 }
 

@@ -65,6 +65,15 @@ fn session(store: &Store, user: UserId, token: &str) -> tessera_domain::token::S
 }
 
 #[test]
+fn the_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let db = open();
+    let path = db._dir.path().join("sub/test.db");
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
 fn connections_use_wal_and_foreign_keys() {
     let db = open();
     let mut conn = db.store.conn().unwrap();
