@@ -1,0 +1,104 @@
+//! The `tessera` binary itself: zero-configuration start, the admin password, bad configuration, SIGTERM.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+#[test]
+fn a_bad_configuration_key_stops_start_up_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BINDD", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bindd"));
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "-5")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tokens.access_ttl_seconds"));
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created before the configuration is valid"
+    );
+}
+
+#[test]
+fn zero_configuration_start_prints_the_admin_password_once_outside_the_log_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env_remove("TESSERA_BOOTSTRAP_ADMIN_PASSWORD")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        log.push_str(&line);
+        if line.contains("\"listening\"") {
+            break;
+        }
+    }
+    let listening: serde_json::Value =
+        serde_json::from_str(log.lines().last().unwrap()).expect("JSON log lines");
+    let port = listening["port"].as_u64().expect("port in the log");
+    assert!(dir.path().join("data/tessera.db").exists());
+    assert!(
+        std::fs::read_dir(dir.path().join("data/keys"))
+            .unwrap()
+            .count()
+            >= 2
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    log.push_str(&rest);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+
+    let password = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .expect("the admin password on standard error");
+    assert!(password.len() >= 20);
+    assert!(
+        !log.contains(password),
+        "the password never reaches the log"
+    );
+    assert!(log.contains("\"stopped\""));
+    assert!(port > 0);
+}
