@@ -101,23 +101,40 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(json_error)
 }
 
+type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// Reads the body (within `MAX_BODY`) and hands it, with its media type, to `parse`.
+fn with_body<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    parse: fn(&str, &[u8]) -> Result<T, ApiError>,
+) -> BodyFuture<T> {
+    let req = req.clone();
+    let payload = payload.take();
+    Box::pin(async move {
+        let media = media_type(&req);
+        if !is_json(&media) && media != "application/x-www-form-urlencoded" {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let body = read_body(&req, payload).await?;
+        parse(&media, &body)
+    })
+}
+
 /// A JSON request body of at most `MAX_BODY` bytes.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = payload.take();
-        Box::pin(async move {
-            if !is_json(&media_type(&req)) {
+        with_body(req, payload, |media, body| {
+            if !is_json(media) {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            let body = read_body(&req, payload).await?;
-            parse_json(&body).map(JsonBody)
+            parse_json(body).map(JsonBody)
         })
     }
 }
@@ -128,27 +145,20 @@ pub struct FormOrJson<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = payload.take();
-        Box::pin(async move {
-            let media = media_type(&req);
-            let body = read_body(&req, payload).await?;
-            if media == "application/x-www-form-urlencoded" {
-                let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
-                return serde_path_to_error::deserialize(de)
-                    .map(FormOrJson)
-                    .map_err(|e| {
-                        let path = e.path().to_string();
-                        ApiError::field(&path, "invalid", format!("invalid form field {path}"))
-                    });
+        with_body(req, payload, |media, body| {
+            if is_json(media) {
+                return parse_json(body).map(FormOrJson);
             }
-            if !is_json(&media) {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            parse_json(&body).map(FormOrJson)
+            let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(body));
+            serde_path_to_error::deserialize(de)
+                .map(FormOrJson)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiError::field(&path, "invalid", format!("invalid form field {path}"))
+                })
         })
     }
 }

@@ -67,6 +67,13 @@ fn zero_configuration_start_prints_the_admin_password_once_outside_the_log_and_s
             >= 2
     );
 
+    // Wait until it serves, so the signal handlers are in place.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !health_ok(port) {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -101,4 +108,22 @@ fn zero_configuration_start_prints_the_admin_password_once_outside_the_log_and_s
     );
     assert!(log.contains("\"stopped\""));
     assert!(port > 0);
+}
+
+fn health_ok(port: u64) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap()))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }

@@ -20,23 +20,26 @@ fn claims_of(token: &str) -> Map<String, Value> {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// An `at+jwt` header with the `kid` of `token`.
+fn header_like(token: &str) -> JwsHeader {
+    let header = josekit::jwt::decode_header(token).unwrap();
+    let mut out = JwsHeader::new();
+    out.set_token_type("at+jwt");
+    out.set_key_id(header.claim("kid").unwrap().as_str().unwrap());
+    out
+}
+
 /// A token signed with the server's real key, with `edit` applied to a valid token's claims.
 fn forge(app: &TestApp, valid: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> String {
     let mut claims = claims_of(valid);
     edit(&mut claims);
     let signer = RS256.signer_from_pem(app.signing_key_pem()).unwrap();
-    let header_kid = josekit::jwt::decode_header(valid)
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut header = JwsHeader::new();
-    header.set_token_type("at+jwt");
-    header.set_key_id(header_kid);
-    josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer)
-        .unwrap()
+    josekit::jwt::encode_with_signer(
+        &JwtPayload::from_map(claims).unwrap(),
+        &header_like(valid),
+        &signer,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -116,16 +119,7 @@ async fn bad_tokens_are_refused_with_their_reason() {
     });
 
     // alg none, and HS256 keyed with the public key, both with the real kid.
-    let kid = josekit::jwt::decode_header(&valid)
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut header = JwsHeader::new();
-    header.set_token_type("at+jwt");
-    header.set_key_id(kid);
+    let header = header_like(&valid);
     let payload = JwtPayload::from_map(claims_of(&valid)).unwrap();
     let none = josekit::jwt::encode_unsecured(&payload, &header).unwrap();
     use josekit::jwk::KeyPair as _;
