@@ -33,33 +33,35 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
 }
 
+/// A resource whose unsupported methods get a JSON 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(routes::meta::method_not_allowed))
+}
+
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use routes::{auth, meta, users};
-    cfg.route("/health", web::get().to(meta::health))
-        .route("/auth/jwks.json", web::get().to(meta::jwks))
-        .route("/.well-known/jwks.json", web::get().to(meta::jwks))
-        .route("/auth/login", web::post().to(auth::login))
-        .route("/auth/refresh", web::post().to(auth::refresh))
-        .route("/auth/logout", web::post().to(auth::logout))
-        .route("/auth/token/revoke", web::post().to(auth::revoke))
-        .route("/auth/userinfo", web::get().to(auth::userinfo))
+    cfg.service(resource("/health").route(web::get().to(meta::health)))
+        .service(resource("/auth/jwks.json").route(web::get().to(meta::jwks)))
+        .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
+        .service(resource("/auth/login").route(web::post().to(auth::login)))
+        .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
+        .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+        .service(resource("/auth/token/revoke").route(web::post().to(auth::revoke)))
+        .service(resource("/auth/userinfo").route(web::get().to(auth::userinfo)))
         .service(
-            web::resource("/users")
+            resource("/users")
                 .route(web::get().to(users::list))
                 .route(web::post().to(users::create)),
         )
         .service(
-            web::resource("/users/{id}")
+            resource("/users/{id}")
                 .route(web::get().to(users::get))
                 .route(web::put().to(users::put))
                 .route(web::patch().to(users::patch))
                 .route(web::delete().to(users::delete)),
         )
-        .route(
-            "/users/{id}/password",
-            web::post().to(users::change_password),
-        );
+        .service(resource("/users/{id}/password").route(web::post().to(users::change_password)));
 }
 
 /// Path and query errors become JSON errors: a path id that is not a number names no resource.

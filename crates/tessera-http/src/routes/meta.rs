@@ -22,3 +22,8 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 pub async fn not_found() -> Result<HttpResponse, crate::error::ApiError> {
     Err(crate::error::ApiError::NotFound)
 }
+
+/// A known path with a method it does not support.
+pub async fn method_not_allowed() -> Result<HttpResponse, crate::error::ApiError> {
+    Err(crate::error::ApiError::MethodNotAllowed)
+}

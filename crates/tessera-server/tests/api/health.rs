@@ -43,6 +43,20 @@ async fn unknown_paths_get_a_json_404() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_on_a_known_path_gets_a_json_405() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/health"),
+        (reqwest::Method::GET, "/auth/login"),
+        (reqwest::Method::POST, "/users/1"),
+    ] {
+        let a = app.call(method.clone(), path, None, None).await;
+        assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(a.error(), "method_not_allowed");
+    }
+}
+
+#[tokio::test]
 async fn jwks_is_served_at_both_paths_with_thumbprint_kids() {
     let app = spawn_app().await;
     for path in ["/auth/jwks.json", "/.well-known/jwks.json"] {
