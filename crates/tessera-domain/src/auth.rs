@@ -3,14 +3,14 @@
 use crate::claims::AccessClaims;
 use crate::error::{AuthError, TokenError};
 use crate::password::{Password, Verification};
-use crate::ports::{NewSession, RevokeSessions, Rotation};
-use crate::service::{Principal, Service};
+use crate::ports::{RevokeSessions, Rotation};
+use crate::service::{Credential, Principal, Service};
 use crate::time::UnixTime;
 use crate::token::{PlainToken, SessionId};
 use crate::user::{LoginName, User};
 
 /// Longest user agent kept with a session, in characters.
-const MAX_USER_AGENT: usize = 512;
+pub(crate) const MAX_USER_AGENT: usize = 512;
 
 /// Who is logging in, with what, and from where.
 #[derive(Debug)]
@@ -42,6 +42,29 @@ impl Service {
     /// verification); `AccountDisabled` only once the password has been proven right.
     pub fn login(&self, req: LoginRequest) -> Result<IssuedTokens, AuthError> {
         let p = &self.ports;
+        let user = self.check_login(&req)?;
+        let now = p.clock.now();
+        let refresh = p.secrets.new_refresh_token();
+        let session = p.sessions.create_session(
+            &self.new_session(
+                &user,
+                req.ip,
+                req.user_agent,
+                now,
+                now.plus(self.tokens.refresh_ttl),
+            ),
+            &p.secrets.digest(&refresh),
+        )?;
+        let jti = p.secrets.new_jwt_id();
+        self.issue(&user, session, now, jti, refresh)
+    }
+
+    /// Checks a login's name and password, upgrading an outdated hash, and returns the user.
+    ///
+    /// # Errors
+    /// As `login`.
+    pub(crate) fn check_login(&self, req: &LoginRequest) -> Result<User, AuthError> {
+        let p = &self.ports;
         if req.password.expose().len() > self.policy.max_bytes {
             // No stored password can be this long; refuse before spending a hash on it.
             return Err(AuthError::InvalidCredentials);
@@ -71,21 +94,7 @@ impl Service {
                 "password hash upgraded to the configured Argon2id parameters"
             );
         }
-        let refresh = p.secrets.new_refresh_token();
-        let session = p.sessions.create_session(
-            &NewSession {
-                user_id: user.id,
-                ip: req.ip,
-                user_agent: req
-                    .user_agent
-                    .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-                created_at: now,
-                expires_at: now.plus(self.tokens.refresh_ttl),
-            },
-            &p.secrets.digest(&refresh),
-        )?;
-        let jti = p.secrets.new_jwt_id();
-        self.issue(&user, session, now, jti, refresh)
+        Ok(user)
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
@@ -147,11 +156,12 @@ impl Service {
     /// # Errors
     /// Only when the store fails.
     pub fn logout(&self, caller: &Principal) -> Result<(), AuthError> {
+        let Some(session) = caller.session_id else {
+            return Err(AuthError::NoSession);
+        };
         let now = self.ports.clock.now();
-        self.ports
-            .sessions
-            .revoke_session(caller.session_id, "logout", now)?;
-        self.remember_revoked(&[caller.session_id]);
+        self.ports.sessions.revoke_session(session, "logout", now)?;
+        self.remember_revoked(&[session]);
         Ok(())
     }
 
@@ -185,8 +195,11 @@ impl Service {
             user_id: claims.subject,
             username: claims.preferred_username,
             roles: claims.roles,
-            session_id: claims.session_id,
+            session_id: Some(claims.session_id),
             scope: claims.scope,
+            expires_at: Some(claims.expires_at),
+            tenant_id: claims.tenant_id,
+            credential: Credential::AccessToken,
         })
     }
 
@@ -199,23 +212,13 @@ impl Service {
         refresh_token: PlainToken,
     ) -> Result<IssuedTokens, AuthError> {
         let t = &self.tokens;
-        let expires_at = issued_at.plus(t.access_ttl);
-        let claims = AccessClaims {
-            issuer: t.issuer.clone(),
-            subject: user.id,
-            audience: t.audiences.clone(),
-            expires_at,
-            issued_at,
-            not_before: issued_at,
-            jwt_id,
-            client_id: t.client_id.clone(),
-            session_id: session,
-            scope: t.scope.clone(),
+        let grant = Grant {
             roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            tenant_id: user.tenant_id.clone(),
-            preferred_username: user.username.as_str().to_owned(),
+            scope: t.scope.clone(),
+            client_id: t.client_id.clone(),
         };
-        let access_token = self.ports.codec.sign(&claims)?;
+        let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
+        let expires_at = issued_at.plus(t.access_ttl);
         Ok(IssuedTokens {
             access_token,
             expires_in: (expires_at.seconds() - self.ports.clock.now().seconds()).max(0),
@@ -225,4 +228,40 @@ impl Service {
             session_id: session,
         })
     }
+
+    /// Signs an access token for `user` in `session` with what `grant` allows.
+    pub(crate) fn sign_access(
+        &self,
+        user: &User,
+        session: SessionId,
+        issued_at: UnixTime,
+        jwt_id: String,
+        grant: Grant,
+    ) -> Result<String, AuthError> {
+        let t = &self.tokens;
+        let claims = AccessClaims {
+            issuer: t.issuer.clone(),
+            subject: user.id,
+            audience: t.audiences.clone(),
+            expires_at: issued_at.plus(t.access_ttl),
+            issued_at,
+            not_before: issued_at,
+            jwt_id,
+            client_id: grant.client_id,
+            session_id: session,
+            scope: grant.scope,
+            roles: grant.roles,
+            tenant_id: user.tenant_id.clone(),
+            preferred_username: user.username.as_str().to_owned(),
+        };
+        Ok(self.ports.codec.sign(&claims)?)
+    }
+}
+
+/// What an access token grants: its roles, scope and client.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub roles: Vec<String>,
+    pub scope: String,
+    pub client_id: String,
 }

@@ -74,6 +74,12 @@ pub enum AuthError {
     /// A rotated refresh token came back after the grace window: its session is now revoked.
     #[error("the refresh token was already used; the session has been revoked")]
     RefreshReused,
+    /// A client (an API key or a service) failed to authenticate.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// Logout with a credential that has no session (an API key).
+    #[error("this credential has no session to end; delete the API key instead")]
+    NoSession,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -93,6 +99,17 @@ pub enum TokenError {
     WrongAudience,
     #[error("the session of this access token has ended")]
     Revoked,
+    #[error("the account of this credential is disabled")]
+    AccountDisabled,
+    /// check-token: the token belongs to another user than the one named.
+    #[error("the token belongs to another user")]
+    Mismatch,
+    /// check-token: the service named does not exist or is disabled.
+    #[error("no such service, or it is disabled")]
+    UnknownService,
+    /// The store could not be asked (opaque tokens and API keys are looked up there); the cause is logged.
+    #[error("the credential could not be checked")]
+    Unavailable,
 }
 
 /// Failures of user management.

@@ -4,7 +4,9 @@
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::claims::AccessClaims;
+use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::password::{Password, PasswordHash, PasswordPolicy, Verification};
 use crate::ports::*;
@@ -69,6 +71,9 @@ impl SecretTokens for FakeSecrets {
     }
     fn new_jwt_id(&self) -> String {
         format!("jti{}", self.0.fetch_add(1, Ordering::SeqCst))
+    }
+    fn new_secret(&self, prefix: &'static str) -> PlainToken {
+        PlainToken::new(format!("{prefix}{}", self.0.fetch_add(1, Ordering::SeqCst)))
     }
     fn new_password(&self) -> Password {
         Password::new("generated-password-123".into())
@@ -329,6 +334,8 @@ pub fn harness() -> Harness {
         secrets: Arc::new(FakeSecrets::default()),
         codec: Arc::new(FakeCodec::default()),
         clock: clock.clone(),
+        access: Arc::new(Unused),
+        credentials: Arc::new(Unused),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -345,5 +352,106 @@ pub fn harness() -> Harness {
         clock,
         hasher,
         store,
+    }
+}
+
+/// The model and credential ports, which the service's unit tests do not reach: the HTTP suite
+/// exercises them against the real store. Every call fails loudly.
+pub struct Unused;
+
+fn unused<T>() -> anyhow::Result<T> {
+    Err(anyhow::anyhow!("this port is not part of the unit tests"))
+}
+
+impl AccessRepository for Unused {
+    fn create_entry(&self, _: Kind, _: &NewEntry, _: UnixTime) -> Result<Entry, UserError> {
+        Ok(unused()?)
+    }
+    fn get_entry(&self, _: Kind, _: i64) -> anyhow::Result<Option<Entry>> {
+        unused()
+    }
+    fn find_entry(&self, _: Kind, _: &str) -> anyhow::Result<Option<Entry>> {
+        unused()
+    }
+    fn update_entry(&self, _: Kind, _: i64, _: &NewEntry, _: UnixTime) -> Result<Entry, UserError> {
+        Ok(unused()?)
+    }
+    fn delete_entry(&self, _: Kind, _: i64) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn list_entries(&self, _: Kind, _: Option<i64>, _: u32) -> anyhow::Result<Vec<Entry>> {
+        unused()
+    }
+    fn link(&self, _: Link, _: i64, _: i64) -> Result<(), UserError> {
+        Ok(unused()?)
+    }
+    fn unlink(&self, _: Link, _: i64, _: i64) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn linked(&self, _: Link, _: i64) -> anyhow::Result<Option<Vec<Entry>>> {
+        unused()
+    }
+    fn grant_role(&self, _: UserId, _: i64, _: i64) -> Result<(), UserError> {
+        Ok(unused()?)
+    }
+    fn revoke_role(&self, _: UserId, _: i64, _: i64) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn grant_permission(&self, _: UserId, _: i64, _: i64, _: UnixTime) -> Result<(), UserError> {
+        Ok(unused()?)
+    }
+    fn person_services(&self, _: UserId) -> anyhow::Result<Vec<Entry>> {
+        unused()
+    }
+    fn person_roles(&self, _: UserId, _: i64) -> anyhow::Result<Vec<Entry>> {
+        unused()
+    }
+    fn effective_permissions(&self, _: UserId, _: i64) -> anyhow::Result<Vec<String>> {
+        unused()
+    }
+    fn role_people(&self, _: i64, _: i64) -> anyhow::Result<Vec<User>> {
+        unused()
+    }
+    fn set_service_secret(&self, _: i64, _: Option<&HashedToken>, _: UnixTime) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn service_by_secret(&self, _: &HashedToken) -> anyhow::Result<Option<Entry>> {
+        unused()
+    }
+}
+
+impl CredentialRepository for Unused {
+    fn create_api_key(&self, _: &NewApiKey, _: &HashedToken) -> Result<ApiKey, UserError> {
+        Ok(unused()?)
+    }
+    fn get_api_key(&self, _: i64) -> anyhow::Result<Option<ApiKey>> {
+        unused()
+    }
+    fn list_api_keys(&self, _: UserId) -> anyhow::Result<Vec<ApiKey>> {
+        unused()
+    }
+    fn delete_api_key(&self, _: i64, _: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
+        unused()
+    }
+    fn find_api_key(&self, _: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
+        unused()
+    }
+    fn record_api_key_use(&self, _: &[(i64, UnixTime)]) -> anyhow::Result<()> {
+        unused()
+    }
+    fn create_key_session(&self, _: &NewSession, _: i64) -> anyhow::Result<SessionId> {
+        unused()
+    }
+    fn create_opaque_session(&self, _: &NewSession, _: &HashedToken, _: UnixTime) -> anyhow::Result<SessionId> {
+        unused()
+    }
+    fn find_opaque(&self, _: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
+        unused()
+    }
+    fn extend_opaque(&self, _: i64, _: UnixTime, _: UnixTime) -> anyhow::Result<Extension> {
+        unused()
+    }
+    fn prune_expired(&self, _: UnixTime, _: UnixTime, _: u32) -> anyhow::Result<u64> {
+        unused()
     }
 }

@@ -5,8 +5,10 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod access;
 pub mod auth;
 pub mod claims;
+pub mod credentials;
 pub mod error;
 pub mod password;
 pub mod ports;

@@ -1,7 +1,9 @@
 //! The traits adapters implement. They are synchronous: the HTTP adapter calls the domain from a
 //! bounded blocking pool, and a runtime-free domain is easier to reuse.
 
+use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::claims::AccessClaims;
+use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
@@ -48,6 +50,9 @@ pub trait SecretTokens: Send + Sync {
 
     /// A fresh random `jti`.
     fn new_jwt_id(&self) -> String;
+
+    /// A new random secret: `prefix` and at least 256 random bits.
+    fn new_secret(&self, prefix: &'static str) -> PlainToken;
 
     /// A random password for the first admin, when none was configured.
     fn new_password(&self) -> Password;
@@ -192,4 +197,167 @@ pub trait SessionRepository: Send + Sync {
 
     /// Revocations made at or after `since`, oldest first.
     fn revocations_since(&self, since: UnixTime) -> anyhow::Result<Vec<(SessionId, UnixTime)>>;
+}
+
+/// The authorization model: services, roles, permissions, links and grants.
+///
+/// Every method that writes does so in one transaction: on any failure nothing is written.
+pub trait AccessRepository: Send + Sync {
+    /// # Errors
+    /// MUST return `UserError::Duplicate { field: "name" }` when the kind already has that name.
+    fn create_entry(&self, kind: Kind, new: &NewEntry, now: UnixTime) -> Result<Entry, UserError>;
+
+    /// A visible entry by id; `None` for hidden roles and unknown ids.
+    fn get_entry(&self, kind: Kind, id: i64) -> anyhow::Result<Option<Entry>>;
+
+    /// A visible entry by its exact name.
+    fn find_entry(&self, kind: Kind, name: &str) -> anyhow::Result<Option<Entry>>;
+
+    /// Replaces name, description and (for services) `active`.
+    ///
+    /// # Errors
+    /// MUST return `UserError::NotFound` for an unknown or hidden id, `Duplicate { field: "name" }`
+    /// for a taken name.
+    fn update_entry(
+        &self,
+        kind: Kind,
+        id: i64,
+        new: &NewEntry,
+        now: UnixTime,
+    ) -> Result<Entry, UserError>;
+
+    /// Deletes the entry with every link and grant naming it; false for an unknown id.
+    /// Deleting a service also deletes the hidden roles scoped to it.
+    fn delete_entry(&self, kind: Kind, id: i64) -> anyhow::Result<bool>;
+
+    /// Visible entries with ids after `after`, in id order, at most `limit`.
+    fn list_entries(&self, kind: Kind, after: Option<i64>, limit: u32) -> anyhow::Result<Vec<Entry>>;
+
+    /// Adds a link; an existing one is left as it is.
+    ///
+    /// # Errors
+    /// MUST return `UserError::Validation` with `not_found` against `role_id`, `permission_id` or
+    /// `service_id` when that end does not exist (or is hidden).
+    fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError>;
+
+    /// Removes a link; false when there was none.
+    fn unlink(&self, link: Link, left: i64, right: i64) -> anyhow::Result<bool>;
+
+    /// The right ends linked to `left`, sorted by name; `None` when `left` does not exist.
+    fn linked(&self, link: Link, left: i64) -> anyhow::Result<Option<Vec<Entry>>>;
+
+    /// Grants a role to a person in a service; an existing grant is left as it is.
+    ///
+    /// # Errors
+    /// MUST return `UserError::Validation` with `not_found` against `person_id`, `service_id` or
+    /// `role_id` for an unknown id, and `not_offered_by_service` against `role_id` when the service
+    /// is not linked to the role.
+    fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError>;
+
+    /// Removes a grant; false when there was none.
+    fn revoke_role(&self, person: UserId, service: i64, role: i64) -> anyhow::Result<bool>;
+
+    /// Grants one permission through the hidden role scoped to the person and service, creating
+    /// that role (linked to the service and granted to the person) when it does not exist yet.
+    ///
+    /// # Errors
+    /// As `grant_role`, with `permission_id` for an unknown permission.
+    fn grant_permission(
+        &self,
+        person: UserId,
+        service: i64,
+        permission: i64,
+        now: UnixTime,
+    ) -> Result<(), UserError>;
+
+    /// The services in which `person` holds any grant, sorted by name.
+    fn person_services(&self, person: UserId) -> anyhow::Result<Vec<Entry>>;
+
+    /// The visible roles `person` holds in `service`, sorted by name.
+    fn person_roles(&self, person: UserId, service: i64) -> anyhow::Result<Vec<Entry>>;
+
+    /// The names of the permissions `person` holds in `service` through any role, sorted, unique.
+    fn effective_permissions(&self, person: UserId, service: i64) -> anyhow::Result<Vec<String>>;
+
+    /// The people holding `role` in `service`, in id order.
+    fn role_people(&self, service: i64, role: i64) -> anyhow::Result<Vec<User>>;
+
+    /// Replaces (or with `None` removes) a service's secret; false for an unknown service.
+    fn set_service_secret(
+        &self,
+        service: i64,
+        secret: Option<&HashedToken>,
+        now: UnixTime,
+    ) -> anyhow::Result<bool>;
+
+    /// The service whose current secret has this digest.
+    fn service_by_secret(&self, digest: &HashedToken) -> anyhow::Result<Option<Entry>>;
+}
+
+/// A stored opaque access token with the state of its session.
+#[derive(Debug, Clone)]
+pub struct OpaqueRecord {
+    pub token_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub session_revoked: bool,
+    pub session_expires_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of trying to extend an opaque token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extension {
+    Extended,
+    /// Another request moved the expiry first, to this time.
+    AlreadyAt(UnixTime),
+    /// The token no longer exists.
+    Gone,
+}
+
+/// API keys, opaque access tokens, and the clean-up of expired credentials.
+pub trait CredentialRepository: Send + Sync {
+    /// # Errors
+    /// MUST return `UserError::NotFound` when the user does not exist.
+    fn create_api_key(&self, new: &NewApiKey, digest: &HashedToken) -> Result<ApiKey, UserError>;
+
+    fn get_api_key(&self, id: i64) -> anyhow::Result<Option<ApiKey>>;
+
+    /// A user's keys, in id order.
+    fn list_api_keys(&self, user: UserId) -> anyhow::Result<Vec<ApiKey>>;
+
+    /// Deletes a key and revokes the sessions opened with it, in one transaction.
+    /// Returns `None` for an unknown id, else the sessions revoked.
+    fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>>;
+
+    /// The key with this digest and its user.
+    fn find_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>>;
+
+    /// Records when keys were last used; unknown ids are skipped.
+    fn record_api_key_use(&self, uses: &[(i64, UnixTime)]) -> anyhow::Result<()>;
+
+    /// Opens a session for an API key's client-credentials grant (no refresh token).
+    fn create_key_session(&self, new: &NewSession, api_key: i64) -> anyhow::Result<SessionId>;
+
+    /// Opens a session with its first opaque access token, in one transaction.
+    fn create_opaque_session(
+        &self,
+        new: &NewSession,
+        token: &HashedToken,
+        token_expires_at: UnixTime,
+    ) -> anyhow::Result<SessionId>;
+
+    fn find_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>>;
+
+    /// Moves the expiry of token `id` from `from` to `to`, only if it is still `from`.
+    ///
+    /// # Errors
+    /// MUST be atomic: of two concurrent calls with the same `from`, exactly one returns
+    /// `Extension::Extended`; the other gets the expiry the first one set.
+    fn extend_opaque(&self, id: i64, from: UnixTime, to: UnixTime) -> anyhow::Result<Extension>;
+
+    /// Deletes at most `batch` opaque tokens expired before `now`, and at most `batch` sessions
+    /// (with their refresh and opaque tokens) that ended or expired before `ended_before`.
+    /// Returns how many rows went.
+    fn prune_expired(&self, now: UnixTime, ended_before: UnixTime, batch: u32) -> anyhow::Result<u64>;
 }

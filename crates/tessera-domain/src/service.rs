@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use crate::claims::ClaimRules;
 use crate::password::PasswordPolicy;
+use crate::credentials::{KeyUsage, OpaqueSettings};
 use crate::ports::{
-    AccessTokenCodec, Clock, PasswordHasher, SecretTokens, SessionRepository, UserRepository,
+    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, PasswordHasher,
+    SecretTokens, SessionRepository, UserRepository,
 };
 use crate::revocation::RevokedSessions;
 use crate::token::SessionId;
@@ -46,6 +48,8 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretTokens>,
     pub codec: Arc<dyn AccessTokenCodec>,
     pub clock: Arc<dyn Clock>,
+    pub access: Arc<dyn AccessRepository>,
+    pub credentials: Arc<dyn CredentialRepository>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -62,6 +66,8 @@ pub struct Service {
     pub(crate) rules: ClaimRules,
     pub(crate) policy: PasswordPolicy,
     pub(crate) revoked: RevokedSessions,
+    pub(crate) opaque: OpaqueSettings,
+    pub(crate) key_usage: KeyUsage,
 }
 
 impl Service {
@@ -72,7 +78,16 @@ impl Service {
             tokens,
             policy,
             revoked: RevokedSessions::new(),
+            opaque: OpaqueSettings::default(),
+            key_usage: KeyUsage::default(),
         }
+    }
+
+    /// Sets the lifetimes of opaque tokens and the default login format.
+    #[must_use]
+    pub fn with_opaque(mut self, opaque: OpaqueSettings) -> Self {
+        self.opaque = opaque;
+        self
     }
 
     pub fn token_settings(&self) -> &TokenSettings {
@@ -115,14 +130,31 @@ impl Service {
     }
 }
 
-/// The authenticated caller of a request, read from a verified access token.
+/// What a caller authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A signed JWT access token.
+    AccessToken,
+    /// An opaque access token; `renewed` when this use extended its lifetime.
+    Opaque { renewed: bool },
+    /// An API key, by id.
+    ApiKey { id: i64 },
+}
+
+/// The authenticated caller of a request, read from a verified access token, opaque token or API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: UserId,
     pub username: String,
+    /// Global roles in force for this credential (an API key's are limited by its scopes).
     pub roles: Vec<String>,
-    pub session_id: SessionId,
+    /// The login session; API keys have none.
+    pub session_id: Option<SessionId>,
     pub scope: String,
+    /// When the credential expires, if it does.
+    pub expires_at: Option<crate::time::UnixTime>,
+    pub tenant_id: Option<String>,
+    pub credential: Credential,
 }
 
 impl Principal {

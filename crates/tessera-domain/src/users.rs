@@ -366,10 +366,9 @@ impl Service {
         );
         fields.into_result()?;
         let new_hash = p.hasher.hash(&new)?;
-        let revoke = if own {
-            RevokeSessions::AllExcept(actor.session_id)
-        } else {
-            RevokeSessions::All
+        let revoke = match actor.session_id {
+            Some(current) if own => RevokeSessions::AllExcept(current),
+            _ => RevokeSessions::All,
         };
         let revoked = p
             .users

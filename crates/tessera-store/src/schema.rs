@@ -34,6 +34,7 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        api_key_id -> Nullable<BigInt>,
     }
 }
 
@@ -56,7 +57,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    services (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        active -> Bool,
+        secret_hash -> Nullable<Text>,
+        secret_created_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        scope_person_id -> Nullable<BigInt>,
+        scope_service_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    permissions (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    role_permissions (role_id, permission_id) {
+        role_id -> BigInt,
+        permission_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_roles (service_id, role_id) {
+        service_id -> BigInt,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    person_service_roles (person_id, service_id, role_id) {
+        person_id -> BigInt,
+        service_id -> BigInt,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    opaque_tokens (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(role_permissions -> roles (role_id));
+diesel::joinable!(role_permissions -> permissions (permission_id));
+diesel::joinable!(service_roles -> services (service_id));
+diesel::joinable!(service_roles -> roles (role_id));
+diesel::joinable!(person_service_roles -> users (person_id));
+diesel::joinable!(person_service_roles -> services (service_id));
+diesel::joinable!(person_service_roles -> roles (role_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(opaque_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
@@ -66,4 +157,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     session_revocations,
+    services,
+    roles,
+    permissions,
+    role_permissions,
+    service_roles,
+    person_service_roles,
+    api_keys,
+    opaque_tokens,
 );

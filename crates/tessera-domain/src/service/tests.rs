@@ -198,7 +198,7 @@ fn revocations_survive_a_restart_through_the_store() {
         Default::default(),
     );
     assert_eq!(fresh.load_revocations().unwrap(), 1);
-    assert!(fresh.revoked.contains(admin.session_id));
+    assert!(fresh.revoked.contains(admin.session_id.unwrap()));
 }
 
 #[test]

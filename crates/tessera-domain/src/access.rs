@@ -1,0 +1,646 @@
+//! The authorization model: services, roles and permissions, their links, and the grants of roles
+//! (and single permissions) to people in services. Who may change and read it is decided here.
+
+use crate::error::{FieldErrors, UserError};
+use crate::service::{Principal, Service};
+use crate::time::UnixTime;
+use crate::user::{User, UserId};
+use crate::users::{Page, DEFAULT_PAGE, MAX_PAGE};
+
+/// The kinds of named object in the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Service,
+    Role,
+    Permission,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Service => "service",
+            Self::Role => "role",
+            Self::Permission => "permission",
+        }
+    }
+}
+
+/// The two links between kinds: a role's permissions, and the roles a service offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Left: a role; right: a permission.
+    RolePermission,
+    /// Left: a service; right: a role.
+    ServiceRole,
+}
+
+impl Link {
+    /// The kinds of the left and right ends.
+    pub fn kinds(self) -> (Kind, Kind) {
+        match self {
+            Self::RolePermission => (Kind::Role, Kind::Permission),
+            Self::ServiceRole => (Kind::Service, Kind::Role),
+        }
+    }
+}
+
+/// A name of a service, role or permission: 1 to 64 characters from `A-Z a-z 0-9 _ . : / -`,
+/// starting with a letter or digit. Names are unique per kind, case-sensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(
+    // Invariant: satisfies every rule checked in `parse`; so it never starts with `~`, the mark of
+    // the hidden roles that hold direct permission grants.
+    String,
+);
+
+impl Name {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, Vec<&'static str>> {
+        let mut problems = Vec::new();
+        if raw.is_empty() {
+            problems.push("empty");
+        }
+        if raw.chars().count() > Self::MAX_LEN {
+            problems.push("too_long");
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-'))
+        {
+            problems.push("invalid_characters");
+        }
+        if raw
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii_alphanumeric())
+        {
+            problems.push("must_start_with_letter_or_digit");
+        }
+        if problems.is_empty() {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A free-text description: at most 500 characters once trimmed, without control characters
+/// other than line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(
+    // Invariant: trimmed, non-empty, at most 500 characters, as above.
+    String,
+);
+
+impl Description {
+    pub const MAX_LEN: usize = 500;
+
+    pub fn parse(raw: &str) -> Result<Self, Vec<&'static str>> {
+        let trimmed = raw.trim();
+        let mut problems = Vec::new();
+        if trimmed.chars().count() > Self::MAX_LEN {
+            problems.push("too_long");
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
+            problems.push("invalid_characters");
+        }
+        if problems.is_empty() {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored service, role or permission. Hidden roles never appear as an `Entry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: Kind,
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    /// Only services can be disabled; roles and permissions are always active.
+    pub active: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A validated service, role or permission to store.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub name: Name,
+    pub description: Option<Description>,
+    pub active: bool,
+}
+
+/// A service, role or permission as received: validated by the service.
+#[derive(Debug, Clone, Default)]
+pub struct EntryRequest {
+    pub name: String,
+    pub description: Option<String>,
+    /// Services only; `None` keeps it (or makes a new service active).
+    pub active: Option<bool>,
+}
+
+/// A person's roles and effective permissions in one service.
+#[derive(Debug, Clone)]
+pub struct PersonAccess {
+    pub user: User,
+    pub service: Entry,
+    /// Names of the visible roles granted, sorted.
+    pub roles: Vec<String>,
+    /// Names of the permissions in force through every role and direct grant, sorted, unique.
+    pub permissions: Vec<String>,
+}
+
+/// How a direct permission grant names its permission.
+#[derive(Debug, Clone)]
+pub enum PermissionRef {
+    Id(i64),
+    Name(String),
+}
+
+/// What a principal asks to do; `Service::authorize` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Create, change or delete anything in the model, or read it.
+    ManageModel,
+    /// Read one person's services, roles and permissions.
+    ReadPersonAccess(UserId),
+    /// Create, list or delete one user's API keys.
+    ManageApiKeys(UserId),
+}
+
+impl Service {
+    /// The one decision of who may do what with the authorization model and credentials.
+    /// Admins may do everything; a user may read their own access and manage their own API keys.
+    ///
+    /// # Errors
+    /// `Forbidden` saying why.
+    pub fn authorize(actor: &Principal, action: Action) -> Result<(), UserError> {
+        if actor.is_admin() {
+            return Ok(());
+        }
+        match action {
+            Action::ManageModel => Err(UserError::Forbidden(
+                "only admins may manage services, roles, permissions and grants",
+            )),
+            Action::ReadPersonAccess(who) if who == actor.user_id => Ok(()),
+            Action::ReadPersonAccess(_) => {
+                Err(UserError::Forbidden("you may only read your own access"))
+            }
+            Action::ManageApiKeys(who) if who == actor.user_id => Ok(()),
+            Action::ManageApiKeys(_) => Err(UserError::Forbidden(
+                "you may only manage your own API keys",
+            )),
+        }
+    }
+
+    fn validate_entry(kind: Kind, req: &EntryRequest) -> Result<NewEntry, UserError> {
+        let mut fields = FieldErrors::new();
+        let name = match Name::parse(&req.name) {
+            Ok(n) => Some(n),
+            Err(p) => {
+                fields.extend("name", p);
+                None
+            }
+        };
+        let description = match req.description.as_deref().map(Description::parse) {
+            Some(Ok(d)) if d.as_str().is_empty() => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(p)) => {
+                fields.extend("description", p);
+                None
+            }
+            None => None,
+        };
+        if kind != Kind::Service && req.active.is_some() {
+            fields.add("active", "only_for_services");
+        }
+        fields.into_result()?;
+        let name = name.ok_or_else(|| anyhow::anyhow!("name missing after validation"))?;
+        Ok(NewEntry {
+            name,
+            description,
+            active: req.active.unwrap_or(true),
+        })
+    }
+
+    /// Creates a service, role or permission.
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation`, `Duplicate { field: "name" }`.
+    pub fn create_entry(
+        &self,
+        actor: &Principal,
+        kind: Kind,
+        req: &EntryRequest,
+    ) -> Result<Entry, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let new = Self::validate_entry(kind, req)?;
+        self.ports
+            .access
+            .create_entry(kind, &new, self.ports.clock.now())
+    }
+
+    /// # Errors
+    /// `Forbidden`, `NotFound`.
+    pub fn get_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<Entry, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        self.ports
+            .access
+            .get_entry(kind, id)?
+            .ok_or(UserError::NotFound)
+    }
+
+    /// Replaces a service's, role's or permission's name and description (and a service's `active`).
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation`, `NotFound`, `Duplicate`.
+    pub fn update_entry(
+        &self,
+        actor: &Principal,
+        kind: Kind,
+        id: i64,
+        req: &EntryRequest,
+    ) -> Result<Entry, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let mut new = Self::validate_entry(kind, req)?;
+        if req.active.is_none() {
+            // Absent keeps a service's state rather than quietly enabling it.
+            let current = self
+                .ports
+                .access
+                .get_entry(kind, id)?
+                .ok_or(UserError::NotFound)?;
+            new.active = current.active;
+        }
+        self.ports
+            .access
+            .update_entry(kind, id, &new, self.ports.clock.now())
+    }
+
+    /// Deletes a service, role or permission with every link and grant that names it.
+    /// A deleted service's secret dies with it.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`.
+    pub fn delete_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        if self.ports.access.delete_entry(kind, id)? {
+            Ok(())
+        } else {
+            Err(UserError::NotFound)
+        }
+    }
+
+    /// A page of services, roles or permissions, in id order.
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation` for a limit outside 1..=500.
+    pub fn list_entries(
+        &self,
+        actor: &Principal,
+        kind: Kind,
+        limit: Option<u32>,
+        after: Option<i64>,
+    ) -> Result<Page<Entry>, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let limit = checked_limit(limit)?;
+        let mut items = self.ports.access.list_entries(kind, after, limit + 1)?;
+        Ok(page(&mut items, limit, |e| e.id))
+    }
+
+    /// Links a role to a permission, or a service to a role. Linking twice is not an error.
+    ///
+    /// # Errors
+    /// `Forbidden`; `Validation` naming the id that does not exist.
+    pub fn link(
+        &self,
+        actor: &Principal,
+        link: Link,
+        left: i64,
+        right: i64,
+    ) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        self.ports.access.link(link, left, right)
+    }
+
+    /// Removes a link; removing one that does not exist is `NotFound`.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`.
+    pub fn unlink(
+        &self,
+        actor: &Principal,
+        link: Link,
+        left: i64,
+        right: i64,
+    ) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        if self.ports.access.unlink(link, left, right)? {
+            Ok(())
+        } else {
+            Err(UserError::NotFound)
+        }
+    }
+
+    /// The permissions of a role, or the roles of a service, sorted by name.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for an unknown left end.
+    pub fn linked(&self, actor: &Principal, link: Link, left: i64) -> Result<Vec<Entry>, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        self.ports
+            .access
+            .linked(link, left)?
+            .ok_or(UserError::NotFound)
+    }
+
+    /// Grants `role` to `person` in `service`. The service must offer the role.
+    ///
+    /// # Errors
+    /// `Forbidden`; `Validation` naming an unknown id or a role the service does not offer.
+    pub fn grant_role(
+        &self,
+        actor: &Principal,
+        person: UserId,
+        service: i64,
+        role: i64,
+    ) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        self.ports.access.grant_role(person, service, role)
+    }
+
+    /// # Errors
+    /// `Forbidden`, `NotFound` when no such grant exists.
+    pub fn revoke_role(
+        &self,
+        actor: &Principal,
+        person: UserId,
+        service: i64,
+        role: i64,
+    ) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        if self.ports.access.revoke_role(person, service, role)? {
+            Ok(())
+        } else {
+            Err(UserError::NotFound)
+        }
+    }
+
+    /// Grants one permission directly to `person` in `service`, through a hidden role scoped to
+    /// that person and service that is created on first use.
+    ///
+    /// # Errors
+    /// `Forbidden`; `Validation` naming an unknown id or permission name.
+    pub fn grant_permission(
+        &self,
+        actor: &Principal,
+        person: UserId,
+        service: i64,
+        permission: PermissionRef,
+    ) -> Result<(), UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let permission = match permission {
+            PermissionRef::Id(id) => id,
+            PermissionRef::Name(name) => {
+                let found = match Name::parse(&name) {
+                    Ok(n) => self
+                        .ports
+                        .access
+                        .find_entry(Kind::Permission, n.as_str())?,
+                    Err(_) => None,
+                };
+                match found {
+                    Some(p) => p.id,
+                    None => {
+                        let mut f = FieldErrors::new();
+                        f.add("permission_name", "not_found");
+                        return Err(f.into());
+                    }
+                }
+            }
+        };
+        self.ports
+            .access
+            .grant_permission(person, service, permission, self.ports.clock.now())
+    }
+
+    fn existing_user(&self, id: UserId) -> Result<User, UserError> {
+        self.ports.users.get_user(id)?.ok_or(UserError::NotFound)
+    }
+
+    /// The services in which a person holds any grant, sorted by name.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for an unknown person.
+    pub fn person_services(&self, actor: &Principal, person: UserId) -> Result<Vec<Entry>, UserError> {
+        Self::authorize(actor, Action::ReadPersonAccess(person))?;
+        self.existing_user(person)?;
+        Ok(self.ports.access.person_services(person)?)
+    }
+
+    /// A person's visible roles and effective permissions in one service.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for an unknown person or service.
+    pub fn person_access(
+        &self,
+        actor: &Principal,
+        person: UserId,
+        service: i64,
+    ) -> Result<PersonAccess, UserError> {
+        Self::authorize(actor, Action::ReadPersonAccess(person))?;
+        let user = self.existing_user(person)?;
+        self.access_of(user, service)?.ok_or(UserError::NotFound)
+    }
+
+    /// Roles and permissions of `user` in `service`; `None` when the service does not exist.
+    pub(crate) fn access_of(
+        &self,
+        user: User,
+        service: i64,
+    ) -> anyhow::Result<Option<PersonAccess>> {
+        let a = &self.ports.access;
+        let Some(service) = a.get_entry(Kind::Service, service)? else {
+            return Ok(None);
+        };
+        let roles = a
+            .person_roles(user.id, service.id)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let permissions = a.effective_permissions(user.id, service.id)?;
+        Ok(Some(PersonAccess {
+            user,
+            service,
+            roles,
+            permissions,
+        }))
+    }
+
+    /// The people holding `role` in `service`, in id order.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for an unknown service or role.
+    pub fn role_people(
+        &self,
+        actor: &Principal,
+        service: i64,
+        role: i64,
+    ) -> Result<Vec<User>, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let a = &self.ports.access;
+        if a.get_entry(Kind::Service, service)?.is_none()
+            || a.get_entry(Kind::Role, role)?.is_none()
+        {
+            return Err(UserError::NotFound);
+        }
+        Ok(a.role_people(service, role)?)
+    }
+}
+
+/// The page size asked for, checked against 1..=500.
+pub(crate) fn checked_limit(limit: Option<u32>) -> Result<u32, UserError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        let mut f = FieldErrors::new();
+        f.add("limit", "out_of_range");
+        Err(f.into())
+    }
+}
+
+/// Cuts `items` (fetched with one extra) to `limit` and says where the next page starts.
+pub(crate) fn page<T>(items: &mut Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_after = if more { items.last().map(&id) } else { None };
+    Page {
+        items: std::mem::take(items),
+        next_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Credential;
+
+    fn principal(id: i64, roles: &[&str]) -> Principal {
+        Principal {
+            user_id: UserId(id),
+            username: format!("u{id}"),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            session_id: None,
+            scope: String::new(),
+            expires_at: None,
+            tenant_id: None,
+            credential: Credential::AccessToken,
+        }
+    }
+
+    #[test]
+    fn authorization_matrix() {
+        let admin = principal(1, &["admin", "user"]);
+        let user = principal(2, &["user"]);
+        let cases = [
+            (Action::ManageModel, true, false),
+            (Action::ReadPersonAccess(UserId(2)), true, true),
+            (Action::ReadPersonAccess(UserId(3)), true, false),
+            (Action::ManageApiKeys(UserId(2)), true, true),
+            (Action::ManageApiKeys(UserId(3)), true, false),
+        ];
+        for (action, admin_may, user_may) in cases {
+            assert_eq!(
+                Service::authorize(&admin, action).is_ok(),
+                admin_may,
+                "{action:?}"
+            );
+            assert_eq!(
+                Service::authorize(&user, action).is_ok(),
+                user_may,
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn name_accepts_the_documented_set() {
+        for ok in ["billing", "orders:read", "a", "App.v2/admin-x_y", &"x".repeat(64)] {
+            assert!(Name::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn name_rejects_each_rule() {
+        assert_eq!(Name::parse(""), Err(vec!["empty"]));
+        assert_eq!(Name::parse(&"x".repeat(65)), Err(vec!["too_long"]));
+        assert_eq!(Name::parse("two words"), Err(vec!["invalid_characters"]));
+        assert_eq!(
+            Name::parse("~hidden"),
+            Err(vec![
+                "invalid_characters",
+                "must_start_with_letter_or_digit"
+            ])
+        );
+        assert_eq!(
+            Name::parse(":x"),
+            Err(vec!["must_start_with_letter_or_digit"])
+        );
+    }
+
+    #[test]
+    fn description_rules() {
+        assert_eq!(Description::parse("  two\nlines ").unwrap().as_str(), "two\nlines");
+        assert_eq!(
+            Description::parse(&"x".repeat(501)),
+            Err(vec!["too_long"])
+        );
+        assert_eq!(
+            Description::parse("bell\u{7}"),
+            Err(vec!["invalid_characters"])
+        );
+    }
+
+    #[test]
+    fn active_is_only_for_services() {
+        let req = EntryRequest {
+            name: "editor".into(),
+            description: None,
+            active: Some(false),
+        };
+        assert!(Service::validate_entry(Kind::Service, &req).is_ok());
+        assert!(matches!(
+            Service::validate_entry(Kind::Role, &req),
+            Err(UserError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn pages_say_where_the_next_starts() {
+        let mut items = vec![1, 2, 3];
+        let p = page(&mut items, 2, |i| *i);
+        assert_eq!(p.items, vec![1, 2]);
+        assert_eq!(p.next_after, Some(2));
+        let mut items = vec![1, 2];
+        assert_eq!(page(&mut items, 2, |i| *i).next_after, None);
+        assert!(checked_limit(Some(0)).is_err());
+        assert!(checked_limit(Some(501)).is_err());
+        assert_eq!(checked_limit(None).unwrap(), 50);
+    }
+}

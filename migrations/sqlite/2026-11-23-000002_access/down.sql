@@ -1,0 +1,11 @@
+DROP TABLE opaque_tokens;
+DROP INDEX sessions_expires_at;
+DROP INDEX sessions_api_key_id;
+ALTER TABLE sessions DROP COLUMN api_key_id;
+DROP TABLE api_keys;
+DROP TABLE person_service_roles;
+DROP TABLE service_roles;
+DROP TABLE role_permissions;
+DROP TABLE permissions;
+DROP TABLE roles;
+DROP TABLE services;
