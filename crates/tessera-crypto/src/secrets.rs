@@ -50,10 +50,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 impl SecretTokens for TokenSecrets {
     fn new_refresh_token(&self) -> PlainToken {
-        PlainToken::new(format!(
-            "{REFRESH_TOKEN_PREFIX}{}",
-            crate::b64(&crate::random_bytes::<32>())
-        ))
+        self.new_secret(REFRESH_TOKEN_PREFIX)
     }
 
     fn successor(&self, parent: &PlainToken) -> (PlainToken, String) {
@@ -73,6 +70,10 @@ impl SecretTokens for TokenSecrets {
         crate::b64(&crate::random_bytes::<16>())
     }
 
+    fn new_secret(&self, prefix: &'static str) -> PlainToken {
+        PlainToken::new(format!("{prefix}{}", crate::b64(&crate::random_bytes::<32>())))
+    }
+
     fn new_password(&self) -> Password {
         Password::new(crate::b64(&crate::random_bytes::<18>()))
     }
@@ -90,6 +91,15 @@ mod tests {
         assert!(a.expose().starts_with("tsr_"));
         assert_eq!(a.expose().len(), 4 + 43);
         assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn secrets_carry_their_prefix_and_256_random_bits() {
+        let s = TokenSecrets::new(vec![7; 32]);
+        let a = s.new_secret("tsk_");
+        assert!(a.expose().starts_with("tsk_"));
+        assert_eq!(a.expose().len(), 4 + 43);
+        assert_ne!(a.expose(), s.new_secret("tsk_").expose());
     }
 
     #[test]

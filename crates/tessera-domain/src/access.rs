@@ -159,8 +159,8 @@ pub struct EntryRequest {
 pub struct PersonAccess {
     pub user: User,
     pub service: Entry,
-    /// Names of the visible roles granted, sorted.
-    pub roles: Vec<String>,
+    /// The visible roles granted, sorted by name.
+    pub roles: Vec<Entry>,
     /// Names of the permissions in force through every role and direct grant, sorted, unique.
     pub permissions: Vec<String>,
 }
@@ -478,11 +478,7 @@ impl Service {
         let Some(service) = a.get_entry(Kind::Service, service)? else {
             return Ok(None);
         };
-        let roles = a
-            .person_roles(user.id, service.id)?
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let roles = a.person_roles(user.id, service.id)?;
         let permissions = a.effective_permissions(user.id, service.id)?;
         Ok(Some(PersonAccess {
             user,
@@ -551,6 +547,8 @@ mod tests {
             expires_at: None,
             tenant_id: None,
             credential: Credential::AccessToken,
+            client_id: "tessera".into(),
+            issued_at: None,
         }
     }
 

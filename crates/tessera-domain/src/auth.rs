@@ -200,6 +200,8 @@ impl Service {
             expires_at: Some(claims.expires_at),
             tenant_id: claims.tenant_id,
             credential: Credential::AccessToken,
+            client_id: claims.client_id,
+            issued_at: Some(claims.issued_at),
         })
     }
 

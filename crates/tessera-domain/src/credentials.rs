@@ -225,6 +225,8 @@ impl Service {
             expires_at: key.expires_at,
             tenant_id: user.tenant_id,
             credential: Credential::ApiKey { id: key.id },
+            client_id: key.id.to_string(),
+            issued_at: Some(key.created_at),
         })
     }
 
@@ -275,6 +277,8 @@ impl Service {
             expires_at: Some(expires_at),
             tenant_id: user.tenant_id,
             credential: Credential::Opaque { renewed },
+            client_id: self.tokens.client_id.clone(),
+            issued_at: None,
         })
     }
 

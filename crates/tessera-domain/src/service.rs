@@ -155,6 +155,10 @@ pub struct Principal {
     pub expires_at: Option<crate::time::UnixTime>,
     pub tenant_id: Option<String>,
     pub credential: Credential,
+    /// The OAuth client the credential was issued to.
+    pub client_id: String,
+    /// When the credential was issued, where that is known (JWTs).
+    pub issued_at: Option<crate::time::UnixTime>,
 }
 
 impl Principal {

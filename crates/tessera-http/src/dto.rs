@@ -4,7 +4,10 @@
 #![allow(missing_debug_implementations)]
 
 use serde::{Deserialize, Deserializer, Serialize};
+use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::auth::IssuedTokens;
+use tessera_domain::credentials::{ApiKey, IssuedAccess, TokenCheck};
+use tessera_domain::service::Principal;
 use tessera_domain::password::Password;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::User;
@@ -35,6 +38,8 @@ pub struct LoginBody {
     /// A username or an e-mail address.
     pub username: String,
     pub password: String,
+    /// `jwt` or `opaque`; the configured default when absent.
+    pub token_format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -200,8 +205,282 @@ pub struct ListQuery {
     pub q: Option<String>,
 }
 
+/// `?limit=&after=` of the lists that take no filter.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub after: Option<i64>,
+}
+
 #[derive(Serialize)]
 pub struct PageResponse<T> {
     pub items: Vec<T>,
     pub next_after: Option<i64>,
+}
+
+/// A service, role or permission. `active` is shown for services only.
+#[derive(Serialize)]
+pub struct EntryResponse {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Entry> for EntryResponse {
+    fn from(e: &Entry) -> Self {
+        Self {
+            id: e.id,
+            name: e.name.clone(),
+            description: e.description.clone(),
+            active: (e.kind == Kind::Service).then_some(e.active),
+            created_at: rfc3339(e.created_at),
+            updated_at: rfc3339(e.updated_at),
+        }
+    }
+}
+
+/// An unpaged list in the paged lists' shape.
+pub fn all_items<T: Serialize>(items: Vec<T>) -> PageResponse<T> {
+    PageResponse {
+        items,
+        next_after: None,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EntryBody {
+    pub name: String,
+    pub description: Option<String>,
+    pub active: Option<bool>,
+}
+
+impl From<EntryBody> for EntryRequest {
+    fn from(b: EntryBody) -> Self {
+        Self {
+            name: b.name,
+            description: b.description,
+            active: b.active,
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct RolePermissionBody {
+    pub role_id: i64,
+    pub permission_id: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct ServiceRoleBody {
+    pub service_id: i64,
+    pub role_id: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct GrantBody {
+    pub person_id: i64,
+    pub service_id: i64,
+    pub role_id: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct PermissionGrantBody {
+    pub person_id: i64,
+    pub service_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_name: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct PersonAccessResponse {
+    pub user: UserResponse,
+    pub service: EntryResponse,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+}
+
+impl From<&PersonAccess> for PersonAccessResponse {
+    fn from(a: &PersonAccess) -> Self {
+        Self {
+            user: UserResponse::from(&a.user),
+            service: EntryResponse::from(&a.service),
+            roles: a.roles.iter().map(|r| r.name.clone()).collect(),
+            permissions: a.permissions.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct CheckTokenBody {
+    pub user_id: Option<i64>,
+    pub service_id: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct CheckTokenResponse {
+    pub valid: bool,
+    pub user_id: i64,
+    pub username: String,
+    pub roles: Vec<String>,
+    /// Effective permissions in the service asked about; empty when none was named.
+    pub permissions: Vec<String>,
+    pub expires_at: Option<String>,
+}
+
+impl From<TokenCheck> for CheckTokenResponse {
+    fn from(c: TokenCheck) -> Self {
+        Self {
+            valid: true,
+            user_id: c.principal.user_id.0,
+            username: c.principal.username,
+            roles: c.principal.roles,
+            permissions: c.permissions.unwrap_or_default(),
+            expires_at: c.principal.expires_at.map(rfc3339),
+        }
+    }
+}
+
+/// RFC 7662 introspection request.
+#[derive(Deserialize)]
+pub struct IntrospectBody {
+    pub token: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub token_type_hint: Option<String>,
+}
+
+/// RFC 7662 §2.2 answer for an active token.
+#[derive(Serialize)]
+pub struct IntrospectResponse {
+    pub active: bool,
+    pub sub: String,
+    pub username: String,
+    pub scope: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+impl From<Principal> for IntrospectResponse {
+    fn from(p: Principal) -> Self {
+        Self {
+            active: true,
+            sub: p.user_id.0.to_string(),
+            username: p.username,
+            scope: p.scope,
+            client_id: p.client_id,
+            exp: p.expires_at.map(UnixTime::seconds),
+            iat: p.issued_at.map(UnixTime::seconds),
+            sid: p.session_id.map(|s| s.0.to_string()),
+            token_type: "Bearer",
+            tenant_id: p.tenant_id,
+        }
+    }
+}
+
+/// RFC 6749 token request, form-encoded; which fields matter depends on `grant_type`.
+#[derive(Deserialize)]
+pub struct OAuthTokenBody {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub scope: Option<String>,
+}
+
+/// RFC 6749 §5.1 answer without a refresh token (client credentials, opaque logins).
+#[derive(Serialize)]
+pub struct AccessResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+impl From<IssuedAccess> for AccessResponse {
+    fn from(t: IssuedAccess) -> Self {
+        Self {
+            access_token: t.access_token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            scope: t.scope,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ApiKeyBody {
+    pub name: String,
+    pub scopes: Option<Vec<String>>,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+}
+
+/// An API key's metadata; `key` only in the answer that creates it.
+#[derive(Serialize)]
+pub struct ApiKeyResponse {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl From<&ApiKey> for ApiKeyResponse {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id,
+            user_id: k.user_id.0,
+            name: k.name.clone(),
+            prefix: k.prefix.clone(),
+            scopes: k.scopes.iter().map(|r| r.as_str().to_owned()).collect(),
+            created_at: rfc3339(k.created_at),
+            expires_at: k.expires_at.map(rfc3339),
+            last_used_at: k.last_used_at.map(rfc3339),
+            key: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ServiceSecretResponse {
+    pub service_id: i64,
+    pub token: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize)]
+pub struct ProfileResponse {
+    pub user: UserResponse,
+    pub expires_at: Option<String>,
+    pub renewed: bool,
+}
+
+/// Parses an RFC 3339 time into epoch seconds.
+pub fn parse_rfc3339(raw: &str) -> Option<UnixTime> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|d| UnixTime(d.unix_timestamp()))
 }

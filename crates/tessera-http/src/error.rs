@@ -41,6 +41,15 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
+    /// `POST /check-token` refused the token: a 401 whose body also says `"valid": false`.
+    #[error("{message}")]
+    CheckFailed { code: &'static str, message: String },
+    /// An error of an OAuth endpoint, in RFC 6749 §5.2 form (`error`, `error_description`).
+    #[error("{message}")]
+    OAuth { code: &'static str, message: String },
+    /// A dependency (the database) did not answer; the cause is logged where it happened.
+    #[error("the service is unavailable; try again")]
+    Unavailable,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -51,6 +60,10 @@ struct ErrorBody<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a BTreeMap<String, Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid: Option<bool>,
 }
 
 impl ApiError {
@@ -60,7 +73,10 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::CheckFailed { code, .. }
+            | Self::OAuth { code, .. } => code,
+            Self::Unavailable => "unavailable",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -105,7 +121,10 @@ impl ResponseError for ApiError {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized { .. } | Self::CheckFailed { .. } => StatusCode::UNAUTHORIZED,
+            Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
+            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -121,7 +140,12 @@ impl ResponseError for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::Unauthorized { code, message } = self {
+        if let Self::OAuth { code, .. } = self {
+            if *code == "invalid_client" {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="tessera""#));
+            }
+        }
+        if let Self::Unauthorized { code, message } | Self::CheckFailed { code, message } = self {
             let value = if *code == "missing_token" {
                 r#"Bearer realm="tessera""#.to_owned()
             } else {
@@ -147,6 +171,8 @@ impl ResponseError for ApiError {
                 error: self.code(),
                 message: self.to_string(),
                 fields,
+                error_description: matches!(self, Self::OAuth { .. }).then(|| self.to_string()),
+                valid: matches!(self, Self::CheckFailed { .. }).then_some(false),
             })
     }
 }
@@ -160,6 +186,10 @@ impl From<TokenError> for ApiError {
             TokenError::Invalid | TokenError::WrongIssuer | TokenError::WrongAudience => {
                 "invalid_token"
             }
+            TokenError::AccountDisabled => "account_disabled",
+            TokenError::Mismatch => "token_mismatch",
+            TokenError::UnknownService => "unknown_service",
+            TokenError::Unavailable => return Self::Unavailable,
         };
         Self::Unauthorized {
             code,
@@ -187,7 +217,35 @@ impl From<AuthError> for ApiError {
                 code: "refresh_token_reused",
                 message: e.to_string(),
             },
+            AuthError::InvalidClient => Self::OAuth {
+                code: "invalid_client",
+                message: e.to_string(),
+            },
+            AuthError::NoSession => Self::Forbidden {
+                code: "no_session",
+                message: e.to_string(),
+            },
             AuthError::Unknown(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl ApiError {
+    /// The same failure in the form an OAuth endpoint answers (RFC 6749 §5.2): a wrong password
+    /// or refresh token is `invalid_grant`, a malformed request `invalid_request`.
+    #[must_use]
+    pub fn into_oauth(self) -> Self {
+        let code = match &self {
+            Self::OAuth { .. } | Self::Internal(_) | Self::Unavailable => return self,
+            Self::MalformedBody(_)
+            | Self::Validation { .. }
+            | Self::UnsupportedMediaType
+            | Self::PayloadTooLarge(_) => "invalid_request",
+            _ => "invalid_grant",
+        };
+        Self::OAuth {
+            code,
+            message: self.to_string(),
         }
     }
 }
@@ -277,6 +335,32 @@ mod tests {
         let b = body(&e);
         assert_eq!(b["error"], "internal_error");
         assert!(!b.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn oauth_errors_follow_rfc_6749() {
+        let e = ApiError::from(AuthError::InvalidCredentials).into_oauth();
+        assert_eq!(e.status_code(), 400);
+        let b = body(&e);
+        assert_eq!(b["error"], "invalid_grant");
+        assert!(b["error_description"].is_string());
+        let e = ApiError::from(AuthError::InvalidClient);
+        assert_eq!(e.status_code(), 401);
+        assert_eq!(
+            e.error_response().headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Basic realm=\"tessera\""
+        );
+    }
+
+    #[test]
+    fn failed_token_checks_say_not_valid() {
+        let e = ApiError::CheckFailed {
+            code: "token_revoked",
+            message: "gone".into(),
+        };
+        assert_eq!(e.status_code(), 401);
+        assert_eq!(body(&e)["valid"], false);
+        assert!(body(&ApiError::NotFound).get("valid").is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
-use tessera_domain::service::Principal;
+use tessera_domain::service::{Principal, Service};
 
 use crate::error::ApiError;
 use crate::middleware::RequestUser;
@@ -183,28 +183,86 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The authenticated caller. Checking costs one signature verification and a memory lookup,
-/// so it runs right here, off the blocking pool.
+/// Authenticates the bearer credential of `req`. A JWT costs one signature verification and a
+/// memory lookup and is checked right here; an opaque token or API key needs the store, so it is
+/// checked on the blocking pool. With `renew`, an opaque token near its expiry is extended.
+///
+/// # Errors
+/// 401 for a missing or refused credential.
+pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?
+        .clone();
+    let token = bearer_token(req).ok_or_else(ApiError::missing_token)?;
+    let principal = if Service::needs_store(token) {
+        let token = token.to_owned();
+        web::block(move || state.service.authenticate_credential(&token, renew)).await??
+    } else {
+        state.service.authenticate(token)?
+    };
+    if let Some(user) = req.extensions().get::<RequestUser>() {
+        user.set(principal.user_id.0);
+    }
+    Ok(principal)
+}
+
+/// The authenticated caller: any bearer credential (JWT, opaque token or API key).
 #[derive(Debug)]
 pub struct Caller(pub Principal);
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
-            let token = bearer_token(req).ok_or_else(ApiError::missing_token)?;
-            let principal = state.service.authenticate(token)?;
-            if let Some(user) = req.extensions().get::<RequestUser>() {
-                user.set(principal.user_id.0);
-            }
-            Ok(Caller(principal))
-        })())
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req, true).await.map(Caller) })
     }
+}
+
+/// A JSON body that may be absent: an empty body gives `None`.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        with_body(req, payload, |media, body| {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            if !is_json(media) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_json(body).map(|v| OptionalJson(Some(v)))
+        })
+    }
+}
+
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each part
+/// form-urlencoded before the two are joined), or `None` when the header is absent or not Basic.
+pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
 }
 
 /// The client's address and user agent, kept with a new session.

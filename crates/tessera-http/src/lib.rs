@@ -40,7 +40,7 @@ fn resource(path: &str) -> actix_web::Resource {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use routes::{auth, meta, users};
+    use routes::{auth, credentials, meta, users};
     cfg.service(resource("/health").route(web::get().to(meta::health)))
         .service(resource("/auth/jwks.json").route(web::get().to(meta::jwks)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
@@ -61,7 +61,93 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(users::patch))
                 .route(web::delete().to(users::delete)),
         )
-        .service(resource("/users/{id}/password").route(web::post().to(users::change_password)));
+        .service(resource("/users/{id}/password").route(web::post().to(users::change_password)))
+        .service(
+            resource("/users/{id}/api-keys")
+                .route(web::get().to(credentials::list_api_keys))
+                .route(web::post().to(credentials::create_api_key)),
+        )
+        .service(resource("/api-keys/{id}").route(web::delete().to(credentials::delete_api_key)))
+        .service(resource("/auth/profile").route(web::get().to(credentials::profile)))
+        .service(resource("/check-token").route(web::post().to(credentials::check_token)))
+        .service(resource("/oauth/introspect").route(web::post().to(credentials::introspect)))
+        .service(resource("/oauth/token").route(web::post().to(credentials::oauth_token)));
+    model_routes(cfg);
+}
+
+/// The authorization model's routes.
+fn model_routes(cfg: &mut web::ServiceConfig) {
+    use routes::access::{self as a, Permissions, Roles, Services};
+    use routes::credentials;
+    cfg.service(
+        resource("/services")
+            .route(web::get().to(a::list::<Services>))
+            .route(web::post().to(a::create::<Services>)),
+    )
+    .service(
+        resource("/services/{id}")
+            .route(web::get().to(a::get::<Services>))
+            .route(web::put().to(a::put::<Services>))
+            .route(web::delete().to(a::delete::<Services>)),
+    )
+    .service(resource("/services/{id}/roles").route(web::get().to(a::service_roles)))
+    .service(
+        resource("/services/{id}/token")
+            .route(web::post().to(credentials::issue_service_secret))
+            .route(web::delete().to(credentials::revoke_service_secret)),
+    )
+    .service(
+        resource("/services/{service_id}/roles/{role_id}/people")
+            .route(web::get().to(a::role_people)),
+    )
+    .service(
+        resource("/roles")
+            .route(web::get().to(a::list::<Roles>))
+            .route(web::post().to(a::create::<Roles>)),
+    )
+    .service(
+        resource("/roles/{id}")
+            .route(web::get().to(a::get::<Roles>))
+            .route(web::put().to(a::put::<Roles>))
+            .route(web::delete().to(a::delete::<Roles>)),
+    )
+    .service(resource("/roles/{id}/permissions").route(web::get().to(a::role_permissions)))
+    .service(
+        resource("/permissions")
+            .route(web::get().to(a::list::<Permissions>))
+            .route(web::post().to(a::create::<Permissions>)),
+    )
+    .service(
+        resource("/permissions/{id}")
+            .route(web::get().to(a::get::<Permissions>))
+            .route(web::put().to(a::put::<Permissions>))
+            .route(web::delete().to(a::delete::<Permissions>)),
+    )
+    .service(
+        resource("/role-permissions")
+            .route(web::post().to(a::add_role_permission))
+            .route(web::delete().to(a::remove_role_permission)),
+    )
+    .service(
+        resource("/service-roles")
+            .route(web::post().to(a::add_service_role))
+            .route(web::delete().to(a::remove_service_role)),
+    )
+    .service(
+        resource("/person-service-roles")
+            .route(web::post().to(a::grant_role))
+            .route(web::delete().to(a::revoke_role)),
+    )
+    .service(resource("/person-service-permissions").route(web::post().to(a::grant_permission)))
+    .service(resource("/people/{person_id}/services").route(web::get().to(a::person_services)))
+    .service(
+        resource("/people/{person_id}/services/{service_id}")
+            .route(web::get().to(a::person_access)),
+    )
+    .service(
+        resource("/people/{person_id}/services/{service_id}/roles")
+            .route(web::get().to(a::person_roles)),
+    );
 }
 
 /// Path and query errors become JSON errors: a path id that is not a number names no resource.

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
 use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets};
+use tessera_domain::credentials::{OpaqueSettings, TokenFormat};
 use tessera_domain::password::Password;
 use tessera_domain::ports::Clock;
 use tessera_domain::service::{Ports, Service, TokenSettings};
@@ -36,14 +37,40 @@ impl SystemClock {
     }
 }
 
-/// How often expired entries are dropped from the in-memory revocation view.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// The periodic clean-up: expired credentials, the revocation view, API-key last-use times.
+#[derive(Debug, Clone, Copy)]
+struct Cleanup {
+    every: Duration,
+    batch: u32,
+    max_batches: u32,
+}
+
+impl Cleanup {
+    /// One run, on a blocking thread; failures are logged and retried at the next run.
+    async fn run_once(self, service: Arc<Service>) {
+        let job = tokio::task::spawn_blocking(move || {
+            service.prune_revocations();
+            if let Err(e) = service.flush_key_usage() {
+                tracing::warn!(error = format!("{e:#}"), "cannot record API key use");
+            }
+            match service.prune_expired(self.batch, self.max_batches) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned expired credentials"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune expired credentials"),
+            }
+        });
+        if let Err(e) = job.await {
+            tracing::error!(error = %e, "the clean-up job failed");
+        }
+    }
+}
 
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     service: Arc<Service>,
+    cleanup: Cleanup,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
 }
@@ -105,17 +132,23 @@ impl Application {
         };
         let ports = Ports {
             users: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            access: store.clone(),
+            credentials: store,
             hasher,
             secrets,
             codec,
             clock,
         };
-        let service = Arc::new(Service::new(
-            ports,
-            tokens,
-            settings.password_policy.clone(),
-        ));
+        let service = Arc::new(
+            Service::new(ports, tokens, settings.password_policy.clone()).with_opaque(
+                OpaqueSettings {
+                    ttl: t.opaque_ttl_seconds,
+                    renew_threshold: t.opaque_renew_threshold_seconds,
+                    default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
+                },
+            ),
+        );
         let loaded = service.load_revocations()?;
         let bootstrap_password = settings
             .bootstrap
@@ -150,6 +183,11 @@ impl Application {
             port: local.port(),
             server,
             service,
+            cleanup: Cleanup {
+                every: Duration::from_secs(settings.cleanup.interval_seconds),
+                batch: settings.cleanup.batch_size,
+                max_batches: settings.cleanup.max_batches,
+            },
             generated_admin_password,
         })
     }
@@ -164,15 +202,21 @@ impl Application {
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let service = Arc::clone(&self.service);
+        let cleanup = self.cleanup;
         let pruner = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PRUNE_EVERY);
+            let mut tick = tokio::time::interval(cleanup.every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                service.prune_revocations();
+                cleanup.run_once(Arc::clone(&service)).await;
             }
         });
         let result = self.server.await;
         pruner.abort();
+        // What was used since the last run is not lost at a graceful stop.
+        if let Err(e) = self.service.flush_key_usage() {
+            tracing::warn!(error = format!("{e:#}"), "cannot record API key use");
+        }
         result
     }
 }

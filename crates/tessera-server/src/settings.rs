@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use tessera_crypto::HashingConfig;
+use tessera_domain::credentials::TokenFormat;
 use tessera_domain::password::PasswordPolicy;
 
 pub const DEFAULT_CONFIG_FILE: &str = "tessera.toml";
@@ -33,6 +34,7 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     pub bootstrap: BootstrapSettings,
     pub log: LogSettings,
+    pub cleanup: CleanupSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +101,12 @@ pub struct TokenSettings {
     pub leeway_seconds: i64,
     pub client_id: String,
     pub scope: String,
+    /// Lifetime of an opaque access token, and of each renewal.
+    pub opaque_ttl_seconds: i64,
+    /// A use of an opaque token at most this long before its expiry renews it.
+    pub opaque_renew_threshold_seconds: i64,
+    /// What `POST /auth/login` hands out when the request does not say: `jwt` or `opaque`.
+    pub default_format: String,
 }
 
 impl Default for TokenSettings {
@@ -112,6 +120,30 @@ impl Default for TokenSettings {
             leeway_seconds: 5,
             client_id: "tessera".into(),
             scope: "openid profile email".into(),
+            opaque_ttl_seconds: 300,
+            opaque_renew_threshold_seconds: 30,
+            default_format: "jwt".into(),
+        }
+    }
+}
+
+/// The periodic job that prunes expired credentials and writes API-key last-use times.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanupSettings {
+    pub interval_seconds: u64,
+    /// Rows deleted per transaction.
+    pub batch_size: u32,
+    /// Transactions per run at most; what is left waits for the next run.
+    pub max_batches: u32,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 60,
+            batch_size: 500,
+            max_batches: 20,
         }
     }
 }
@@ -231,6 +263,7 @@ impl Settings {
         let positive = [
             ("tokens.access_ttl_seconds", t.access_ttl_seconds),
             ("tokens.refresh_ttl_seconds", t.refresh_ttl_seconds),
+            ("tokens.opaque_ttl_seconds", t.opaque_ttl_seconds),
         ];
         for (key, v) in positive {
             anyhow::ensure!(
@@ -241,6 +274,20 @@ impl Settings {
         anyhow::ensure!(
             t.refresh_reuse_grace_seconds >= 0 && t.leeway_seconds >= 0,
             "invalid configuration: tokens.refresh_reuse_grace_seconds and tokens.leeway_seconds must not be negative"
+        );
+        anyhow::ensure!(
+            (0..t.opaque_ttl_seconds).contains(&t.opaque_renew_threshold_seconds),
+            "invalid configuration: tokens.opaque_renew_threshold_seconds must be at least 0 and below tokens.opaque_ttl_seconds"
+        );
+        anyhow::ensure!(
+            TokenFormat::parse(&t.default_format).is_some(),
+            "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
+            t.default_format
+        );
+        let c = &self.cleanup;
+        anyhow::ensure!(
+            c.interval_seconds > 0 && c.batch_size > 0 && c.max_batches > 0,
+            "invalid configuration: cleanup.interval_seconds, cleanup.batch_size and cleanup.max_batches must be positive"
         );
         anyhow::ensure!(
             !t.audience.is_empty(),
@@ -285,6 +332,9 @@ mod tests {
         assert_eq!(s.tokens.refresh_ttl_seconds, 2_592_000);
         assert_eq!(s.password_hashing.memory_kib, 19_456);
         assert!(s.bootstrap.admin_password.is_none());
+        assert_eq!(s.tokens.opaque_ttl_seconds, 300);
+        assert_eq!(s.tokens.opaque_renew_threshold_seconds, 30);
+        assert_eq!(s.cleanup.interval_seconds, 60);
     }
 
     #[test]
@@ -334,6 +384,17 @@ mod tests {
         let err = Settings::load(None, env(&[("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "soon")]))
             .unwrap_err();
         assert!(format!("{err:#}").contains("access_ttl_seconds"), "{err:#}");
+        let err = Settings::load(None, env(&[("TESSERA_TOKENS__DEFAULT_FORMAT", "paseto")]))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("tokens.default_format"), "{err:#}");
+        let err = Settings::load(
+            None,
+            env(&[("TESSERA_TOKENS__OPAQUE_RENEW_THRESHOLD_SECONDS", "300")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("opaque_renew_threshold"), "{err:#}");
+        let err = Settings::load(None, env(&[("TESSERA_CLEANUP__BATCH_SIZE", "0")])).unwrap_err();
+        assert!(format!("{err:#}").contains("cleanup.batch_size"), "{err:#}");
         let err = Settings::load(None, env(&[("TESSERA_LOG__FORMAT", "xml")])).unwrap_err();
         assert!(format!("{err:#}").contains("log.format"), "{err:#}");
         let missing =

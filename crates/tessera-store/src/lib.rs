@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+mod access;
+mod credentials;
 mod rows;
 pub mod schema;
 mod sessions;

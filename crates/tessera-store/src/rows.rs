@@ -62,6 +62,7 @@ pub(crate) struct NewSessionRow<'a> {
     pub expires_at: i64,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub api_key_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -77,6 +77,7 @@ diesel::table! {
         description -> Nullable<Text>,
         scope_person_id -> Nullable<BigInt>,
         scope_service_id -> Nullable<BigInt>,
+        active -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
     }
@@ -87,6 +88,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         description -> Nullable<Text>,
+        active -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
     }

@@ -43,8 +43,28 @@ pub(crate) fn revoke_user_sessions(
     Ok(ids.into_iter().map(SessionId).collect())
 }
 
+/// Inserts a session (opened for `api_key` when given) and returns its id.
+pub(crate) fn insert_session(
+    conn: &mut SqliteConnection,
+    new: &NewSession,
+    api_key: Option<i64>,
+) -> QueryResult<i64> {
+    diesel::insert_into(sessions::table)
+        .values(NewSessionRow {
+            user_id: new.user_id.0,
+            created_at: new.created_at.seconds(),
+            last_used_at: new.created_at.seconds(),
+            expires_at: new.expires_at.seconds(),
+            ip: new.ip.as_deref(),
+            user_agent: new.user_agent.as_deref(),
+            api_key_id: api_key,
+        })
+        .returning(sessions::id)
+        .get_result(conn)
+}
+
 /// Marks one session revoked and records it; false if it had already ended.
-fn end_session(
+pub(crate) fn end_session(
     conn: &mut SqliteConnection,
     id: i64,
     reason: &str,
@@ -75,17 +95,7 @@ impl SessionRepository for Store {
     fn create_session(&self, new: &NewSession, refresh: &HashedToken) -> anyhow::Result<SessionId> {
         let mut conn = self.conn()?;
         conn.immediate_transaction(|conn| {
-            let id: i64 = diesel::insert_into(sessions::table)
-                .values(NewSessionRow {
-                    user_id: new.user_id.0,
-                    created_at: new.created_at.seconds(),
-                    last_used_at: new.created_at.seconds(),
-                    expires_at: new.expires_at.seconds(),
-                    ip: new.ip.as_deref(),
-                    user_agent: new.user_agent.as_deref(),
-                })
-                .returning(sessions::id)
-                .get_result(conn)?;
+            let id = insert_session(conn, new, None)?;
             diesel::insert_into(refresh_tokens::table)
                 .values(NewRefreshRow {
                     session_id: id,

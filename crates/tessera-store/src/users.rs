@@ -55,7 +55,7 @@ fn roles_of(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<HashMap<i64
     Ok(map)
 }
 
-fn load_user(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<(User, PasswordHash)>> {
+pub(crate) fn load_user(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<(User, PasswordHash)>> {
     let row: Option<UserRow> = users::table
         .find(id)
         .select(UserRow::as_select())
@@ -76,6 +76,21 @@ fn with_roles(
         .unwrap_or_default();
     let hash = PasswordHash::new(std::mem::take(&mut row.password_hash));
     Ok(Some((row.into_user(roles)?, hash)))
+}
+
+/// Domain users from rows, with their roles, in the rows' order.
+pub(crate) fn users_with_roles(
+    conn: &mut SqliteConnection,
+    rows: Vec<UserRow>,
+) -> anyhow::Result<Vec<User>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut roles = roles_of(conn, &ids).context("cannot read roles")?;
+    rows.into_iter()
+        .map(|r| {
+            let rs = roles.remove(&r.id).unwrap_or_default();
+            r.into_user(rs)
+        })
+        .collect()
 }
 
 fn replace_roles(
@@ -268,14 +283,7 @@ impl UserRepository for Store {
             );
         }
         let rows: Vec<UserRow> = query.load(&mut conn).context("cannot list users")?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut roles = roles_of(&mut conn, &ids).context("cannot read roles")?;
-        rows.into_iter()
-            .map(|r| {
-                let rs = roles.remove(&r.id).unwrap_or_default();
-                r.into_user(rs)
-            })
-            .collect()
+        users_with_roles(&mut conn, rows)
     }
 
     fn count_users(&self) -> anyhow::Result<u64> {

@@ -21,6 +21,8 @@ CREATE TABLE roles (
     description TEXT,
     scope_person_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
     scope_service_id BIGINT REFERENCES services (id) ON DELETE CASCADE,
+    -- Always TRUE: only services can be disabled; the column lets one query shape serve all three kinds.
+    active BOOLEAN NOT NULL DEFAULT TRUE,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -29,6 +31,8 @@ CREATE TABLE permissions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     description TEXT,
+    -- Always TRUE, as for roles.
+    active BOOLEAN NOT NULL DEFAULT TRUE,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -6,16 +6,18 @@ use tessera_domain::auth::LoginRequest;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
-use crate::dto::{LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse};
+use tessera_domain::credentials::TokenFormat;
+
+use crate::dto::{
+    AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
+};
+use crate::routes::credentials::no_store;
 use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, FormOrJson, JsonBody};
 use crate::AppState;
 
 fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(TokenResponse::from(t))
+    no_store(HttpResponse::Ok()).json(TokenResponse::from(t))
 }
 
 /// `POST /auth/login`.
@@ -24,14 +26,29 @@ pub async fn login(
     client: ClientInfo,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let format = match body.token_format.as_deref() {
+        None => None,
+        Some(raw) => Some(TokenFormat::parse(raw).ok_or_else(|| {
+            ApiError::field(
+                "token_format",
+                "invalid",
+                "token_format must be jwt or opaque".into(),
+            )
+        })?),
+    };
     let request = LoginRequest {
         login: body.username,
         password: Password::new(body.password),
         ip: client.ip,
         user_agent: client.user_agent,
     };
-    let issued = web::block(move || state.service.login(request)).await??;
-    Ok(tokens(issued))
+    Ok(match state.service.login_format(format) {
+        TokenFormat::Jwt => tokens(web::block(move || state.service.login(request)).await??),
+        TokenFormat::Opaque => {
+            let issued = web::block(move || state.service.login_opaque(request)).await??;
+            no_store(HttpResponse::Ok()).json(AccessResponse::from(issued))
+        }
+    })
 }
 
 /// `POST /auth/refresh`.

@@ -1,5 +1,7 @@
 //! Route handlers, one module per area.
 
+pub mod access;
 pub mod auth;
+pub mod credentials;
 pub mod meta;
 pub mod users;

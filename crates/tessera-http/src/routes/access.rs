@@ -1,0 +1,299 @@
+//! The authorization model: services, roles, permissions, links, grants, and the queries about people.
+//!
+//! Services, roles and permissions share their handlers; a marker type names the kind.
+
+use actix_web::{web, HttpResponse};
+use tessera_domain::access::{Kind, Link, PermissionRef};
+use tessera_domain::user::UserId;
+
+use crate::dto::{
+    all_items, EntryBody, EntryResponse, GrantBody, PageQuery, PageResponse, PermissionGrantBody,
+    PersonAccessResponse, RolePermissionBody, ServiceRoleBody, UserResponse,
+};
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody};
+use crate::AppState;
+
+/// Names the kind a generic handler serves, and the path its entries live under.
+pub trait KindPath {
+    const KIND: Kind;
+    const PATH: &'static str;
+}
+
+#[derive(Debug)]
+pub struct Services;
+#[derive(Debug)]
+pub struct Roles;
+#[derive(Debug)]
+pub struct Permissions;
+
+impl KindPath for Services {
+    const KIND: Kind = Kind::Service;
+    const PATH: &'static str = "/services";
+}
+impl KindPath for Roles {
+    const KIND: Kind = Kind::Role;
+    const PATH: &'static str = "/roles";
+}
+impl KindPath for Permissions {
+    const KIND: Kind = Kind::Permission;
+    const PATH: &'static str = "/permissions";
+}
+
+/// `GET /services`, `/roles`, `/permissions`.
+pub async fn list<K: KindPath>(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let PageQuery { limit, after } = query.into_inner();
+    let page =
+        web::block(move || state.service.list_entries(&caller, K::KIND, limit, after)).await??;
+    Ok(HttpResponse::Ok().json(PageResponse {
+        items: page.items.iter().map(EntryResponse::from).collect(),
+        next_after: page.next_after,
+    }))
+}
+
+/// `POST /services`, `/roles`, `/permissions`.
+pub async fn create<K: KindPath>(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody<EntryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into();
+    let e = web::block(move || state.service.create_entry(&caller, K::KIND, &req)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("{}/{}", K::PATH, e.id)))
+        .json(EntryResponse::from(&e)))
+}
+
+/// `GET /services/{id}`, …
+pub async fn get<K: KindPath>(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let e = web::block(move || state.service.get_entry(&caller, K::KIND, id)).await??;
+    Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
+}
+
+/// `PUT /services/{id}`, …: name and description are replaced.
+pub async fn put<K: KindPath>(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<EntryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let req = body.into();
+    let e = web::block(move || state.service.update_entry(&caller, K::KIND, id, &req)).await??;
+    Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
+}
+
+/// `DELETE /services/{id}`, …: links and grants go with it.
+pub async fn delete<K: KindPath>(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    web::block(move || state.service.delete_entry(&caller, K::KIND, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn linked(
+    state: web::Data<AppState>,
+    caller: tessera_domain::service::Principal,
+    link: Link,
+    left: i64,
+) -> Result<HttpResponse, ApiError> {
+    let items = web::block(move || state.service.linked(&caller, link, left)).await??;
+    Ok(HttpResponse::Ok().json(all_items(
+        items.iter().map(EntryResponse::from).collect(),
+    )))
+}
+
+/// `GET /roles/{id}/permissions`.
+pub async fn role_permissions(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    linked(state, caller, Link::RolePermission, id.into_inner()).await
+}
+
+/// `GET /services/{id}/roles`.
+pub async fn service_roles(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    linked(state, caller, Link::ServiceRole, id.into_inner()).await
+}
+
+/// Adds (`add`) or removes a link, answering 201 with the link or 204.
+async fn change_link<B: serde::Serialize + Send + 'static>(
+    state: web::Data<AppState>,
+    caller: tessera_domain::service::Principal,
+    link: Link,
+    (left, right): (i64, i64),
+    add: bool,
+    body: B,
+) -> Result<HttpResponse, ApiError> {
+    web::block(move || {
+        if add {
+            state.service.link(&caller, link, left, right)
+        } else {
+            state.service.unlink(&caller, link, left, right)
+        }
+    })
+    .await??;
+    Ok(if add {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::NoContent().finish()
+    })
+}
+
+/// `POST /role-permissions`.
+pub async fn add_role_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<RolePermissionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ends = (b.role_id, b.permission_id);
+    change_link(state, caller, Link::RolePermission, ends, true, b).await
+}
+
+/// `DELETE /role-permissions`.
+pub async fn remove_role_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<RolePermissionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ends = (b.role_id, b.permission_id);
+    change_link(state, caller, Link::RolePermission, ends, false, b).await
+}
+
+/// `POST /service-roles`.
+pub async fn add_service_role(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<ServiceRoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ends = (b.service_id, b.role_id);
+    change_link(state, caller, Link::ServiceRole, ends, true, b).await
+}
+
+/// `DELETE /service-roles`.
+pub async fn remove_service_role(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<ServiceRoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ends = (b.service_id, b.role_id);
+    change_link(state, caller, Link::ServiceRole, ends, false, b).await
+}
+
+/// `POST /person-service-roles`.
+pub async fn grant_role(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<GrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
+    web::block(move || state.service.grant_role(&caller, person, service, role)).await??;
+    Ok(HttpResponse::Created().json(b))
+}
+
+/// `DELETE /person-service-roles`.
+pub async fn revoke_role(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<GrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
+    web::block(move || state.service.revoke_role(&caller, person, service, role)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /person-service-permissions`: by `permission_id` or `permission_name`, exactly one.
+pub async fn grant_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<PermissionGrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    let permission = match (b.permission_id, b.permission_name.clone()) {
+        (Some(id), None) => PermissionRef::Id(id),
+        (None, Some(name)) => PermissionRef::Name(name),
+        _ => {
+            return Err(ApiError::field(
+                "permission_id",
+                "exactly_one_of_permission_id_or_permission_name",
+                "name the permission by permission_id or permission_name, not both".into(),
+            ))
+        }
+    };
+    let (person, service) = (UserId(b.person_id), b.service_id);
+    web::block(move || {
+        state
+            .service
+            .grant_permission(&caller, person, service, permission)
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(b))
+}
+
+/// `GET /people/{person_id}/services`.
+pub async fn person_services(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    person: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let person = UserId(person.into_inner());
+    let items = web::block(move || state.service.person_services(&caller, person)).await??;
+    Ok(HttpResponse::Ok().json(all_items(
+        items.iter().map(EntryResponse::from).collect(),
+    )))
+}
+
+/// `GET /people/{person_id}/services/{service_id}`: the user, their roles and effective permissions.
+pub async fn person_access(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (person, service) = path.into_inner();
+    let access =
+        web::block(move || state.service.person_access(&caller, UserId(person), service)).await??;
+    Ok(HttpResponse::Ok().json(PersonAccessResponse::from(&access)))
+}
+
+/// `GET /people/{person_id}/services/{service_id}/roles`.
+pub async fn person_roles(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (person, service) = path.into_inner();
+    let access =
+        web::block(move || state.service.person_access(&caller, UserId(person), service)).await??;
+    Ok(HttpResponse::Ok().json(all_items(
+        access.roles.iter().map(EntryResponse::from).collect(),
+    )))
+}
+
+/// `GET /services/{service_id}/roles/{role_id}/people`.
+pub async fn role_people(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (service, role) = path.into_inner();
+    let people = web::block(move || state.service.role_people(&caller, service, role)).await??;
+    Ok(HttpResponse::Ok().json(all_items(
+        people.iter().map(UserResponse::from).collect(),
+    )))
+}

@@ -1,0 +1,237 @@
+//! Credentials and token checks: API keys, service secrets, `check-token`, RFC 7662 introspection,
+//! the RFC 6749 token endpoint, and the profile of an opaque-token holder.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_domain::credentials::CreateApiKey;
+use tessera_domain::password::Password;
+use tessera_domain::service::Credential;
+use tessera_domain::token::PlainToken;
+use tessera_domain::user::UserId;
+
+use crate::dto::{
+    all_items, parse_rfc3339, rfc3339, AccessResponse, ApiKeyBody, ApiKeyResponse,
+    CheckTokenBody, CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody,
+    ProfileResponse, ServiceSecretResponse, TokenResponse, UserResponse,
+};
+use crate::error::ApiError;
+use crate::extract::{
+    authenticate, basic_credentials, bearer_token, Caller, ClientInfo, FormOrJson, JsonBody,
+    OptionalJson,
+};
+use crate::AppState;
+
+/// A token answer: never cached (RFC 6749 §5.1).
+pub(crate) fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    res
+}
+
+/// `POST /users/{id}/api-keys`: the key is in this answer and never again.
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    user: web::Path<i64>,
+    JsonBody(body): JsonBody<ApiKeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let expires_at = match body.expires_at.as_deref() {
+        None => None,
+        Some(raw) => Some(parse_rfc3339(raw).ok_or_else(|| {
+            ApiError::field(
+                "expires_at",
+                "invalid_format",
+                "expires_at must be an RFC 3339 time".into(),
+            )
+        })?),
+    };
+    let req = CreateApiKey {
+        name: body.name,
+        scopes: body.scopes,
+        expires_at,
+    };
+    let user = UserId(user.into_inner());
+    let issued = web::block(move || state.service.create_api_key(&caller, user, req)).await??;
+    let mut res = ApiKeyResponse::from(&issued.key);
+    res.key = Some(issued.secret.expose().to_owned());
+    Ok(no_store(HttpResponse::Created())
+        .insert_header(("Location", format!("/api-keys/{}", issued.key.id)))
+        .json(res))
+}
+
+/// `GET /users/{id}/api-keys`: metadata only.
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    user: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let user = UserId(user.into_inner());
+    let keys = web::block(move || state.service.list_api_keys(&caller, user)).await??;
+    Ok(HttpResponse::Ok().json(all_items(
+        keys.iter().map(ApiKeyResponse::from).collect(),
+    )))
+}
+
+/// `DELETE /api-keys/{id}`.
+pub async fn delete_api_key(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    web::block(move || state.service.delete_api_key(&caller, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /services/{id}/token`: a new secret, replacing the old one, shown once.
+pub async fn issue_service_secret(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let issued = web::block(move || state.service.issue_service_secret(&caller, id)).await??;
+    Ok(no_store(HttpResponse::Created()).json(ServiceSecretResponse {
+        service_id: issued.service_id,
+        token: issued.secret.expose().to_owned(),
+        created_at: rfc3339(issued.created_at),
+    }))
+}
+
+/// `DELETE /services/{id}/token`.
+pub async fn revoke_service_secret(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    web::block(move || state.service.revoke_service_secret(&caller, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /check-token`: every refusal is a 401 whose body says `"valid": false`.
+pub async fn check_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    OptionalJson(body): OptionalJson<CheckTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let as_check = |e: ApiError| match e {
+        ApiError::Unauthorized { code, message } => ApiError::CheckFailed { code, message },
+        other => other,
+    };
+    let principal = authenticate(&req, true).await.map_err(as_check)?;
+    let CheckTokenBody {
+        user_id,
+        service_id,
+    } = body.unwrap_or_default();
+    let checked = web::block(move || state.service.check_token(principal, user_id, service_id))
+        .await?
+        .map_err(|e| as_check(e.into()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(CheckTokenResponse::from(checked)))
+}
+
+/// `POST /oauth/introspect` (RFC 7662): a service authenticates with its secret as a bearer token.
+pub async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    FormOrJson(body): FormOrJson<IntrospectBody>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(secret) = bearer_token(&req).map(str::to_owned) else {
+        return Err(ApiError::missing_token());
+    };
+    let Some(token) = body.token.filter(|t| !t.is_empty()) else {
+        return Err(ApiError::OAuth {
+            code: "invalid_request",
+            message: "the form field token is required".into(),
+        });
+    };
+    let found = web::block(move || state.service.introspect(&secret, &token)).await??;
+    let mut res = no_store(HttpResponse::Ok());
+    Ok(match found {
+        Some(p) => res.json(IntrospectResponse::from(p)),
+        None => res.json(serde_json::json!({ "active": false })),
+    })
+}
+
+/// `POST /oauth/token` (RFC 6749): `password`, `refresh_token` and `client_credentials` grants,
+/// with errors in the RFC's form.
+pub async fn oauth_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    body: Result<FormOrJson<OAuthTokenBody>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    oauth_grant(&req, state, client, body.map(|b| b.0))
+        .await
+        .map_err(ApiError::into_oauth)
+}
+
+fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::OAuth {
+        code: "invalid_request",
+        message: format!("the form field {name} is required"),
+    })
+}
+
+async fn oauth_grant(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    client: ClientInfo,
+    body: Result<OAuthTokenBody, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body?;
+    let grant = required(body.grant_type, "grant_type")?;
+    match grant.as_str() {
+        "password" => {
+            let request = tessera_domain::auth::LoginRequest {
+                login: required(body.username, "username")?,
+                password: Password::new(required(body.password, "password")?),
+                ip: client.ip,
+                user_agent: client.user_agent,
+            };
+            let issued = web::block(move || state.service.login(request)).await??;
+            Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+        }
+        "refresh_token" => {
+            let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
+            let issued = web::block(move || state.service.refresh(&presented)).await??;
+            Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+        }
+        "client_credentials" => {
+            let (id, secret) = match basic_credentials(req) {
+                Some(pair) => pair,
+                None => (
+                    required(body.client_id, "client_id")?,
+                    required(body.client_secret, "client_secret")?,
+                ),
+            };
+            let issued =
+                web::block(move || state.service.client_credentials(&id, &secret)).await??;
+            Ok(no_store(HttpResponse::Ok()).json(AccessResponse::from(issued)))
+        }
+        _ => Err(ApiError::OAuth {
+            code: "unsupported_grant_type",
+            message: "grant_type must be password, refresh_token or client_credentials".into(),
+        }),
+    }
+}
+
+/// `GET /auth/profile`: the holder of the credential, when it expires, and whether this use renewed it.
+pub async fn profile(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+) -> Result<HttpResponse, ApiError> {
+    let renewed = matches!(caller.credential, Credential::Opaque { renewed: true });
+    let expires_at = caller.expires_at.map(rfc3339);
+    let me = caller.user_id;
+    let user = web::block(move || state.service.get_user(&caller, me)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ProfileResponse {
+            user: UserResponse::from(&user),
+            expires_at,
+            renewed,
+        }))
+}
