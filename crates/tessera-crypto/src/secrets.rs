@@ -71,7 +71,10 @@ impl SecretTokens for TokenSecrets {
     }
 
     fn new_secret(&self, prefix: &'static str) -> PlainToken {
-        PlainToken::new(format!("{prefix}{}", crate::b64(&crate::random_bytes::<32>())))
+        PlainToken::new(format!(
+            "{prefix}{}",
+            crate::b64(&crate::random_bytes::<32>())
+        ))
     }
 
     fn new_password(&self) -> Password {

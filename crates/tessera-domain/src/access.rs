@@ -361,7 +361,12 @@ impl Service {
     ///
     /// # Errors
     /// `Forbidden`, `NotFound` for an unknown left end.
-    pub fn linked(&self, actor: &Principal, link: Link, left: i64) -> Result<Vec<Entry>, UserError> {
+    pub fn linked(
+        &self,
+        actor: &Principal,
+        link: Link,
+        left: i64,
+    ) -> Result<Vec<Entry>, UserError> {
         Self::authorize(actor, Action::ManageModel)?;
         self.ports
             .access
@@ -418,10 +423,7 @@ impl Service {
             PermissionRef::Id(id) => id,
             PermissionRef::Name(name) => {
                 let found = match Name::parse(&name) {
-                    Ok(n) => self
-                        .ports
-                        .access
-                        .find_entry(Kind::Permission, n.as_str())?,
+                    Ok(n) => self.ports.access.find_entry(Kind::Permission, n.as_str())?,
                     Err(_) => None,
                 };
                 match found {
@@ -447,7 +449,11 @@ impl Service {
     ///
     /// # Errors
     /// `Forbidden`, `NotFound` for an unknown person.
-    pub fn person_services(&self, actor: &Principal, person: UserId) -> Result<Vec<Entry>, UserError> {
+    pub fn person_services(
+        &self,
+        actor: &Principal,
+        person: UserId,
+    ) -> Result<Vec<Entry>, UserError> {
         Self::authorize(actor, Action::ReadPersonAccess(person))?;
         self.existing_user(person)?;
         Ok(self.ports.access.person_services(person)?)
@@ -579,7 +585,13 @@ mod tests {
 
     #[test]
     fn name_accepts_the_documented_set() {
-        for ok in ["billing", "orders:read", "a", "App.v2/admin-x_y", &"x".repeat(64)] {
+        for ok in [
+            "billing",
+            "orders:read",
+            "a",
+            "App.v2/admin-x_y",
+            &"x".repeat(64),
+        ] {
             assert!(Name::parse(ok).is_ok(), "{ok}");
         }
     }
@@ -604,11 +616,11 @@ mod tests {
 
     #[test]
     fn description_rules() {
-        assert_eq!(Description::parse("  two\nlines ").unwrap().as_str(), "two\nlines");
         assert_eq!(
-            Description::parse(&"x".repeat(501)),
-            Err(vec!["too_long"])
+            Description::parse("  two\nlines ").unwrap().as_str(),
+            "two\nlines"
         );
+        assert_eq!(Description::parse(&"x".repeat(501)), Err(vec!["too_long"]));
         assert_eq!(
             Description::parse("bell\u{7}"),
             Err(vec!["invalid_characters"])

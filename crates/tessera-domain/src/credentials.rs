@@ -184,7 +184,11 @@ impl Service {
     ///
     /// # Errors
     /// The `TokenError` that says why it is refused.
-    pub fn authenticate_credential(&self, token: &str, renew: bool) -> Result<Principal, TokenError> {
+    pub fn authenticate_credential(
+        &self,
+        token: &str,
+        renew: bool,
+    ) -> Result<Principal, TokenError> {
         if token.starts_with(API_KEY_PREFIX) {
             self.authenticate_api_key(token)
         } else if token.starts_with(OPAQUE_TOKEN_PREFIX) {
@@ -254,7 +258,10 @@ impl Service {
         let mut expires_at = rec.expires_at;
         let mut renewed = false;
         let target = now.plus(o.ttl).min(rec.session_expires_at);
-        if renew && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold && target > expires_at {
+        if renew
+            && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold
+            && target > expires_at
+        {
             match p
                 .credentials
                 .extend_opaque(rec.token_id, rec.expires_at, target)
@@ -298,7 +305,13 @@ impl Service {
         let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
         let expires_at = now.plus(self.opaque.ttl);
         p.credentials.create_opaque_session(
-            &self.new_session(&user, req.ip, req.user_agent, now, now.plus(self.tokens.refresh_ttl)),
+            &self.new_session(
+                &user,
+                req.ip,
+                req.user_agent,
+                now,
+                now.plus(self.tokens.refresh_ttl),
+            ),
             &p.secrets.digest(&token),
             expires_at,
         )?;
@@ -314,7 +327,11 @@ impl Service {
     ///
     /// # Errors
     /// `InvalidClient` for an unknown id, a wrong secret, an expired key or a disabled user.
-    pub fn client_credentials(&self, key_id: &str, secret: &str) -> Result<IssuedAccess, AuthError> {
+    pub fn client_credentials(
+        &self,
+        key_id: &str,
+        secret: &str,
+    ) -> Result<IssuedAccess, AuthError> {
         let p = &self.ports;
         let now = p.clock.now();
         let digest = p.secrets.digest(&PlainToken::new(secret.to_owned()));
@@ -332,7 +349,13 @@ impl Service {
         let roles = key_roles(&key, &user);
         let expires = now.plus(self.tokens.access_ttl);
         let session = p.credentials.create_key_session(
-            &self.new_session(&user, None, Some(format!("client_credentials api key {}", key.id)), now, expires),
+            &self.new_session(
+                &user,
+                None,
+                Some(format!("client_credentials api key {}", key.id)),
+                now,
+                expires,
+            ),
             key.id,
         )?;
         let scope = roles.join(" ");
@@ -382,7 +405,11 @@ impl Service {
         req: CreateApiKey,
     ) -> Result<IssuedApiKey, UserError> {
         Self::authorize(actor, Action::ManageApiKeys(user))?;
-        let owner = self.ports.users.get_user(user)?.ok_or(UserError::NotFound)?;
+        let owner = self
+            .ports
+            .users
+            .get_user(user)?
+            .ok_or(UserError::NotFound)?;
         let now = self.ports.clock.now();
         let mut fields = FieldErrors::new();
         let name = match DisplayName::parse(&req.name) {
@@ -430,7 +457,10 @@ impl Service {
     /// `Forbidden`, `NotFound`.
     pub fn list_api_keys(&self, actor: &Principal, user: UserId) -> Result<Vec<ApiKey>, UserError> {
         Self::authorize(actor, Action::ManageApiKeys(user))?;
-        self.ports.users.get_user(user)?.ok_or(UserError::NotFound)?;
+        self.ports
+            .users
+            .get_user(user)?
+            .ok_or(UserError::NotFound)?;
         let mut keys = self.ports.credentials.list_api_keys(user)?;
         for k in &mut keys {
             if let Some(at) = self.key_usage.get(k.id) {
@@ -515,7 +545,10 @@ impl Service {
         if !secret.starts_with(SERVICE_SECRET_PREFIX) {
             return Err(AuthError::InvalidClient);
         }
-        let digest = self.ports.secrets.digest(&PlainToken::new(secret.to_owned()));
+        let digest = self
+            .ports
+            .secrets
+            .digest(&PlainToken::new(secret.to_owned()));
         match self.ports.access.service_by_secret(&digest)? {
             Some(s) if s.active => Ok(s),
             _ => Err(AuthError::InvalidClient),
@@ -527,7 +560,11 @@ impl Service {
     ///
     /// # Errors
     /// `InvalidClient` when the service secret is not good.
-    pub fn introspect(&self, service_secret: &str, token: &str) -> Result<Option<Principal>, AuthError> {
+    pub fn introspect(
+        &self,
+        service_secret: &str,
+        token: &str,
+    ) -> Result<Option<Principal>, AuthError> {
         self.authenticate_service(service_secret)?;
         match self.authenticate_credential(token, false) {
             Ok(p) => Ok(Some(p)),
@@ -660,10 +697,19 @@ mod tests {
 
     #[test]
     fn a_key_never_has_more_than_its_user() {
-        assert_eq!(key_roles(&key(&[]), &user(&["admin", "user"])), ["admin", "user"]);
-        assert_eq!(key_roles(&key(&["user"]), &user(&["admin", "user"])), ["user"]);
+        assert_eq!(
+            key_roles(&key(&[]), &user(&["admin", "user"])),
+            ["admin", "user"]
+        );
+        assert_eq!(
+            key_roles(&key(&["user"]), &user(&["admin", "user"])),
+            ["user"]
+        );
         // The user lost admin after the key was made: the key loses it too.
-        assert_eq!(key_roles(&key(&["admin"]), &user(&["user"])), Vec::<String>::new());
+        assert_eq!(
+            key_roles(&key(&["admin"]), &user(&["user"])),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

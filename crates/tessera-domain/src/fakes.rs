@@ -412,7 +412,12 @@ impl AccessRepository for Unused {
     fn role_people(&self, _: i64, _: i64) -> anyhow::Result<Vec<User>> {
         unused()
     }
-    fn set_service_secret(&self, _: i64, _: Option<&HashedToken>, _: UnixTime) -> anyhow::Result<bool> {
+    fn set_service_secret(
+        &self,
+        _: i64,
+        _: Option<&HashedToken>,
+        _: UnixTime,
+    ) -> anyhow::Result<bool> {
         unused()
     }
     fn service_by_secret(&self, _: &HashedToken) -> anyhow::Result<Option<Entry>> {
@@ -442,7 +447,12 @@ impl CredentialRepository for Unused {
     fn create_key_session(&self, _: &NewSession, _: i64) -> anyhow::Result<SessionId> {
         unused()
     }
-    fn create_opaque_session(&self, _: &NewSession, _: &HashedToken, _: UnixTime) -> anyhow::Result<SessionId> {
+    fn create_opaque_session(
+        &self,
+        _: &NewSession,
+        _: &HashedToken,
+        _: UnixTime,
+    ) -> anyhow::Result<SessionId> {
         unused()
     }
     fn find_opaque(&self, _: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {

@@ -231,7 +231,12 @@ pub trait AccessRepository: Send + Sync {
     fn delete_entry(&self, kind: Kind, id: i64) -> anyhow::Result<bool>;
 
     /// Visible entries with ids after `after`, in id order, at most `limit`.
-    fn list_entries(&self, kind: Kind, after: Option<i64>, limit: u32) -> anyhow::Result<Vec<Entry>>;
+    fn list_entries(
+        &self,
+        kind: Kind,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Entry>>;
 
     /// Adds a link; an existing one is left as it is.
     ///
@@ -359,5 +364,10 @@ pub trait CredentialRepository: Send + Sync {
     /// Deletes at most `batch` opaque tokens expired before `now`, and at most `batch` sessions
     /// (with their refresh and opaque tokens) that ended or expired before `ended_before`.
     /// Returns how many rows went.
-    fn prune_expired(&self, now: UnixTime, ended_before: UnixTime, batch: u32) -> anyhow::Result<u64>;
+    fn prune_expired(
+        &self,
+        now: UnixTime,
+        ended_before: UnixTime,
+        batch: u32,
+    ) -> anyhow::Result<u64>;
 }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use crate::claims::ClaimRules;
-use crate::password::PasswordPolicy;
 use crate::credentials::{KeyUsage, OpaqueSettings};
+use crate::password::PasswordPolicy;
 use crate::ports::{
-    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, PasswordHasher,
-    SecretTokens, SessionRepository, UserRepository,
+    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, PasswordHasher, SecretTokens,
+    SessionRepository, UserRepository,
 };
 use crate::revocation::RevokedSessions;
 use crate::token::SessionId;

@@ -347,7 +347,10 @@ mod tests {
         let e = ApiError::from(AuthError::InvalidClient);
         assert_eq!(e.status_code(), 401);
         assert_eq!(
-            e.error_response().headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            e.error_response()
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .unwrap(),
             "Basic realm=\"tessera\""
         );
     }

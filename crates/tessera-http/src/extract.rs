@@ -163,7 +163,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrJson<T> {
     }
 }
 
-/// The bearer credential of a request: `Authorization: Bearer <token>`, or the header `token: <token>`.
+/// The bearer credential of a request: `Authorization: Bearer <token>`, the header `token: <token>`,
+/// or an API key in `X-API-Key: tsk_…`.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     if let Some(v) = req
         .headers()
@@ -176,11 +177,13 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
             .then(|| rest.trim())
             .filter(|t| !t.is_empty());
     }
-    req.headers()
-        .get("token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    ["token", "x-api-key"].iter().find_map(|name| {
+        req.headers()
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    })
 }
 
 /// Authenticates the bearer credential of `req`. A JWT costs one signature verification and a

@@ -56,7 +56,9 @@ impl Cleanup {
             match service.prune_expired(self.batch, self.max_batches) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned expired credentials"),
-                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune expired credentials"),
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "cannot prune expired credentials")
+                }
             }
         });
         if let Err(e) = job.await {

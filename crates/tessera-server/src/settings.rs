@@ -384,15 +384,21 @@ mod tests {
         let err = Settings::load(None, env(&[("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "soon")]))
             .unwrap_err();
         assert!(format!("{err:#}").contains("access_ttl_seconds"), "{err:#}");
-        let err = Settings::load(None, env(&[("TESSERA_TOKENS__DEFAULT_FORMAT", "paseto")]))
-            .unwrap_err();
-        assert!(format!("{err:#}").contains("tokens.default_format"), "{err:#}");
+        let err =
+            Settings::load(None, env(&[("TESSERA_TOKENS__DEFAULT_FORMAT", "paseto")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("tokens.default_format"),
+            "{err:#}"
+        );
         let err = Settings::load(
             None,
             env(&[("TESSERA_TOKENS__OPAQUE_RENEW_THRESHOLD_SECONDS", "300")]),
         )
         .unwrap_err();
-        assert!(format!("{err:#}").contains("opaque_renew_threshold"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("opaque_renew_threshold"),
+            "{err:#}"
+        );
         let err = Settings::load(None, env(&[("TESSERA_CLEANUP__BATCH_SIZE", "0")])).unwrap_err();
         assert!(format!("{err:#}").contains("cleanup.batch_size"), "{err:#}");
         let err = Settings::load(None, env(&[("TESSERA_LOG__FORMAT", "xml")])).unwrap_err();

@@ -142,7 +142,12 @@ fn field_of(kind: Kind) -> &'static str {
     }
 }
 
-fn insert_link(conn: &mut SqliteConnection, link: Link, left: i64, right: i64) -> QueryResult<usize> {
+fn insert_link(
+    conn: &mut SqliteConnection,
+    link: Link,
+    left: i64,
+    right: i64,
+) -> QueryResult<usize> {
     match link {
         Link::RolePermission => diesel::insert_into(role_permissions::table)
             .values((
@@ -161,7 +166,12 @@ fn insert_link(conn: &mut SqliteConnection, link: Link, left: i64, right: i64) -
     }
 }
 
-fn insert_grant(conn: &mut SqliteConnection, person: UserId, service: i64, role: i64) -> QueryResult<usize> {
+fn insert_grant(
+    conn: &mut SqliteConnection,
+    person: UserId,
+    service: i64,
+    role: i64,
+) -> QueryResult<usize> {
     diesel::insert_into(person_service_roles::table)
         .values((
             person_service_roles::person_id.eq(person.0),
@@ -173,7 +183,11 @@ fn insert_grant(conn: &mut SqliteConnection, person: UserId, service: i64, role:
 }
 
 /// Checks both ends of a grant of `role` (visible or not) to `person` in `service`.
-fn require_grant_ends(conn: &mut SqliteConnection, person: UserId, service: i64) -> Result<(), TxError> {
+fn require_grant_ends(
+    conn: &mut SqliteConnection,
+    person: UserId,
+    service: i64,
+) -> Result<(), TxError> {
     require_person(conn, person)?;
     require(conn, Kind::Service, service, "service_id")
 }
@@ -246,7 +260,12 @@ impl AccessRepository for Store {
         Ok(n > 0)
     }
 
-    fn list_entries(&self, kind: Kind, after: Option<i64>, limit: u32) -> anyhow::Result<Vec<Entry>> {
+    fn list_entries(
+        &self,
+        kind: Kind,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Entry>> {
         let mut conn = self.conn()?;
         let rows: Vec<EntryRow> = with_table!(kind, t => t::table
             .filter(t::id.gt(after.unwrap_or(0)))

@@ -16,7 +16,16 @@ use crate::users::load_user;
 use crate::Store;
 
 /// Id, user id, name, prefix, scopes, created at, expires at, last used at.
-type KeyRow = (i64, i64, String, String, String, i64, Option<i64>, Option<i64>);
+type KeyRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 macro_rules! key_columns {
     () => {
@@ -33,7 +42,9 @@ macro_rules! key_columns {
     };
 }
 
-fn api_key((id, user, name, prefix, scopes, created, expires, used): KeyRow) -> anyhow::Result<ApiKey> {
+fn api_key(
+    (id, user, name, prefix, scopes, created, expires, used): KeyRow,
+) -> anyhow::Result<ApiKey> {
     let scopes = scopes
         .split_whitespace()
         .map(Role::parse)
@@ -236,12 +247,19 @@ impl CredentialRepository for Store {
                     .select(opaque_tokens::expires_at)
                     .first(conn)
                     .optional()?;
-                Ok::<_, DieselError>(now_at.map_or(Extension::Gone, |t| Extension::AlreadyAt(UnixTime(t))))
+                Ok::<_, DieselError>(
+                    now_at.map_or(Extension::Gone, |t| Extension::AlreadyAt(UnixTime(t))),
+                )
             })
             .context("cannot extend an opaque token")
     }
 
-    fn prune_expired(&self, now: UnixTime, ended_before: UnixTime, batch: u32) -> anyhow::Result<u64> {
+    fn prune_expired(
+        &self,
+        now: UnixTime,
+        ended_before: UnixTime,
+        batch: u32,
+    ) -> anyhow::Result<u64> {
         let limit = i64::from(batch);
         let cutoff = ended_before.seconds();
         self.conn()?
@@ -252,8 +270,9 @@ impl CredentialRepository for Store {
                     .select(opaque_tokens::id)
                     .limit(limit)
                     .load(conn)?;
-                let tokens = diesel::delete(opaque_tokens::table.filter(opaque_tokens::id.eq_any(&ids)))
-                    .execute(conn)?;
+                let tokens =
+                    diesel::delete(opaque_tokens::table.filter(opaque_tokens::id.eq_any(&ids)))
+                        .execute(conn)?;
                 // Refresh and opaque tokens of these sessions go with them (ON DELETE CASCADE).
                 let ids: Vec<i64> = sessions::table
                     .filter(

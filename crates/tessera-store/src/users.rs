@@ -55,7 +55,10 @@ fn roles_of(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<HashMap<i64
     Ok(map)
 }
 
-pub(crate) fn load_user(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<(User, PasswordHash)>> {
+pub(crate) fn load_user(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> anyhow::Result<Option<(User, PasswordHash)>> {
     let row: Option<UserRow> = users::table
         .find(id)
         .select(UserRow::as_select())

@@ -174,6 +174,38 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(reqwest::Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        self.call(reqwest::Method::DELETE, path, token, body).await
+    }
+
+    /// Sends a form-encoded POST, with an optional `Authorization` header value.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.client.post(self.url(path)).form(form);
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        Self::answer(req.send().await.expect("request sent")).await
+    }
+
+    /// Creates a service, role or permission (`kind` is the path: `/services`, …) and returns its id.
+    pub async fn create_entry(&self, admin_token: &str, kind: &str, name: &str) -> i64 {
+        let a = self
+            .post(kind, Some(admin_token), json!({ "name": name }))
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+        a.body["id"].as_i64().expect("id")
+    }
+
     pub async fn post_login(&self, username: &str, password: &str) -> Answer {
         self.post(
             "/auth/login",

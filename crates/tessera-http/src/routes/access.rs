@@ -110,9 +110,7 @@ async fn linked(
     left: i64,
 ) -> Result<HttpResponse, ApiError> {
     let items = web::block(move || state.service.linked(&caller, link, left)).await??;
-    Ok(HttpResponse::Ok().json(all_items(
-        items.iter().map(EntryResponse::from).collect(),
-    )))
+    Ok(HttpResponse::Ok().json(all_items(items.iter().map(EntryResponse::from).collect())))
 }
 
 /// `GET /roles/{id}/permissions`.
@@ -254,9 +252,7 @@ pub async fn person_services(
 ) -> Result<HttpResponse, ApiError> {
     let person = UserId(person.into_inner());
     let items = web::block(move || state.service.person_services(&caller, person)).await??;
-    Ok(HttpResponse::Ok().json(all_items(
-        items.iter().map(EntryResponse::from).collect(),
-    )))
+    Ok(HttpResponse::Ok().json(all_items(items.iter().map(EntryResponse::from).collect())))
 }
 
 /// `GET /people/{person_id}/services/{service_id}`: the user, their roles and effective permissions.
@@ -266,8 +262,12 @@ pub async fn person_access(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (person, service) = path.into_inner();
-    let access =
-        web::block(move || state.service.person_access(&caller, UserId(person), service)).await??;
+    let access = web::block(move || {
+        state
+            .service
+            .person_access(&caller, UserId(person), service)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(PersonAccessResponse::from(&access)))
 }
 
@@ -278,8 +278,12 @@ pub async fn person_roles(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (person, service) = path.into_inner();
-    let access =
-        web::block(move || state.service.person_access(&caller, UserId(person), service)).await??;
+    let access = web::block(move || {
+        state
+            .service
+            .person_access(&caller, UserId(person), service)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(all_items(
         access.roles.iter().map(EntryResponse::from).collect(),
     )))
@@ -293,7 +297,5 @@ pub async fn role_people(
 ) -> Result<HttpResponse, ApiError> {
     let (service, role) = path.into_inner();
     let people = web::block(move || state.service.role_people(&caller, service, role)).await??;
-    Ok(HttpResponse::Ok().json(all_items(
-        people.iter().map(UserResponse::from).collect(),
-    )))
+    Ok(HttpResponse::Ok().json(all_items(people.iter().map(UserResponse::from).collect())))
 }

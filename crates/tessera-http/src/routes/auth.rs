@@ -11,9 +11,9 @@ use tessera_domain::credentials::TokenFormat;
 use crate::dto::{
     AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
 };
-use crate::routes::credentials::no_store;
 use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, FormOrJson, JsonBody};
+use crate::routes::credentials::no_store;
 use crate::AppState;
 
 fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {

@@ -10,9 +10,9 @@ use tessera_domain::token::PlainToken;
 use tessera_domain::user::UserId;
 
 use crate::dto::{
-    all_items, parse_rfc3339, rfc3339, AccessResponse, ApiKeyBody, ApiKeyResponse,
-    CheckTokenBody, CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody,
-    ProfileResponse, ServiceSecretResponse, TokenResponse, UserResponse,
+    all_items, parse_rfc3339, rfc3339, AccessResponse, ApiKeyBody, ApiKeyResponse, CheckTokenBody,
+    CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody, ProfileResponse,
+    ServiceSecretResponse, TokenResponse, UserResponse,
 };
 use crate::error::ApiError;
 use crate::extract::{
@@ -67,9 +67,7 @@ pub async fn list_api_keys(
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId(user.into_inner());
     let keys = web::block(move || state.service.list_api_keys(&caller, user)).await??;
-    Ok(HttpResponse::Ok().json(all_items(
-        keys.iter().map(ApiKeyResponse::from).collect(),
-    )))
+    Ok(HttpResponse::Ok().json(all_items(keys.iter().map(ApiKeyResponse::from).collect())))
 }
 
 /// `DELETE /api-keys/{id}`.
@@ -91,11 +89,13 @@ pub async fn issue_service_secret(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let issued = web::block(move || state.service.issue_service_secret(&caller, id)).await??;
-    Ok(no_store(HttpResponse::Created()).json(ServiceSecretResponse {
-        service_id: issued.service_id,
-        token: issued.secret.expose().to_owned(),
-        created_at: rfc3339(issued.created_at),
-    }))
+    Ok(
+        no_store(HttpResponse::Created()).json(ServiceSecretResponse {
+            service_id: issued.service_id,
+            token: issued.secret.expose().to_owned(),
+            created_at: rfc3339(issued.created_at),
+        }),
+    )
 }
 
 /// `DELETE /services/{id}/token`.
@@ -169,10 +169,12 @@ pub async fn oauth_token(
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::OAuth {
-        code: "invalid_request",
-        message: format!("the form field {name} is required"),
-    })
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::OAuth {
+            code: "invalid_request",
+            message: format!("the form field {name} is required"),
+        })
 }
 
 async fn oauth_grant(

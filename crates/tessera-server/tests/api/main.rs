@@ -1,5 +1,6 @@
 //! HTTP tests: the real server on a real socket, a fresh SQLite file per test.
 
+mod access;
 mod cli;
 mod health;
 mod login;
