@@ -2,6 +2,7 @@
 
 mod access;
 mod cli;
+mod credentials;
 mod health;
 mod login;
 mod refresh;
