@@ -143,7 +143,7 @@ fn int_claim(map: &Map<String, Value>, name: &str) -> Result<i64, TokenError> {
         .ok_or(TokenError::Invalid)
 }
 
-fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
+pub(crate) fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     let audience = match map.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items
@@ -196,6 +196,28 @@ fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, TokenError> {
     })
 }
 
+/// Checks what can be checked before the signature (size, an `at+jwt` type) and returns the `kid`.
+pub(crate) fn checked_header(token: &str) -> Result<String, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Invalid);
+    }
+    let header = josekit::jwt::decode_header(token).map_err(|_| TokenError::Invalid)?;
+    let typ = header
+        .claim("typ")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+        && !typ.eq_ignore_ascii_case("application/at+jwt")
+    {
+        return Err(TokenError::Invalid);
+    }
+    header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(TokenError::Invalid)
+}
+
 impl AccessTokenCodec for JwtCodec {
     fn sign(&self, c: &AccessClaims) -> anyhow::Result<String> {
         let mut header = JwsHeader::new();
@@ -230,24 +252,8 @@ impl AccessTokenCodec for JwtCodec {
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Invalid);
-        }
-        let header = josekit::jwt::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let typ = header
-            .claim("typ")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-            && !typ.eq_ignore_ascii_case("application/at+jwt")
-        {
-            return Err(TokenError::Invalid);
-        }
-        let kid = header
-            .claim("kid")
-            .and_then(Value::as_str)
-            .ok_or(TokenError::Invalid)?;
-        let key = self.keys.get(kid).ok_or(TokenError::Invalid)?;
+        let kid = checked_header(token)?;
+        let key = self.keys.get(&kid).ok_or(TokenError::Invalid)?;
         // josekit refuses a header whose `alg` differs from the verifier's (so `none` and HS256 fail).
         let (payload, _) = josekit::jwt::decode_with_verifier(token, &key.verifier)
             .map_err(|_| TokenError::Invalid)?;

@@ -4,10 +4,12 @@ pub mod hashing;
 pub mod jwt;
 pub mod keys;
 pub mod secrets;
+pub mod verifier;
 
 pub use hashing::{Argon2Hasher, HashingConfig};
 pub use jwt::JwtCodec;
 pub use secrets::TokenSecrets;
+pub use verifier::{TrustedIssuer, Verifier, VerifierConfig};
 
 /// Unpadded base64url, the encoding of JOSE and of Tessera's opaque tokens.
 pub(crate) fn b64(bytes: &[u8]) -> String {

@@ -4,6 +4,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod resource;
 pub mod routes;
 
 use std::net::TcpListener;

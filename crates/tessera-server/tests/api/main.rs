@@ -6,5 +6,6 @@ mod credentials;
 mod health;
 mod login;
 mod refresh;
+mod resource_server;
 mod tokens;
 mod users;
