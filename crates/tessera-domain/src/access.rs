@@ -4,7 +4,7 @@
 use crate::error::{FieldErrors, UserError};
 use crate::service::{Principal, Service};
 use crate::time::UnixTime;
-use crate::user::{User, UserId};
+use crate::user::{TenantId, User, UserId};
 use crate::users::{Page, DEFAULT_PAGE, MAX_PAGE};
 
 /// The kinds of named object in the model.
@@ -13,6 +13,8 @@ pub enum Kind {
     Service,
     Role,
     Permission,
+    /// Tenants share the named-entry shape; users belong to at most one.
+    Tenant,
 }
 
 impl Kind {
@@ -21,6 +23,7 @@ impl Kind {
             Self::Service => "service",
             Self::Role => "role",
             Self::Permission => "permission",
+            Self::Tenant => "tenant",
         }
     }
 }
@@ -172,39 +175,113 @@ pub enum PermissionRef {
     Name(String),
 }
 
+/// The user a request is about: who, and in which tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub id: UserId,
+    pub tenant: Option<TenantId>,
+}
+
+impl Target {
+    pub fn of(user: &User) -> Self {
+        Self {
+            id: user.id,
+            tenant: user.tenant_id,
+        }
+    }
+}
+
 /// What a principal asks to do; `Service::authorize` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Create, change or delete anything in the model, or read it.
+    /// Create, change or delete services, roles, permissions, links and tenants.
     ManageModel,
-    /// Read one person's services, roles and permissions.
-    ReadPersonAccess(UserId),
-    /// Create, list or delete one user's API keys.
-    ManageApiKeys(UserId),
+    /// Read services, roles, permissions and links.
+    ReadModel,
+    /// Read a user, their access or their API keys, manage their keys, change their own profile.
+    Read(Target),
+    /// Create, delete, re-role or disable a user, reset their password, grant them roles.
+    Administer(Target),
 }
 
 impl Service {
-    /// The one decision of who may do what with the authorization model and credentials.
-    /// Admins may do everything; a user may read their own access and manage their own API keys.
+    /// The one decision of who may do what.
+    ///
+    /// Global admins may do everything. Tenant admins may read the model, and read and administer
+    /// the users of their own tenant. Everyone may read themselves. A user of another tenant (or,
+    /// for a tenant's user, a global one) is invisible: `NotFound`, never `Forbidden`, so tenants
+    /// cannot probe each other.
     ///
     /// # Errors
-    /// `Forbidden` saying why.
+    /// `Forbidden` saying why, or `NotFound`.
     pub fn authorize(actor: &Principal, action: Action) -> Result<(), UserError> {
         if actor.is_admin() {
             return Ok(());
         }
         match action {
             Action::ManageModel => Err(UserError::Forbidden(
-                "only admins may manage services, roles, permissions and grants",
+                "only admins may manage services, roles, permissions and tenants",
             )),
-            Action::ReadPersonAccess(who) if who == actor.user_id => Ok(()),
-            Action::ReadPersonAccess(_) => {
-                Err(UserError::Forbidden("you may only read your own access"))
+            Action::ReadModel if actor.is_tenant_admin() => Ok(()),
+            Action::ReadModel => Err(UserError::Forbidden(
+                "only admins may read services, roles and permissions",
+            )),
+            Action::Read(t) | Action::Administer(t) if t.tenant != actor.tenant_id => {
+                Err(UserError::NotFound)
             }
-            Action::ManageApiKeys(who) if who == actor.user_id => Ok(()),
-            Action::ManageApiKeys(_) => Err(UserError::Forbidden(
-                "you may only manage your own API keys",
-            )),
+            Action::Read(_) | Action::Administer(_) if actor.is_tenant_admin() => Ok(()),
+            Action::Read(t) if t.id == actor.user_id => Ok(()),
+            Action::Read(_) => Err(UserError::Forbidden("you may only act on your own account")),
+            Action::Administer(_) => Err(UserError::Forbidden("only admins may do this")),
+        }
+    }
+
+    /// Loads the user `id` if `actor` may do `action` to them. An unknown id is `NotFound` for
+    /// admins and for oneself, and `Forbidden` for others, as it would be for an existing user.
+    ///
+    /// # Errors
+    /// `NotFound` or `Forbidden`.
+    pub(crate) fn target_user(
+        &self,
+        actor: &Principal,
+        id: UserId,
+        action: fn(Target) -> Action,
+    ) -> Result<User, UserError> {
+        match self.ports.users.get_user(id)? {
+            Some(user) => {
+                Self::authorize(actor, action(Target::of(&user)))?;
+                Ok(user)
+            }
+            None if actor.is_admin() || actor.is_tenant_admin() || actor.user_id == id => {
+                Err(UserError::NotFound)
+            }
+            None => Self::authorize(
+                actor,
+                action(Target {
+                    id,
+                    tenant: actor.tenant_id,
+                }),
+            )
+            .and(Err(UserError::NotFound)),
+        }
+    }
+
+    /// May `actor` grant roles and permissions to `person`? Global admins, and admins of the
+    /// person's tenant. A person out of sight is reported as an unknown `person_id`.
+    fn authorize_grant(&self, actor: &Principal, person: UserId) -> Result<(), UserError> {
+        if actor.is_admin() {
+            return Ok(());
+        }
+        if !actor.is_tenant_admin() {
+            return Err(UserError::Forbidden("only admins may manage grants"));
+        }
+        match self.ports.users.get_user(person)? {
+            Some(u) if u.tenant_id == actor.tenant_id => Ok(()),
+            _ => {
+                let mut f = FieldErrors::new();
+                f.add("person_id", "not_found");
+                Err(f.into())
+            }
         }
     }
 
@@ -258,7 +335,7 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn get_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<Entry, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        Self::authorize(actor, read_action(kind))?;
         self.ports
             .access
             .get_entry(kind, id)?
@@ -317,7 +394,7 @@ impl Service {
         limit: Option<u32>,
         after: Option<i64>,
     ) -> Result<Page<Entry>, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        Self::authorize(actor, read_action(kind))?;
         let limit = checked_limit(limit)?;
         let mut items = self.ports.access.list_entries(kind, after, limit + 1)?;
         Ok(page(&mut items, limit, |e| e.id))
@@ -385,7 +462,7 @@ impl Service {
         service: i64,
         role: i64,
     ) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        self.authorize_grant(actor, person)?;
         self.ports.access.grant_role(person, service, role)
     }
 
@@ -398,7 +475,10 @@ impl Service {
         service: i64,
         role: i64,
     ) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        match self.authorize_grant(actor, person) {
+            Err(UserError::Validation(_)) => return Err(UserError::NotFound),
+            other => other?,
+        }
         if self.ports.access.revoke_role(person, service, role)? {
             Ok(())
         } else {
@@ -418,7 +498,7 @@ impl Service {
         service: i64,
         permission: PermissionRef,
     ) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        self.authorize_grant(actor, person)?;
         let permission = match permission {
             PermissionRef::Id(id) => id,
             PermissionRef::Name(name) => {
@@ -441,10 +521,6 @@ impl Service {
             .grant_permission(person, service, permission, self.ports.clock.now())
     }
 
-    fn existing_user(&self, id: UserId) -> Result<User, UserError> {
-        self.ports.users.get_user(id)?.ok_or(UserError::NotFound)
-    }
-
     /// The services in which a person holds any grant, sorted by name.
     ///
     /// # Errors
@@ -454,8 +530,7 @@ impl Service {
         actor: &Principal,
         person: UserId,
     ) -> Result<Vec<Entry>, UserError> {
-        Self::authorize(actor, Action::ReadPersonAccess(person))?;
-        self.existing_user(person)?;
+        self.target_user(actor, person, Action::Read)?;
         Ok(self.ports.access.person_services(person)?)
     }
 
@@ -469,8 +544,7 @@ impl Service {
         person: UserId,
         service: i64,
     ) -> Result<PersonAccess, UserError> {
-        Self::authorize(actor, Action::ReadPersonAccess(person))?;
-        let user = self.existing_user(person)?;
+        let user = self.target_user(actor, person, Action::Read)?;
         self.access_of(user, service)?.ok_or(UserError::NotFound)
     }
 
@@ -504,14 +578,26 @@ impl Service {
         service: i64,
         role: i64,
     ) -> Result<Vec<User>, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        Self::authorize(actor, Action::ReadModel)?;
         let a = &self.ports.access;
         if a.get_entry(Kind::Service, service)?.is_none()
             || a.get_entry(Kind::Role, role)?.is_none()
         {
             return Err(UserError::NotFound);
         }
-        Ok(a.role_people(service, role)?)
+        let mut people = a.role_people(service, role)?;
+        if !actor.is_admin() {
+            people.retain(|u| u.tenant_id == actor.tenant_id);
+        }
+        Ok(people)
+    }
+}
+
+/// Tenants are read by global admins only; the rest of the model by every admin.
+fn read_action(kind: Kind) -> Action {
+    match kind {
+        Kind::Tenant => Action::ManageModel,
+        _ => Action::ReadModel,
     }
 }
 
@@ -558,29 +644,65 @@ mod tests {
         }
     }
 
+    fn in_tenant(mut p: Principal, t: i64) -> Principal {
+        p.tenant_id = Some(TenantId(t));
+        p
+    }
+
+    fn target(id: i64, tenant: Option<i64>) -> Target {
+        Target {
+            id: UserId(id),
+            tenant: tenant.map(TenantId),
+        }
+    }
+
     #[test]
     fn authorization_matrix() {
+        use UserError::{Forbidden, NotFound};
         let admin = principal(1, &["admin", "user"]);
         let user = principal(2, &["user"]);
+        let tenant_admin = in_tenant(principal(3, &["admin", "user"]), 7);
+        let tenant_user = in_tenant(principal(4, &["user"]), 7);
+        let me = |p: &Principal| target(p.user_id.0, p.tenant_id.map(|t| t.0));
+        let outcome = |p: &Principal, a: Action| match Service::authorize(p, a) {
+            Ok(()) => "ok",
+            Err(Forbidden(_)) => "403",
+            Err(NotFound) => "404",
+            Err(_) => "other",
+        };
         let cases = [
-            (Action::ManageModel, true, false),
-            (Action::ReadPersonAccess(UserId(2)), true, true),
-            (Action::ReadPersonAccess(UserId(3)), true, false),
-            (Action::ManageApiKeys(UserId(2)), true, true),
-            (Action::ManageApiKeys(UserId(3)), true, false),
+            // action, global admin, global user, tenant admin, tenant user
+            (Action::ManageModel, ["ok", "403", "403", "403"]),
+            (Action::ReadModel, ["ok", "403", "ok", "403"]),
+            (Action::Read(target(9, None)), ["ok", "403", "404", "404"]),
+            (
+                Action::Administer(target(9, None)),
+                ["ok", "403", "404", "404"],
+            ),
+            (Action::Read(target(9, Some(7))), ["ok", "404", "ok", "403"]),
+            (
+                Action::Administer(target(9, Some(7))),
+                ["ok", "404", "ok", "403"],
+            ),
+            (
+                Action::Read(target(9, Some(8))),
+                ["ok", "404", "404", "404"],
+            ),
+            (
+                Action::Administer(target(9, Some(8))),
+                ["ok", "404", "404", "404"],
+            ),
         ];
-        for (action, admin_may, user_may) in cases {
-            assert_eq!(
-                Service::authorize(&admin, action).is_ok(),
-                admin_may,
-                "{action:?}"
-            );
-            assert_eq!(
-                Service::authorize(&user, action).is_ok(),
-                user_may,
-                "{action:?}"
-            );
+        let actors = [&admin, &user, &tenant_admin, &tenant_user];
+        for (action, expected) in cases {
+            for (actor, want) in actors.iter().zip(expected) {
+                assert_eq!(outcome(actor, action), want, "{action:?} by {actor:?}");
+            }
         }
+        for actor in actors {
+            assert_eq!(outcome(actor, Action::Read(me(actor))), "ok");
+        }
+        assert_eq!(outcome(&user, Action::Administer(me(&user))), "403");
     }
 
     #[test]

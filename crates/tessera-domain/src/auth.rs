@@ -18,6 +18,8 @@ pub struct LoginRequest {
     /// A username or an e-mail address.
     pub login: String,
     pub password: Password,
+    /// The tenant's name, for a user of a tenant; `None` for a global user.
+    pub tenant: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -69,9 +71,16 @@ impl Service {
             // No stored password can be this long; refuse before spending a hash on it.
             return Err(AuthError::InvalidCredentials);
         }
-        let found = match LoginName::parse(&req.login) {
-            Some(name) => p.users.find_credentials(&name)?,
-            None => None,
+        let tenant = match req.tenant.as_deref() {
+            None => Some(None),
+            Some(name) => p
+                .access
+                .find_entry(crate::access::Kind::Tenant, name)?
+                .map(|t| Some(crate::user::TenantId(t.id))),
+        };
+        let found = match (tenant, LoginName::parse(&req.login)) {
+            (Some(tenant), Some(name)) => p.users.find_credentials(tenant, &name)?,
+            _ => None,
         };
         let Some((user, hash)) = found else {
             p.hasher.verify_dummy(&req.password);
@@ -198,7 +207,12 @@ impl Service {
             session_id: Some(claims.session_id),
             scope: claims.scope,
             expires_at: Some(claims.expires_at),
-            tenant_id: claims.tenant_id,
+            tenant_id: claims
+                .tenant_id
+                .as_deref()
+                .map(|t| t.parse().map(crate::user::TenantId))
+                .transpose()
+                .map_err(|_| TokenError::Invalid)?,
             credential: Credential::AccessToken,
             client_id: claims.client_id,
             issued_at: Some(claims.issued_at),
@@ -253,7 +267,7 @@ impl Service {
             session_id: session,
             scope: grant.scope,
             roles: grant.roles,
-            tenant_id: user.tenant_id.clone(),
+            tenant_id: user.tenant_id.map(|t| t.0.to_string()),
             preferred_username: user.username.as_str().to_owned(),
         };
         Ok(self.ports.codec.sign(&claims)?)

@@ -404,12 +404,7 @@ impl Service {
         user: UserId,
         req: CreateApiKey,
     ) -> Result<IssuedApiKey, UserError> {
-        Self::authorize(actor, Action::ManageApiKeys(user))?;
-        let owner = self
-            .ports
-            .users
-            .get_user(user)?
-            .ok_or(UserError::NotFound)?;
+        let owner = self.target_user(actor, user, Action::Read)?;
         let now = self.ports.clock.now();
         let mut fields = FieldErrors::new();
         let name = match DisplayName::parse(&req.name) {
@@ -456,11 +451,7 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn list_api_keys(&self, actor: &Principal, user: UserId) -> Result<Vec<ApiKey>, UserError> {
-        Self::authorize(actor, Action::ManageApiKeys(user))?;
-        self.ports
-            .users
-            .get_user(user)?
-            .ok_or(UserError::NotFound)?;
+        self.target_user(actor, user, Action::Read)?;
         let mut keys = self.ports.credentials.list_api_keys(user)?;
         for k in &mut keys {
             if let Some(at) = self.key_usage.get(k.id) {
@@ -481,7 +472,7 @@ impl Service {
             .credentials
             .get_api_key(id)?
             .ok_or(UserError::NotFound)?;
-        if Self::authorize(actor, Action::ManageApiKeys(key.user_id)).is_err() {
+        if self.target_user(actor, key.user_id, Action::Read).is_err() {
             return Err(UserError::NotFound);
         }
         let revoked = self

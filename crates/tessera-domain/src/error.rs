@@ -128,6 +128,9 @@ pub enum UserError {
     LastAdmin,
     #[error("the current password is wrong")]
     WrongCurrentPassword,
+    /// The thing cannot go while others depend on it (a tenant with users).
+    #[error("{0}")]
+    InUse(&'static str),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

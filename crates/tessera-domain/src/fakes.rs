@@ -13,7 +13,7 @@ use crate::ports::*;
 use crate::service::{Ports, Service, TokenSettings};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
-use crate::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+use crate::user::{LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery};
 
 #[derive(Default)]
 pub struct FakeClock(pub AtomicI64);
@@ -158,11 +158,16 @@ impl UserRepository for FakeStore {
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {
         Ok(self.user_credentials(id)?.map(|(u, _)| u))
     }
-    fn find_credentials(&self, l: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>> {
+    fn find_credentials(
+        &self,
+        t: Option<TenantId>,
+        l: &LoginName,
+    ) -> anyhow::Result<Option<(User, PasswordHash)>> {
         let db = self.0.lock().unwrap();
         Ok(db
             .users
             .iter()
+            .filter(|(u, _)| u.tenant_id == t)
             .find(|(u, _)| match l {
                 LoginName::Username(n) => &u.username.normalized() == n,
                 LoginName::Email(e) => u.email.as_ref().map(|m| m.normalized()).as_ref() == Some(e),
@@ -237,6 +242,7 @@ impl UserRepository for FakeStore {
             .iter()
             .map(|(u, _)| u.clone())
             .filter(|u| q.after.is_none_or(|a| u.id > a))
+            .filter(|u| q.tenant.is_none_or(|t| u.tenant_id == t))
             .take(q.limit as usize)
             .collect())
     }
@@ -376,8 +382,8 @@ impl AccessRepository for Unused {
     fn update_entry(&self, _: Kind, _: i64, _: &NewEntry, _: UnixTime) -> Result<Entry, UserError> {
         Ok(unused()?)
     }
-    fn delete_entry(&self, _: Kind, _: i64) -> anyhow::Result<bool> {
-        unused()
+    fn delete_entry(&self, _: Kind, _: i64) -> Result<bool, UserError> {
+        Ok(unused()?)
     }
     fn list_entries(&self, _: Kind, _: Option<i64>, _: u32) -> anyhow::Result<Vec<Entry>> {
         unused()

@@ -8,7 +8,7 @@ use crate::error::{TokenError, UserError};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
-use crate::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+use crate::user::{LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery};
 
 /// The current time.
 pub trait Clock: Send + Sync {
@@ -97,8 +97,13 @@ pub trait UserRepository: Send + Sync {
 
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>>;
 
-    /// The user a login names (normalized username or e-mail) and their password hash.
-    fn find_credentials(&self, login: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>>;
+    /// The user a login names (normalized username or e-mail) in `tenant` (`None`: among the global
+    /// users), and their password hash.
+    fn find_credentials(
+        &self,
+        tenant: Option<TenantId>,
+        login: &LoginName,
+    ) -> anyhow::Result<Option<(User, PasswordHash)>>;
 
     fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>>;
 
@@ -134,6 +139,7 @@ pub trait UserRepository: Send + Sync {
 
     fn count_users(&self) -> anyhow::Result<u64>;
 
+    /// Active global (tenant-less) users with the `admin` role.
     fn count_active_admins(&self) -> anyhow::Result<u64>;
 }
 
@@ -228,7 +234,10 @@ pub trait AccessRepository: Send + Sync {
 
     /// Deletes the entry with every link and grant naming it; false for an unknown id.
     /// Deleting a service also deletes the hidden roles scoped to it.
-    fn delete_entry(&self, kind: Kind, id: i64) -> anyhow::Result<bool>;
+    ///
+    /// # Errors
+    /// MUST return `UserError::InUse` for a tenant that still has users, deleting nothing.
+    fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError>;
 
     /// Visible entries with ids after `after`, in id order, at most `limit`.
     fn list_entries(

@@ -153,7 +153,7 @@ pub struct Principal {
     pub scope: String,
     /// When the credential expires, if it does.
     pub expires_at: Option<crate::time::UnixTime>,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<crate::user::TenantId>,
     pub credential: Credential,
     /// The OAuth client the credential was issued to.
     pub client_id: String,
@@ -162,13 +162,19 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn is_admin(&self) -> bool {
+    fn has_admin_role(&self) -> bool {
         self.roles.iter().any(|r| r == Role::ADMIN)
     }
 
-    /// Admins act on anyone; others only on themselves.
-    pub fn may_act_on(&self, user: crate::user::UserId) -> bool {
-        self.is_admin() || self.user_id == user
+    /// A global admin: the `admin` role and no tenant. Global admins may do everything.
+    pub fn is_admin(&self) -> bool {
+        self.has_admin_role() && self.tenant_id.is_none()
+    }
+
+    /// A tenant admin: the `admin` role within a tenant. They manage that tenant's users,
+    /// grants and API keys, and nothing else.
+    pub fn is_tenant_admin(&self) -> bool {
+        self.has_admin_role() && self.tenant_id.is_some()
     }
 }
 

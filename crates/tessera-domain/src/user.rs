@@ -7,6 +7,10 @@ use validator::ValidateEmail;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(pub i64);
 
+/// A tenant's id. A user belongs to at most one tenant; users without one are global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TenantId(pub i64);
+
 /// A login name: 3 to 64 characters from `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
 ///
 /// Uniqueness ignores case: `normalized()` is the lower-cased form the store keeps unique.
@@ -197,7 +201,7 @@ pub struct User {
     /// Sorted, without duplicates.
     pub roles: Vec<Role>,
     pub active: bool,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -216,7 +220,7 @@ pub struct NewUser {
     pub display_name: Option<DisplayName>,
     pub roles: Vec<Role>,
     pub active: bool,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
 }
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears an optional one.
@@ -265,6 +269,8 @@ pub struct UserQuery {
     pub limit: u32,
     /// Lower-cased prefix of the username or the e-mail address.
     pub prefix: Option<String>,
+    /// `Some(t)`: only the users of tenant `t` (`Some(None)`: only global users); `None`: everyone.
+    pub tenant: Option<Option<TenantId>>,
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! User management: create, read, update, delete, list, change password, and the first admin.
 
+use crate::access::{checked_limit, page, Action, Kind, Target};
 use crate::error::{FieldErrors, UserError};
 use crate::password::{Password, Verification};
 use crate::ports::RevokeSessions;
 use crate::service::{Principal, Service};
 use crate::user::{
-    parse_roles, DisplayName, Email, NewUser, Role, User, UserChanges, UserId, UserQuery, Username,
+    parse_roles, DisplayName, Email, NewUser, Role, TenantId, User, UserChanges, UserId, UserQuery,
+    Username,
 };
 
 /// The name of the admin created on an empty database.
@@ -23,7 +25,8 @@ pub struct CreateUser {
     pub display_name: Option<String>,
     pub roles: Option<Vec<String>>,
     pub active: Option<bool>,
-    pub tenant_id: Option<String>,
+    /// Global admins may name any tenant; a tenant admin's users go to their own tenant.
+    pub tenant_id: Option<i64>,
 }
 
 /// A requested change, as received. `None`: leave alone; `Some(None)`: clear.
@@ -66,24 +69,29 @@ fn parse_optional<T>(
     }
 }
 
-const MAX_TENANT_LEN: usize = 128;
-
 impl Service {
-    fn require_admin(actor: &Principal) -> Result<(), UserError> {
-        if actor.is_admin() {
-            Ok(())
-        } else {
-            Err(UserError::Forbidden("only admins may do this"))
-        }
-    }
-
     /// Creates a user. Only admins may.
     ///
     /// # Errors
     /// `Forbidden`, `Validation` naming every broken rule, or `Duplicate`.
     pub fn create_user(&self, actor: &Principal, req: CreateUser) -> Result<User, UserError> {
-        Self::require_admin(actor)?;
-        let new = self.validate_new_user(&req)?;
+        let tenant = req.tenant_id.map(TenantId).or(actor.tenant_id);
+        Self::authorize(
+            actor,
+            Action::Administer(Target {
+                id: UserId(0),
+                tenant,
+            }),
+        )?;
+        let mut new = self.validate_new_user(&req)?;
+        if let Some(t) = tenant {
+            if self.ports.access.get_entry(Kind::Tenant, t.0)?.is_none() {
+                let mut f = FieldErrors::new();
+                f.add("tenant_id", "not_found");
+                return Err(f.into());
+            }
+        }
+        new.tenant_id = tenant;
         let hash = self.ports.hasher.hash(&req.password)?;
         self.ports
             .users
@@ -118,11 +126,6 @@ impl Service {
                 vec![]
             }
         };
-        if let Some(t) = &req.tenant_id {
-            if t.is_empty() || t.len() > MAX_TENANT_LEN || t.chars().any(char::is_control) {
-                fields.add("tenant_id", "invalid_length");
-            }
-        }
         fields.into_result()?;
         let Some(username) = username else {
             return Err(UserError::Unknown(anyhow::anyhow!(
@@ -135,7 +138,7 @@ impl Service {
             display_name,
             roles,
             active: req.active.unwrap_or(true),
-            tenant_id: req.tenant_id.clone(),
+            tenant_id: None,
         })
     }
 
@@ -189,10 +192,7 @@ impl Service {
     /// # Errors
     /// `Forbidden` for someone else's id, `NotFound`.
     pub fn get_user(&self, actor: &Principal, id: UserId) -> Result<User, UserError> {
-        if !actor.may_act_on(id) {
-            return Err(UserError::Forbidden("you may only read your own account"));
-        }
-        self.ports.users.get_user(id)?.ok_or(UserError::NotFound)
+        self.target_user(actor, id, Action::Read)
     }
 
     /// Changes a user. Users change their own e-mail and display name; only admins change roles and
@@ -207,10 +207,10 @@ impl Service {
         id: UserId,
         req: UpdateUser,
     ) -> Result<User, UserError> {
-        if !actor.may_act_on(id) {
-            return Err(UserError::Forbidden("you may only change your own account"));
-        }
-        if !actor.is_admin() && (req.roles.is_some() || req.active.is_some()) {
+        let current = self.target_user(actor, id, Action::Read)?;
+        if (req.roles.is_some() || req.active.is_some())
+            && Self::authorize(actor, Action::Administer(Target::of(&current))).is_err()
+        {
             return Err(UserError::Forbidden(
                 "only admins may change roles or active",
             ));
@@ -242,8 +242,9 @@ impl Service {
         changes.active = req.active;
         fields.into_result()?;
 
-        let current = self.ports.users.get_user(id)?.ok_or(UserError::NotFound)?;
+        // Only global admins count: the last of them must stay.
         let loses_admin = current.is_admin()
+            && current.tenant_id.is_none()
             && current.active
             && (changes.active == Some(false)
                 || changes
@@ -276,9 +277,12 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`, `LastAdmin`.
     pub fn delete_user(&self, actor: &Principal, id: UserId) -> Result<(), UserError> {
-        Self::require_admin(actor)?;
-        let current = self.ports.users.get_user(id)?.ok_or(UserError::NotFound)?;
-        if current.is_admin() && current.active && self.ports.users.count_active_admins()? <= 1 {
+        let current = self.target_user(actor, id, Action::Administer)?;
+        if current.is_admin()
+            && current.tenant_id.is_none()
+            && current.active
+            && self.ports.users.count_active_admins()? <= 1
+        {
             return Err(UserError::LastAdmin);
         }
         let revoked = self
@@ -301,30 +305,28 @@ impl Service {
         after: Option<i64>,
         prefix: Option<&str>,
     ) -> Result<Page<User>, UserError> {
-        Self::require_admin(actor)?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        let mut fields = FieldErrors::new();
-        if !(1..=MAX_PAGE).contains(&limit) {
-            fields.add("limit", "out_of_range");
-        }
+        // Global admins list everyone; a tenant admin lists their tenant.
+        Self::authorize(
+            actor,
+            Action::Administer(Target {
+                id: UserId(0),
+                tenant: actor.tenant_id,
+            }),
+        )?;
+        let limit = checked_limit(limit)?;
         let prefix = prefix.map(str::trim).filter(|p| !p.is_empty());
         if prefix.is_some_and(|p| p.len() > Email::MAX_LEN) {
-            fields.add("q", "too_long");
+            let mut f = FieldErrors::new();
+            f.add("q", "too_long");
+            return Err(f.into());
         }
-        fields.into_result()?;
         let mut items = self.ports.users.list_users(&UserQuery {
             after: after.map(UserId),
             limit: limit + 1,
             prefix: prefix.map(str::to_lowercase),
+            tenant: (!actor.is_admin()).then_some(actor.tenant_id),
         })?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next_after = if more {
-            items.last().map(|u| u.id.0)
-        } else {
-            None
-        };
-        Ok(Page { items, next_after })
+        Ok(page(&mut items, limit, |u| u.id.0))
     }
 
     /// Sets a new password. Users give their current password; admins changing someone else's do not.
@@ -339,14 +341,15 @@ impl Service {
         current: Option<Password>,
         new: Password,
     ) -> Result<(), UserError> {
-        if !actor.may_act_on(id) {
-            return Err(UserError::Forbidden(
-                "you may only change your own password",
-            ));
-        }
+        let own = actor.user_id == id;
+        let action = if own {
+            Action::Read
+        } else {
+            Action::Administer
+        };
+        self.target_user(actor, id, action)?;
         let p = &self.ports;
         let (user, hash) = p.users.user_credentials(id)?.ok_or(UserError::NotFound)?;
-        let own = actor.user_id == id;
         if own {
             let Some(current) = current else {
                 let mut f = FieldErrors::new();

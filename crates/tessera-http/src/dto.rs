@@ -40,6 +40,8 @@ pub struct LoginBody {
     pub password: String,
     /// `jwt` or `opaque`; the configured default when absent.
     pub token_format: Option<String>,
+    /// The tenant's name, for a user of a tenant.
+    pub tenant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +89,7 @@ pub struct UserResponse {
     pub roles: Vec<String>,
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -101,7 +103,7 @@ impl From<&User> for UserResponse {
             display_name: u.display_name.as_ref().map(|d| d.as_str().to_owned()),
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             active: u.active,
-            tenant_id: u.tenant_id.clone(),
+            tenant_id: u.tenant_id.map(|t| t.0),
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }
@@ -142,7 +144,7 @@ pub struct CreateUserBody {
     pub display_name: Option<String>,
     pub roles: Option<Vec<String>>,
     pub active: Option<bool>,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<i64>,
 }
 
 impl CreateUserBody {
@@ -386,7 +388,7 @@ impl From<Principal> for IntrospectResponse {
             iat: p.issued_at.map(UnixTime::seconds),
             sid: p.session_id.map(|s| s.0.to_string()),
             token_type: "Bearer",
-            tenant_id: p.tenant_id,
+            tenant_id: p.tenant_id.map(|t| t.0.to_string()),
         }
     }
 }
@@ -400,6 +402,8 @@ pub struct OAuthTokenBody {
     pub refresh_token: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// Tessera's extension for the password grant: the tenant's name.
+    pub tenant: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     pub scope: Option<String>,

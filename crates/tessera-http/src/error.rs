@@ -269,6 +269,11 @@ impl From<UserError> for ApiError {
                 message: e.to_string(),
                 fields: BTreeMap::new(),
             },
+            UserError::InUse(why) => Self::Conflict {
+                code: "in_use",
+                message: why.to_owned(),
+                fields: BTreeMap::new(),
+            },
             UserError::WrongCurrentPassword => Self::Forbidden {
                 code: "invalid_current_password",
                 message: e.to_string(),

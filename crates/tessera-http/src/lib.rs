@@ -78,9 +78,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The authorization model's routes.
 fn model_routes(cfg: &mut web::ServiceConfig) {
-    use routes::access::{self as a, Permissions, Roles, Services};
+    use routes::access::{self as a, Permissions, Roles, Services, Tenants};
     use routes::credentials;
     cfg.service(
+        resource("/tenants")
+            .route(web::get().to(a::list::<Tenants>))
+            .route(web::post().to(a::create::<Tenants>)),
+    )
+    .service(
+        resource("/tenants/{id}")
+            .route(web::get().to(a::get::<Tenants>))
+            .route(web::put().to(a::put::<Tenants>))
+            .route(web::delete().to(a::delete::<Tenants>)),
+    )
+    .service(
         resource("/services")
             .route(web::get().to(a::list::<Services>))
             .route(web::post().to(a::create::<Services>)),

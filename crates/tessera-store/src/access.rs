@@ -41,6 +41,10 @@ macro_rules! with_table {
                 use crate::schema::permissions as $t;
                 $body
             }
+            Kind::Tenant => {
+                use crate::schema::tenants as $t;
+                $body
+            }
         }
     };
 }
@@ -139,6 +143,7 @@ fn field_of(kind: Kind) -> &'static str {
         Kind::Service => "service_id",
         Kind::Role => "role_id",
         Kind::Permission => "permission_id",
+        Kind::Tenant => "tenant_id",
     }
 }
 
@@ -249,14 +254,20 @@ impl AccessRepository for Store {
         row.map(|r| entry(kind, r)).ok_or(UserError::NotFound)
     }
 
-    fn delete_entry(&self, kind: Kind, id: i64) -> anyhow::Result<bool> {
+    fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError> {
         let mut conn = self.conn()?;
-        // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE.
+        // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE; a tenant's
+        // users do not, so a tenant with users fails on its foreign key and stays.
         let n = with_table!(kind, t => diesel::delete(
                 t::table.find(id).filter(t::name.not_like(HIDDEN)),
             )
             .execute(&mut conn))
-        .context("cannot delete an entry")?;
+        .map_err(|e| match e {
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                UserError::InUse("this tenant still has users; delete or move them first")
+            }
+            e => UserError::Unknown(anyhow::Error::new(e).context("cannot delete an entry")),
+        })?;
         Ok(n > 0)
     }
 

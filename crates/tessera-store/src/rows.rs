@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use diesel::prelude::*;
 use tessera_domain::time::UnixTime;
-use tessera_domain::user::{DisplayName, Email, Role, User, UserId, Username};
+use tessera_domain::user::{DisplayName, Email, Role, TenantId, User, UserId, Username};
 
 use crate::schema::{refresh_tokens, sessions, user_roles, users};
 
@@ -16,7 +16,7 @@ pub(crate) struct UserRow {
     pub display_name: Option<String>,
     pub password_hash: String,
     pub active: bool,
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,7 +31,7 @@ pub(crate) struct NewUserRow<'a> {
     pub display_name: Option<&'a str>,
     pub password_hash: &'a str,
     pub active: bool,
-    pub tenant_id: Option<&'a str>,
+    pub tenant_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -102,7 +102,7 @@ impl UserRow {
                 .map_err(|_| anyhow::anyhow!(bad("role")))
                 .context("corrupt user row")?,
             active: self.active,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.map(TenantId),
             created_at: UnixTime(self.created_at),
             updated_at: UnixTime(self.updated_at),
         })

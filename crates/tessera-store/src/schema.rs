@@ -10,7 +10,7 @@ diesel::table! {
         display_name -> Nullable<Text>,
         password_hash -> Text,
         active -> Bool,
-        tenant_id -> Nullable<Text>,
+        tenant_id -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }
@@ -54,6 +54,17 @@ diesel::table! {
         id -> BigInt,
         session_id -> BigInt,
         revoked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -141,6 +152,7 @@ diesel::table! {
 }
 
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
 diesel::joinable!(service_roles -> services (service_id));
@@ -159,6 +171,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     session_revocations,
+    tenants,
     services,
     roles,
     permissions,

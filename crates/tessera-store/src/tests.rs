@@ -136,20 +136,20 @@ fn finds_credentials_by_username_or_email() {
         .unwrap();
     let (by_name, h) = db
         .store
-        .find_credentials(&LoginName::Username("carol".into()))
+        .find_credentials(None, &LoginName::Username("carol".into()))
         .unwrap()
         .unwrap();
     assert_eq!(by_name.id, u.id);
     assert_eq!(h, hash());
     let (by_mail, _) = db
         .store
-        .find_credentials(&LoginName::Email("carol@example.com".into()))
+        .find_credentials(None, &LoginName::Email("carol@example.com".into()))
         .unwrap()
         .unwrap();
     assert_eq!(by_mail.id, u.id);
     assert!(db
         .store
-        .find_credentials(&LoginName::Username("nobody".into()))
+        .find_credentials(None, &LoginName::Username("nobody".into()))
         .unwrap()
         .is_none());
 }
@@ -232,6 +232,7 @@ fn list_pages_by_id_and_filters_by_prefix_literally() {
     let page = db
         .store
         .list_users(&UserQuery {
+            tenant: None,
             after: None,
             limit: 2,
             prefix: None,
@@ -244,6 +245,7 @@ fn list_pages_by_id_and_filters_by_prefix_literally() {
     let next = db
         .store
         .list_users(&UserQuery {
+            tenant: None,
             after: Some(page[1].id),
             limit: 10,
             prefix: None,
@@ -253,6 +255,7 @@ fn list_pages_by_id_and_filters_by_prefix_literally() {
     let an = db
         .store
         .list_users(&UserQuery {
+            tenant: None,
             after: None,
             limit: 10,
             prefix: Some("an".into()),
@@ -262,6 +265,7 @@ fn list_pages_by_id_and_filters_by_prefix_literally() {
     let underscore = db
         .store
         .list_users(&UserQuery {
+            tenant: None,
             after: None,
             limit: 10,
             prefix: Some("a_".into()),
@@ -366,4 +370,96 @@ fn other_schemes_are_refused_with_a_clear_message() {
         super::sqlite_path("sqlite://./data/t.db").unwrap().to_str(),
         Some("./data/t.db")
     );
+}
+
+#[test]
+fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
+    use diesel_migrations::MigrationHarness as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+    conn.run_next_migration(crate::MIGRATIONS).unwrap();
+    conn.run_next_migration(crate::MIGRATIONS).unwrap();
+    conn.batch_execute(
+        "INSERT INTO users (username, username_normalized, password_hash, active, tenant_id, created_at, updated_at) VALUES \
+         ('a', 'a', 'h', 1, 'acme', 0, 0), ('b', 'b', 'h', 1, NULL, 0, 0), ('c', 'c', 'h', 1, 'acme', 0, 0); \
+         INSERT INTO user_roles (user_id, role) VALUES (1, 'user'); \
+         DELETE FROM users WHERE username = 'c';",
+    )
+    .unwrap();
+    conn.run_pending_migrations(crate::MIGRATIONS).unwrap();
+
+    let acme: i64 = crate::schema::tenants::table
+        .filter(crate::schema::tenants::name.eq("acme"))
+        .select(crate::schema::tenants::id)
+        .first(&mut conn)
+        .unwrap();
+    let tenants: Vec<(String, Option<i64>)> = crate::schema::users::table
+        .order(crate::schema::users::id)
+        .select((
+            crate::schema::users::username,
+            crate::schema::users::tenant_id,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(tenants, vec![("a".into(), Some(acme)), ("b".into(), None)]);
+    // The role row still points at its user, and the deleted id 3 is not given out again.
+    let roles: i64 = crate::schema::user_roles::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(roles, 1);
+    conn.batch_execute(
+        "INSERT INTO users (username, username_normalized, password_hash, active, created_at, updated_at) \
+         VALUES ('d', 'd', 'h', 1, 0, 0)",
+    )
+    .unwrap();
+    let d: i64 = crate::schema::users::table
+        .filter(crate::schema::users::username.eq("d"))
+        .select(crate::schema::users::id)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(d, 4);
+    // Usernames are unique within a tenant, not across tenants.
+    let insert = |conn: &mut SqliteConnection, tenant: &str| {
+        conn.batch_execute(&format!(
+            "INSERT INTO users (username, username_normalized, password_hash, active, tenant_id, created_at, updated_at) \
+             VALUES ('b', 'b', 'h', 1, {tenant}, 0, 0)"
+        ))
+    };
+    assert!(insert(&mut conn, &acme.to_string()).is_ok());
+    assert!(insert(&mut conn, &acme.to_string()).is_err());
+    assert!(insert(&mut conn, "NULL").is_err());
+    // A tenant with users cannot be deleted out from under them.
+    assert!(conn
+        .batch_execute(&format!("DELETE FROM tenants WHERE id = {acme}"))
+        .is_err());
+
+    conn.batch_execute("DELETE FROM users WHERE username = 'b' AND tenant_id IS NOT NULL")
+        .unwrap();
+    conn.revert_last_migration(crate::MIGRATIONS).unwrap();
+    let back: Vec<(String, Option<String>)> =
+        diesel::sql_query("SELECT username, tenant_id FROM users ORDER BY id")
+            .load::<TextPair>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.username, r.tenant_id))
+            .collect();
+    assert_eq!(
+        back,
+        vec![
+            ("a".into(), Some("acme".into())),
+            ("b".into(), None),
+            ("d".into(), None)
+        ]
+    );
+}
+
+#[derive(QueryableByName)]
+struct TextPair {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    username: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    tenant_id: Option<String>,
 }

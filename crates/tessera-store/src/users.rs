@@ -10,7 +10,7 @@ use tessera_domain::password::PasswordHash;
 use tessera_domain::ports::{RevokeSessions, UserRepository};
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::SessionId;
-use tessera_domain::user::{LoginName, NewUser, User, UserChanges, UserId, UserQuery};
+use tessera_domain::user::{LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery};
 
 use crate::rows::{NewUserRow, RoleRow, UserChangeset, UserRow};
 use crate::schema::{user_roles, users};
@@ -131,7 +131,7 @@ impl UserRepository for Store {
             display_name: new.display_name.as_ref().map(|d| d.as_str()),
             password_hash: hash.as_str(),
             active: new.active,
-            tenant_id: new.tenant_id.as_deref(),
+            tenant_id: new.tenant_id.map(|t| t.0),
             created_at: now.seconds(),
             updated_at: now.seconds(),
         };
@@ -153,9 +153,17 @@ impl UserRepository for Store {
         Ok(load_user(&mut *self.conn()?, id.0)?.map(|(u, _)| u))
     }
 
-    fn find_credentials(&self, login: &LoginName) -> anyhow::Result<Option<(User, PasswordHash)>> {
+    fn find_credentials(
+        &self,
+        tenant: Option<TenantId>,
+        login: &LoginName,
+    ) -> anyhow::Result<Option<(User, PasswordHash)>> {
         let mut conn = self.conn()?;
         let query = users::table.select(UserRow::as_select()).into_boxed();
+        let query = match tenant {
+            Some(t) => query.filter(users::tenant_id.eq(t.0)),
+            None => query.filter(users::tenant_id.is_null()),
+        };
         let query = match login {
             LoginName::Username(n) => query.filter(users::username_normalized.eq(n)),
             LoginName::Email(e) => query.filter(users::email_normalized.eq(e)),
@@ -270,6 +278,11 @@ impl UserRepository for Store {
         if let Some(after) = q.after {
             query = query.filter(users::id.gt(after.0));
         }
+        match q.tenant {
+            None => {}
+            Some(Some(t)) => query = query.filter(users::tenant_id.eq(t.0)),
+            Some(None) => query = query.filter(users::tenant_id.is_null()),
+        }
         if let Some(prefix) = &q.prefix {
             let pattern = format!(
                 "{}%",
@@ -302,6 +315,7 @@ impl UserRepository for Store {
             .inner_join(user_roles::table)
             .filter(user_roles::role.eq(tessera_domain::user::Role::ADMIN))
             .filter(users::active.eq(true))
+            .filter(users::tenant_id.is_null())
             .count()
             .get_result(&mut self.conn()?)
             .context("cannot count admins")?;

@@ -29,6 +29,7 @@ fn login(h: &Harness, user: &str, pw: &str) -> Result<crate::auth::IssuedTokens,
     h.service.login(LoginRequest {
         login: user.into(),
         password: Password::new(pw.into()),
+        tenant: None,
         ip: None,
         user_agent: None,
     })

@@ -26,6 +26,8 @@ pub struct Services;
 pub struct Roles;
 #[derive(Debug)]
 pub struct Permissions;
+#[derive(Debug)]
+pub struct Tenants;
 
 impl KindPath for Services {
     const KIND: Kind = Kind::Service;
@@ -38,6 +40,10 @@ impl KindPath for Roles {
 impl KindPath for Permissions {
     const KIND: Kind = Kind::Permission;
     const PATH: &'static str = "/permissions";
+}
+impl KindPath for Tenants {
+    const KIND: Kind = Kind::Tenant;
+    const PATH: &'static str = "/tenants";
 }
 
 /// `GET /services`, `/roles`, `/permissions`.

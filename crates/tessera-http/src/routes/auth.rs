@@ -39,6 +39,7 @@ pub async fn login(
     let request = LoginRequest {
         login: body.username,
         password: Password::new(body.password),
+        tenant: body.tenant,
         ip: client.ip,
         user_agent: client.user_agent,
     };

@@ -190,6 +190,7 @@ async fn oauth_grant(
             let request = tessera_domain::auth::LoginRequest {
                 login: required(body.username, "username")?,
                 password: Password::new(required(body.password, "password")?),
+                tenant: body.tenant,
                 ip: client.ip,
                 user_agent: client.user_agent,
             };
