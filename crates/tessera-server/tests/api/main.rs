@@ -7,5 +7,6 @@ mod health;
 mod login;
 mod refresh;
 mod resource_server;
+mod tenants;
 mod tokens;
 mod users;
