@@ -788,3 +788,99 @@ async fn opaque_tokens_expire_and_are_pruned_by_the_background_job() {
     }
     assert!(pruned, "the expired opaque token is still stored");
 }
+
+/// `oauth2`'s async HTTP client, carried by reqwest.
+async fn oauth2_http(req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let res = reqwest::Client::new()
+        .request(req.method().clone(), req.uri().to_string())
+        .headers(req.headers().clone())
+        .body(req.body().clone())
+        .send()
+        .await?;
+    let mut out = oauth2::http::Response::builder().status(res.status());
+    for (name, value) in res.headers() {
+        out = out.header(name, value);
+    }
+    Ok(out
+        .body(res.bytes().await?.to_vec())
+        .expect("a valid response"))
+}
+
+#[tokio::test]
+async fn a_standard_oauth2_client_library_uses_the_token_endpoint() {
+    use oauth2::basic::{BasicClient, BasicErrorResponseType};
+    use oauth2::{
+        ClientId, ClientSecret, RefreshToken, RequestTokenError, ResourceOwnerPassword,
+        ResourceOwnerUsername, TokenResponse as _, TokenUrl,
+    };
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let key = create_key(&app, &admin, 1, json!({"name": "oauth client"})).await;
+    let id = key.body["id"].as_i64().unwrap().to_string();
+    let secret = key.body["key"].as_str().unwrap().to_owned();
+    let token_url = TokenUrl::new(app.url("/oauth/token")).unwrap();
+    let http = |req| oauth2_http(req);
+
+    let client = BasicClient::new(ClientId::new(id.clone()))
+        .set_client_secret(ClientSecret::new(secret))
+        .set_token_uri(token_url.clone());
+    let token = client
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(token.refresh_token().is_none());
+    let me = app
+        .get("/auth/userinfo", token.access_token().secret())
+        .await;
+    assert_eq!(
+        (me.status, me.body["preferred_username"].clone()),
+        (StatusCode::OK, json!("admin"))
+    );
+
+    let public = BasicClient::new(ClientId::new("tessera".into())).set_token_uri(token_url.clone());
+    let token = public
+        .exchange_password(
+            &ResourceOwnerUsername::new("admin".into()),
+            &ResourceOwnerPassword::new(ADMIN_PASSWORD.into()),
+        )
+        .request_async(&http)
+        .await
+        .unwrap();
+    let refresh = token.refresh_token().unwrap().clone();
+    let renewed = public
+        .exchange_refresh_token(&RefreshToken::new(refresh.secret().clone()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_ne!(
+        renewed.access_token().secret(),
+        token.access_token().secret()
+    );
+
+    let wrong = BasicClient::new(ClientId::new(id))
+        .set_client_secret(ClientSecret::new("tsk_wrong".into()))
+        .set_token_uri(token_url);
+    match wrong
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+    {
+        Err(RequestTokenError::ServerResponse(r)) => {
+            assert_eq!(*r.error(), BasicErrorResponseType::InvalidClient);
+        }
+        other => panic!("expected invalid_client, got {other:?}"),
+    }
+    let err = public
+        .exchange_password(
+            &ResourceOwnerUsername::new("admin".into()),
+            &ResourceOwnerPassword::new("not the password".into()),
+        )
+        .request_async(&http)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RequestTokenError::ServerResponse(r) if *r.error() == BasicErrorResponseType::InvalidGrant),
+        "{err:?}"
+    );
+}
