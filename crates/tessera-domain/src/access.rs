@@ -4,7 +4,7 @@
 use crate::error::{FieldErrors, UserError};
 use crate::service::{Principal, Service};
 use crate::time::UnixTime;
-use crate::user::{TenantId, User, UserId};
+use crate::user::{name_problems, TenantId, User, UserId};
 use crate::users::{Page, DEFAULT_PAGE, MAX_PAGE};
 
 /// The kinds of named object in the model.
@@ -60,26 +60,9 @@ impl Name {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, Vec<&'static str>> {
-        let mut problems = Vec::new();
-        if raw.is_empty() {
-            problems.push("empty");
-        }
-        if raw.chars().count() > Self::MAX_LEN {
-            problems.push("too_long");
-        }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-'))
-        {
-            problems.push("invalid_characters");
-        }
-        if raw
-            .chars()
-            .next()
-            .is_some_and(|c| !c.is_ascii_alphanumeric())
-        {
-            problems.push("must_start_with_letter_or_digit");
-        }
+        let problems = name_problems(raw, 1, Self::MAX_LEN, "empty", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-')
+        });
         if problems.is_empty() {
             Ok(Self(raw.to_owned()))
         } else {

@@ -3,7 +3,7 @@
 use crate::claims::AccessClaims;
 use crate::error::{AuthError, TokenError};
 use crate::password::{Password, Verification};
-use crate::ports::{RevokeSessions, Rotation};
+use crate::ports::{NewSession, RevokeSessions, Rotation};
 use crate::service::{Credential, Principal, Service};
 use crate::time::UnixTime;
 use crate::token::{PlainToken, SessionId};
@@ -44,21 +44,27 @@ impl Service {
     /// verification); `AccountDisabled` only once the password has been proven right.
     pub fn login(&self, req: LoginRequest) -> Result<IssuedTokens, AuthError> {
         let p = &self.ports;
-        let user = self.check_login(&req)?;
-        let now = p.clock.now();
+        let (user, new) = self.checked_login(req)?;
         let refresh = p.secrets.new_refresh_token();
-        let session = p.sessions.create_session(
-            &self.new_session(
-                &user,
-                req.ip,
-                req.user_agent,
-                now,
-                now.plus(self.tokens.refresh_ttl),
-            ),
-            &p.secrets.digest(&refresh),
-        )?;
+        let session = p
+            .sessions
+            .create_session(&new, &p.secrets.digest(&refresh))?;
         let jti = p.secrets.new_jwt_id();
-        self.issue(&user, session, now, jti, refresh)
+        self.issue(&user, session, new.created_at, jti, refresh)
+    }
+
+    /// Checks a login and describes the session it opens, which lasts `refresh_ttl` at most.
+    pub(crate) fn checked_login(&self, req: LoginRequest) -> Result<(User, NewSession), AuthError> {
+        let user = self.check_login(&req)?;
+        let now = self.ports.clock.now();
+        let session = self.new_session(
+            &user,
+            req.ip,
+            req.user_agent,
+            now,
+            now.plus(self.tokens.refresh_ttl),
+        );
+        Ok((user, session))
     }
 
     /// Checks a login's name and password, upgrading an outdated hash, and returns the user.

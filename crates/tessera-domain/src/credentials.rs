@@ -300,21 +300,11 @@ impl Service {
     /// As `login`.
     pub fn login_opaque(&self, req: LoginRequest) -> Result<IssuedAccess, AuthError> {
         let p = &self.ports;
-        let user = self.check_login(&req)?;
-        let now = p.clock.now();
+        let (_, new) = self.checked_login(req)?;
         let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
-        let expires_at = now.plus(self.opaque.ttl);
-        p.credentials.create_opaque_session(
-            &self.new_session(
-                &user,
-                req.ip,
-                req.user_agent,
-                now,
-                now.plus(self.tokens.refresh_ttl),
-            ),
-            &p.secrets.digest(&token),
-            expires_at,
-        )?;
+        let expires_at = new.created_at.plus(self.opaque.ttl);
+        p.credentials
+            .create_opaque_session(&new, &p.secrets.digest(&token), expires_at)?;
         Ok(IssuedAccess {
             access_token: token,
             expires_in: self.opaque.ttl,

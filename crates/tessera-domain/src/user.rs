@@ -26,27 +26,9 @@ impl Username {
 
     /// Parses a username, naming every rule it breaks.
     pub fn parse(raw: &str) -> Result<Self, Vec<&'static str>> {
-        let mut problems = Vec::new();
-        let len = raw.chars().count();
-        if len < Self::MIN_LEN {
-            problems.push("too_short");
-        }
-        if len > Self::MAX_LEN {
-            problems.push("too_long");
-        }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            problems.push("invalid_characters");
-        }
-        if raw
-            .chars()
-            .next()
-            .is_some_and(|c| !c.is_ascii_alphanumeric())
-        {
-            problems.push("must_start_with_letter_or_digit");
-        }
+        let problems = name_problems(raw, Self::MIN_LEN, Self::MAX_LEN, "too_short", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+        });
         if problems.is_empty() {
             Ok(Self(raw.to_owned()))
         } else {
@@ -62,6 +44,36 @@ impl Username {
     pub fn normalized(&self) -> String {
         self.0.to_ascii_lowercase()
     }
+}
+
+/// The rules a name breaks: `min..=max` characters (`too_short` names the first rule), each `allowed`,
+/// the first a letter or digit.
+pub(crate) fn name_problems(
+    raw: &str,
+    min: usize,
+    max: usize,
+    too_short: &'static str,
+    allowed: impl Fn(char) -> bool,
+) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    let len = raw.chars().count();
+    if len < min {
+        problems.push(too_short);
+    }
+    if len > max {
+        problems.push("too_long");
+    }
+    if !raw.chars().all(allowed) {
+        problems.push("invalid_characters");
+    }
+    if raw
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_ascii_alphanumeric())
+    {
+        problems.push("must_start_with_letter_or_digit");
+    }
+    problems
 }
 
 /// An e-mail address, trimmed, at most 254 bytes, in the syntax of the HTML living standard.

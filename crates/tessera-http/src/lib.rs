@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The authorization model's routes.
 fn model_routes(cfg: &mut web::ServiceConfig) {
+    use crate::dto::{RolePermissionBody, ServiceRoleBody};
     use routes::access::{self as a, Permissions, Roles, Services, Tenants};
     use routes::credentials;
     cfg.service(
@@ -137,13 +138,13 @@ fn model_routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/role-permissions")
-            .route(web::post().to(a::add_role_permission))
-            .route(web::delete().to(a::remove_role_permission)),
+            .route(web::post().to(a::add_link::<RolePermissionBody>))
+            .route(web::delete().to(a::remove_link::<RolePermissionBody>)),
     )
     .service(
         resource("/service-roles")
-            .route(web::post().to(a::add_service_role))
-            .route(web::delete().to(a::remove_service_role)),
+            .route(web::post().to(a::add_link::<ServiceRoleBody>))
+            .route(web::delete().to(a::remove_link::<ServiceRoleBody>)),
     )
     .service(
         resource("/person-service-roles")

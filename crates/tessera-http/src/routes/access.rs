@@ -137,68 +137,46 @@ pub async fn service_roles(
     linked(state, caller, Link::ServiceRole, id.into_inner()).await
 }
 
-/// Adds (`add`) or removes a link, answering 201 with the link or 204.
-async fn change_link<B: serde::Serialize + Send + 'static>(
-    state: web::Data<AppState>,
-    caller: tessera_domain::service::Principal,
-    link: Link,
-    (left, right): (i64, i64),
-    add: bool,
-    body: B,
-) -> Result<HttpResponse, ApiError> {
-    web::block(move || {
-        if add {
-            state.service.link(&caller, link, left, right)
-        } else {
-            state.service.unlink(&caller, link, left, right)
-        }
-    })
-    .await??;
-    Ok(if add {
-        HttpResponse::Created().json(body)
-    } else {
-        HttpResponse::NoContent().finish()
-    })
+/// A link's request body: which link it is and its two ends.
+pub trait LinkBody: serde::de::DeserializeOwned + serde::Serialize + 'static {
+    const LINK: Link;
+    fn ends(&self) -> (i64, i64);
 }
 
-/// `POST /role-permissions`.
-pub async fn add_role_permission(
-    state: web::Data<AppState>,
-    Caller(caller): Caller,
-    JsonBody(b): JsonBody<RolePermissionBody>,
-) -> Result<HttpResponse, ApiError> {
-    let ends = (b.role_id, b.permission_id);
-    change_link(state, caller, Link::RolePermission, ends, true, b).await
+impl LinkBody for RolePermissionBody {
+    const LINK: Link = Link::RolePermission;
+    fn ends(&self) -> (i64, i64) {
+        (self.role_id, self.permission_id)
+    }
 }
 
-/// `DELETE /role-permissions`.
-pub async fn remove_role_permission(
-    state: web::Data<AppState>,
-    Caller(caller): Caller,
-    JsonBody(b): JsonBody<RolePermissionBody>,
-) -> Result<HttpResponse, ApiError> {
-    let ends = (b.role_id, b.permission_id);
-    change_link(state, caller, Link::RolePermission, ends, false, b).await
+impl LinkBody for ServiceRoleBody {
+    const LINK: Link = Link::ServiceRole;
+    fn ends(&self) -> (i64, i64) {
+        (self.service_id, self.role_id)
+    }
 }
 
-/// `POST /service-roles`.
-pub async fn add_service_role(
+/// `POST /role-permissions`, `POST /service-roles`: 201 with the link.
+pub async fn add_link<B: LinkBody>(
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    JsonBody(b): JsonBody<ServiceRoleBody>,
+    JsonBody(body): JsonBody<B>,
 ) -> Result<HttpResponse, ApiError> {
-    let ends = (b.service_id, b.role_id);
-    change_link(state, caller, Link::ServiceRole, ends, true, b).await
+    let (left, right) = body.ends();
+    web::block(move || state.service.link(&caller, B::LINK, left, right)).await??;
+    Ok(HttpResponse::Created().json(body))
 }
 
-/// `DELETE /service-roles`.
-pub async fn remove_service_role(
+/// `DELETE /role-permissions`, `DELETE /service-roles`: 204, or 404 when there was no such link.
+pub async fn remove_link<B: LinkBody>(
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    JsonBody(b): JsonBody<ServiceRoleBody>,
+    JsonBody(body): JsonBody<B>,
 ) -> Result<HttpResponse, ApiError> {
-    let ends = (b.service_id, b.role_id);
-    change_link(state, caller, Link::ServiceRole, ends, false, b).await
+    let (left, right) = body.ends();
+    web::block(move || state.service.unlink(&caller, B::LINK, left, right)).await??;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /person-service-roles`.

@@ -43,17 +43,6 @@ async fn get(url: &str, token: Option<&str>) -> (StatusCode, Value) {
     (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
-fn claims_of(token: &str) -> Map<String, Value> {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 /// Signs `claims` with `pem` under key id `kid`.
 fn sign(pem: &[u8], kid: &str, claims: Map<String, Value>) -> String {
     let mut header = JwsHeader::new();
@@ -117,7 +106,7 @@ async fn a_resource_server_accepts_tessera_tokens_offline_and_refuses_the_rest()
         ("nbf", 4_000_000_000_i64.into(), "token_not_yet_valid"),
     ];
     for (claim, value, code) in edits {
-        let mut c = claims_of(&admin);
+        let mut c = crate::claims_of(&admin);
         c.insert(claim.into(), value);
         let (status, body) = get(&whoami, Some(&sign(&pem, &kid, c))).await;
         assert_eq!(
@@ -130,21 +119,21 @@ async fn a_resource_server_accepts_tessera_tokens_offline_and_refuses_the_rest()
     // A key Tessera never published: one refetch of the JWKS, then the floor holds.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let stranger = RS256.generate_key_pair(2048).unwrap().to_pem_private_key();
-    let forged = sign(&stranger, "unknown-kid", claims_of(&admin));
+    let forged = sign(&stranger, "unknown-kid", crate::claims_of(&admin));
     let (status, body) = get(&whoami, Some(&forged)).await;
     assert_eq!(
         (status, body["error"].as_str().unwrap()),
         (StatusCode::UNAUTHORIZED, "invalid_token")
     );
     assert_eq!((rs.verifier_fetches)(), 2);
-    let forged = sign(&stranger, "another-unknown-kid", claims_of(&admin));
+    let forged = sign(&stranger, "another-unknown-kid", crate::claims_of(&admin));
     assert_eq!(
         get(&whoami, Some(&forged)).await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!((rs.verifier_fetches)(), 2);
     // A stranger's key under Tessera's key id fails on the signature.
-    let forged = sign(&stranger, &kid, claims_of(&admin));
+    let forged = sign(&stranger, &kid, crate::claims_of(&admin));
     assert_eq!(
         get(&whoami, Some(&forged)).await.0,
         StatusCode::UNAUTHORIZED

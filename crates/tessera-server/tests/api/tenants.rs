@@ -29,17 +29,6 @@ async fn tenant_login(app: &TestApp, username: &str, tenant: Option<&str>) -> (S
     (a.status, a.body)
 }
 
-fn claims_of(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn usernames_are_unique_within_a_tenant_and_logins_name_their_tenant() {
     let app = spawn_app().await;
@@ -65,7 +54,7 @@ async fn usernames_are_unique_within_a_tenant_and_logins_name_their_tenant() {
     ] {
         let (status, body) = tenant_login(&app, "sam", tenant).await;
         assert_eq!(status, StatusCode::OK, "{tenant:?}: {body}");
-        let claims = claims_of(body["access_token"].as_str().unwrap());
+        let claims = crate::claims_of(body["access_token"].as_str().unwrap());
         assert_eq!(claims["sub"], id.to_string());
         assert_eq!(
             claims.get("tenant_id").cloned(),

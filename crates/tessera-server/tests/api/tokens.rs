@@ -11,15 +11,6 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn claims_of(token: &str) -> Map<String, Value> {
-    let payload = token.split('.').nth(1).unwrap();
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// An `at+jwt` header with the `kid` of `token`.
 fn header_like(token: &str) -> JwsHeader {
     let header = josekit::jwt::decode_header(token).unwrap();
@@ -31,7 +22,7 @@ fn header_like(token: &str) -> JwsHeader {
 
 /// A token signed with the server's real key, with `edit` applied to a valid token's claims.
 fn forge(app: &TestApp, valid: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> String {
-    let mut claims = claims_of(valid);
+    let mut claims = crate::claims_of(valid);
     edit(&mut claims);
     let signer = RS256.signer_from_pem(app.signing_key_pem()).unwrap();
     josekit::jwt::encode_with_signer(
@@ -120,7 +111,7 @@ async fn bad_tokens_are_refused_with_their_reason() {
 
     // alg none, and HS256 keyed with the public key, both with the real kid.
     let header = header_like(&valid);
-    let payload = JwtPayload::from_map(claims_of(&valid)).unwrap();
+    let payload = JwtPayload::from_map(crate::claims_of(&valid)).unwrap();
     let none = josekit::jwt::encode_unsecured(&payload, &header).unwrap();
     use josekit::jwk::KeyPair as _;
     let public_pem = RS256
