@@ -148,7 +148,7 @@ impl UserRepository for FakeStore {
             display_name: n.display_name.clone(),
             roles: n.roles.clone(),
             active: n.active,
-            tenant_id: n.tenant_id.clone(),
+            tenant_id: n.tenant_id,
             created_at: now,
             updated_at: now,
         };

@@ -239,19 +239,27 @@ pub async fn person_services(
     Ok(HttpResponse::Ok().json(all_items(items.iter().map(EntryResponse::from).collect())))
 }
 
+async fn access_of(
+    state: web::Data<AppState>,
+    caller: tessera_domain::service::Principal,
+    path: web::Path<(i64, i64)>,
+) -> Result<tessera_domain::access::PersonAccess, ApiError> {
+    let (person, service) = path.into_inner();
+    Ok(web::block(move || {
+        state
+            .service
+            .person_access(&caller, UserId(person), service)
+    })
+    .await??)
+}
+
 /// `GET /people/{person_id}/services/{service_id}`: the user, their roles and effective permissions.
 pub async fn person_access(
     state: web::Data<AppState>,
     Caller(caller): Caller,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (person, service) = path.into_inner();
-    let access = web::block(move || {
-        state
-            .service
-            .person_access(&caller, UserId(person), service)
-    })
-    .await??;
+    let access = access_of(state, caller, path).await?;
     Ok(HttpResponse::Ok().json(PersonAccessResponse::from(&access)))
 }
 
@@ -261,13 +269,7 @@ pub async fn person_roles(
     Caller(caller): Caller,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (person, service) = path.into_inner();
-    let access = web::block(move || {
-        state
-            .service
-            .person_access(&caller, UserId(person), service)
-    })
-    .await??;
+    let access = access_of(state, caller, path).await?;
     Ok(HttpResponse::Ok().json(all_items(
         access.roles.iter().map(EntryResponse::from).collect(),
     )))
