@@ -72,7 +72,15 @@ fn main() -> anyhow::Result<()> {
         Task::Bench { args } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(project_root())
-                .args(["bench", "-p", "tessera-crypto", "--bench", "crypto", "--"])
+                .args([
+                    "bench",
+                    "-p",
+                    "tessera-crypto",
+                    "-p",
+                    "tessera-store",
+                    "--benches",
+                    "--",
+                ])
                 .args(&args)
                 .status()
                 .context("cannot run cargo bench")?;
