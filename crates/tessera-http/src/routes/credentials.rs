@@ -133,14 +133,19 @@ pub async fn check_token(
 }
 
 /// `POST /oauth/introspect` (RFC 7662): a service authenticates with its secret as a bearer token.
+/// Errors take the RFC 6749 form.
 pub async fn introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
-    FormOrJson(body): FormOrJson<IntrospectBody>,
+    body: Result<FormOrJson<IntrospectBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(secret) = bearer_token(&req).map(str::to_owned) else {
-        return Err(ApiError::missing_token());
-    };
+    let secret = bearer_token(&req)
+        .map(str::to_owned)
+        .ok_or(ApiError::OAuth {
+            code: "invalid_client",
+            message: "authenticate with the service's secret as a bearer token".into(),
+        })?;
+    let body = body.map_err(ApiError::into_oauth)?.0;
     let Some(token) = body.token.filter(|t| !t.is_empty()) else {
         return Err(ApiError::OAuth {
             code: "invalid_request",

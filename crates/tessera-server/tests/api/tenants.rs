@@ -68,6 +68,22 @@ async fn usernames_are_unique_within_a_tenant_and_logins_name_their_tenant() {
             .await;
         assert_eq!(me.body["tenant_id"], tid.map_or(Value::Null, Value::from));
     }
+    // The token endpoint's password grant takes the tenant too.
+    let a = app
+        .post_form(
+            "/oauth/token",
+            None,
+            &[
+                ("grant_type", "password"),
+                ("username", "sam"),
+                ("password", USER_PASSWORD),
+                ("tenant", "globex"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let claims = crate::claims_of(a.body["access_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], sam_globex.to_string());
     let (status, body) = tenant_login(&app, "sam", Some("initech")).await;
     assert_eq!(
         (status, body["error"].clone()),
