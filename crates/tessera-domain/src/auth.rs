@@ -2,6 +2,7 @@
 
 use crate::claims::AccessClaims;
 use crate::error::{AuthError, TokenError};
+use crate::lockout::{Failure, LockoutKey};
 use crate::password::{Password, Verification};
 use crate::ports::{NewSession, RevokeSessions, Rotation};
 use crate::service::{Credential, Principal, Service};
@@ -73,10 +74,7 @@ impl Service {
     /// As `login`.
     pub(crate) fn check_login(&self, req: &LoginRequest) -> Result<User, AuthError> {
         let p = &self.ports;
-        if req.password.expose().len() > self.policy.max_bytes {
-            // No stored password can be this long; refuse before spending a hash on it.
-            return Err(AuthError::InvalidCredentials);
-        }
+        // `None`: the named tenant does not exist, so neither does the user.
         let tenant = match req.tenant.as_deref() {
             None => Some(None),
             Some(name) => p
@@ -88,18 +86,39 @@ impl Service {
             (Some(tenant), Some(name)) => p.users.find_credentials(tenant, &name)?,
             _ => None,
         };
-        let Some((user, hash)) = found else {
-            p.hasher.verify_dummy(&req.password);
-            return Err(AuthError::InvalidCredentials);
+        let key = match &found {
+            Some((user, _)) => LockoutKey::user(user.id),
+            None => LockoutKey::unknown(tenant.flatten(), &req.login),
         };
-        let needs_rehash = match p.hasher.verify(&req.password, &hash)? {
-            Verification::Mismatch => return Err(AuthError::InvalidCredentials),
-            Verification::Match { needs_rehash } => needs_rehash,
+        let now = p.clock.now();
+        if self.lockout.enabled() {
+            if let Some(until) = p.lockout.locked_until(&key, now)? {
+                return Err(AuthError::Locked {
+                    retry_after: until.seconds() - now.seconds(),
+                });
+            }
+        }
+        let checked = match found {
+            // No stored password can be this long; refuse before spending a hash on it.
+            _ if req.password.expose().len() > self.policy.max_bytes => None,
+            None => {
+                p.hasher.verify_dummy(&req.password);
+                None
+            }
+            Some((user, hash)) => match p.hasher.verify(&req.password, &hash)? {
+                Verification::Mismatch => None,
+                Verification::Match { needs_rehash } => Some((user, needs_rehash)),
+            },
+        };
+        let Some((user, needs_rehash)) = checked else {
+            return Err(self.login_failed(&key, now)?);
         };
         if !user.active {
             return Err(AuthError::AccountDisabled);
         }
-        let now = p.clock.now();
+        if self.lockout.enabled() {
+            p.lockout.clear(&key)?;
+        }
         if needs_rehash {
             let upgraded = p.hasher.hash(&req.password)?;
             p.users
@@ -110,6 +129,42 @@ impl Service {
             );
         }
         Ok(user)
+    }
+
+    /// Counts a failed login and says how to answer it: `InvalidCredentials`, or `Locked` once the
+    /// failures reach the limit.
+    fn login_failed(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<AuthError> {
+        if !self.lockout.enabled() {
+            return Ok(AuthError::InvalidCredentials);
+        }
+        Ok(
+            match self.ports.lockout.record_failure(key, now, &self.lockout)? {
+                Failure::Counted(_) => AuthError::InvalidCredentials,
+                Failure::Locked { until } => {
+                    tracing::warn!(key = key.as_str(), "login locked after repeated failures");
+                    AuthError::Locked {
+                        retry_after: until.seconds() - now.seconds(),
+                    }
+                }
+                Failure::AlreadyLocked { until } => AuthError::Locked {
+                    retry_after: until.seconds() - now.seconds(),
+                },
+            },
+        )
+    }
+
+    /// Lifts a user's lockout and forgets their failed logins. Admins (of the user's tenant) only.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`.
+    pub fn unlock_user(
+        &self,
+        actor: &Principal,
+        id: crate::user::UserId,
+    ) -> Result<(), crate::error::UserError> {
+        self.target_user(actor, id, crate::access::Action::Administer)?;
+        self.ports.lockout.clear(&LockoutKey::user(id))?;
+        Ok(())
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.

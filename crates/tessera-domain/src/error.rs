@@ -74,6 +74,9 @@ pub enum AuthError {
     /// A rotated refresh token came back after the grace window: its session is now revoked.
     #[error("the refresh token was already used; the session has been revoked")]
     RefreshReused,
+    /// Too many consecutive failures: no login, even with the right password, for this many seconds.
+    #[error("this account is locked after too many failed logins; try again later")]
+    Locked { retry_after: i64 },
     /// A client (an API key or a service) failed to authenticate.
     #[error("client authentication failed")]
     InvalidClient,

@@ -8,6 +8,7 @@ use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::claims::AccessClaims;
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
+use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
 use crate::password::{Password, PasswordHash, PasswordPolicy, Verification};
 use crate::ports::*;
 use crate::service::{Ports, Service, TokenSettings};
@@ -342,6 +343,7 @@ pub fn harness() -> Harness {
         clock: clock.clone(),
         access: Arc::new(Unused),
         credentials: Arc::new(Unused),
+        lockout: Arc::new(FakeLockout::default()),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -469,5 +471,43 @@ impl CredentialRepository for Unused {
     }
     fn prune_expired(&self, _: UnixTime, _: UnixTime, _: u32) -> anyhow::Result<u64> {
         unused()
+    }
+}
+
+/// Failure counts in a map, with the same rules as the store.
+#[derive(Default)]
+pub struct FakeLockout(Mutex<std::collections::HashMap<String, (u32, Option<UnixTime>)>>);
+
+impl LockoutRepository for FakeLockout {
+    fn locked_until(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<Option<UnixTime>> {
+        let map = self.0.lock().unwrap();
+        Ok(map
+            .get(key.as_str())
+            .and_then(|(_, until)| *until)
+            .filter(|u| *u > now))
+    }
+    fn record_failure(
+        &self,
+        key: &LockoutKey,
+        now: UnixTime,
+        policy: &LockoutPolicy,
+    ) -> anyhow::Result<Failure> {
+        let mut map = self.0.lock().unwrap();
+        let entry = map.entry(key.as_str().to_owned()).or_insert((0, None));
+        if let Some(until) = entry.1.filter(|u| *u > now) {
+            return Ok(Failure::AlreadyLocked { until });
+        }
+        entry.0 += 1;
+        if entry.0 >= policy.max_failures {
+            let until = now.plus(policy.duration_seconds);
+            *entry = (0, Some(until));
+            return Ok(Failure::Locked { until });
+        }
+        entry.1 = None;
+        Ok(Failure::Counted(entry.0))
+    }
+    fn clear(&self, key: &LockoutKey) -> anyhow::Result<()> {
+        self.0.lock().unwrap().remove(key.as_str());
+        Ok(())
     }
 }

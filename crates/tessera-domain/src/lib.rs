@@ -10,6 +10,7 @@ pub mod auth;
 pub mod claims;
 pub mod credentials;
 pub mod error;
+pub mod lockout;
 pub mod password;
 pub mod ports;
 pub mod revocation;

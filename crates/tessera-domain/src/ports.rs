@@ -5,6 +5,7 @@ use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::claims::AccessClaims;
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
+use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
@@ -379,4 +380,26 @@ pub trait CredentialRepository: Send + Sync {
         ended_before: UnixTime,
         batch: u32,
     ) -> anyhow::Result<u64>;
+}
+
+/// Consecutive failed logins, per `LockoutKey`.
+pub trait LockoutRepository: Send + Sync {
+    /// When the key is locked until, if it is locked at `now`.
+    fn locked_until(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<Option<UnixTime>>;
+
+    /// Counts a failure; the `policy.max_failures`-th consecutive one locks the key for
+    /// `policy.duration_seconds` and starts the count again.
+    ///
+    /// # Errors
+    /// MUST be atomic: of concurrent failures, exactly one returns `Failure::Locked`; those that
+    /// find the key already locked return `Failure::AlreadyLocked` and count nothing.
+    fn record_failure(
+        &self,
+        key: &LockoutKey,
+        now: UnixTime,
+        policy: &LockoutPolicy,
+    ) -> anyhow::Result<Failure>;
+
+    /// Forgets the key's failures and lock (a successful login, an admin's unlock).
+    fn clear(&self, key: &LockoutKey) -> anyhow::Result<()>;
 }

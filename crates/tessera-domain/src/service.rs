@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use crate::claims::ClaimRules;
 use crate::credentials::{KeyUsage, OpaqueSettings};
+use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, PasswordHasher, SecretTokens,
-    SessionRepository, UserRepository,
+    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, LockoutRepository,
+    PasswordHasher, SecretTokens, SessionRepository, UserRepository,
 };
 use crate::revocation::RevokedSessions;
 use crate::token::SessionId;
@@ -50,6 +51,7 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub access: Arc<dyn AccessRepository>,
     pub credentials: Arc<dyn CredentialRepository>,
+    pub lockout: Arc<dyn LockoutRepository>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -68,6 +70,7 @@ pub struct Service {
     pub(crate) revoked: RevokedSessions,
     pub(crate) opaque: OpaqueSettings,
     pub(crate) key_usage: KeyUsage,
+    pub(crate) lockout: LockoutPolicy,
 }
 
 impl Service {
@@ -80,7 +83,15 @@ impl Service {
             revoked: RevokedSessions::new(),
             opaque: OpaqueSettings::default(),
             key_usage: KeyUsage::default(),
+            lockout: LockoutPolicy::default(),
         }
+    }
+
+    /// Sets how many failed logins lock an account, and for how long.
+    #[must_use]
+    pub fn with_lockout(mut self, lockout: LockoutPolicy) -> Self {
+        self.lockout = lockout;
+        self
     }
 
     /// Sets the lifetimes of opaque tokens and the default login format.

@@ -37,6 +37,9 @@ pub enum ApiError {
     },
     #[error("this method is not supported on this path")]
     MethodNotAllowed,
+    /// Too many failed logins: 423 with `Retry-After`.
+    #[error("this account is locked after too many failed logins; try again later")]
+    Locked { retry_after: u64 },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("send the body as application/json")]
@@ -78,6 +81,7 @@ impl ApiError {
             | Self::OAuth { code, .. } => code,
             Self::Unavailable => "unavailable",
             Self::NotFound => "not_found",
+            Self::Locked { .. } => "account_locked",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -127,6 +131,7 @@ impl ResponseError for ApiError {
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Locked { .. } => StatusCode::LOCKED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -140,6 +145,9 @@ impl ResponseError for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
+        if let Self::Locked { retry_after } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
         if let Self::OAuth { code, .. } = self {
             if *code == "invalid_client" {
                 res.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="tessera""#));
@@ -217,6 +225,9 @@ impl From<AuthError> for ApiError {
                 code: "refresh_token_reused",
                 message: e.to_string(),
             },
+            AuthError::Locked { retry_after } => Self::Locked {
+                retry_after: u64::try_from(retry_after.max(1)).unwrap_or(1),
+            },
             AuthError::InvalidClient => Self::OAuth {
                 code: "invalid_client",
                 message: e.to_string(),
@@ -236,7 +247,9 @@ impl ApiError {
     #[must_use]
     pub fn into_oauth(self) -> Self {
         let code = match &self {
-            Self::OAuth { .. } | Self::Internal(_) | Self::Unavailable => return self,
+            Self::OAuth { .. } | Self::Internal(_) | Self::Unavailable | Self::Locked { .. } => {
+                return self
+            }
             Self::MalformedBody(_)
             | Self::Validation { .. }
             | Self::UnsupportedMediaType
@@ -358,6 +371,15 @@ mod tests {
                 .unwrap(),
             "Basic realm=\"tessera\""
         );
+    }
+
+    #[test]
+    fn a_lock_is_423_with_retry_after() {
+        let e = ApiError::from(AuthError::Locked { retry_after: 120 });
+        let res = e.error_response();
+        assert_eq!(res.status(), 423);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "120");
+        assert_eq!(body(&e)["error"], "account_locked");
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(users::delete)),
         )
         .service(resource("/users/{id}/password").route(web::post().to(users::change_password)))
+        .service(resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
         .service(
             resource("/users/{id}/api-keys")
                 .route(web::get().to(credentials::list_api_keys))

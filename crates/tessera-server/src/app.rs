@@ -136,6 +136,7 @@ impl Application {
             users: store.clone(),
             sessions: store.clone(),
             access: store.clone(),
+            lockout: store.clone(),
             credentials: store,
             hasher,
             secrets,
@@ -143,13 +144,13 @@ impl Application {
             clock,
         };
         let service = Arc::new(
-            Service::new(ports, tokens, settings.password_policy.clone()).with_opaque(
-                OpaqueSettings {
+            Service::new(ports, tokens, settings.password_policy.clone())
+                .with_opaque(OpaqueSettings {
                     ttl: t.opaque_ttl_seconds,
                     renew_threshold: t.opaque_renew_threshold_seconds,
                     default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
-                },
-            ),
+                })
+                .with_lockout(settings.lockout.clone()),
         );
         let loaded = service.load_revocations()?;
         let bootstrap_password = settings

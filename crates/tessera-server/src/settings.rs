@@ -18,6 +18,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use tessera_crypto::HashingConfig;
 use tessera_domain::credentials::TokenFormat;
+use tessera_domain::lockout::LockoutPolicy;
 use tessera_domain::password::PasswordPolicy;
 
 pub const DEFAULT_CONFIG_FILE: &str = "tessera.toml";
@@ -35,6 +36,7 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     pub log: LogSettings,
     pub cleanup: CleanupSettings,
+    pub lockout: LockoutPolicy,
 }
 
 #[derive(Debug, Deserialize)]
@@ -284,6 +286,10 @@ impl Settings {
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
         );
+        anyhow::ensure!(
+            self.lockout.duration_seconds > 0,
+            "invalid configuration: lockout.duration_seconds must be positive"
+        );
         let c = &self.cleanup;
         anyhow::ensure!(
             c.interval_seconds > 0 && c.batch_size > 0 && c.max_batches > 0,
@@ -335,6 +341,10 @@ mod tests {
         assert_eq!(s.tokens.opaque_ttl_seconds, 300);
         assert_eq!(s.tokens.opaque_renew_threshold_seconds, 30);
         assert_eq!(s.cleanup.interval_seconds, 60);
+        assert_eq!(
+            (s.lockout.max_failures, s.lockout.duration_seconds),
+            (5, 900)
+        );
     }
 
     #[test]

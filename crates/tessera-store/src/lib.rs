@@ -2,6 +2,7 @@
 
 mod access;
 mod credentials;
+mod lockout;
 mod rows;
 pub mod schema;
 mod sessions;

@@ -151,6 +151,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        failures -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(role_permissions -> roles (role_id));
@@ -171,6 +180,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     session_revocations,
+    login_failures,
     tenants,
     services,
     roles,

@@ -438,7 +438,15 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
 
     conn.batch_execute("DELETE FROM users WHERE username = 'b' AND tenant_id IS NOT NULL")
         .unwrap();
-    conn.revert_last_migration(crate::MIGRATIONS).unwrap();
+    // Revert down to and including the tenants migration.
+    while conn
+        .applied_migrations()
+        .unwrap()
+        .iter()
+        .any(|v| v.to_string().starts_with("20261123000003"))
+    {
+        conn.revert_last_migration(crate::MIGRATIONS).unwrap();
+    }
     let back: Vec<(String, Option<String>)> =
         diesel::sql_query("SELECT username, tenant_id FROM users ORDER BY id")
             .load::<TextPair>(&mut conn)
@@ -462,4 +470,69 @@ struct TextPair {
     username: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     tenant_id: Option<String>,
+}
+
+#[test]
+fn concurrent_last_failures_lock_exactly_once() {
+    use tessera_domain::lockout::{Failure, LockoutKey, LockoutPolicy};
+    use tessera_domain::ports::LockoutRepository as _;
+    let db = open();
+    let policy = LockoutPolicy {
+        max_failures: 3,
+        duration_seconds: 60,
+    };
+    let key = LockoutKey::user(UserId(1));
+    for n in 1..=2 {
+        assert_eq!(
+            db.store
+                .record_failure(&key, UnixTime(10), &policy)
+                .unwrap(),
+            Failure::Counted(n)
+        );
+    }
+    let barrier = Arc::new(Barrier::new(4));
+    let outcomes: Vec<Failure> = (0..4)
+        .map(|_| {
+            let (store, key, policy, barrier) = (
+                db.store.clone(),
+                key.clone(),
+                policy.clone(),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.record_failure(&key, UnixTime(11), &policy).unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let locked = outcomes
+        .iter()
+        .filter(|o| matches!(o, Failure::Locked { .. }))
+        .count();
+    assert_eq!(locked, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Failure::Locked { until } | Failure::AlreadyLocked { until } if *until == UnixTime(71))));
+    assert_eq!(
+        db.store.locked_until(&key, UnixTime(70)).unwrap(),
+        Some(UnixTime(71))
+    );
+    assert_eq!(db.store.locked_until(&key, UnixTime(71)).unwrap(), None);
+    // After the lock, counting starts afresh; clearing forgets everything.
+    assert_eq!(
+        db.store
+            .record_failure(&key, UnixTime(72), &policy)
+            .unwrap(),
+        Failure::Counted(1)
+    );
+    db.store.clear(&key).unwrap();
+    assert_eq!(
+        db.store
+            .record_failure(&key, UnixTime(73), &policy)
+            .unwrap(),
+        Failure::Counted(1)
+    );
 }

@@ -362,3 +362,56 @@ fn bootstrap_runs_once_and_checks_the_policy() {
     assert!(made.generated_password.is_some());
     assert!(h.service.bootstrap_admin(None).unwrap().is_none());
 }
+
+#[test]
+fn five_failures_lock_even_the_right_password_until_the_lock_ends() {
+    let (h, _) = setup();
+    for _ in 0..4 {
+        assert!(matches!(
+            login(&h, "admin", "wrong password"),
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        login(&h, "admin", "wrong password"),
+        Err(AuthError::Locked { retry_after: 900 })
+    ));
+    assert!(matches!(
+        login(&h, "admin", ADMIN_PW),
+        Err(AuthError::Locked { .. })
+    ));
+    h.clock.advance(900);
+    assert!(login(&h, "admin", ADMIN_PW).is_ok());
+}
+
+#[test]
+fn a_success_resets_the_count_and_unknown_names_lock_alike() {
+    let (h, _) = setup();
+    for _ in 0..4 {
+        let _ = login(&h, "admin", "wrong password");
+    }
+    assert!(login(&h, "admin", ADMIN_PW).is_ok());
+    for _ in 0..4 {
+        assert!(matches!(
+            login(&h, "admin", "wrong password"),
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    for _ in 0..4 {
+        assert!(matches!(
+            login(&h, "nobody", "whatever"),
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        login(&h, "nobody", "whatever"),
+        Err(AuthError::Locked { .. })
+    ));
+    // Locked answers cost no hashing.
+    let dummies = h.hasher.dummies.load(Ordering::SeqCst);
+    assert!(matches!(
+        login(&h, "NOBODY", "whatever"),
+        Err(AuthError::Locked { .. })
+    ));
+    assert_eq!(h.hasher.dummies.load(Ordering::SeqCst), dummies);
+}

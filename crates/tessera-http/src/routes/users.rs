@@ -114,3 +114,14 @@ pub async fn change_password(
     web::block(move || state.service.change_password(&caller, id, current, new)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// `POST /users/{id}/unlock`: lifts a lockout and forgets the failed logins.
+pub async fn unlock(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId(id.into_inner());
+    web::block(move || state.service.unlock_user(&caller, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}

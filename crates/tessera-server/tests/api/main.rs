@@ -4,6 +4,7 @@ mod access;
 mod cli;
 mod credentials;
 mod health;
+mod lockout;
 mod login;
 mod refresh;
 mod resource_server;
