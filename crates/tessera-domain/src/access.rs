@@ -1,6 +1,7 @@
 //! The authorization model: services, roles and permissions, their links, and the grants of roles
 //! (and single permissions) to people in services. Who may change and read it is decided here.
 
+use crate::audit::{Audit, Event, Outcome};
 use crate::error::{FieldErrors, UserError};
 use crate::service::{Principal, Service};
 use crate::time::UnixTime;
@@ -310,9 +311,22 @@ impl Service {
     ) -> Result<Entry, UserError> {
         Self::authorize(actor, Action::ManageModel)?;
         let new = Self::validate_entry(kind, req)?;
-        self.ports
+        let entry = self
+            .ports
             .access
-            .create_entry(kind, &new, self.ports.clock.now())
+            .create_entry(kind, &new, self.ports.clock.now())?;
+        self.audit_entry(actor, Event::EntryCreated, &entry);
+        Ok(entry)
+    }
+
+    fn audit_entry(&self, actor: &Principal, event: Event, entry: &Entry) {
+        self.audit(
+            Audit::new(event, Outcome::Success)
+                .by(actor)
+                .target(format!("{}:{}", entry.kind.as_str(), entry.id))
+                .detail("name", &entry.name)
+                .detail("active", entry.active),
+        );
     }
 
     /// # Errors
@@ -347,9 +361,12 @@ impl Service {
                 .ok_or(UserError::NotFound)?;
             new.active = current.active;
         }
-        self.ports
+        let entry = self
+            .ports
             .access
-            .update_entry(kind, id, &new, self.ports.clock.now())
+            .update_entry(kind, id, &new, self.ports.clock.now())?;
+        self.audit_entry(actor, Event::EntryUpdated, &entry);
+        Ok(entry)
     }
 
     /// Deletes a service, role or permission with every link and grant that names it.
@@ -360,6 +377,11 @@ impl Service {
     pub fn delete_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<(), UserError> {
         Self::authorize(actor, Action::ManageModel)?;
         if self.ports.access.delete_entry(kind, id)? {
+            self.audit(
+                Audit::new(Event::EntryDeleted, Outcome::Success)
+                    .by(actor)
+                    .target(format!("{}:{id}", kind.as_str())),
+            );
             Ok(())
         } else {
             Err(UserError::NotFound)
@@ -395,7 +417,19 @@ impl Service {
         right: i64,
     ) -> Result<(), UserError> {
         Self::authorize(actor, Action::ManageModel)?;
-        self.ports.access.link(link, left, right)
+        self.ports.access.link(link, left, right)?;
+        self.audit_link(actor, Event::LinkAdded, link, left, right);
+        Ok(())
+    }
+
+    fn audit_link(&self, actor: &Principal, event: Event, link: Link, left: i64, right: i64) {
+        let (lk, rk) = link.kinds();
+        self.audit(
+            Audit::new(event, Outcome::Success)
+                .by(actor)
+                .target(format!("{}:{left}", lk.as_str()))
+                .detail(rk.as_str(), right),
+        );
     }
 
     /// Removes a link; removing one that does not exist is `NotFound`.
@@ -411,6 +445,7 @@ impl Service {
     ) -> Result<(), UserError> {
         Self::authorize(actor, Action::ManageModel)?;
         if self.ports.access.unlink(link, left, right)? {
+            self.audit_link(actor, Event::LinkRemoved, link, left, right);
             Ok(())
         } else {
             Err(UserError::NotFound)
@@ -446,7 +481,26 @@ impl Service {
         role: i64,
     ) -> Result<(), UserError> {
         self.authorize_grant(actor, person)?;
-        self.ports.access.grant_role(person, service, role)
+        self.ports.access.grant_role(person, service, role)?;
+        self.audit_grant(actor, Event::GrantAdded, person, service, ("role", role));
+        Ok(())
+    }
+
+    fn audit_grant(
+        &self,
+        actor: &Principal,
+        event: Event,
+        person: UserId,
+        service: i64,
+        (what, id): (&str, i64),
+    ) {
+        self.audit(
+            Audit::new(event, Outcome::Success)
+                .by(actor)
+                .subject(person)
+                .target(format!("service:{service}"))
+                .detail(what, id),
+        );
     }
 
     /// # Errors
@@ -463,6 +517,7 @@ impl Service {
             other => other?,
         }
         if self.ports.access.revoke_role(person, service, role)? {
+            self.audit_grant(actor, Event::GrantRemoved, person, service, ("role", role));
             Ok(())
         } else {
             Err(UserError::NotFound)
@@ -501,7 +556,15 @@ impl Service {
         };
         self.ports
             .access
-            .grant_permission(person, service, permission, self.ports.clock.now())
+            .grant_permission(person, service, permission, self.ports.clock.now())?;
+        self.audit_grant(
+            actor,
+            Event::GrantAdded,
+            person,
+            service,
+            ("permission", permission),
+        );
+        Ok(())
     }
 
     /// The services in which a person holds any grant, sorted by name.
@@ -624,6 +687,7 @@ mod tests {
             credential: Credential::AccessToken,
             client_id: "tessera".into(),
             issued_at: None,
+            context: crate::audit::RequestContext::default(),
         }
     }
 

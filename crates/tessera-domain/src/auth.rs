@@ -1,5 +1,6 @@
 //! Login, refresh with rotation and reuse detection, logout, revocation, and access-token checks.
 
+use crate::audit::{Audit, Event, Outcome, RequestContext};
 use crate::claims::AccessClaims;
 use crate::error::{AuthError, TokenError};
 use crate::lockout::{Failure, LockoutKey};
@@ -21,8 +22,7 @@ pub struct LoginRequest {
     pub password: Password,
     /// The tenant's name, for a user of a tenant; `None` for a global user.
     pub tenant: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub context: RequestContext,
 }
 
 /// The tokens handed to a client after a login or a refresh.
@@ -58,13 +58,7 @@ impl Service {
     pub(crate) fn checked_login(&self, req: LoginRequest) -> Result<(User, NewSession), AuthError> {
         let user = self.check_login(&req)?;
         let now = self.ports.clock.now();
-        let session = self.new_session(
-            &user,
-            req.ip,
-            req.user_agent,
-            now,
-            now.plus(self.tokens.refresh_ttl),
-        );
+        let session = self.new_session(&user, &req.context, now, now.plus(self.tokens.refresh_ttl));
         Ok((user, session))
     }
 
@@ -73,6 +67,44 @@ impl Service {
     /// # Errors
     /// As `login`.
     pub(crate) fn check_login(&self, req: &LoginRequest) -> Result<User, AuthError> {
+        let mut subject = None;
+        let result = self.verify_login(req, &mut subject);
+        let (event, reason) = match &result {
+            Ok(_) => (Event::Login, None),
+            Err(AuthError::Locked { .. }) => (Event::LoginLocked, Some("account_locked")),
+            Err(AuthError::AccountDisabled) => (Event::LoginFailed, Some("account_disabled")),
+            Err(AuthError::InvalidCredentials) => (Event::LoginFailed, Some("invalid_credentials")),
+            Err(_) => return result,
+        };
+        let mut audit = Audit::new(
+            event,
+            if result.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+        )
+        .from(&req.context);
+        audit = match subject {
+            Some(user) => audit.subject(user),
+            // A name that matches no user, cut short: it may be a mistyped password.
+            None => audit.detail("login", req.login.chars().take(64).collect::<String>()),
+        };
+        if let Some(reason) = reason {
+            audit = audit.detail("reason", reason);
+        }
+        if let Some(tenant) = &req.tenant {
+            audit = audit.detail("tenant", tenant.chars().take(64).collect::<String>());
+        }
+        self.audit(audit);
+        result
+    }
+
+    fn verify_login(
+        &self,
+        req: &LoginRequest,
+        subject: &mut Option<crate::user::UserId>,
+    ) -> Result<User, AuthError> {
         let p = &self.ports;
         // `None`: the named tenant does not exist, so neither does the user.
         let tenant = match req.tenant.as_deref() {
@@ -86,6 +118,7 @@ impl Service {
             (Some(tenant), Some(name)) => p.users.find_credentials(tenant, &name)?,
             _ => None,
         };
+        *subject = found.as_ref().map(|(u, _)| u.id);
         let key = match &found {
             Some((user, _)) => LockoutKey::user(user.id),
             None => LockoutKey::unknown(tenant.flatten(), &req.login),
@@ -111,7 +144,7 @@ impl Service {
             },
         };
         let Some((user, needs_rehash)) = checked else {
-            return Err(self.login_failed(&key, now)?);
+            return Err(self.login_failed(&key, *subject, &req.context, now)?);
         };
         if !user.active {
             return Err(AuthError::AccountDisabled);
@@ -133,7 +166,13 @@ impl Service {
 
     /// Counts a failed login and says how to answer it: `InvalidCredentials`, or `Locked` once the
     /// failures reach the limit.
-    fn login_failed(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<AuthError> {
+    fn login_failed(
+        &self,
+        key: &LockoutKey,
+        subject: Option<crate::user::UserId>,
+        context: &RequestContext,
+        now: UnixTime,
+    ) -> anyhow::Result<AuthError> {
         if !self.lockout.enabled() {
             return Ok(AuthError::InvalidCredentials);
         }
@@ -141,7 +180,13 @@ impl Service {
             match self.ports.lockout.record_failure(key, now, &self.lockout)? {
                 Failure::Counted(_) => AuthError::InvalidCredentials,
                 Failure::Locked { until } => {
-                    tracing::warn!(key = key.as_str(), "login locked after repeated failures");
+                    let mut audit = Audit::new(Event::Lockout, Outcome::Success)
+                        .from(context)
+                        .detail("until", until.seconds());
+                    if let Some(user) = subject {
+                        audit = audit.subject(user);
+                    }
+                    self.audit(audit);
                     AuthError::Locked {
                         retry_after: until.seconds() - now.seconds(),
                     }
@@ -164,6 +209,11 @@ impl Service {
     ) -> Result<(), crate::error::UserError> {
         self.target_user(actor, id, crate::access::Action::Administer)?;
         self.ports.lockout.clear(&LockoutKey::user(id))?;
+        self.audit(
+            Audit::new(Event::Unlock, Outcome::Success)
+                .by(actor)
+                .subject(id),
+        );
         Ok(())
     }
 
@@ -174,7 +224,11 @@ impl Service {
     ///
     /// # Errors
     /// `InvalidGrant` for an unknown, expired or revoked token; `RefreshReused` on reuse.
-    pub fn refresh(&self, presented: &PlainToken) -> Result<IssuedTokens, AuthError> {
+    pub fn refresh(
+        &self,
+        presented: &PlainToken,
+        context: &RequestContext,
+    ) -> Result<IssuedTokens, AuthError> {
         let p = &self.ports;
         let now = p.clock.now();
         let record = p
@@ -210,6 +264,12 @@ impl Service {
                     session_id = record.session_id.0,
                     "refresh token reused after rotation; session revoked"
                 );
+                self.audit(
+                    Audit::new(Event::RefreshReuse, Outcome::Failure)
+                        .from(context)
+                        .subject(record.user_id)
+                        .target(format!("session:{}", record.session_id.0)),
+                );
                 return Err(AuthError::RefreshReused);
             }
         };
@@ -218,6 +278,12 @@ impl Service {
             _ => return Err(AuthError::InvalidGrant),
         };
         p.sessions.touch_session(record.session_id, now)?;
+        self.audit(
+            Audit::new(Event::Refresh, Outcome::Success)
+                .from(context)
+                .subject(user.id)
+                .target(format!("session:{}", record.session_id.0)),
+        );
         self.issue(&user, record.session_id, issued_at, jti, successor)
     }
 
@@ -232,6 +298,12 @@ impl Service {
         let now = self.ports.clock.now();
         self.ports.sessions.revoke_session(session, "logout", now)?;
         self.remember_revoked(&[session]);
+        self.audit(
+            Audit::new(Event::Logout, Outcome::Success)
+                .by(caller)
+                .subject(caller.user_id)
+                .target(format!("session:{}", session.0)),
+        );
         Ok(())
     }
 
@@ -239,13 +311,23 @@ impl Service {
     ///
     /// # Errors
     /// Only when the store fails.
-    pub fn revoke_refresh_token(&self, presented: &PlainToken) -> Result<(), AuthError> {
+    pub fn revoke_refresh_token(
+        &self,
+        presented: &PlainToken,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
         let p = &self.ports;
         if let Some(record) = p.sessions.find_refresh(&p.secrets.digest(presented))? {
             let now = p.clock.now();
             p.sessions
                 .revoke_session(record.session_id, "token_revoked", now)?;
             self.remember_revoked(&[record.session_id]);
+            self.audit(
+                Audit::new(Event::TokenRevoked, Outcome::Success)
+                    .from(context)
+                    .subject(record.user_id)
+                    .target(format!("session:{}", record.session_id.0)),
+            );
         }
         Ok(())
     }
@@ -277,6 +359,7 @@ impl Service {
             credential: Credential::AccessToken,
             client_id: claims.client_id,
             issued_at: Some(claims.issued_at),
+            context: RequestContext::default(),
         })
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::access::{Action, Entry};
+use crate::audit::{Audit, Event, Outcome, RequestContext};
 use crate::auth::LoginRequest;
 use crate::error::{AuthError, FieldErrors, TokenError, UserError};
 use crate::ports::{Extension, NewSession};
@@ -231,6 +232,7 @@ impl Service {
             credential: Credential::ApiKey { id: key.id },
             client_id: key.id.to_string(),
             issued_at: Some(key.created_at),
+            context: RequestContext::default(),
         })
     }
 
@@ -286,6 +288,7 @@ impl Service {
             credential: Credential::Opaque { renewed },
             client_id: self.tokens.client_id.clone(),
             issued_at: None,
+            context: RequestContext::default(),
         })
     }
 
@@ -321,6 +324,7 @@ impl Service {
         &self,
         key_id: &str,
         secret: &str,
+        context: &RequestContext,
     ) -> Result<IssuedAccess, AuthError> {
         let p = &self.ports;
         let now = p.clock.now();
@@ -333,21 +337,19 @@ impl Service {
         let Some((key, user)) = found.filter(|(k, u)| {
             k.id.to_string() == key_id && u.active && k.expires_at.is_none_or(|e| now < e)
         }) else {
+            self.audit(
+                Audit::new(Event::ClientCredentials, Outcome::Failure)
+                    .from(context)
+                    .detail("client_id", key_id.chars().take(32).collect::<String>()),
+            );
             return Err(AuthError::InvalidClient);
         };
         self.key_usage.record(key.id, now);
         let roles = key_roles(&key, &user);
         let expires = now.plus(self.tokens.access_ttl);
-        let session = p.credentials.create_key_session(
-            &self.new_session(
-                &user,
-                None,
-                Some(format!("client_credentials api key {}", key.id)),
-                now,
-                expires,
-            ),
-            key.id,
-        )?;
+        let session = p
+            .credentials
+            .create_key_session(&self.new_session(&user, context, now, expires), key.id)?;
         let scope = roles.join(" ");
         let token = self.sign_access(
             &user,
@@ -360,6 +362,13 @@ impl Service {
                 client_id: key.id.to_string(),
             },
         )?;
+        self.audit(
+            Audit::new(Event::ClientCredentials, Outcome::Success)
+                .from(context)
+                .actor(user.id)
+                .subject(user.id)
+                .target(format!("api_key:{}", key.id)),
+        );
         Ok(IssuedAccess {
             access_token: PlainToken::new(token),
             expires_in: self.tokens.access_ttl,
@@ -370,15 +379,17 @@ impl Service {
     pub(crate) fn new_session(
         &self,
         user: &User,
-        ip: Option<String>,
-        user_agent: Option<String>,
+        context: &RequestContext,
         now: UnixTime,
         expires_at: UnixTime,
     ) -> NewSession {
         NewSession {
             user_id: user.id,
-            ip,
-            user_agent: user_agent.map(|ua| ua.chars().take(crate::auth::MAX_USER_AGENT).collect()),
+            ip: context.ip.clone(),
+            user_agent: context
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(crate::auth::MAX_USER_AGENT).collect()),
             created_at: now,
             expires_at,
         }
@@ -433,6 +444,13 @@ impl Service {
             .ports
             .credentials
             .create_api_key(&new, &self.ports.secrets.digest(&secret))?;
+        self.audit(
+            Audit::new(Event::ApiKeyCreated, Outcome::Success)
+                .by(actor)
+                .subject(user)
+                .target(format!("api_key:{}", key.id))
+                .detail("name", &key.name),
+        );
         Ok(IssuedApiKey { key, secret })
     }
 
@@ -471,6 +489,12 @@ impl Service {
             .delete_api_key(id, self.ports.clock.now())?
             .ok_or(UserError::NotFound)?;
         self.remember_revoked(&revoked);
+        self.audit(
+            Audit::new(Event::ApiKeyDeleted, Outcome::Success)
+                .by(actor)
+                .subject(key.user_id)
+                .target(format!("api_key:{id}")),
+        );
         Ok(())
     }
 
@@ -494,6 +518,11 @@ impl Service {
         {
             return Err(UserError::NotFound);
         }
+        self.audit(
+            Audit::new(Event::ServiceSecretIssued, Outcome::Success)
+                .by(actor)
+                .target(format!("service:{service}")),
+        );
         Ok(IssuedServiceSecret {
             service_id: service,
             secret,
@@ -512,6 +541,11 @@ impl Service {
             .access
             .set_service_secret(service, None, self.ports.clock.now())?
         {
+            self.audit(
+                Audit::new(Event::ServiceSecretRevoked, Outcome::Success)
+                    .by(actor)
+                    .target(format!("service:{service}")),
+            );
             Ok(())
         } else {
             Err(UserError::NotFound)

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::access::{Entry, Kind, Link, NewEntry};
+use crate::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome};
 use crate::claims::AccessClaims;
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
@@ -324,6 +325,7 @@ impl SessionRepository for FakeStore {
 }
 
 pub struct Harness {
+    pub audit: Arc<FakeAudit>,
     pub service: Service,
     pub clock: Arc<FakeClock>,
     pub hasher: Arc<FakeHasher>,
@@ -334,6 +336,7 @@ pub fn harness() -> Harness {
     let clock = Arc::new(FakeClock(AtomicI64::new(1_000_000)));
     let hasher = Arc::new(FakeHasher::default());
     let store = Arc::new(FakeStore::default());
+    let audit = Arc::new(FakeAudit::default());
     let ports = Ports {
         users: store.clone(),
         sessions: store.clone(),
@@ -344,6 +347,7 @@ pub fn harness() -> Harness {
         access: Arc::new(Unused),
         credentials: Arc::new(Unused),
         lockout: Arc::new(FakeLockout::default()),
+        audit: audit.clone(),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -356,6 +360,7 @@ pub fn harness() -> Harness {
         scope: "openid".into(),
     };
     Harness {
+        audit,
         service: Service::new(ports, settings, PasswordPolicy::default()),
         clock,
         hasher,
@@ -509,5 +514,33 @@ impl LockoutRepository for FakeLockout {
     fn clear(&self, key: &LockoutKey) -> anyhow::Result<()> {
         self.0.lock().unwrap().remove(key.as_str());
         Ok(())
+    }
+}
+
+/// Audit entries in a list.
+#[derive(Default)]
+pub struct FakeAudit(pub Mutex<Vec<AuditEntry>>);
+
+impl FakeAudit {
+    pub fn events(&self) -> Vec<(Event, Outcome)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.event, e.outcome))
+            .collect()
+    }
+}
+
+impl AuditLog for FakeAudit {
+    fn append(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        self.0.lock().unwrap().push(entry.clone());
+        Ok(())
+    }
+    fn query(&self, _: &AuditQuery) -> anyhow::Result<Vec<AuditRecord>> {
+        unused()
+    }
+    fn prune(&self, _: UnixTime, _: u32) -> anyhow::Result<u64> {
+        unused()
     }
 }

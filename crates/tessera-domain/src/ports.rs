@@ -2,6 +2,7 @@
 //! bounded blocking pool, and a runtime-free domain is easier to reuse.
 
 use crate::access::{Entry, Kind, Link, NewEntry};
+use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
 use crate::claims::AccessClaims;
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
@@ -402,4 +403,15 @@ pub trait LockoutRepository: Send + Sync {
 
     /// Forgets the key's failures and lock (a successful login, an admin's unlock).
     fn clear(&self, key: &LockoutKey) -> anyhow::Result<()>;
+}
+
+/// The stored audit log.
+pub trait AuditLog: Send + Sync {
+    fn append(&self, entry: &AuditEntry) -> anyhow::Result<()>;
+
+    /// Entries matching `query`, in id order, at most `query.limit`.
+    fn query(&self, query: &AuditQuery) -> anyhow::Result<Vec<AuditRecord>>;
+
+    /// Deletes at most `batch` entries older than `before`; returns how many went.
+    fn prune(&self, before: UnixTime, batch: u32) -> anyhow::Result<u64>;
 }

@@ -7,7 +7,7 @@ use crate::credentials::{KeyUsage, OpaqueSettings};
 use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AccessRepository, AccessTokenCodec, Clock, CredentialRepository, LockoutRepository,
+    AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
     PasswordHasher, SecretTokens, SessionRepository, UserRepository,
 };
 use crate::revocation::RevokedSessions;
@@ -52,6 +52,7 @@ pub struct Ports {
     pub access: Arc<dyn AccessRepository>,
     pub credentials: Arc<dyn CredentialRepository>,
     pub lockout: Arc<dyn LockoutRepository>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -170,6 +171,8 @@ pub struct Principal {
     pub client_id: String,
     /// When the credential was issued, where that is known (JWTs).
     pub issued_at: Option<crate::time::UnixTime>,
+    /// Where the request came from; the HTTP adapter fills it in.
+    pub context: crate::audit::RequestContext,
 }
 
 impl Principal {

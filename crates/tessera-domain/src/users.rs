@@ -1,6 +1,7 @@
 //! User management: create, read, update, delete, list, change password, and the first admin.
 
 use crate::access::{checked_limit, page, Action, Kind, Target};
+use crate::audit::{Audit, Event, Outcome};
 use crate::error::{FieldErrors, UserError};
 use crate::password::{Password, Verification};
 use crate::ports::RevokeSessions;
@@ -93,9 +94,18 @@ impl Service {
         }
         new.tenant_id = tenant;
         let hash = self.ports.hasher.hash(&req.password)?;
-        self.ports
+        let user = self
+            .ports
             .users
-            .create_user(&new, &hash, self.ports.clock.now())
+            .create_user(&new, &hash, self.ports.clock.now())?;
+        self.audit(
+            Audit::new(Event::UserCreated, Outcome::Success)
+                .by(actor)
+                .subject(user.id)
+                .detail("username", user.username.as_str())
+                .detail("roles", roles_text(&user)),
+        );
+        Ok(user)
     }
 
     fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
@@ -269,6 +279,26 @@ impl Service {
                 .users
                 .update_user(id, &changes, revoke, self.ports.clock.now())?;
         self.remember_revoked(&revoked);
+        let mut audit = Audit::new(Event::UserUpdated, Outcome::Success)
+            .by(actor)
+            .subject(id);
+        for (field, changed) in [
+            ("email", changes.email.is_some()),
+            ("display_name", changes.display_name.is_some()),
+            ("roles", changes.roles.is_some()),
+            ("active", changes.active.is_some()),
+        ] {
+            if changed {
+                audit = audit.detail("changed", field);
+            }
+        }
+        if changes.roles.is_some() {
+            audit = audit.detail("roles", roles_text(&user));
+        }
+        if let Some(active) = changes.active {
+            audit = audit.detail("active", active);
+        }
+        self.audit(audit);
         Ok(user)
     }
 
@@ -291,6 +321,12 @@ impl Service {
             .delete_user(id, self.ports.clock.now())?
             .ok_or(UserError::NotFound)?;
         self.remember_revoked(&revoked);
+        self.audit(
+            Audit::new(Event::UserDeleted, Outcome::Success)
+                .by(actor)
+                .subject(id)
+                .detail("username", current.username.as_str()),
+        );
         Ok(())
     }
 
@@ -359,6 +395,12 @@ impl Service {
             if current.expose().len() > self.policy.max_bytes
                 || p.hasher.verify(&current, &hash)? == Verification::Mismatch
             {
+                self.audit(
+                    Audit::new(Event::PasswordChanged, Outcome::Failure)
+                        .by(actor)
+                        .subject(id)
+                        .detail("reason", "invalid_current_password"),
+                );
                 return Err(UserError::WrongCurrentPassword);
             }
         }
@@ -378,6 +420,21 @@ impl Service {
             .set_password_hash(id, &new_hash, revoke, p.clock.now())?
             .ok_or(UserError::NotFound)?;
         self.remember_revoked(&revoked);
+        self.audit(
+            Audit::new(Event::PasswordChanged, Outcome::Success)
+                .by(actor)
+                .subject(id)
+                .detail("sessions_ended", revoked.len()),
+        );
         Ok(())
     }
+}
+
+/// A user's roles for an audit entry: `admin,user`.
+fn roles_text(user: &User) -> String {
+    user.roles
+        .iter()
+        .map(Role::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
 }

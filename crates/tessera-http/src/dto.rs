@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
+use tessera_domain::audit::AuditRecord;
 use tessera_domain::auth::IssuedTokens;
 use tessera_domain::credentials::{ApiKey, IssuedAccess, TokenCheck};
 use tessera_domain::password::Password;
@@ -487,4 +488,51 @@ pub fn parse_rfc3339(raw: &str) -> Option<UnixTime> {
     time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|d| UnixTime(d.unix_timestamp()))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQueryParams {
+    pub user_id: Option<i64>,
+    pub event: Option<String>,
+    pub outcome: Option<String>,
+    /// RFC 3339.
+    pub since: Option<String>,
+    /// RFC 3339.
+    pub until: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct AuditResponse {
+    pub id: i64,
+    pub at: String,
+    pub event: &'static str,
+    pub outcome: &'static str,
+    pub actor_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub details: std::collections::BTreeMap<String, String>,
+}
+
+impl From<&AuditRecord> for AuditResponse {
+    fn from(r: &AuditRecord) -> Self {
+        let e = &r.entry;
+        Self {
+            id: r.id,
+            at: rfc3339(e.at),
+            event: e.event.as_str(),
+            outcome: e.outcome.as_str(),
+            actor_id: e.actor.map(|u| u.0),
+            subject_id: e.subject.map(|u| u.0),
+            target: e.target.clone(),
+            ip: e.context.ip.clone(),
+            user_agent: e.context.user_agent.clone(),
+            request_id: e.context.request_id.clone(),
+            details: e.details.iter().cloned().collect(),
+        }
+    }
 }

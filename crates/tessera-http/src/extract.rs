@@ -8,10 +8,11 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
+use tessera_domain::audit::RequestContext;
 use tessera_domain::service::{Principal, Service};
 
 use crate::error::ApiError;
-use crate::middleware::RequestUser;
+use crate::middleware::{RequestId, RequestUser};
 use crate::AppState;
 
 /// Largest accepted request body.
@@ -207,6 +208,8 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
     if let Some(user) = req.extensions().get::<RequestUser>() {
         user.set(principal.user_id.0);
     }
+    let mut principal = principal;
+    principal.context = request_context(req);
     Ok(principal)
 }
 
@@ -268,25 +271,28 @@ pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((unescape(id), unescape(secret)))
 }
 
-/// The client's address and user agent, kept with a new session.
-#[derive(Debug)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+/// Where a request comes from: the client's address, user agent and the request id.
+pub fn request_context(req: &HttpRequest) -> RequestContext {
+    RequestContext {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+    }
 }
+
+/// The request's context, for requests without a caller (logins, refreshes).
+#[derive(Debug)]
+pub struct ClientInfo(pub RequestContext);
 
 impl FromRequest for ClientInfo {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Self {
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
-            user_agent: req
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        }))
+        std::future::ready(Ok(Self(request_context(req))))
     }
 }

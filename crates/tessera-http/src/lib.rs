@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api-keys/{id}").route(web::delete().to(credentials::delete_api_key)))
         .service(resource("/auth/profile").route(web::get().to(credentials::profile)))
         .service(resource("/check-token").route(web::post().to(credentials::check_token)))
+        .service(resource("/audit").route(web::get().to(routes::audit::list)))
         .service(resource("/oauth/introspect").route(web::post().to(credentials::introspect)))
         .service(resource("/oauth/token").route(web::post().to(credentials::oauth_token)));
     model_routes(cfg);

@@ -26,6 +26,10 @@ impl RequestUser {
     }
 }
 
+/// The id of the current request, for audit entries.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// A client-supplied request id is kept when it is short and plain; otherwise one is made.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
@@ -59,6 +63,7 @@ pub async fn log_requests(
     let id = request_id(&req);
     let user = RequestUser::default();
     req.extensions_mut().insert(user.clone());
+    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let client_ip = req
         .peer_addr()

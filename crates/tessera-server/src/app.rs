@@ -43,6 +43,7 @@ struct Cleanup {
     every: Duration,
     batch: u32,
     max_batches: u32,
+    audit_retention_days: u32,
 }
 
 impl Cleanup {
@@ -59,6 +60,11 @@ impl Cleanup {
                 Err(e) => {
                     tracing::warn!(error = format!("{e:#}"), "cannot prune expired credentials")
                 }
+            }
+            match service.prune_audit(self.audit_retention_days, self.batch, self.max_batches) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned old audit entries"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune the audit log"),
             }
         });
         if let Err(e) = job.await {
@@ -137,6 +143,7 @@ impl Application {
             sessions: store.clone(),
             access: store.clone(),
             lockout: store.clone(),
+            audit: store.clone(),
             credentials: store,
             hasher,
             secrets,
@@ -190,6 +197,7 @@ impl Application {
                 every: Duration::from_secs(settings.cleanup.interval_seconds),
                 batch: settings.cleanup.batch_size,
                 max_batches: settings.cleanup.max_batches,
+                audit_retention_days: settings.audit.retention_days,
             },
             generated_admin_password,
         })

@@ -37,6 +37,20 @@ pub struct Settings {
     pub log: LogSettings,
     pub cleanup: CleanupSettings,
     pub lockout: LockoutPolicy,
+    pub audit: AuditSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Entries older than this are deleted by the clean-up job.
+    pub retention_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,6 +299,10 @@ impl Settings {
             TokenFormat::parse(&t.default_format).is_some(),
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
+        );
+        anyhow::ensure!(
+            self.audit.retention_days > 0,
+            "invalid configuration: audit.retention_days must be positive"
         );
         anyhow::ensure!(
             self.lockout.duration_seconds > 0,

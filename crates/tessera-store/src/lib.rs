@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod access;
+mod audit;
 mod credentials;
 mod lockout;
 mod rows;

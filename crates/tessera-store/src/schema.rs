@@ -160,6 +160,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        actor_id -> Nullable<BigInt>,
+        subject_id -> Nullable<BigInt>,
+        target -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(role_permissions -> roles (role_id));
@@ -181,6 +197,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     session_revocations,
     login_failures,
+    audit_log,
     tenants,
     services,
     roles,

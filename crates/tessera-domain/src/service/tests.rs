@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::audit::{Event, Outcome, RequestContext};
 use crate::auth::LoginRequest;
 use crate::error::{AuthError, TokenError, UserError};
 use crate::fakes::{harness, Harness};
@@ -30,8 +31,7 @@ fn login(h: &Harness, user: &str, pw: &str) -> Result<crate::auth::IssuedTokens,
         login: user.into(),
         password: Password::new(pw.into()),
         tenant: None,
-        ip: None,
-        user_agent: None,
+        context: RequestContext::default(),
     })
 }
 
@@ -115,22 +115,30 @@ fn old_hashes_are_upgraded_at_login() {
 fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
     let (h, _) = setup();
     let first = login(&h, "admin", ADMIN_PW).unwrap();
-    let second = h.service.refresh(&first.refresh_token).unwrap();
+    let second = h
+        .service
+        .refresh(&first.refresh_token, &RequestContext::default())
+        .unwrap();
     assert_ne!(second.refresh_token.expose(), first.refresh_token.expose());
 
     // Inside the grace window the same pair comes back.
     h.clock.advance(5);
-    let again = h.service.refresh(&first.refresh_token).unwrap();
+    let again = h
+        .service
+        .refresh(&first.refresh_token, &RequestContext::default())
+        .unwrap();
     assert_eq!(again.refresh_token.expose(), second.refresh_token.expose());
 
     // After it, the session dies.
     h.clock.advance(10);
     assert!(matches!(
-        h.service.refresh(&first.refresh_token),
+        h.service
+            .refresh(&first.refresh_token, &RequestContext::default()),
         Err(AuthError::RefreshReused)
     ));
     assert!(matches!(
-        h.service.refresh(&second.refresh_token),
+        h.service
+            .refresh(&second.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
     assert_eq!(
@@ -143,9 +151,15 @@ fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
 fn grace_pair_carries_the_same_claims() {
     let (h, _) = setup();
     let first = login(&h, "admin", ADMIN_PW).unwrap();
-    let second = h.service.refresh(&first.refresh_token).unwrap();
+    let second = h
+        .service
+        .refresh(&first.refresh_token, &RequestContext::default())
+        .unwrap();
     h.clock.advance(3);
-    let again = h.service.refresh(&first.refresh_token).unwrap();
+    let again = h
+        .service
+        .refresh(&first.refresh_token, &RequestContext::default())
+        .unwrap();
     let a = h.service.authenticate(&second.access_token).unwrap();
     let b = h.service.authenticate(&again.access_token).unwrap();
     assert_eq!(a, b);
@@ -157,7 +171,8 @@ fn expired_refresh_tokens_are_refused() {
     let first = login(&h, "admin", ADMIN_PW).unwrap();
     h.clock.advance(3601);
     assert!(matches!(
-        h.service.refresh(&first.refresh_token),
+        h.service
+            .refresh(&first.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
 }
@@ -173,7 +188,8 @@ fn logout_revokes_access_and_refresh() {
         Err(TokenError::Revoked)
     );
     assert!(matches!(
-        h.service.refresh(&t.refresh_token),
+        h.service
+            .refresh(&t.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
 }
@@ -414,4 +430,35 @@ fn a_success_resets_the_count_and_unknown_names_lock_alike() {
         Err(AuthError::Locked { .. })
     ));
     assert_eq!(h.hasher.dummies.load(Ordering::SeqCst), dummies);
+}
+
+#[test]
+fn logins_lockouts_and_changes_are_audited_without_secrets() {
+    let (h, admin) = setup();
+    for _ in 0..5 {
+        let _ = login(&h, "admin", "wrong password");
+    }
+    let _ = login(&h, "ghost", "whatever");
+    let events = h.audit.events();
+    assert_eq!(events[0], (Event::Login, Outcome::Success));
+    assert_eq!(
+        events[1..6]
+            .iter()
+            .filter(|e| **e == (Event::LoginFailed, Outcome::Failure))
+            .count(),
+        4
+    );
+    assert!(events.contains(&(Event::Lockout, Outcome::Success)));
+    assert!(events.contains(&(Event::LoginLocked, Outcome::Failure)));
+    let entries = h.audit.0.lock().unwrap().clone();
+    let ghost = entries.last().unwrap();
+    assert_eq!(ghost.subject, None);
+    assert!(ghost.details.contains(&("login".into(), "ghost".into())));
+    assert!(!format!("{entries:?}").contains("wrong password"));
+    assert!(!format!("{entries:?}").contains("whatever"));
+    h.service.logout(&admin).unwrap();
+    assert_eq!(
+        h.audit.events().last(),
+        Some(&(Event::Logout, Outcome::Success))
+    );
 }

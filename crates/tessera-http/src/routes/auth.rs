@@ -40,8 +40,7 @@ pub async fn login(
         login: body.username,
         password: Password::new(body.password),
         tenant: body.tenant,
-        ip: client.ip,
-        user_agent: client.user_agent,
+        context: client.0,
     };
     Ok(match state.service.login_format(format) {
         TokenFormat::Jwt => tokens(web::block(move || state.service.login(request)).await??),
@@ -55,10 +54,11 @@ pub async fn login(
 /// `POST /auth/refresh`.
 pub async fn refresh(
     state: web::Data<AppState>,
+    ClientInfo(context): ClientInfo,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = PlainToken::new(body.refresh_token);
-    let issued = web::block(move || state.service.refresh(&presented)).await??;
+    let issued = web::block(move || state.service.refresh(&presented, &context)).await??;
     Ok(tokens(issued))
 }
 
@@ -74,10 +74,11 @@ pub async fn logout(
 /// `POST /auth/token/revoke` (RFC 7009): answers 200 whether or not the token was known.
 pub async fn revoke(
     state: web::Data<AppState>,
+    ClientInfo(context): ClientInfo,
     FormOrJson(body): FormOrJson<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = PlainToken::new(body.token);
-    web::block(move || state.service.revoke_refresh_token(&presented)).await??;
+    web::block(move || state.service.revoke_refresh_token(&presented, &context)).await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

@@ -196,15 +196,15 @@ async fn oauth_grant(
                 login: required(body.username, "username")?,
                 password: Password::new(required(body.password, "password")?),
                 tenant: body.tenant,
-                ip: client.ip,
-                user_agent: client.user_agent,
+                context: client.0,
             };
             let issued = web::block(move || state.service.login(request)).await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
         }
         "refresh_token" => {
             let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
-            let issued = web::block(move || state.service.refresh(&presented)).await??;
+            let context = client.0;
+            let issued = web::block(move || state.service.refresh(&presented, &context)).await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
         }
         "client_credentials" => {
@@ -215,8 +215,10 @@ async fn oauth_grant(
                     required(body.client_secret, "client_secret")?,
                 ),
             };
+            let context = client.0;
             let issued =
-                web::block(move || state.service.client_credentials(&id, &secret)).await??;
+                web::block(move || state.service.client_credentials(&id, &secret, &context))
+                    .await??;
             Ok(no_store(HttpResponse::Ok()).json(AccessResponse::from(issued)))
         }
         _ => Err(ApiError::OAuth {

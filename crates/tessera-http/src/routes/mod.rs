@@ -1,6 +1,7 @@
 //! Route handlers, one module per area.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod meta;

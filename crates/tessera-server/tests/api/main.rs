@@ -1,6 +1,7 @@
 //! HTTP tests: the real server on a real socket, a fresh SQLite file per test.
 
 mod access;
+mod audit;
 mod cli;
 mod credentials;
 mod health;

@@ -1,0 +1,293 @@
+//! The audit log: one entry for every authentication and administration event, never a secret.
+//!
+//! Use cases call `Service::audit`; it stores the entry through the `AuditLog` port and writes it as a
+//! structured log line (target `tessera::audit`). A failure to store an entry is logged and does not
+//! fail the operation it describes.
+
+use std::fmt;
+
+use crate::access::{checked_limit, page, Action};
+use crate::error::UserError;
+use crate::service::{Principal, Service};
+use crate::time::UnixTime;
+use crate::user::UserId;
+use crate::users::Page;
+
+/// Where a request came from, as the HTTP adapter saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+macro_rules! events {
+    ($($variant:ident => $name:literal,)*) => {
+        /// Every kind of audited event.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Event {
+            $($variant,)*
+        }
+
+        impl Event {
+            pub const ALL: &'static [Event] = &[$(Event::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Event::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw {
+                    $($name => Some(Event::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+events! {
+    Login => "login",
+    LoginFailed => "login_failed",
+    LoginLocked => "login_locked",
+    Lockout => "lockout",
+    Unlock => "unlock",
+    Logout => "logout",
+    Refresh => "refresh",
+    RefreshReuse => "refresh_reuse",
+    TokenRevoked => "token_revoked",
+    PasswordChanged => "password_changed",
+    UserCreated => "user_created",
+    UserUpdated => "user_updated",
+    UserDeleted => "user_deleted",
+    EntryCreated => "entry_created",
+    EntryUpdated => "entry_updated",
+    EntryDeleted => "entry_deleted",
+    LinkAdded => "link_added",
+    LinkRemoved => "link_removed",
+    GrantAdded => "grant_added",
+    GrantRemoved => "grant_removed",
+    ServiceSecretIssued => "service_secret_issued",
+    ServiceSecretRevoked => "service_secret_revoked",
+    ApiKeyCreated => "api_key_created",
+    ApiKeyDeleted => "api_key_deleted",
+    ClientCredentials => "client_credentials",
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the audited attempt succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "success" => Some(Self::Success),
+            "failure" => Some(Self::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// One audited event. `details` hold names, ids and reasons, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: UnixTime,
+    pub event: Event,
+    pub outcome: Outcome,
+    /// Who acted, when known.
+    pub actor: Option<UserId>,
+    /// The user the event is about, when it is about one.
+    pub subject: Option<UserId>,
+    /// What else it is about, such as `role:3` or `api_key:7`.
+    pub target: Option<String>,
+    pub context: RequestContext,
+    pub details: Vec<(String, String)>,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub entry: AuditEntry,
+}
+
+/// Which entries to list: all filters must match; `user_id` matches the actor or the subject.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub user_id: Option<UserId>,
+    pub event: Option<Event>,
+    pub outcome: Option<Outcome>,
+    pub since: Option<UnixTime>,
+    pub until: Option<UnixTime>,
+    /// Entries with ids after this one, in id order.
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Builds an entry; `Service::audit` stamps the time.
+#[derive(Debug)]
+pub struct Audit(AuditEntry);
+
+impl Audit {
+    pub fn new(event: Event, outcome: Outcome) -> Self {
+        Self(AuditEntry {
+            at: UnixTime(0),
+            event,
+            outcome,
+            actor: None,
+            subject: None,
+            target: None,
+            context: RequestContext::default(),
+            details: Vec::new(),
+        })
+    }
+
+    /// Acted on by `p`, from `p`'s request.
+    #[must_use]
+    pub fn by(mut self, p: &Principal) -> Self {
+        self.0.actor = Some(p.user_id);
+        self.0.context = p.context.clone();
+        self
+    }
+
+    #[must_use]
+    pub fn from(mut self, context: &RequestContext) -> Self {
+        self.0.context = context.clone();
+        self
+    }
+
+    #[must_use]
+    pub fn actor(mut self, user: UserId) -> Self {
+        self.0.actor = Some(user);
+        self
+    }
+
+    #[must_use]
+    pub fn subject(mut self, user: UserId) -> Self {
+        self.0.subject = Some(user);
+        self
+    }
+
+    #[must_use]
+    pub fn target(mut self, target: String) -> Self {
+        self.0.target = Some(target);
+        self
+    }
+
+    /// Adds a detail; a key given twice holds both values, comma-separated.
+    #[must_use]
+    pub fn detail(mut self, key: &str, value: impl fmt::Display) -> Self {
+        match self.0.details.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => {
+                v.push(',');
+                v.push_str(&value.to_string());
+            }
+            None => self.0.details.push((key.to_owned(), value.to_string())),
+        }
+        self
+    }
+}
+
+impl Service {
+    /// Records an audit entry in the store and as a log line. Never fails the caller.
+    pub fn audit(&self, audit: Audit) {
+        let mut entry = audit.0;
+        entry.at = self.ports.clock.now();
+        tracing::info!(
+            target: "tessera::audit",
+            event = entry.event.as_str(),
+            outcome = entry.outcome.as_str(),
+            actor = entry.actor.map(|u| u.0),
+            subject = entry.subject.map(|u| u.0),
+            target_object = entry.target.as_deref(),
+            ip = entry.context.ip.as_deref(),
+            request_id = entry.context.request_id.as_deref(),
+            details = ?entry.details,
+            "audit"
+        );
+        if let Err(e) = self.ports.audit.append(&entry) {
+            tracing::error!(
+                error = format!("{e:#}"),
+                event = entry.event.as_str(),
+                "cannot store an audit entry"
+            );
+        }
+    }
+}
+
+impl Service {
+    /// A page of the audit log for a global admin.
+    ///
+    /// # Errors
+    /// `Forbidden`, `Validation` for a limit outside 1..=500.
+    pub fn list_audit(
+        &self,
+        actor: &Principal,
+        mut query: AuditQuery,
+        limit: Option<u32>,
+    ) -> Result<Page<AuditRecord>, UserError> {
+        Self::authorize(actor, Action::ManageModel)?;
+        let limit = checked_limit(limit)?;
+        query.limit = limit + 1;
+        let mut items = self.ports.audit.query(&query)?;
+        Ok(page(&mut items, limit, |r| r.id))
+    }
+
+    /// Deletes entries older than `retention_days`, `batch` at a time, at most `max_batches` times.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn prune_audit(
+        &self,
+        retention_days: u32,
+        batch: u32,
+        max_batches: u32,
+    ) -> anyhow::Result<u64> {
+        let before = self
+            .ports
+            .clock
+            .now()
+            .plus(-i64::from(retention_days) * 86_400);
+        let mut total = 0;
+        for _ in 0..max_batches {
+            let n = self.ports.audit.prune(before, batch)?;
+            total += n;
+            if n < u64::from(batch) {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_name_parses_back() {
+        for e in Event::ALL {
+            assert_eq!(Event::parse(e.as_str()), Some(*e));
+        }
+        assert_eq!(Event::parse("nope"), None);
+        assert_eq!(Outcome::parse("failure"), Some(Outcome::Failure));
+    }
+}
