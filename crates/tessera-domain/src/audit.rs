@@ -74,6 +74,9 @@ events! {
     ApiKeyCreated => "api_key_created",
     ApiKeyDeleted => "api_key_deleted",
     ClientCredentials => "client_credentials",
+    UserRegistered => "user_registered",
+    PasswordResetIssued => "password_reset_issued",
+    PasswordReset => "password_reset",
 }
 
 impl fmt::Display for Event {

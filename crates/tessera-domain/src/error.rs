@@ -131,6 +131,9 @@ pub enum UserError {
     LastAdmin,
     #[error("the current password is wrong")]
     WrongCurrentPassword,
+    /// A password-reset token that is unknown, used or expired.
+    #[error("the reset token is invalid, used or expired")]
+    InvalidResetToken,
     /// The thing cannot go while others depend on it (a tenant with users).
     #[error("{0}")]
     InUse(&'static str),

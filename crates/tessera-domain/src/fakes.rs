@@ -348,6 +348,7 @@ pub fn harness() -> Harness {
         credentials: Arc::new(Unused),
         lockout: Arc::new(FakeLockout::default()),
         audit: audit.clone(),
+        recovery: Arc::new(Unused),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -541,6 +542,29 @@ impl AuditLog for FakeAudit {
         unused()
     }
     fn prune(&self, _: UnixTime, _: u32) -> anyhow::Result<u64> {
+        unused()
+    }
+}
+
+impl RecoveryRepository for Unused {
+    fn create_reset(
+        &self,
+        _: UserId,
+        _: &HashedToken,
+        _: UnixTime,
+        _: UnixTime,
+    ) -> anyhow::Result<()> {
+        unused()
+    }
+    fn reset_user(&self, _: &HashedToken, _: UnixTime) -> anyhow::Result<Option<UserId>> {
+        unused()
+    }
+    fn consume_reset(
+        &self,
+        _: &HashedToken,
+        _: &PasswordHash,
+        _: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
         unused()
     }
 }

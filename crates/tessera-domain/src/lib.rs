@@ -14,6 +14,7 @@ pub mod error;
 pub mod lockout;
 pub mod password;
 pub mod ports;
+pub mod recovery;
 pub mod revocation;
 pub mod service;
 pub mod time;

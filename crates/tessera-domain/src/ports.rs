@@ -415,3 +415,30 @@ pub trait AuditLog: Send + Sync {
     /// Deletes at most `batch` entries older than `before`; returns how many went.
     fn prune(&self, before: UnixTime, batch: u32) -> anyhow::Result<u64>;
 }
+
+/// Password-reset tokens.
+pub trait RecoveryRepository: Send + Sync {
+    /// Stores a reset token for `user`, deleting the user's earlier ones.
+    fn create_reset(
+        &self,
+        user: UserId,
+        digest: &HashedToken,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> anyhow::Result<()>;
+
+    /// The user of an unused, unexpired token.
+    fn reset_user(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<Option<UserId>>;
+
+    /// Marks the token used, sets the user's password hash and revokes all their sessions, in one
+    /// transaction. Returns the sessions revoked, or `None` when the token is unknown, used or expired.
+    ///
+    /// # Errors
+    /// MUST be atomic: of concurrent calls with one token, exactly one returns `Some`.
+    fn consume_reset(
+        &self,
+        digest: &HashedToken,
+        hash: &PasswordHash,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>>;
+}

@@ -8,8 +8,9 @@ use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
-    PasswordHasher, SecretTokens, SessionRepository, UserRepository,
+    PasswordHasher, RecoveryRepository, SecretTokens, SessionRepository, UserRepository,
 };
+use crate::recovery::RecoverySettings;
 use crate::revocation::RevokedSessions;
 use crate::token::SessionId;
 use crate::user::{Role, UserId};
@@ -53,6 +54,7 @@ pub struct Ports {
     pub credentials: Arc<dyn CredentialRepository>,
     pub lockout: Arc<dyn LockoutRepository>,
     pub audit: Arc<dyn AuditLog>,
+    pub recovery: Arc<dyn RecoveryRepository>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -72,6 +74,7 @@ pub struct Service {
     pub(crate) opaque: OpaqueSettings,
     pub(crate) key_usage: KeyUsage,
     pub(crate) lockout: LockoutPolicy,
+    pub(crate) recovery: RecoverySettings,
 }
 
 impl Service {
@@ -85,7 +88,15 @@ impl Service {
             opaque: OpaqueSettings::default(),
             key_usage: KeyUsage::default(),
             lockout: LockoutPolicy::default(),
+            recovery: RecoverySettings::default(),
         }
+    }
+
+    /// Sets self-registration and password-reset behaviour.
+    #[must_use]
+    pub fn with_recovery(mut self, recovery: RecoverySettings) -> Self {
+        self.recovery = recovery;
+        self
     }
 
     /// Sets how many failed logins lock an account, and for how long.

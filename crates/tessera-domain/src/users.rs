@@ -108,7 +108,7 @@ impl Service {
         Ok(user)
     }
 
-    fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
+    pub(crate) fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
         let mut fields = FieldErrors::new();
         let username = match Username::parse(&req.username) {
             Ok(u) => Some(u),

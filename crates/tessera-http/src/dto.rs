@@ -536,3 +536,23 @@ impl From<&AuditRecord> for AuditResponse {
         }
     }
 }
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ResetBody {
+    pub token: String,
+    pub new_password: String,
+}
+
+#[derive(Serialize)]
+pub struct ResetTokenResponse {
+    pub user_id: i64,
+    pub token: String,
+    pub expires_at: String,
+}

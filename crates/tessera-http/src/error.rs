@@ -282,6 +282,10 @@ impl From<UserError> for ApiError {
                 message: e.to_string(),
                 fields: BTreeMap::new(),
             },
+            UserError::InvalidResetToken => Self::Unauthorized {
+                code: "invalid_reset_token",
+                message: e.to_string(),
+            },
             UserError::InUse(why) => Self::Conflict {
                 code: "in_use",
                 message: why.to_owned(),

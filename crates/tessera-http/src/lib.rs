@@ -64,6 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/users/{id}/password").route(web::post().to(users::change_password)))
         .service(resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
+        .service(resource("/users/{id}/password-reset").route(web::post().to(users::issue_reset)))
+        .service(resource("/auth/register").route(web::post().to(users::register)))
+        .service(resource("/auth/password-reset").route(web::post().to(users::reset)))
         .service(
             resource("/users/{id}/api-keys")
                 .route(web::get().to(credentials::list_api_keys))

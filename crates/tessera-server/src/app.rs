@@ -144,6 +144,7 @@ impl Application {
             access: store.clone(),
             lockout: store.clone(),
             audit: store.clone(),
+            recovery: store.clone(),
             credentials: store,
             hasher,
             secrets,
@@ -157,7 +158,8 @@ impl Application {
                     renew_threshold: t.opaque_renew_threshold_seconds,
                     default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
                 })
-                .with_lockout(settings.lockout.clone()),
+                .with_lockout(settings.lockout.clone())
+                .with_recovery(settings.recovery.clone()),
         );
         let loaded = service.load_revocations()?;
         let bootstrap_password = settings

@@ -20,6 +20,7 @@ use tessera_crypto::HashingConfig;
 use tessera_domain::credentials::TokenFormat;
 use tessera_domain::lockout::LockoutPolicy;
 use tessera_domain::password::PasswordPolicy;
+use tessera_domain::recovery::RecoverySettings;
 
 pub const DEFAULT_CONFIG_FILE: &str = "tessera.toml";
 const ENV_PREFIX: &str = "TESSERA_";
@@ -38,6 +39,7 @@ pub struct Settings {
     pub cleanup: CleanupSettings,
     pub lockout: LockoutPolicy,
     pub audit: AuditSettings,
+    pub recovery: RecoverySettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -300,6 +302,9 @@ impl Settings {
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
         );
+        self.recovery
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         anyhow::ensure!(
             self.audit.retention_days > 0,
             "invalid configuration: audit.retention_days must be positive"

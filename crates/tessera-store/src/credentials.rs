@@ -10,7 +10,9 @@ use tessera_domain::time::UnixTime;
 use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{Role, User, UserId};
 
-use crate::schema::{api_keys, opaque_tokens, session_revocations, sessions, users};
+use crate::schema::{
+    api_keys, opaque_tokens, password_resets, session_revocations, sessions, users,
+};
 use crate::sessions::{end_session, insert_session};
 use crate::users::load_user;
 use crate::Store;
@@ -294,7 +296,15 @@ impl CredentialRepository for Store {
                     session_revocations::table.filter(session_revocations::id.eq_any(&ids)),
                 )
                 .execute(conn)?;
-                Ok::<_, DieselError>((tokens + ended + revocations) as u64)
+                let ids: Vec<i64> = password_resets::table
+                    .filter(password_resets::expires_at.lt(now.seconds()))
+                    .select(password_resets::id)
+                    .limit(limit)
+                    .load(conn)?;
+                let resets =
+                    diesel::delete(password_resets::table.filter(password_resets::id.eq_any(&ids)))
+                        .execute(conn)?;
+                Ok::<_, DieselError>((tokens + ended + revocations + resets) as u64)
             })
             .context("cannot prune expired credentials")
     }

@@ -176,7 +176,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
@@ -198,6 +210,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_revocations,
     login_failures,
     audit_log,
+    password_resets,
     tenants,
     services,
     roles,

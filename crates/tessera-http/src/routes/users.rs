@@ -2,13 +2,16 @@
 
 use actix_web::{web, HttpResponse};
 use tessera_domain::password::Password;
+use tessera_domain::recovery::Registration;
+use tessera_domain::token::PlainToken;
 use tessera_domain::user::UserId;
 
 use crate::dto::{
-    CreateUserBody, ListQuery, PageResponse, PasswordBody, UpdateUserBody, UserResponse,
+    rfc3339, CreateUserBody, ListQuery, PageResponse, PasswordBody, RegisterBody, ResetBody,
+    ResetTokenResponse, UpdateUserBody, UserResponse,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, ClientInfo, JsonBody};
 use crate::AppState;
 
 /// `POST /users`.
@@ -123,5 +126,51 @@ pub async fn unlock(
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
     web::block(move || state.service.unlock_user(&caller, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/register`: self-registration, when it is on.
+pub async fn register(
+    state: web::Data<AppState>,
+    ClientInfo(context): ClientInfo,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    let req = Registration {
+        username: body.username,
+        password: Password::new(body.password),
+        email: body.email,
+    };
+    let user = web::block(move || state.service.register(req, &context)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/users/{}", user.id.0)))
+        .json(UserResponse::from(&user)))
+}
+
+/// `POST /users/{id}/password-reset`: a single-use reset token, shown once.
+pub async fn issue_reset(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId(id.into_inner());
+    let issued = web::block(move || state.service.issue_password_reset(&caller, id)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(ResetTokenResponse {
+            user_id: issued.user_id.0,
+            token: issued.token.expose().to_owned(),
+            expires_at: rfc3339(issued.expires_at),
+        }))
+}
+
+/// `POST /auth/password-reset`: a reset token buys a new password; every session ends.
+pub async fn reset(
+    state: web::Data<AppState>,
+    ClientInfo(context): ClientInfo,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = PlainToken::new(body.token);
+    let new = Password::new(body.new_password);
+    web::block(move || state.service.reset_password(&token, &new, &context)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
