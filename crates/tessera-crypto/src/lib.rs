@@ -4,11 +4,13 @@ pub mod hashing;
 pub mod jwt;
 pub mod keys;
 pub mod secrets;
+pub mod totp;
 pub mod verifier;
 
 pub use hashing::{Argon2Hasher, HashingConfig};
 pub use jwt::JwtCodec;
 pub use secrets::TokenSecrets;
+pub use totp::TotpCodes;
 pub use verifier::{TrustedIssuer, Verifier, VerifierConfig};
 
 /// Unpadded base64url, the encoding of JOSE and of Tessera's opaque tokens.

@@ -77,6 +77,11 @@ events! {
     UserRegistered => "user_registered",
     PasswordResetIssued => "password_reset_issued",
     PasswordReset => "password_reset",
+    MfaRequired => "mfa_required",
+    MfaEnabled => "mfa_enabled",
+    MfaDisabled => "mfa_disabled",
+    BackupCodeUsed => "backup_code_used",
+    BackupCodesRegenerated => "backup_codes_regenerated",
 }
 
 impl fmt::Display for Event {

@@ -44,19 +44,38 @@ impl Service {
     /// `InvalidCredentials` for an unknown user or a wrong password alike (both cost one hash
     /// verification); `AccountDisabled` only once the password has been proven right.
     pub fn login(&self, req: LoginRequest) -> Result<IssuedTokens, AuthError> {
-        let p = &self.ports;
         let (user, new) = self.checked_login(req)?;
+        self.open_jwt_session(&user, &new)
+    }
+
+    /// The second step of a login for a user with MFA, handing out a JWT and a refresh token.
+    ///
+    /// # Errors
+    /// `InvalidMfaToken`, `InvalidMfaCode`, `Locked`, `AccountDisabled`.
+    pub fn login_mfa(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<IssuedTokens, AuthError> {
+        let (user, new) = self.checked_mfa_login(mfa_token, code, context)?;
+        self.open_jwt_session(&user, &new)
+    }
+
+    fn open_jwt_session(&self, user: &User, new: &NewSession) -> Result<IssuedTokens, AuthError> {
+        let p = &self.ports;
         let refresh = p.secrets.new_refresh_token();
         let session = p
             .sessions
-            .create_session(&new, &p.secrets.digest(&refresh))?;
+            .create_session(new, &p.secrets.digest(&refresh))?;
         let jti = p.secrets.new_jwt_id();
-        self.issue(&user, session, new.created_at, jti, refresh)
+        self.issue(user, session, new.created_at, jti, refresh)
     }
 
     /// Checks a login and describes the session it opens, which lasts `refresh_ttl` at most.
     pub(crate) fn checked_login(&self, req: LoginRequest) -> Result<(User, NewSession), AuthError> {
         let user = self.check_login(&req)?;
+        self.require_second_step(&user, &req.context)?;
         let now = self.ports.clock.now();
         let session = self.new_session(&user, &req.context, now, now.plus(self.tokens.refresh_ttl));
         Ok((user, session))
@@ -74,6 +93,8 @@ impl Service {
             Err(AuthError::Locked { .. }) => (Event::LoginLocked, Some("account_locked")),
             Err(AuthError::AccountDisabled) => (Event::LoginFailed, Some("account_disabled")),
             Err(AuthError::InvalidCredentials) => (Event::LoginFailed, Some("invalid_credentials")),
+            // The password was right; the second step is audited by itself.
+            Err(AuthError::MfaRequired { .. }) => return result,
             Err(_) => return result,
         };
         let mut audit = Audit::new(
@@ -166,7 +187,7 @@ impl Service {
 
     /// Counts a failed login and says how to answer it: `InvalidCredentials`, or `Locked` once the
     /// failures reach the limit.
-    fn login_failed(
+    pub(crate) fn login_failed(
         &self,
         key: &LockoutKey,
         subject: Option<crate::user::UserId>,

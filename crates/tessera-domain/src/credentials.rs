@@ -302,12 +302,30 @@ impl Service {
     /// # Errors
     /// As `login`.
     pub fn login_opaque(&self, req: LoginRequest) -> Result<IssuedAccess, AuthError> {
-        let p = &self.ports;
         let (_, new) = self.checked_login(req)?;
+        self.open_opaque_session(&new)
+    }
+
+    /// The second step of a login for a user with MFA, handing out an opaque token.
+    ///
+    /// # Errors
+    /// As `login_mfa`.
+    pub fn login_mfa_opaque(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<IssuedAccess, AuthError> {
+        let (_, new) = self.checked_mfa_login(mfa_token, code, context)?;
+        self.open_opaque_session(&new)
+    }
+
+    fn open_opaque_session(&self, new: &NewSession) -> Result<IssuedAccess, AuthError> {
+        let p = &self.ports;
         let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
         let expires_at = new.created_at.plus(self.opaque.ttl);
         p.credentials
-            .create_opaque_session(&new, &p.secrets.digest(&token), expires_at)?;
+            .create_opaque_session(new, &p.secrets.digest(&token), expires_at)?;
         Ok(IssuedAccess {
             access_token: token,
             expires_in: self.opaque.ttl,

@@ -77,6 +77,13 @@ pub enum AuthError {
     /// Too many consecutive failures: no login, even with the right password, for this many seconds.
     #[error("this account is locked after too many failed logins; try again later")]
     Locked { retry_after: i64 },
+    /// The password was right; a second factor is needed, through this pending login.
+    #[error("a second factor is required")]
+    MfaRequired { mfa_token: String },
+    #[error("the MFA token is invalid, used or expired; log in again")]
+    InvalidMfaToken,
+    #[error("the code is wrong or was already used")]
+    InvalidMfaCode,
     /// A client (an API key or a service) failed to authenticate.
     #[error("client authentication failed")]
     InvalidClient,
@@ -131,6 +138,10 @@ pub enum UserError {
     LastAdmin,
     #[error("the current password is wrong")]
     WrongCurrentPassword,
+    #[error("multi-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    #[error("multi-factor authentication is not enabled")]
+    MfaNotEnabled,
     /// A password-reset token that is unknown, used or expired.
     #[error("the reset token is invalid, used or expired")]
     InvalidResetToken,

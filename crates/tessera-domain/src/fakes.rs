@@ -349,6 +349,8 @@ pub fn harness() -> Harness {
         lockout: Arc::new(FakeLockout::default()),
         audit: audit.clone(),
         recovery: Arc::new(Unused),
+        otp: Arc::new(Unused),
+        mfa: Arc::new(NoMfa),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -565,6 +567,60 @@ impl RecoveryRepository for Unused {
         _: &PasswordHash,
         _: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        unused()
+    }
+}
+
+impl OneTimeCodes for Unused {
+    fn new_totp_secret(&self) -> String {
+        String::new()
+    }
+    fn enrolment(&self, _: &str, _: &str, _: &str) -> anyhow::Result<(String, String)> {
+        unused()
+    }
+    fn totp_step(&self, _: &str, _: &str, _: UnixTime) -> Option<i64> {
+        None
+    }
+    fn new_backup_code(&self) -> String {
+        String::new()
+    }
+}
+
+/// No user has a second factor: the HTTP suite tests MFA against the real store and TOTP.
+pub struct NoMfa;
+
+impl MfaRepository for NoMfa {
+    fn begin_enrolment(&self, _: UserId, _: &str, _: UnixTime) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn mfa_state(&self, _: UserId) -> anyhow::Result<Option<MfaState>> {
+        Ok(None)
+    }
+    fn enable(&self, _: UserId, _: i64, _: &[HashedToken], _: UnixTime) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn accept_step(&self, _: UserId, _: i64) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn use_backup_code(&self, _: UserId, _: &HashedToken, _: UnixTime) -> anyhow::Result<bool> {
+        unused()
+    }
+    fn remaining_backup_codes(&self, _: UserId) -> anyhow::Result<u32> {
+        unused()
+    }
+    fn replace_backup_codes(&self, _: UserId, _: &[HashedToken]) -> anyhow::Result<()> {
+        unused()
+    }
+    fn disable(&self, _: UserId, _: RevokeSessions, _: UnixTime) -> anyhow::Result<Vec<SessionId>> {
+        unused()
+    }
+    fn create_challenge(&self, _: UserId, _: &HashedToken, _: UnixTime) -> anyhow::Result<()> {
+        unused()
+    }
+    fn challenge_user(&self, _: &HashedToken, _: UnixTime) -> anyhow::Result<Option<UserId>> {
+        unused()
+    }
+    fn consume_challenge(&self, _: &HashedToken, _: UnixTime) -> anyhow::Result<bool> {
         unused()
     }
 }

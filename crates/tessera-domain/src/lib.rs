@@ -12,6 +12,7 @@ pub mod claims;
 pub mod credentials;
 pub mod error;
 pub mod lockout;
+pub mod mfa;
 pub mod password;
 pub mod ports;
 pub mod recovery;

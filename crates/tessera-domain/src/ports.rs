@@ -442,3 +442,98 @@ pub trait RecoveryRepository: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>>;
 }
+
+/// Time-based one-time passwords (RFC 6238: SHA-1, 6 digits, 30 s) and backup codes.
+pub trait OneTimeCodes: Send + Sync {
+    /// A new shared secret of 160 random bits, base32 without padding.
+    fn new_totp_secret(&self) -> String;
+
+    /// The `otpauth://totp/…` URI an authenticator app reads, and that URI as an SVG QR code.
+    ///
+    /// # Errors
+    /// When the account name cannot go in a URI.
+    fn enrolment(
+        &self,
+        secret: &str,
+        account: &str,
+        issuer: &str,
+    ) -> anyhow::Result<(String, String)>;
+
+    /// The time step of `code` for `secret` within one step of `now`, if it matches one.
+    fn totp_step(&self, secret: &str, code: &str, now: UnixTime) -> Option<i64>;
+
+    /// A new backup code: ten characters from an unambiguous alphabet, as `xxxxx-xxxxx`.
+    fn new_backup_code(&self) -> String;
+}
+
+/// A user's second factor as stored.
+#[derive(Debug, Clone)]
+pub struct MfaState {
+    pub secret: String,
+    pub enabled: bool,
+    /// The last TOTP time step accepted; codes of it or earlier are refused.
+    pub last_step: Option<i64>,
+}
+
+/// Second factors, backup codes and pending MFA logins.
+pub trait MfaRepository: Send + Sync {
+    /// Starts (or restarts) an enrolment with a new, not yet enabled secret.
+    /// Returns false when MFA is already enabled; nothing is written then.
+    fn begin_enrolment(&self, user: UserId, secret: &str, now: UnixTime) -> anyhow::Result<bool>;
+
+    fn mfa_state(&self, user: UserId) -> anyhow::Result<Option<MfaState>>;
+
+    /// Enables a pending enrolment whose code of time step `step` was right, and stores the
+    /// backup codes' digests, in one transaction. False when there is no pending enrolment.
+    fn enable(
+        &self,
+        user: UserId,
+        step: i64,
+        backup: &[HashedToken],
+        now: UnixTime,
+    ) -> anyhow::Result<bool>;
+
+    /// Accepts TOTP time step `step` for `user` once.
+    ///
+    /// # Errors
+    /// MUST be atomic: of concurrent calls with one step, exactly one returns true, and no call
+    /// with a step at or before the last accepted one returns true.
+    fn accept_step(&self, user: UserId, step: i64) -> anyhow::Result<bool>;
+
+    /// Uses one backup code. MUST be atomic: of concurrent uses of one code, exactly one returns true.
+    fn use_backup_code(
+        &self,
+        user: UserId,
+        digest: &HashedToken,
+        now: UnixTime,
+    ) -> anyhow::Result<bool>;
+
+    fn remaining_backup_codes(&self, user: UserId) -> anyhow::Result<u32>;
+
+    /// Replaces every backup code of the user.
+    fn replace_backup_codes(&self, user: UserId, backup: &[HashedToken]) -> anyhow::Result<()>;
+
+    /// Removes the second factor and backup codes; with `revoke`, also ends the user's sessions,
+    /// in the same transaction. Returns the sessions ended.
+    fn disable(
+        &self,
+        user: UserId,
+        revoke: RevokeSessions,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>>;
+
+    /// Stores a pending MFA login for `user`.
+    fn create_challenge(
+        &self,
+        user: UserId,
+        digest: &HashedToken,
+        expires_at: UnixTime,
+    ) -> anyhow::Result<()>;
+
+    /// The user of an unused, unexpired pending login.
+    fn challenge_user(&self, digest: &HashedToken, now: UnixTime)
+        -> anyhow::Result<Option<UserId>>;
+
+    /// Marks a pending login used. MUST be atomic: of concurrent calls, exactly one returns true.
+    fn consume_challenge(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<bool>;
+}

@@ -8,7 +8,8 @@ use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
-    PasswordHasher, RecoveryRepository, SecretTokens, SessionRepository, UserRepository,
+    MfaRepository, OneTimeCodes, PasswordHasher, RecoveryRepository, SecretTokens,
+    SessionRepository, UserRepository,
 };
 use crate::recovery::RecoverySettings;
 use crate::revocation::RevokedSessions;
@@ -55,6 +56,8 @@ pub struct Ports {
     pub lockout: Arc<dyn LockoutRepository>,
     pub audit: Arc<dyn AuditLog>,
     pub recovery: Arc<dyn RecoveryRepository>,
+    pub otp: Arc<dyn OneTimeCodes>,
+    pub mfa: Arc<dyn MfaRepository>,
 }
 
 impl std::fmt::Debug for Ports {

@@ -556,3 +556,34 @@ pub struct ResetTokenResponse {
     pub token: String,
     pub expires_at: String,
 }
+
+#[derive(Serialize)]
+pub struct EnrolmentResponse {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+#[derive(Deserialize)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+#[derive(Deserialize)]
+pub struct DisableMfaBody {
+    pub password: String,
+    pub code: String,
+}
+
+#[derive(Serialize)]
+pub struct BackupCodesResponse {
+    pub backup_codes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaLoginBody {
+    pub mfa_token: String,
+    pub code: String,
+    /// `jwt` or `opaque`; the configured default when absent.
+    pub token_format: Option<String>,
+}

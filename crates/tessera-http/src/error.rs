@@ -37,6 +37,9 @@ pub enum ApiError {
     },
     #[error("this method is not supported on this path")]
     MethodNotAllowed,
+    /// The password was right; the login continues at `/auth/login/mfa` with this token.
+    #[error("a second factor is required: send a code with the mfa_token to /auth/login/mfa")]
+    MfaRequired { mfa_token: String },
     /// Too many failed logins: 423 with `Retry-After`.
     #[error("this account is locked after too many failed logins; try again later")]
     Locked { retry_after: u64 },
@@ -67,6 +70,8 @@ struct ErrorBody<'a> {
     error_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     valid: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
 }
 
 impl ApiError {
@@ -82,6 +87,7 @@ impl ApiError {
             Self::Unavailable => "unavailable",
             Self::NotFound => "not_found",
             Self::Locked { .. } => "account_locked",
+            Self::MfaRequired { .. } => "mfa_required",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -125,7 +131,9 @@ impl ResponseError for ApiError {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized { .. } | Self::CheckFailed { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized { .. } | Self::CheckFailed { .. } | Self::MfaRequired { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
             Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -181,6 +189,10 @@ impl ResponseError for ApiError {
                 fields,
                 error_description: matches!(self, Self::OAuth { .. }).then(|| self.to_string()),
                 valid: matches!(self, Self::CheckFailed { .. }).then_some(false),
+                mfa_token: match self {
+                    Self::MfaRequired { mfa_token } => Some(mfa_token.as_str()),
+                    _ => None,
+                },
             })
     }
 }
@@ -228,6 +240,15 @@ impl From<AuthError> for ApiError {
             AuthError::Locked { retry_after } => Self::Locked {
                 retry_after: u64::try_from(retry_after.max(1)).unwrap_or(1),
             },
+            AuthError::MfaRequired { mfa_token } => Self::MfaRequired { mfa_token },
+            AuthError::InvalidMfaToken => Self::Unauthorized {
+                code: "invalid_mfa_token",
+                message: e.to_string(),
+            },
+            AuthError::InvalidMfaCode => Self::Unauthorized {
+                code: "invalid_mfa_code",
+                message: e.to_string(),
+            },
             AuthError::InvalidClient => Self::OAuth {
                 code: "invalid_client",
                 message: e.to_string(),
@@ -247,9 +268,11 @@ impl ApiError {
     #[must_use]
     pub fn into_oauth(self) -> Self {
         let code = match &self {
-            Self::OAuth { .. } | Self::Internal(_) | Self::Unavailable | Self::Locked { .. } => {
-                return self
-            }
+            Self::OAuth { .. }
+            | Self::Internal(_)
+            | Self::Unavailable
+            | Self::Locked { .. }
+            | Self::MfaRequired { .. } => return self,
             Self::MalformedBody(_)
             | Self::Validation { .. }
             | Self::UnsupportedMediaType
@@ -279,6 +302,16 @@ impl From<UserError> for ApiError {
             },
             UserError::LastAdmin => Self::Conflict {
                 code: "last_admin",
+                message: e.to_string(),
+                fields: BTreeMap::new(),
+            },
+            UserError::MfaAlreadyEnabled => Self::Conflict {
+                code: "mfa_already_enabled",
+                message: e.to_string(),
+                fields: BTreeMap::new(),
+            },
+            UserError::MfaNotEnabled => Self::Conflict {
+                code: "mfa_not_enabled",
                 message: e.to_string(),
                 fields: BTreeMap::new(),
             },

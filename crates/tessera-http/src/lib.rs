@@ -66,6 +66,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/users/{id}/unlock").route(web::post().to(users::unlock)))
         .service(resource("/users/{id}/password-reset").route(web::post().to(users::issue_reset)))
         .service(resource("/auth/register").route(web::post().to(users::register)))
+        .service(resource("/auth/login/mfa").route(web::post().to(routes::mfa::login)))
+        .service(resource("/mfa/setup").route(web::post().to(routes::mfa::setup)))
+        .service(resource("/mfa/verify").route(web::post().to(routes::mfa::verify)))
+        .service(resource("/mfa/disable").route(web::post().to(routes::mfa::disable)))
+        .service(
+            resource("/mfa/backup-codes")
+                .route(web::get().to(routes::mfa::backup_codes_left))
+                .route(web::post().to(routes::mfa::regenerate_backup_codes)),
+        )
+        .service(resource("/users/{id}/mfa").route(web::delete().to(routes::mfa::reset)))
         .service(resource("/auth/password-reset").route(web::post().to(users::reset)))
         .service(
             resource("/users/{id}/api-keys")

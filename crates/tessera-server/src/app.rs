@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
-use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets};
+use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets, TotpCodes};
 use tessera_domain::credentials::{OpaqueSettings, TokenFormat};
 use tessera_domain::password::Password;
 use tessera_domain::ports::Clock;
@@ -145,6 +145,8 @@ impl Application {
             lockout: store.clone(),
             audit: store.clone(),
             recovery: store.clone(),
+            mfa: store.clone(),
+            otp: Arc::new(TotpCodes),
             credentials: store,
             hasher,
             secrets,

@@ -11,7 +11,7 @@ use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{Role, User, UserId};
 
 use crate::schema::{
-    api_keys, opaque_tokens, password_resets, session_revocations, sessions, users,
+    api_keys, mfa_challenges, opaque_tokens, password_resets, session_revocations, sessions, users,
 };
 use crate::sessions::{end_session, insert_session};
 use crate::users::load_user;
@@ -304,7 +304,15 @@ impl CredentialRepository for Store {
                 let resets =
                     diesel::delete(password_resets::table.filter(password_resets::id.eq_any(&ids)))
                         .execute(conn)?;
-                Ok::<_, DieselError>((tokens + ended + revocations + resets) as u64)
+                let ids: Vec<i64> = mfa_challenges::table
+                    .filter(mfa_challenges::expires_at.lt(now.seconds()))
+                    .select(mfa_challenges::id)
+                    .limit(limit)
+                    .load(conn)?;
+                let challenges =
+                    diesel::delete(mfa_challenges::table.filter(mfa_challenges::id.eq_any(&ids)))
+                        .execute(conn)?;
+                Ok::<_, DieselError>((tokens + ended + revocations + resets + challenges) as u64)
             })
             .context("cannot prune expired credentials")
     }

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod credentials;
 mod lockout;
+mod mfa;
 mod recovery;
 mod rows;
 pub mod schema;

@@ -187,6 +187,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_mfa (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        enabled -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+        enabled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    backup_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -211,6 +241,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     password_resets,
+    user_mfa,
+    backup_codes,
+    mfa_challenges,
     tenants,
     services,
     roles,

@@ -20,22 +20,27 @@ fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {
     no_store(HttpResponse::Ok()).json(TokenResponse::from(t))
 }
 
+/// A requested `token_format`, checked.
+pub(crate) fn token_format(raw: Option<&str>) -> Result<Option<TokenFormat>, ApiError> {
+    raw.map(|raw| {
+        TokenFormat::parse(raw).ok_or_else(|| {
+            ApiError::field(
+                "token_format",
+                "invalid",
+                "token_format must be jwt or opaque".into(),
+            )
+        })
+    })
+    .transpose()
+}
+
 /// `POST /auth/login`.
 pub async fn login(
     state: web::Data<AppState>,
     client: ClientInfo,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = match body.token_format.as_deref() {
-        None => None,
-        Some(raw) => Some(TokenFormat::parse(raw).ok_or_else(|| {
-            ApiError::field(
-                "token_format",
-                "invalid",
-                "token_format must be jwt or opaque".into(),
-            )
-        })?),
-    };
+    let format = token_format(body.token_format.as_deref())?;
     let request = LoginRequest {
         login: body.username,
         password: Password::new(body.password),

@@ -5,4 +5,5 @@ pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod meta;
+pub mod mfa;
 pub mod users;

@@ -7,6 +7,7 @@ mod credentials;
 mod health;
 mod lockout;
 mod login;
+mod mfa;
 mod recovery;
 mod refresh;
 mod resource_server;
