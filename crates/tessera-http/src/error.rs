@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The password was right; the login continues at `/auth/login/mfa` with this token.
     #[error("a second factor is required: send a code with the mfa_token to /auth/login/mfa")]
     MfaRequired { mfa_token: String },
+    /// Too many requests: 429 with `Retry-After`.
+    #[error("too many requests; try again later")]
+    RateLimited { retry_after: u64 },
     /// Too many failed logins: 423 with `Retry-After`.
     #[error("this account is locked after too many failed logins; try again later")]
     Locked { retry_after: u64 },
@@ -87,6 +90,7 @@ impl ApiError {
             Self::Unavailable => "unavailable",
             Self::NotFound => "not_found",
             Self::Locked { .. } => "account_locked",
+            Self::RateLimited { .. } => "rate_limited",
             Self::MfaRequired { .. } => "mfa_required",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -140,6 +144,7 @@ impl ResponseError for ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Locked { .. } => StatusCode::LOCKED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,7 +158,7 @@ impl ResponseError for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
-        if let Self::Locked { retry_after } = self {
+        if let Self::Locked { retry_after } | Self::RateLimited { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if let Self::OAuth { code, .. } = self {
@@ -272,6 +277,7 @@ impl ApiError {
             | Self::Internal(_)
             | Self::Unavailable
             | Self::Locked { .. }
+            | Self::RateLimited { .. }
             | Self::MfaRequired { .. } => return self,
             Self::MalformedBody(_)
             | Self::Validation { .. }

@@ -273,8 +273,18 @@ pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 
 /// Where a request comes from: the client's address, user agent and the request id.
 pub fn request_context(req: &HttpRequest) -> RequestContext {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let ip = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.limits.client_ip(
+            peer,
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok()),
+        ),
+        None => peer,
+    };
     RequestContext {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: ip.map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -4,6 +4,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod rate_limit;
 pub mod resource;
 pub mod routes;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// The JSON Web Key Set, rendered once.
     pub jwks: Arc<serde_json::Value>,
+    /// Rate limits on the login endpoints, and the trusted proxies.
+    pub limits: Arc<rate_limit::RateLimits>,
 }
 
 /// Server tuning.
@@ -202,6 +205,7 @@ pub fn server(
             .configure(extractor_config)
             .configure(routes)
             .default_service(web::to(routes::meta::not_found))
+            .wrap(actix_web::middleware::from_fn(rate_limit::limit_logins))
             .wrap(actix_web::middleware::from_fn(middleware::log_requests))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())

@@ -78,6 +78,7 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     service: Arc<Service>,
+    limits: Arc<tessera_http::rate_limit::RateLimits>,
     cleanup: Cleanup,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
@@ -182,10 +183,14 @@ impl Application {
         };
         tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
 
+        let limits = Arc::new(tessera_http::rate_limit::RateLimits::new(
+            &settings.rate_limit.to_http()?,
+        ));
         let server = tessera_http::server(
             AppState {
                 service: Arc::clone(&service),
                 jwks,
+                limits: Arc::clone(&limits),
             },
             listener,
             &HttpSettings {
@@ -197,6 +202,7 @@ impl Application {
             port: local.port(),
             server,
             service,
+            limits,
             cleanup: Cleanup {
                 every: Duration::from_secs(settings.cleanup.interval_seconds),
                 batch: settings.cleanup.batch_size,
@@ -217,12 +223,14 @@ impl Application {
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let service = Arc::clone(&self.service);
+        let limits = Arc::clone(&self.limits);
         let cleanup = self.cleanup;
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(cleanup.every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                limits.shrink();
                 cleanup.run_once(Arc::clone(&service)).await;
             }
         });

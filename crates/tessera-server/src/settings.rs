@@ -40,6 +40,55 @@ pub struct Settings {
     pub lockout: LockoutPolicy,
     pub audit: AuditSettings,
     pub recovery: RecoverySettings,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// `[rate_limit]`: see `tessera_http::rate_limit::RateLimitSettings`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub per_ip_per_minute: u32,
+    pub per_username_per_minute: u32,
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_ip_per_minute: 60,
+            per_username_per_minute: 10,
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The settings the HTTP adapter takes.
+    ///
+    /// # Errors
+    /// For a trusted proxy that is not an IP address.
+    pub fn to_http(&self) -> anyhow::Result<tessera_http::rate_limit::RateLimitSettings> {
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid configuration: rate_limit.trusted_proxies: {p:?} is not an IP address"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(tessera_http::rate_limit::RateLimitSettings {
+            enabled: self.enabled,
+            per_ip_per_minute: self.per_ip_per_minute,
+            per_username_per_minute: self.per_username_per_minute,
+            trusted_proxies,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,6 +350,11 @@ impl Settings {
             TokenFormat::parse(&t.default_format).is_some(),
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
+        );
+        self.rate_limit.to_http()?;
+        anyhow::ensure!(
+            self.rate_limit.per_ip_per_minute > 0 && self.rate_limit.per_username_per_minute > 0,
+            "invalid configuration: rate_limit.per_ip_per_minute and rate_limit.per_username_per_minute must be positive"
         );
         self.recovery
             .validate()

@@ -70,6 +70,8 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     s.password_hashing.iterations = 1;
     s.password_hashing.threads = 2;
     s.bootstrap.admin_password = Some(ADMIN_PASSWORD.to_owned().into());
+    // Every test logs in from 127.0.0.1 many times; the rate-limit tests turn the limits back on.
+    s.rate_limit.enabled = false;
     s
 }
 
@@ -234,6 +236,24 @@ impl TestApp {
                 .expect("refresh token")
                 .to_owned(),
         )
+    }
+
+    /// Logs the admin in through a proxy that forwards for `ip`, returning the access token.
+    pub async fn admin_token_from(&self, ip: &str) -> String {
+        let res = self
+            .client
+            .post(self.url("/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .expect("request sent");
+        let a = Self::answer(res).await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+        a.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
     }
 
     pub async fn admin_token(&self) -> String {

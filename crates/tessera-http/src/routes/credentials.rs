@@ -192,8 +192,10 @@ async fn oauth_grant(
     let grant = required(body.grant_type, "grant_type")?;
     match grant.as_str() {
         "password" => {
+            let login = required(body.username, "username")?;
+            state.limits.check_username(&login)?;
             let request = tessera_domain::auth::LoginRequest {
-                login: required(body.username, "username")?,
+                login,
                 password: Password::new(required(body.password, "password")?),
                 tenant: body.tenant,
                 context: client.0,

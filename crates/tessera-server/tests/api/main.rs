@@ -8,6 +8,7 @@ mod health;
 mod lockout;
 mod login;
 mod mfa;
+mod rate_limit;
 mod recovery;
 mod refresh;
 mod resource_server;

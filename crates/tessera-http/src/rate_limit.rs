@@ -1,0 +1,226 @@
+//! Rate limits on the login endpoints, per client address and per username, with governor's
+//! GCRA limiters; and the client address itself, which `X-Forwarded-For` sets only when the
+//! request comes from a trusted proxy.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// How the login endpoints are limited.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// Requests per minute from one client address to `/auth/*` and `/oauth/token`.
+    pub per_ip_per_minute: u32,
+    /// Login attempts per minute for one username, from anywhere.
+    pub per_username_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// The limiters, shared by every worker.
+#[derive(Debug)]
+pub struct RateLimits {
+    enabled: bool,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_username: DefaultKeyedRateLimiter<String>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
+}
+
+/// Seconds until a refused request could pass, at least one.
+fn retry_after<P: governor::clock::Reference>(not_until: &governor::NotUntil<P>) -> u64
+where
+    DefaultClock: governor::clock::Clock<Instant = P>,
+{
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+impl RateLimits {
+    pub fn new(settings: &RateLimitSettings) -> Self {
+        Self {
+            enabled: settings.enabled,
+            per_ip: DefaultKeyedRateLimiter::dashmap(quota(settings.per_ip_per_minute)),
+            per_username: DefaultKeyedRateLimiter::dashmap(quota(settings.per_username_per_minute)),
+            trusted_proxies: settings.trusted_proxies.clone(),
+        }
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
+    /// in `X-Forwarded-For` that is not a trusted proxy itself.
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let Some(chain) = forwarded_for else {
+            return Some(peer);
+        };
+        let mut client = peer;
+        for hop in chain.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !self.trusted_proxies.contains(&ip) {
+                        break;
+                    }
+                }
+                // A hop that is not an address cannot be believed, nor anything before it.
+                Err(_) => break,
+            }
+        }
+        Some(client)
+    }
+
+    /// Counts a request from `ip`.
+    ///
+    /// # Errors
+    /// `RateLimited` when its budget is spent.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.per_ip
+            .check_key(&ip)
+            .map_err(|n| ApiError::RateLimited {
+                retry_after: retry_after(&n),
+            })
+    }
+
+    /// Counts a login attempt for `username` (case-insensitive).
+    ///
+    /// # Errors
+    /// `RateLimited` when its budget is spent.
+    pub fn check_username(&self, username: &str) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let key: String = username.trim().to_lowercase().chars().take(256).collect();
+        self.per_username
+            .check_key(&key)
+            .map_err(|n| ApiError::RateLimited {
+                retry_after: retry_after(&n),
+            })
+    }
+
+    /// Forgets keys whose budgets are full again, so memory stays bounded. For a periodic job.
+    pub fn shrink(&self) {
+        self.per_ip.retain_recent();
+        self.per_username.retain_recent();
+        self.per_ip.shrink_to_fit();
+        self.per_username.shrink_to_fit();
+    }
+}
+
+/// The per-address limit on `/auth/*` and `/oauth/token`. A refusal is an ordinary response, so
+/// the request log still records it.
+pub async fn limit_logins(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Err(e) = check_address(&req) {
+        let res = actix_web::ResponseError::error_response(&e);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
+    let path = req.path();
+    if !(path.starts_with("/auth/") || path == "/oauth/token") {
+        return Ok(());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Ok(());
+    };
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    match state
+        .limits
+        .client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
+    {
+        Some(ip) => state.limits.check_ip(ip),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(trusted: &[&str]) -> RateLimits {
+        RateLimits::new(&RateLimitSettings {
+            enabled: true,
+            per_ip_per_minute: 2,
+            per_username_per_minute: 1,
+            trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
+        })
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let l = limits(&["10.0.0.1", "10.0.0.2"]);
+        let xff = Some("203.0.113.9, 198.51.100.7, 10.0.0.2");
+        assert_eq!(
+            l.client_ip(Some(ip("192.0.2.1")), xff),
+            Some(ip("192.0.2.1"))
+        );
+        assert_eq!(
+            l.client_ip(Some(ip("10.0.0.1")), xff),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            l.client_ip(Some(ip("10.0.0.1")), None),
+            Some(ip("10.0.0.1"))
+        );
+        assert_eq!(
+            l.client_ip(Some(ip("10.0.0.1")), Some("junk, 10.0.0.2")),
+            Some(ip("10.0.0.2"))
+        );
+    }
+
+    #[test]
+    fn budgets_are_per_key_and_say_when_to_retry() {
+        let l = limits(&[]);
+        assert!(l.check_ip(ip("192.0.2.1")).is_ok());
+        assert!(l.check_ip(ip("192.0.2.1")).is_ok());
+        match l.check_ip(ip("192.0.2.1")) {
+            Err(ApiError::RateLimited { retry_after }) => assert!((1..=30).contains(&retry_after)),
+            other => panic!("{other:?}"),
+        }
+        assert!(l.check_ip(ip("192.0.2.2")).is_ok());
+        assert!(l.check_username("Bob").is_ok());
+        assert!(l.check_username("bob ").is_err());
+        assert!(l.check_username("alice").is_ok());
+        let off = RateLimits::new(&RateLimitSettings {
+            enabled: false,
+            per_ip_per_minute: 1,
+            per_username_per_minute: 1,
+            trusted_proxies: vec![],
+        });
+        for _ in 0..5 {
+            assert!(off.check_ip(ip("192.0.2.1")).is_ok());
+        }
+    }
+}
