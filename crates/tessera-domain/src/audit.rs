@@ -82,6 +82,7 @@ events! {
     MfaDisabled => "mfa_disabled",
     BackupCodeUsed => "backup_code_used",
     BackupCodesRegenerated => "backup_codes_regenerated",
+    SessionRevoked => "session_revoked",
 }
 
 impl fmt::Display for Event {

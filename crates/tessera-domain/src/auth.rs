@@ -68,6 +68,7 @@ impl Service {
         let session = p
             .sessions
             .create_session(new, &p.secrets.digest(&refresh))?;
+        self.enforce_session_limit(user.id)?;
         let jti = p.secrets.new_jwt_id();
         self.issue(user, session, new.created_at, jti, refresh)
     }
@@ -257,6 +258,15 @@ impl Service {
             .find_refresh(&p.secrets.digest(presented))?
             .ok_or(AuthError::InvalidGrant)?;
         if record.session_revoked || self.revoked.contains(record.session_id) {
+            return Err(AuthError::InvalidGrant);
+        }
+        if !self
+            .sessions
+            .alive(record.session_created_at, record.session_last_used_at, now)
+        {
+            p.sessions
+                .revoke_session(record.session_id, "session_expired", now)?;
+            self.remember_revoked(&[record.session_id]);
             return Err(AuthError::InvalidGrant);
         }
         let (successor, jti) = p.secrets.successor(presented);

@@ -251,6 +251,12 @@ impl Service {
         if now >= rec.expires_at {
             return Err(TokenError::Expired);
         }
+        if !self
+            .sessions
+            .alive(rec.session_created_at, rec.session_last_used_at, now)
+        {
+            return Err(TokenError::Expired);
+        }
         let user = match p.users.get_user(rec.user_id).map_err(|e| unavailable(&e))? {
             None => return Err(TokenError::Revoked),
             Some(u) if !u.active => return Err(TokenError::AccountDisabled),
@@ -266,7 +272,7 @@ impl Service {
         {
             match p
                 .credentials
-                .extend_opaque(rec.token_id, rec.expires_at, target)
+                .extend_opaque(rec.token_id, rec.expires_at, target, now)
                 .map_err(|e| unavailable(&e))?
             {
                 Extension::Extended => {
@@ -302,8 +308,8 @@ impl Service {
     /// # Errors
     /// As `login`.
     pub fn login_opaque(&self, req: LoginRequest) -> Result<IssuedAccess, AuthError> {
-        let (_, new) = self.checked_login(req)?;
-        self.open_opaque_session(&new)
+        let (user, new) = self.checked_login(req)?;
+        self.open_opaque_session(&user, &new)
     }
 
     /// The second step of a login for a user with MFA, handing out an opaque token.
@@ -316,16 +322,21 @@ impl Service {
         code: &str,
         context: &RequestContext,
     ) -> Result<IssuedAccess, AuthError> {
-        let (_, new) = self.checked_mfa_login(mfa_token, code, context)?;
-        self.open_opaque_session(&new)
+        let (user, new) = self.checked_mfa_login(mfa_token, code, context)?;
+        self.open_opaque_session(&user, &new)
     }
 
-    fn open_opaque_session(&self, new: &NewSession) -> Result<IssuedAccess, AuthError> {
+    fn open_opaque_session(
+        &self,
+        user: &User,
+        new: &NewSession,
+    ) -> Result<IssuedAccess, AuthError> {
         let p = &self.ports;
         let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
         let expires_at = new.created_at.plus(self.opaque.ttl);
         p.credentials
             .create_opaque_session(new, &p.secrets.digest(&token), expires_at)?;
+        self.enforce_session_limit(user.id)?;
         Ok(IssuedAccess {
             access_token: token,
             expires_in: self.opaque.ttl,

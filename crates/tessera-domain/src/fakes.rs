@@ -109,7 +109,14 @@ impl AccessTokenCodec for FakeCodec {
 struct Db {
     users: Vec<(User, PasswordHash)>,
     sessions: Vec<(SessionId, UserId, bool)>,
-    refresh: Vec<(i64, HashedToken, SessionId, UnixTime, Option<UnixTime>)>,
+    refresh: Vec<(
+        i64,
+        HashedToken,
+        SessionId,
+        UnixTime,
+        Option<UnixTime>,
+        UnixTime,
+    )>,
     revocations: Vec<(SessionId, UnixTime)>,
 }
 
@@ -267,7 +274,8 @@ impl SessionRepository for FakeStore {
         let sid = SessionId(db.sessions.len() as i64 + 1);
         db.sessions.push((sid, n.user_id, false));
         let id = db.refresh.len() as i64 + 1;
-        db.refresh.push((id, r.clone(), sid, n.expires_at, None));
+        db.refresh
+            .push((id, r.clone(), sid, n.expires_at, None, n.created_at));
         Ok(sid)
     }
     fn find_refresh(&self, d: &HashedToken) -> anyhow::Result<Option<RefreshRecord>> {
@@ -279,6 +287,14 @@ impl SessionRepository for FakeStore {
                 session_id: r.2,
                 user_id: s.1,
                 session_revoked: s.2,
+                session_created_at: db
+                    .refresh
+                    .iter()
+                    .filter(|x| x.2 == r.2)
+                    .map(|x| x.5)
+                    .min()
+                    .unwrap(),
+                session_last_used_at: r.5,
                 expires_at: r.3,
                 rotated_at: r.4,
             }
@@ -299,7 +315,7 @@ impl SessionRepository for FakeStore {
         r.4 = Some(now);
         let sid = r.2;
         let nid = db.refresh.len() as i64 + 1;
-        db.refresh.push((nid, succ.clone(), sid, exp, None));
+        db.refresh.push((nid, succ.clone(), sid, exp, None, now));
         Ok(Rotation::Rotated)
     }
     fn revoke_session(&self, id: SessionId, _: &str, now: UnixTime) -> anyhow::Result<bool> {
@@ -351,6 +367,7 @@ pub fn harness() -> Harness {
         recovery: Arc::new(Unused),
         otp: Arc::new(Unused),
         mfa: Arc::new(NoMfa),
+        directory: Arc::new(Unused),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -474,7 +491,13 @@ impl CredentialRepository for Unused {
     fn find_opaque(&self, _: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
         unused()
     }
-    fn extend_opaque(&self, _: i64, _: UnixTime, _: UnixTime) -> anyhow::Result<Extension> {
+    fn extend_opaque(
+        &self,
+        _: i64,
+        _: UnixTime,
+        _: UnixTime,
+        _: UnixTime,
+    ) -> anyhow::Result<Extension> {
         unused()
     }
     fn prune_expired(&self, _: UnixTime, _: UnixTime, _: u32) -> anyhow::Result<u64> {
@@ -621,6 +644,24 @@ impl MfaRepository for NoMfa {
         unused()
     }
     fn consume_challenge(&self, _: &HashedToken, _: UnixTime) -> anyhow::Result<bool> {
+        unused()
+    }
+}
+
+impl SessionDirectory for Unused {
+    fn live_sessions(&self, _: UserId, _: UnixTime) -> anyhow::Result<Vec<SessionInfo>> {
+        unused()
+    }
+    fn session(&self, _: SessionId) -> anyhow::Result<Option<SessionInfo>> {
+        unused()
+    }
+    fn revoke_sessions_of(
+        &self,
+        _: UserId,
+        _: RevokeSessions,
+        _: &str,
+        _: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>> {
         unused()
     }
 }

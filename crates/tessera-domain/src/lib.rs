@@ -18,6 +18,7 @@ pub mod ports;
 pub mod recovery;
 pub mod revocation;
 pub mod service;
+pub mod sessions;
 pub mod time;
 pub mod token;
 pub mod user;

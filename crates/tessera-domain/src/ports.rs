@@ -162,6 +162,8 @@ pub struct RefreshRecord {
     pub session_id: SessionId,
     pub user_id: UserId,
     pub session_revoked: bool,
+    pub session_created_at: UnixTime,
+    pub session_last_used_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
 }
@@ -317,6 +319,8 @@ pub struct OpaqueRecord {
     pub session_id: SessionId,
     pub user_id: UserId,
     pub session_revoked: bool,
+    pub session_created_at: UnixTime,
+    pub session_last_used_at: UnixTime,
     pub session_expires_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -370,7 +374,14 @@ pub trait CredentialRepository: Send + Sync {
     /// # Errors
     /// MUST be atomic: of two concurrent calls with the same `from`, exactly one returns
     /// `Extension::Extended`; the other gets the expiry the first one set.
-    fn extend_opaque(&self, id: i64, from: UnixTime, to: UnixTime) -> anyhow::Result<Extension>;
+    /// A successful extension also marks the token's session used at `now`.
+    fn extend_opaque(
+        &self,
+        id: i64,
+        from: UnixTime,
+        to: UnixTime,
+        now: UnixTime,
+    ) -> anyhow::Result<Extension>;
 
     /// Deletes at most `batch` opaque tokens expired before `now`, and at most `batch` sessions
     /// (with their refresh and opaque tokens) that ended or expired before `ended_before`.
@@ -536,4 +547,36 @@ pub trait MfaRepository: Send + Sync {
 
     /// Marks a pending login used. MUST be atomic: of concurrent calls, exactly one returns true.
     fn consume_challenge(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<bool>;
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Opened by an API key's client-credentials grant.
+    pub api_key: bool,
+}
+
+/// Listing and ending a user's sessions.
+pub trait SessionDirectory: Send + Sync {
+    /// The user's sessions that have not ended or expired at `now`, oldest first.
+    fn live_sessions(&self, user: UserId, now: UnixTime) -> anyhow::Result<Vec<SessionInfo>>;
+
+    /// One session, live or not; `None` for an unknown id.
+    fn session(&self, id: SessionId) -> anyhow::Result<Option<SessionInfo>>;
+
+    /// Ends the user's live sessions that `scope` names, in one transaction; returns them.
+    fn revoke_sessions_of(
+        &self,
+        user: UserId,
+        scope: RevokeSessions,
+        reason: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>>;
 }

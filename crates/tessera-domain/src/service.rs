@@ -9,10 +9,11 @@ use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
     MfaRepository, OneTimeCodes, PasswordHasher, RecoveryRepository, SecretTokens,
-    SessionRepository, UserRepository,
+    SessionDirectory, SessionRepository, UserRepository,
 };
 use crate::recovery::RecoverySettings;
 use crate::revocation::RevokedSessions;
+use crate::sessions::SessionPolicy;
 use crate::token::SessionId;
 use crate::user::{Role, UserId};
 
@@ -58,6 +59,7 @@ pub struct Ports {
     pub recovery: Arc<dyn RecoveryRepository>,
     pub otp: Arc<dyn OneTimeCodes>,
     pub mfa: Arc<dyn MfaRepository>,
+    pub directory: Arc<dyn SessionDirectory>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -78,6 +80,7 @@ pub struct Service {
     pub(crate) key_usage: KeyUsage,
     pub(crate) lockout: LockoutPolicy,
     pub(crate) recovery: RecoverySettings,
+    pub(crate) sessions: SessionPolicy,
 }
 
 impl Service {
@@ -92,7 +95,15 @@ impl Service {
             key_usage: KeyUsage::default(),
             lockout: LockoutPolicy::default(),
             recovery: RecoverySettings::default(),
+            sessions: SessionPolicy::default(),
         }
+    }
+
+    /// Sets session lifetimes and the per-user limit.
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: SessionPolicy) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// Sets self-registration and password-reset behaviour.

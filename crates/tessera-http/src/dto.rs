@@ -9,6 +9,7 @@ use tessera_domain::audit::AuditRecord;
 use tessera_domain::auth::IssuedTokens;
 use tessera_domain::credentials::{ApiKey, IssuedAccess, TokenCheck};
 use tessera_domain::password::Password;
+use tessera_domain::ports::SessionInfo;
 use tessera_domain::service::Principal;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::User;
@@ -586,4 +587,33 @@ pub struct MfaLoginBody {
     pub code: String,
     /// `jwt` or `opaque`; the configured default when absent.
     pub token_format: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SessionResponse {
+    pub id: i64,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Opened by an API key's client-credentials grant.
+    pub api_key: bool,
+    /// The session of the request that asks.
+    pub current: bool,
+}
+
+impl SessionResponse {
+    pub fn new(s: &SessionInfo, current: Option<tessera_domain::token::SessionId>) -> Self {
+        Self {
+            id: s.id.0,
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            expires_at: rfc3339(s.expires_at),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+            api_key: s.api_key,
+            current: current == Some(s.id),
+        }
+    }
 }

@@ -79,6 +79,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(routes::mfa::regenerate_backup_codes)),
         )
         .service(resource("/users/{id}/mfa").route(web::delete().to(routes::mfa::reset)))
+        .service(
+            resource("/sessions")
+                .route(web::get().to(routes::sessions::mine))
+                .route(web::delete().to(routes::sessions::end_mine)),
+        )
+        .service(resource("/sessions/{id}").route(web::delete().to(routes::sessions::end_one)))
+        .service(
+            resource("/users/{id}/sessions")
+                .route(web::get().to(routes::sessions::of_user))
+                .route(web::delete().to(routes::sessions::end_of_user)),
+        )
         .service(resource("/auth/password-reset").route(web::post().to(users::reset)))
         .service(
             resource("/users/{id}/api-keys")

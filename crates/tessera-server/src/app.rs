@@ -147,6 +147,7 @@ impl Application {
             audit: store.clone(),
             recovery: store.clone(),
             mfa: store.clone(),
+            directory: store.clone(),
             otp: Arc::new(TotpCodes),
             credentials: store,
             hasher,
@@ -162,7 +163,8 @@ impl Application {
                     default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
                 })
                 .with_lockout(settings.lockout.clone())
-                .with_recovery(settings.recovery.clone()),
+                .with_recovery(settings.recovery.clone())
+                .with_sessions(settings.sessions.clone()),
         );
         let loaded = service.load_revocations()?;
         let bootstrap_password = settings

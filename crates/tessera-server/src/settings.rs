@@ -21,6 +21,7 @@ use tessera_domain::credentials::TokenFormat;
 use tessera_domain::lockout::LockoutPolicy;
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::recovery::RecoverySettings;
+use tessera_domain::sessions::SessionPolicy;
 
 pub const DEFAULT_CONFIG_FILE: &str = "tessera.toml";
 const ENV_PREFIX: &str = "TESSERA_";
@@ -41,6 +42,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub recovery: RecoverySettings,
     pub rate_limit: RateLimitConfig,
+    pub sessions: SessionPolicy,
 }
 
 /// `[rate_limit]`: see `tessera_http::rate_limit::RateLimitSettings`.
@@ -352,6 +354,10 @@ impl Settings {
             t.default_format
         );
         self.rate_limit.to_http()?;
+        anyhow::ensure!(
+            self.sessions.idle_timeout_seconds > 0 && self.sessions.absolute_lifetime_seconds > 0,
+            "invalid configuration: sessions.idle_timeout_seconds and sessions.absolute_lifetime_seconds must be positive"
+        );
         anyhow::ensure!(
             self.rate_limit.per_ip_per_minute > 0 && self.rate_limit.per_username_per_minute > 0,
             "invalid configuration: rate_limit.per_ip_per_minute and rate_limit.per_username_per_minute must be positive"

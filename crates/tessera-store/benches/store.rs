@@ -131,7 +131,7 @@ fn lookups(c: &mut Criterion) {
         b.iter(|| {
             at += 1;
             store
-                .extend_opaque(token, UnixTime(at - 1), UnixTime(at))
+                .extend_opaque(token, UnixTime(at - 1), UnixTime(at), UnixTime(at))
                 .expect("extend")
         })
     });

@@ -64,8 +64,9 @@ fn api_key(
     })
 }
 
-/// Token id, session id, user id, session revoked at, session expires at, token expires at.
-type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64);
+/// Token id, session id, user id, session revoked at, session expires at, token expires at,
+/// session created at, session last used at.
+type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64, i64, i64);
 
 impl CredentialRepository for Store {
     fn create_api_key(&self, new: &NewApiKey, digest: &HashedToken) -> Result<ApiKey, UserError> {
@@ -215,23 +216,35 @@ impl CredentialRepository for Store {
                 sessions::revoked_at,
                 sessions::expires_at,
                 opaque_tokens::expires_at,
+                sessions::created_at,
+                sessions::last_used_at,
             ))
             .first(&mut *self.conn()?)
             .optional()
             .context("cannot look up an opaque token")?;
         Ok(row.map(
-            |(token_id, session, user, revoked, session_expires, expires)| OpaqueRecord {
-                token_id,
-                session_id: SessionId(session),
-                user_id: UserId(user),
-                session_revoked: revoked.is_some(),
-                session_expires_at: UnixTime(session_expires),
-                expires_at: UnixTime(expires),
+            |(token_id, session, user, revoked, session_expires, expires, created, used)| {
+                OpaqueRecord {
+                    token_id,
+                    session_id: SessionId(session),
+                    user_id: UserId(user),
+                    session_revoked: revoked.is_some(),
+                    session_created_at: UnixTime(created),
+                    session_last_used_at: UnixTime(used),
+                    session_expires_at: UnixTime(session_expires),
+                    expires_at: UnixTime(expires),
+                }
             },
         ))
     }
 
-    fn extend_opaque(&self, id: i64, from: UnixTime, to: UnixTime) -> anyhow::Result<Extension> {
+    fn extend_opaque(
+        &self,
+        id: i64,
+        from: UnixTime,
+        to: UnixTime,
+        now: UnixTime,
+    ) -> anyhow::Result<Extension> {
         self.conn()?
             .immediate_transaction(|conn| {
                 let n = diesel::update(
@@ -242,6 +255,14 @@ impl CredentialRepository for Store {
                 .set(opaque_tokens::expires_at.eq(to.seconds()))
                 .execute(conn)?;
                 if n > 0 {
+                    // A renewal is a use of the session, for its idle timeout.
+                    let session: i64 = opaque_tokens::table
+                        .find(id)
+                        .select(opaque_tokens::session_id)
+                        .first(conn)?;
+                    diesel::update(sessions::table.find(session))
+                        .set(sessions::last_used_at.eq(now.seconds()))
+                        .execute(conn)?;
                     return Ok(Extension::Extended);
                 }
                 let now_at: Option<i64> = opaque_tokens::table

@@ -4,7 +4,8 @@ use anyhow::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::ports::{
-    NewSession, RefreshRecord, RevokeSessions, Rotation, SessionRepository,
+    NewSession, RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo,
+    SessionRepository,
 };
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::{HashedToken, SessionId};
@@ -14,8 +15,9 @@ use crate::rows::{NewRefreshRow, NewSessionRow};
 use crate::schema::{refresh_tokens, session_revocations, sessions};
 use crate::Store;
 
-/// Token id, session id, user id, session revoked at, expires at, rotated at.
-type RefreshRow = (i64, i64, i64, Option<i64>, i64, Option<i64>);
+/// Token id, session id, user id, session revoked at, expires at, rotated at, session created at,
+/// session last used at.
+type RefreshRow = (i64, i64, i64, Option<i64>, i64, Option<i64>, i64, i64);
 
 /// Ends the live sessions of `user` that `scope` names and appends them to the revocation list.
 /// Runs inside the caller's transaction.
@@ -120,16 +122,20 @@ impl SessionRepository for Store {
                 sessions::revoked_at,
                 refresh_tokens::expires_at,
                 refresh_tokens::rotated_at,
+                sessions::created_at,
+                sessions::last_used_at,
             ))
             .first(&mut self.conn()?)
             .optional()
             .context("cannot look up a refresh token")?;
         Ok(row.map(
-            |(token_id, sid, uid, revoked, exp, rotated)| RefreshRecord {
+            |(token_id, sid, uid, revoked, exp, rotated, created, used)| RefreshRecord {
                 token_id,
                 session_id: SessionId(sid),
                 user_id: UserId(uid),
                 session_revoked: revoked.is_some(),
+                session_created_at: UnixTime(created),
+                session_last_used_at: UnixTime(used),
                 expires_at: UnixTime(exp),
                 rotated_at: rotated.map(UnixTime),
             },
@@ -208,5 +214,83 @@ impl SessionRepository for Store {
             .into_iter()
             .map(|(s, at)| (SessionId(s), UnixTime(at)))
             .collect())
+    }
+}
+
+/// Id, user id, created at, last used at, expires at, IP, user agent, API key id.
+type SessionRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+macro_rules! session_columns {
+    () => {
+        (
+            sessions::id,
+            sessions::user_id,
+            sessions::created_at,
+            sessions::last_used_at,
+            sessions::expires_at,
+            sessions::ip,
+            sessions::user_agent,
+            sessions::api_key_id,
+        )
+    };
+}
+
+fn session_info(
+    (id, user, created, used, expires, ip, user_agent, key): SessionRow,
+) -> SessionInfo {
+    SessionInfo {
+        id: SessionId(id),
+        user_id: UserId(user),
+        created_at: UnixTime(created),
+        last_used_at: UnixTime(used),
+        expires_at: UnixTime(expires),
+        ip,
+        user_agent,
+        api_key: key.is_some(),
+    }
+}
+
+impl SessionDirectory for Store {
+    fn live_sessions(&self, user: UserId, now: UnixTime) -> anyhow::Result<Vec<SessionInfo>> {
+        let rows: Vec<SessionRow> = sessions::table
+            .filter(sessions::user_id.eq(user.0))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.seconds()))
+            .order(sessions::id.asc())
+            .select(session_columns!())
+            .load(&mut self.conn()?)
+            .context("cannot list sessions")?;
+        Ok(rows.into_iter().map(session_info).collect())
+    }
+
+    fn session(&self, id: SessionId) -> anyhow::Result<Option<SessionInfo>> {
+        let row: Option<SessionRow> = sessions::table
+            .find(id.0)
+            .select(session_columns!())
+            .first(&mut self.conn()?)
+            .optional()
+            .context("cannot read a session")?;
+        Ok(row.map(session_info))
+    }
+
+    fn revoke_sessions_of(
+        &self,
+        user: UserId,
+        scope: RevokeSessions,
+        reason: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>> {
+        self.conn()?
+            .immediate_transaction(|conn| revoke_user_sessions(conn, user.0, scope, reason, now))
+            .context("cannot end sessions")
     }
 }

@@ -6,4 +6,5 @@ pub mod auth;
 pub mod credentials;
 pub mod meta;
 pub mod mfa;
+pub mod sessions;
 pub mod users;

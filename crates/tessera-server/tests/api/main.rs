@@ -12,6 +12,7 @@ mod rate_limit;
 mod recovery;
 mod refresh;
 mod resource_server;
+mod sessions;
 mod tenants;
 mod tokens;
 mod users;
