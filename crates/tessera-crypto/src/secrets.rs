@@ -70,6 +70,10 @@ impl SecretTokens for TokenSecrets {
         crate::b64(&crate::random_bytes::<16>())
     }
 
+    fn csrf_token(&self, session_token: &PlainToken) -> String {
+        crate::b64(&self.mac(b"csrf", session_token.expose().as_bytes()))
+    }
+
     fn new_secret(&self, prefix: &'static str) -> PlainToken {
         PlainToken::new(format!(
             "{prefix}{}",

@@ -199,6 +199,22 @@ impl Service {
         }
     }
 
+    /// The CSRF token of a browser session whose cookie holds `session_token`.
+    pub fn csrf_token(&self, session_token: &PlainToken) -> String {
+        self.ports.secrets.csrf_token(session_token)
+    }
+
+    /// Whether `presented` is the CSRF token of `session_token`, compared in constant time.
+    pub fn csrf_matches(&self, session_token: &PlainToken, presented: &str) -> bool {
+        let expected = self.csrf_token(session_token);
+        expected.len() == presented.len()
+            && expected
+                .bytes()
+                .zip(presented.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
     /// Whether checking `token` needs the store (and so a blocking thread).
     pub fn needs_store(token: &str) -> bool {
         token.starts_with(API_KEY_PREFIX) || token.starts_with(OPAQUE_TOKEN_PREFIX)
@@ -754,6 +770,19 @@ mod tests {
             key_roles(&key(&["admin"]), &user(&["user"])),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn csrf_tokens_match_only_their_session() {
+        let h = crate::fakes::harness();
+        let t = PlainToken::new("tso_a".into());
+        let csrf = h.service.csrf_token(&t);
+        assert!(h.service.csrf_matches(&t, &csrf));
+        assert!(!h
+            .service
+            .csrf_matches(&PlainToken::new("tso_b".into()), &csrf));
+        assert!(!h.service.csrf_matches(&t, ""));
+        assert!(!h.service.csrf_matches(&t, &format!("{csrf}x")));
     }
 
     #[test]

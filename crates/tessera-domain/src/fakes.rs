@@ -74,6 +74,9 @@ impl SecretTokens for FakeSecrets {
     fn new_jwt_id(&self) -> String {
         format!("jti{}", self.0.fetch_add(1, Ordering::SeqCst))
     }
+    fn csrf_token(&self, t: &PlainToken) -> String {
+        format!("csrf({})", t.expose())
+    }
     fn new_secret(&self, prefix: &'static str) -> PlainToken {
         PlainToken::new(format!("{prefix}{}", self.0.fetch_add(1, Ordering::SeqCst)))
     }

@@ -53,6 +53,10 @@ pub trait SecretTokens: Send + Sync {
     /// A fresh random `jti`.
     fn new_jwt_id(&self) -> String;
 
+    /// The CSRF token that goes with a browser session's token: a MAC of it under a server key,
+    /// so it needs no storage and cannot be made without the key.
+    fn csrf_token(&self, session_token: &PlainToken) -> String;
+
     /// A new random secret: `prefix` and at least 256 random bits.
     fn new_secret(&self, prefix: &'static str) -> PlainToken;
 

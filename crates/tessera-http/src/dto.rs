@@ -44,6 +44,8 @@ pub struct LoginBody {
     pub token_format: Option<String>,
     /// The tenant's name, for a user of a tenant.
     pub tenant: Option<String>,
+    /// `cookie`: a browser session in an `HttpOnly` cookie instead of tokens in the body.
+    pub session: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -587,6 +589,8 @@ pub struct MfaLoginBody {
     pub code: String,
     /// `jwt` or `opaque`; the configured default when absent.
     pub token_format: Option<String>,
+    /// `cookie`: a browser session, as at `POST /auth/login`.
+    pub session: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -9,7 +9,10 @@ use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use tessera_domain::audit::RequestContext;
+use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
+use tessera_domain::error::TokenError;
 use tessera_domain::service::{Principal, Service};
+use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::middleware::{RequestId, RequestUser};
@@ -198,12 +201,15 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?
         .clone();
-    let token = bearer_token(req).ok_or_else(ApiError::missing_token)?;
-    let principal = if Service::needs_store(token) {
-        let token = token.to_owned();
-        web::block(move || state.service.authenticate_credential(&token, renew)).await??
+    let token = match bearer_token(req) {
+        Some(t) => t.to_owned(),
+        None => browser_session(req, &state)?,
+    };
+    let principal = if Service::needs_store(&token) {
+        let service = std::sync::Arc::clone(&state.service);
+        web::block(move || service.authenticate_credential(&token, renew)).await??
     } else {
-        state.service.authenticate(token)?
+        state.service.authenticate(&token)?
     };
     if let Some(user) = req.extensions().get::<RequestUser>() {
         user.set(principal.user_id.0);
@@ -211,6 +217,38 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
     let mut principal = principal;
     principal.context = request_context(req);
     Ok(principal)
+}
+
+/// The opaque token in the browser-session cookie. A request that can change something must
+/// also send the session's CSRF token in `X-CSRF-Token`.
+///
+/// # Errors
+/// 401 without a cookie; 403 `csrf_failed` for an unsafe request without the right CSRF token.
+fn browser_session(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
+    let cookie = req
+        .cookie(&state.cookies.name)
+        .ok_or_else(ApiError::missing_token)?;
+    let token = cookie.value().to_owned();
+    if !token.starts_with(OPAQUE_TOKEN_PREFIX) {
+        return Err(TokenError::Invalid.into());
+    }
+    if !req.method().is_safe() {
+        let presented = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !state
+            .service
+            .csrf_matches(&PlainToken::new(token.clone()), presented)
+        {
+            return Err(ApiError::Forbidden {
+                code: "csrf_failed",
+                message: "send the session's CSRF token in the X-CSRF-Token header".into(),
+            });
+        }
+    }
+    Ok(token)
 }
 
 /// The authenticated caller: any bearer credential (JWT, opaque token or API key).

@@ -26,6 +26,15 @@ pub struct AppState {
     pub jwks: Arc<serde_json::Value>,
     /// Rate limits on the login endpoints, and the trusted proxies.
     pub limits: Arc<rate_limit::RateLimits>,
+    pub cookies: CookieSettings,
+}
+
+/// The browser-session cookie.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub name: String,
+    /// Sent only over HTTPS; turn off for plain-HTTP development on localhost.
+    pub secure: bool,
 }
 
 /// Server tuning.

@@ -193,6 +193,10 @@ impl Application {
                 service: Arc::clone(&service),
                 jwks,
                 limits: Arc::clone(&limits),
+                cookies: tessera_http::CookieSettings {
+                    name: settings.cookies.name.clone(),
+                    secure: settings.cookies.secure,
+                },
             },
             listener,
             &HttpSettings {

@@ -43,6 +43,25 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     pub rate_limit: RateLimitConfig,
     pub sessions: SessionPolicy,
+    pub cookies: CookieConfig,
+}
+
+/// `[cookies]`: the browser-session cookie.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieConfig {
+    pub name: String,
+    /// Mark the cookie `Secure` (HTTPS only); turn off for plain-HTTP development.
+    pub secure: bool,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        Self {
+            name: "tessera_session".into(),
+            secure: true,
+        }
+    }
 }
 
 /// `[rate_limit]`: see `tessera_http::rate_limit::RateLimitSettings`.
@@ -354,6 +373,15 @@ impl Settings {
             t.default_format
         );
         self.rate_limit.to_http()?;
+        anyhow::ensure!(
+            !self.cookies.name.is_empty()
+                && self
+                    .cookies
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "invalid configuration: cookies.name must be letters, digits, _ and -"
+        );
         anyhow::ensure!(
             self.sessions.idle_timeout_seconds > 0 && self.sessions.absolute_lifetime_seconds > 0,
             "invalid configuration: sessions.idle_timeout_seconds and sessions.absolute_lifetime_seconds must be positive"

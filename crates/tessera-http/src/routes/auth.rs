@@ -6,7 +6,11 @@ use tessera_domain::auth::LoginRequest;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
-use tessera_domain::credentials::TokenFormat;
+use std::sync::Arc;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+use tessera_domain::credentials::{IssuedAccess, TokenFormat};
 
 use crate::dto::{
     AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
@@ -18,6 +22,41 @@ use crate::AppState;
 
 fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {
     no_store(HttpResponse::Ok()).json(TokenResponse::from(t))
+}
+
+/// Whether a login asks for a browser session (`"session": "cookie"`).
+pub(crate) fn wants_cookie(session: Option<&str>) -> Result<bool, ApiError> {
+    match session {
+        None => Ok(false),
+        Some("cookie") => Ok(true),
+        Some(_) => Err(ApiError::field(
+            "session",
+            "invalid",
+            "session must be cookie".into(),
+        )),
+    }
+}
+
+/// A browser session: its opaque token in an `HttpOnly`, `SameSite=Lax` cookie, and the CSRF
+/// token the page sends back in `X-CSRF-Token`.
+pub(crate) fn browser_session(state: &AppState, issued: IssuedAccess) -> HttpResponse {
+    let csrf = state.service.csrf_token(&issued.access_token);
+    let cookie = Cookie::build(
+        state.cookies.name.clone(),
+        issued.access_token.expose().to_owned(),
+    )
+    .path("/")
+    .http_only(true)
+    .same_site(SameSite::Lax)
+    .secure(state.cookies.secure)
+    .finish();
+    no_store(HttpResponse::Ok())
+        .cookie(cookie)
+        .json(serde_json::json!({
+            "session": "cookie",
+            "csrf_token": csrf,
+            "expires_in": issued.expires_in,
+        }))
 }
 
 /// A requested `token_format`, checked.
@@ -48,6 +87,11 @@ pub async fn login(
         tenant: body.tenant,
         context: client.0,
     };
+    if wants_cookie(body.session.as_deref())? {
+        let service = Arc::clone(&state.service);
+        let issued = web::block(move || service.login_opaque(request)).await??;
+        return Ok(browser_session(&state, issued));
+    }
     Ok(match state.service.login_format(format) {
         TokenFormat::Jwt => tokens(web::block(move || state.service.login(request)).await??),
         TokenFormat::Opaque => {
@@ -70,11 +114,19 @@ pub async fn refresh(
 
 /// `POST /auth/logout`.
 pub async fn logout(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
+    let name = state.cookies.name.clone();
     web::block(move || state.service.logout(&caller)).await??;
-    Ok(HttpResponse::NoContent().finish())
+    let mut res = HttpResponse::NoContent();
+    if req.cookie(&name).is_some() {
+        let mut gone = Cookie::build(name, "").path("/").http_only(true).finish();
+        gone.make_removal();
+        res.cookie(gone);
+    }
+    Ok(res.finish())
 }
 
 /// `POST /auth/token/revoke` (RFC 7009): answers 200 whether or not the token was known.

@@ -12,7 +12,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, JsonBody};
-use crate::routes::auth::token_format;
+use crate::routes::auth::{browser_session, token_format, wants_cookie};
 use crate::routes::credentials::no_store;
 use crate::AppState;
 
@@ -93,6 +93,12 @@ pub async fn login(
         .service
         .login_format(token_format(body.token_format.as_deref())?);
     let (token, code) = (body.mfa_token, body.code);
+    if wants_cookie(body.session.as_deref())? {
+        let service = std::sync::Arc::clone(&state.service);
+        let issued =
+            web::block(move || service.login_mfa_opaque(&token, &code, &context)).await??;
+        return Ok(browser_session(&state, issued));
+    }
     Ok(match format {
         TokenFormat::Jwt => {
             let issued =
