@@ -106,3 +106,25 @@ async fn lockout_can_be_switched_off() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_last_allowed_failure_arriving_twice_at_once_locks_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "alice").await;
+    for _ in 0..4 {
+        app.post_login("alice", "not the password").await;
+    }
+    let (x, y) = tokio::join!(
+        app.post_login("alice", "not the password"),
+        app.post_login("alice", "not the password either")
+    );
+    assert_eq!(
+        (x.status, y.status),
+        (StatusCode::LOCKED, StatusCode::LOCKED)
+    );
+    let a = app.get("/audit?event=lockout", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{:?}", a.body);
+    let a = app.get("/audit?event=login_locked", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
+}
