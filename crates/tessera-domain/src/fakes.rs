@@ -381,6 +381,7 @@ pub fn harness() -> Harness {
         leeway: 5,
         client_id: "tessera".into(),
         scope: "openid".into(),
+        mfa_ttl: 300,
     };
     Harness {
         audit,

@@ -16,8 +16,6 @@ use crate::user::{User, UserId};
 
 /// How many backup codes a user gets.
 pub const BACKUP_CODES: usize = 10;
-/// How long a pending MFA login lasts, in seconds.
-pub const MFA_TOKEN_TTL: i64 = 300;
 /// Prefix of pending-login tokens. Invariant: never changes, as `API_KEY_PREFIX`.
 pub const MFA_TOKEN_PREFIX: &str = "tsm_";
 
@@ -239,8 +237,11 @@ impl Service {
         }
         let token = p.secrets.new_secret(MFA_TOKEN_PREFIX);
         let now = p.clock.now();
-        p.mfa
-            .create_challenge(user.id, &p.secrets.digest(&token), now.plus(MFA_TOKEN_TTL))?;
+        p.mfa.create_challenge(
+            user.id,
+            &p.secrets.digest(&token),
+            now.plus(self.tokens.mfa_ttl),
+        )?;
         self.audit(
             Audit::new(Event::MfaRequired, Outcome::Success)
                 .from(context)

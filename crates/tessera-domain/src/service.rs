@@ -31,6 +31,8 @@ pub struct TokenSettings {
     pub leeway: i64,
     pub client_id: String,
     pub scope: String,
+    /// Lifetime of a pending MFA login.
+    pub mfa_ttl: i64,
 }
 
 impl TokenSettings {

@@ -138,6 +138,7 @@ impl Application {
             leeway: t.leeway_seconds,
             client_id: t.client_id.clone(),
             scope: t.scope.clone(),
+            mfa_ttl: t.mfa_token_ttl_seconds,
         };
         let ports = Ports {
             users: store.clone(),

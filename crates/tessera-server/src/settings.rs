@@ -195,6 +195,8 @@ pub struct TokenSettings {
     pub opaque_renew_threshold_seconds: i64,
     /// What `POST /auth/login` hands out when the request does not say: `jwt` or `opaque`.
     pub default_format: String,
+    /// How long a pending MFA login (the `mfa_token`) lasts.
+    pub mfa_token_ttl_seconds: i64,
 }
 
 impl Default for TokenSettings {
@@ -211,6 +213,7 @@ impl Default for TokenSettings {
             opaque_ttl_seconds: 300,
             opaque_renew_threshold_seconds: 30,
             default_format: "jwt".into(),
+            mfa_token_ttl_seconds: 300,
         }
     }
 }
@@ -352,6 +355,7 @@ impl Settings {
             ("tokens.access_ttl_seconds", t.access_ttl_seconds),
             ("tokens.refresh_ttl_seconds", t.refresh_ttl_seconds),
             ("tokens.opaque_ttl_seconds", t.opaque_ttl_seconds),
+            ("tokens.mfa_token_ttl_seconds", t.mfa_token_ttl_seconds),
         ];
         for (key, v) in positive {
             anyhow::ensure!(

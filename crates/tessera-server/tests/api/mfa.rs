@@ -3,7 +3,7 @@
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera_testkit::{spawn_app, Answer, TestApp, USER_PASSWORD};
+use tessera_testkit::{spawn_app, spawn_app_with, Answer, TestApp, USER_PASSWORD};
 
 /// RFC 4648 base32, no padding.
 fn base32_decode(text: &str) -> Vec<u8> {
@@ -301,4 +301,35 @@ async fn wrong_codes_count_towards_lockout_and_an_admin_can_reset_mfa() {
         .post("/auth/login/mfa", None, json!({"mfa_token": "x"}))
         .await;
     assert_eq!(a.body["fields"]["code"][0], Value::from("required"));
+}
+
+#[tokio::test]
+async fn malformed_codes_and_expired_mfa_tokens_are_refused() {
+    let app = spawn_app_with(|s| s.tokens.mfa_token_ttl_seconds = 1).await;
+    let (token, secret, backup, t) = enrol(&app).await;
+    let pending = mfa_token(&app).await;
+    // Four, so that the lockout (five) does not step in.
+    for bad in ["", "1234567", "abcdef", &"x".repeat(100)] {
+        let a = second_step(&app, &pending, bad).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::UNAUTHORIZED, "invalid_mfa_code"),
+            "{bad:?}"
+        );
+    }
+    let a = app
+        .post("/mfa/verify", Some(&token), json!({"code": "123456"}))
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::CONFLICT, "mfa_already_enabled")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let a = second_step(&app, &pending, &totp(&secret, t + 30)).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_mfa_token")
+    );
+    let a = second_step(&app, &pending, &backup[0]).await;
+    assert_eq!(a.error(), "invalid_mfa_token");
 }
