@@ -70,6 +70,11 @@ impl SecretTokens for TokenSecrets {
         crate::b64(&crate::random_bytes::<16>())
     }
 
+    fn keyed_digest(&self, token: &PlainToken) -> HashedToken {
+        let mac = self.mac(b"keyed-digest", token.expose().as_bytes());
+        HashedToken::from_hex(mac.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     fn csrf_token(&self, session_token: &PlainToken) -> String {
         crate::b64(&self.mac(b"csrf", session_token.expose().as_bytes()))
     }
@@ -118,6 +123,19 @@ mod tests {
         assert_eq!((a.expose(), ja.as_str()), (b.expose(), jb.as_str()));
         let other = TokenSecrets::new(vec![8; 32]);
         assert_ne!(other.successor(&parent).0.expose(), a.expose());
+    }
+
+    #[test]
+    fn keyed_digests_depend_on_the_key_and_csrf_tokens_on_the_session() {
+        let a = TokenSecrets::new(vec![1; 32]);
+        let b = TokenSecrets::new(vec![2; 32]);
+        let t = PlainToken::new("abcde-fghjk".into());
+        assert_eq!(a.keyed_digest(&t).as_str().len(), 64);
+        assert_ne!(a.keyed_digest(&t).as_str(), b.keyed_digest(&t).as_str());
+        assert_ne!(a.keyed_digest(&t).as_str(), a.digest(&t).as_str());
+        let other = PlainToken::new("tso_other".into());
+        assert_ne!(a.csrf_token(&t), a.csrf_token(&other));
+        assert_eq!(a.csrf_token(&t), a.csrf_token(&t));
     }
 
     #[test]

@@ -74,6 +74,9 @@ impl SecretTokens for FakeSecrets {
     fn new_jwt_id(&self) -> String {
         format!("jti{}", self.0.fetch_add(1, Ordering::SeqCst))
     }
+    fn keyed_digest(&self, t: &PlainToken) -> HashedToken {
+        HashedToken::from_hex(format!("k({})", t.expose()))
+    }
     fn csrf_token(&self, t: &PlainToken) -> String {
         format!("csrf({})", t.expose())
     }

@@ -43,10 +43,11 @@ fn invalid_code() -> UserError {
 }
 
 impl Service {
+    /// Backup codes carry about 49 bits, so they are stored under a server key, not as a bare hash.
     fn backup_digest(&self, code: &str) -> crate::token::HashedToken {
         self.ports
             .secrets
-            .digest(&PlainToken::new(normalize_backup(code)))
+            .keyed_digest(&PlainToken::new(normalize_backup(code)))
     }
 
     /// New backup codes in plain text, and their digests to store.

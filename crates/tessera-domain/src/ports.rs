@@ -53,6 +53,10 @@ pub trait SecretTokens: Send + Sync {
     /// A fresh random `jti`.
     fn new_jwt_id(&self) -> String;
 
+    /// A digest under a server key (HMAC-SHA-256), for short secrets such as backup codes, which a
+    /// copy of the database alone must not let anyone guess offline.
+    fn keyed_digest(&self, token: &PlainToken) -> HashedToken;
+
     /// The CSRF token that goes with a browser session's token: a MAC of it under a server key,
     /// so it needs no storage and cannot be made without the key.
     fn csrf_token(&self, session_token: &PlainToken) -> String;

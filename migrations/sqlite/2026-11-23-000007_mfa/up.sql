@@ -9,7 +9,7 @@ CREATE TABLE user_mfa (
     enabled_at BIGINT
 );
 
--- Single-use backup codes, as SHA-256 digests.
+-- Single-use backup codes, as HMAC-SHA-256 digests under the server key.
 CREATE TABLE backup_codes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
