@@ -374,6 +374,7 @@ pub fn harness() -> Harness {
         otp: Arc::new(Unused),
         mfa: Arc::new(NoMfa),
         directory: Arc::new(Unused),
+        readiness: Arc::new(Unused),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -669,6 +670,12 @@ impl SessionDirectory for Unused {
         _: &str,
         _: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
+        unused()
+    }
+}
+
+impl Readiness for Unused {
+    fn check(&self) -> anyhow::Result<()> {
         unused()
     }
 }

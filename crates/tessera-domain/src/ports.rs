@@ -588,3 +588,10 @@ pub trait SessionDirectory: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>>;
 }
+
+/// Whether the store can serve: it answers, and its schema is up to date.
+pub trait Readiness: Send + Sync {
+    /// # Errors
+    /// Saying what is wrong, without secrets (no URL with a password in it).
+    fn check(&self) -> anyhow::Result<()>;
+}

@@ -8,7 +8,7 @@ use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
-    MfaRepository, OneTimeCodes, PasswordHasher, RecoveryRepository, SecretTokens,
+    MfaRepository, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens,
     SessionDirectory, SessionRepository, UserRepository,
 };
 use crate::recovery::RecoverySettings;
@@ -62,6 +62,7 @@ pub struct Ports {
     pub otp: Arc<dyn OneTimeCodes>,
     pub mfa: Arc<dyn MfaRepository>,
     pub directory: Arc<dyn SessionDirectory>,
+    pub readiness: Arc<dyn Readiness>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -156,6 +157,15 @@ impl Service {
             .clock
             .now()
             .plus(-(self.tokens.access_ttl + self.tokens.leeway + 1))
+    }
+
+    /// Whether this node can serve requests: the store answers with an up-to-date schema.
+    /// (A signing key is loaded before the service exists.)
+    ///
+    /// # Errors
+    /// The reason it cannot.
+    pub fn ready(&self) -> anyhow::Result<()> {
+        self.ports.readiness.check()
     }
 
     /// Drops revocations no live token can need. Cheap; meant for a periodic job.

@@ -55,8 +55,16 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use routes::{auth, credentials, meta, users};
     cfg.service(resource("/health").route(web::get().to(meta::health)))
+        .service(resource("/ready").route(web::get().to(meta::ready)))
         .service(resource("/auth/jwks.json").route(web::get().to(meta::jwks)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(meta::jwks)))
+        .service(
+            resource("/.well-known/openid-configuration").route(web::get().to(meta::discovery)),
+        )
+        .service(
+            resource("/.well-known/oauth-authorization-server")
+                .route(web::get().to(meta::discovery)),
+        )
         .service(resource("/auth/login").route(web::post().to(auth::login)))
         .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
         .service(resource("/auth/logout").route(web::post().to(auth::logout)))

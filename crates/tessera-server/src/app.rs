@@ -149,6 +149,7 @@ impl Application {
             recovery: store.clone(),
             mfa: store.clone(),
             directory: store.clone(),
+            readiness: store.clone(),
             otp: Arc::new(TotpCodes),
             credentials: store,
             hasher,

@@ -169,5 +169,18 @@ pub fn run_migrations(conn: &mut SqliteConnection) -> anyhow::Result<Vec<String>
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+impl tessera_domain::ports::Readiness for Store {
+    fn check(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")
+            .context("the database does not answer")?;
+        let pending = conn
+            .has_pending_migration(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
+        anyhow::ensure!(!pending, "the database has migrations not yet applied");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,12 +10,67 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
+/// `GET /ready`: 200 when this node can serve (the database answers and its schema is current),
+/// else 503 with the reason. `/health` stays a liveness check.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let service = std::sync::Arc::clone(&state.service);
+    let outcome = web::block(move || service.ready()).await;
+    let reason = match outcome {
+        Ok(Ok(())) => {
+            return HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(serde_json::json!({ "status": "ready" }))
+        }
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(reason = %reason, "not ready");
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "status": "not_ready",
+            "error": "not_ready",
+            "message": reason,
+        }))
+}
+
 /// `GET /auth/jwks.json` and `GET /.well-known/jwks.json`.
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/jwk-set+json")
         .body(state.jwks.to_string())
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0) and
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414): where every endpoint is, from the
+/// issuer URL alone.
+pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+    let t = state.service.token_settings();
+    let base = t.issuer.trim_end_matches('/');
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(serde_json::json!({
+            "issuer": t.issuer,
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "userinfo_endpoint": format!("{base}/auth/userinfo"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
+            "revocation_endpoint": format!("{base}/auth/token/revoke"),
+            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+            "response_types_supported": ["token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["bearer"],
+            "revocation_endpoint_auth_methods_supported": ["none"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": t.scope.split_whitespace().collect::<Vec<_>>(),
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "sid", "scope",
+                "roles", "tenant_id", "preferred_username", "email", "name", "updated_at",
+            ],
+        }))
 }
 
 /// Any unknown path.

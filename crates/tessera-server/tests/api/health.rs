@@ -89,3 +89,73 @@ async fn the_first_admin_exists_once_and_keys_are_private() {
     assert_eq!(again.store.count_users().unwrap(), 1);
     again.login("admin", tessera_testkit::ADMIN_PASSWORD).await;
 }
+
+#[tokio::test]
+async fn discovery_names_every_endpoint_from_the_issuer_alone() {
+    let app = tessera_testkit::spawn_app().await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let doc: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(doc["issuer"], tessera_testkit::ISSUER);
+        assert_eq!(
+            doc["grant_types_supported"],
+            serde_json::json!(["password", "refresh_token", "client_credentials"])
+        );
+        // Every endpoint is on this server under the issuer: swap the issuer for the real address.
+        for (key, method) in [
+            ("jwks_uri", reqwest::Method::GET),
+            ("token_endpoint", reqwest::Method::POST),
+            ("userinfo_endpoint", reqwest::Method::GET),
+            ("introspection_endpoint", reqwest::Method::POST),
+            ("revocation_endpoint", reqwest::Method::POST),
+        ] {
+            let url = doc[key].as_str().unwrap();
+            let path = url
+                .strip_prefix(tessera_testkit::ISSUER)
+                .expect("under the issuer");
+            let status = app
+                .client
+                .request(method, app.url(path))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_ne!(status, reqwest::StatusCode::NOT_FOUND, "{key}: {url}");
+            assert_ne!(
+                status,
+                reqwest::StatusCode::METHOD_NOT_ALLOWED,
+                "{key}: {url}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn ready_answers_503_with_the_reason_when_the_database_cannot_serve() {
+    use diesel::connection::SimpleConnection as _;
+    let app = tessera_testkit::spawn_app().await;
+    let res = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    // An applied migration that the database forgets is a schema out of date.
+    let path = app.database_url.strip_prefix("sqlite://").unwrap();
+    let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(path).unwrap();
+    conn.batch_execute(
+        "DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
+    )
+    .unwrap();
+    let res = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "not_ready");
+    assert!(
+        body["message"].as_str().unwrap().contains("migrations"),
+        "{body}"
+    );
+    // Liveness is another matter.
+    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+}
