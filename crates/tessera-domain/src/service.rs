@@ -188,6 +188,8 @@ pub enum Credential {
     Opaque { renewed: bool },
     /// An API key, by id.
     ApiKey { id: i64 },
+    /// The operator at the command line, who holds the server's files.
+    System,
 }
 
 /// The authenticated caller of a request, read from a verified access token, opaque token or API key.
@@ -213,6 +215,24 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The operator at the command line: a global admin with user id 0, which audit entries show
+    /// as the actor.
+    pub fn system() -> Self {
+        Self {
+            user_id: UserId(0),
+            username: "system".into(),
+            roles: vec![Role::ADMIN.to_owned()],
+            session_id: None,
+            scope: String::new(),
+            expires_at: None,
+            tenant_id: None,
+            credential: Credential::System,
+            client_id: "cli".into(),
+            issued_at: None,
+            context: crate::audit::RequestContext::default(),
+        }
+    }
+
     fn has_admin_role(&self) -> bool {
         self.roles.iter().any(|r| r == Role::ADMIN)
     }

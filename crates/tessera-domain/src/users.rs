@@ -7,8 +7,8 @@ use crate::password::{Password, Verification};
 use crate::ports::RevokeSessions;
 use crate::service::{Principal, Service};
 use crate::user::{
-    parse_roles, DisplayName, Email, NewUser, Role, TenantId, User, UserChanges, UserId, UserQuery,
-    Username,
+    parse_roles, DisplayName, Email, LoginName, NewUser, Role, TenantId, User, UserChanges, UserId,
+    UserQuery, Username,
 };
 
 /// The name of the admin created on an empty database.
@@ -195,6 +195,42 @@ impl Service {
             admin,
             generated_password: generated.then_some(password),
         }))
+    }
+
+    /// A new random password of 144 bits, for a first admin or an operator's reset.
+    pub fn random_password(&self) -> Password {
+        self.ports.secrets.new_password()
+    }
+
+    /// The user a login name (username or e-mail) names, in `tenant` (a tenant's name) or among
+    /// the global users; for their admins.
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`.
+    pub fn user_named(
+        &self,
+        actor: &Principal,
+        login: &str,
+        tenant: Option<&str>,
+    ) -> Result<User, UserError> {
+        let tenant = match tenant {
+            None => None,
+            Some(name) => Some(TenantId(
+                self.ports
+                    .access
+                    .find_entry(Kind::Tenant, name)?
+                    .ok_or(UserError::NotFound)?
+                    .id,
+            )),
+        };
+        let name = LoginName::parse(login).ok_or(UserError::NotFound)?;
+        let (user, _) = self
+            .ports
+            .users
+            .find_credentials(tenant, &name)?
+            .ok_or(UserError::NotFound)?;
+        Self::authorize(actor, Action::Administer(Target::of(&user)))?;
+        Ok(user)
     }
 
     /// A user, for an admin or the user themselves.

@@ -104,14 +104,29 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     })
 }
 
-impl Application {
-    /// Opens the database (migrating it), creates missing keys, creates the first admin on an
-    /// empty database, and binds the listener.
+/// The service and what it is built from, without the HTTP server: what `serve` and the admin
+/// commands share.
+pub struct Core {
+    pub service: Arc<Service>,
+    pub jwks: Arc<serde_json::Value>,
+    /// The first admin's password, when this start created the admin with a random one.
+    pub generated_admin_password: Option<Password>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Opens the database (migrating it), creates missing keys, builds the service, and creates
+    /// the first admin on an empty database. `default_issuer` applies when none is configured.
     ///
     /// # Errors
     /// When any of those steps fails; the message says which.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = Arc::new(open_store(&settings)?);
+    pub fn open(settings: &Settings, default_issuer: &str) -> anyhow::Result<Self> {
+        let store = Arc::new(open_store(settings)?);
         let clock = Arc::new(SystemClock);
         let report = keys::ensure_keys(&settings.keys.dir, clock.now().seconds())?;
         if let Some(path) = &report.created_signing_key {
@@ -121,16 +136,12 @@ impl Application {
         let jwks = Arc::new(codec.jwks().clone());
         let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
         let hasher = Arc::new(Argon2Hasher::new(&settings.password_hashing)?);
-
-        let listener = TcpListener::bind(&settings.server.bind)
-            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        let local = listener.local_addr()?;
         let t = &settings.tokens;
         let tokens = TokenSettings {
             issuer: t
                 .issuer
                 .clone()
-                .unwrap_or_else(|| format!("http://{local}")),
+                .unwrap_or_else(|| default_issuer.to_owned()),
             audiences: t.audience.clone(),
             access_ttl: t.access_ttl_seconds,
             refresh_ttl: t.refresh_ttl_seconds,
@@ -168,7 +179,6 @@ impl Application {
                 .with_recovery(settings.recovery.clone())
                 .with_sessions(settings.sessions.clone()),
         );
-        let loaded = service.load_revocations()?;
         let bootstrap_password = settings
             .bootstrap
             .admin_password
@@ -185,6 +195,28 @@ impl Application {
             Ok(None) => None,
             Err(e) => anyhow::bail!("cannot create the first admin: {e}"),
         };
+        Ok(Self {
+            service,
+            jwks,
+            generated_admin_password,
+        })
+    }
+}
+
+impl Application {
+    /// Opens the database (migrating it), creates missing keys, creates the first admin on an
+    /// empty database, and binds the listener.
+    ///
+    /// # Errors
+    /// When any of those steps fails; the message says which.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let local = listener.local_addr()?;
+        let core = Core::open(&settings, &format!("http://{local}"))?;
+        let (service, jwks) = (core.service, core.jwks);
+        let loaded = service.load_revocations()?;
+        let generated_admin_password = core.generated_admin_password;
         tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
 
         let limits = Arc::new(tessera_http::rate_limit::RateLimits::new(

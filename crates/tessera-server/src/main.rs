@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use tessera_server::{app, telemetry, Application, Settings};
+use tessera_server::{admin, app, telemetry, Application, Settings};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "Identity and access server")]
@@ -30,6 +30,63 @@ enum Command {
     },
     /// Load and check the configuration, then exit.
     CheckConfig,
+    /// Prepare the database, the keys and the first admin (its password is printed once), then exit.
+    Init,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input with --password-stdin, else a
+    /// random one is printed once.
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// A global role; repeat for several (default: user).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        tenant_id: Option<i64>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Disable a user (by username or e-mail) and end their sessions.
+    Disable {
+        name: String,
+        /// The tenant's name, for a user of a tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Set a user's password (from standard input with --password-stdin, else a random one printed
+    /// once) and end their sessions.
+    SetPassword {
+        name: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the signing keys and which one signs.
+    List,
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,7 +101,11 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
+    let mut settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
+    if !matches!(cli.command, None | Some(Command::Serve)) {
+        // A one-off command prints its own answer; only warnings and errors go to the log.
+        settings.log.level = "warn".into();
+    }
     telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
@@ -78,6 +139,28 @@ fn run() -> anyhow::Result<()> {
             println!("configuration is valid");
             Ok(())
         }
+        Command::Init => admin::init(&settings),
+        Command::User { command } => match command {
+            UserCommand::Create {
+                username,
+                email,
+                roles,
+                tenant_id,
+                password_stdin,
+            } => admin::create_user(&settings, username, email, roles, tenant_id, password_stdin),
+            UserCommand::List { limit } => admin::list_users(&settings, limit),
+            UserCommand::Disable { name, tenant } => {
+                admin::disable_user(&settings, &name, tenant.as_deref())
+            }
+            UserCommand::SetPassword {
+                name,
+                tenant,
+                password_stdin,
+            } => admin::set_password(&settings, &name, tenant.as_deref(), password_stdin),
+        },
+        Command::Keys {
+            command: KeysCommand::List,
+        } => admin::list_keys(&settings.keys.dir),
     }
 }
 

@@ -127,3 +127,122 @@ fn health_ok(port: u64) -> bool {
     let _ = stream.read_to_string(&mut answer);
     answer.starts_with("HTTP/1.1 200")
 }
+
+/// Runs `tessera ARGS` in `dir`, with `stdin` on standard input; returns (success, stdout, stderr).
+fn tessera(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TESSERA_BOOTSTRAP_ADMIN_PASSWORD")
+        .env_remove("RUST_LOG")
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_admin_commands_manage_users_and_list_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, out, err) = tessera(d, &["init"], None);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("created the first admin"), "{out}");
+    let admin_password = err
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the admin password on standard error");
+    assert!(!out.contains(admin_password));
+    let (ok, out, _) = tessera(d, &["init"], None);
+    assert!(ok && out.contains("no admin was created"), "{out}");
+
+    let (ok, out, err) = tessera(
+        d,
+        &[
+            "user",
+            "create",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        Some("a perfectly fine passphrase\n"),
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("created user bob"), "{out}");
+    let (ok, _, err) = tessera(
+        d,
+        &["user", "create", "BOB", "--password-stdin"],
+        Some("a perfectly fine passphrase\n"),
+    );
+    assert!(!ok);
+    assert!(err.contains("username is already taken"), "{err}");
+    let (ok, _, err) = tessera(
+        d,
+        &["user", "create", "carol", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!ok);
+    assert!(err.contains("min_length"), "{err}");
+    let (ok, _, err) = tessera(d, &["user", "create", "dave", "--role", "auditor"], None);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("password: "),
+        "a generated password is shown: {err}"
+    );
+
+    let (ok, out, _) = tessera(d, &["user", "list"], None);
+    assert!(ok);
+    for name in ["admin", "bob", "dave"] {
+        assert!(out.contains(name), "{out}");
+    }
+    assert!(!out.contains("carol"));
+    assert!(
+        out.contains("auditor,user") || out.contains("auditor"),
+        "{out}"
+    );
+
+    let (ok, out, err) = tessera(
+        d,
+        &[
+            "user",
+            "set-password",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        Some("another fine passphrase\n"),
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = tessera(d, &["user", "disable", "bob"], None);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = tessera(d, &["user", "list"], None);
+    assert!(ok);
+    let bob_line = out.lines().find(|l| l.contains("bob")).unwrap();
+    assert!(bob_line.contains("false"), "{bob_line}");
+    let (ok, _, err) = tessera(d, &["user", "disable", "nobody"], None);
+    assert!(!ok);
+    assert!(err.contains("no such user"), "{err}");
+    let (ok, _, err) = tessera(d, &["user", "disable", "admin"], None);
+    assert!(!ok);
+    assert!(err.contains("last active admin"), "{err}");
+
+    let (ok, out, err) = tessera(d, &["keys", "list"], None);
+    assert!(ok, "{err}");
+    let line = out.lines().nth(1).expect("one key");
+    assert!(line.contains("RS256") && line.contains("signing"), "{out}");
+}

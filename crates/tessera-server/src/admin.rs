@@ -1,0 +1,209 @@
+//! The admin commands: `init`, `user …` and `keys list`. They run the same use cases as the HTTP API,
+//! as the operator (`Principal::system`), against the configured database and keys.
+
+use std::io::BufRead as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use tessera_domain::password::Password;
+use tessera_domain::service::Principal;
+use tessera_domain::users::{CreateUser, UpdateUser};
+
+use crate::app::Core;
+use crate::Settings;
+
+/// Where a new password comes from: one line of standard input, or a random one printed once.
+fn password(from_stdin: bool, core: &Core) -> anyhow::Result<(Password, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        anyhow::ensure!(!line.is_empty(), "no password on standard input");
+        Ok((Password::new(line.to_owned()), false))
+    } else {
+        Ok((core.service.random_password(), true))
+    }
+}
+
+fn show_generated(password: &Password) {
+    // Straight to the terminal, never through the log.
+    eprintln!("password: {}\n(shown only this once)", password.expose());
+}
+
+fn open(settings: &Settings) -> anyhow::Result<Core> {
+    let issuer = format!("http://{}", settings.server.bind);
+    Core::open(settings, &issuer)
+}
+
+/// `tessera init`: migrations, keys and the first admin; the admin's password is printed once.
+///
+/// # Errors
+/// When any step fails.
+pub fn init(settings: &Settings) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    println!("database ready, keys in {}", settings.keys.dir.display());
+    match &core.generated_admin_password {
+        Some(p) => {
+            println!("created the first admin, named admin");
+            show_generated(p);
+        }
+        None => println!("users exist already; no admin was created"),
+    }
+    Ok(())
+}
+
+/// `tessera user create`.
+///
+/// # Errors
+/// For a taken name, a password the policy refuses, or any other failure, saying which.
+pub fn create_user(
+    settings: &Settings,
+    username: String,
+    email: Option<String>,
+    roles: Vec<String>,
+    tenant_id: Option<i64>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let (password, generated) = password(password_stdin, &core)?;
+    let shown = generated.then(|| Password::new(password.expose().to_owned()));
+    let user = core
+        .service
+        .create_user(
+            &Principal::system(),
+            CreateUser {
+                username,
+                password,
+                email,
+                display_name: None,
+                roles: (!roles.is_empty()).then_some(roles),
+                active: None,
+                tenant_id,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("cannot create the user: {e}"))?;
+    println!(
+        "created user {} with id {}",
+        user.username.as_str(),
+        user.id.0
+    );
+    if let Some(p) = shown {
+        show_generated(&p);
+    }
+    Ok(())
+}
+
+/// `tessera user list`.
+///
+/// # Errors
+/// When the store fails.
+pub fn list_users(settings: &Settings, limit: u32) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let page = core
+        .service
+        .list_users(&Principal::system(), Some(limit), None, None)
+        .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
+    println!(
+        "{:>6}  {:<24} {:<8} {:<8} roles",
+        "id", "username", "active", "tenant"
+    );
+    for u in &page.items {
+        let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+        println!(
+            "{:>6}  {:<24} {:<8} {:<8} {}",
+            u.id.0,
+            u.username.as_str(),
+            u.active,
+            u.tenant_id
+                .map_or_else(|| "-".to_owned(), |t| t.0.to_string()),
+            roles.join(",")
+        );
+    }
+    if page.next_after.is_some() {
+        println!("(more users follow; raise --limit)");
+    }
+    Ok(())
+}
+
+/// `tessera user disable`.
+///
+/// # Errors
+/// For an unknown user, or the last admin.
+pub fn disable_user(settings: &Settings, name: &str, tenant: Option<&str>) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let system = Principal::system();
+    let user = core
+        .service
+        .user_named(&system, name, tenant)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    core.service
+        .update_user(
+            &system,
+            user.id,
+            UpdateUser {
+                active: Some(false),
+                ..UpdateUser::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("cannot disable {name}: {e}"))?;
+    println!("disabled {name}; their sessions have ended");
+    Ok(())
+}
+
+/// `tessera user set-password`.
+///
+/// # Errors
+/// For an unknown user or a password the policy refuses.
+pub fn set_password(
+    settings: &Settings,
+    name: &str,
+    tenant: Option<&str>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let system = Principal::system();
+    let user = core
+        .service
+        .user_named(&system, name, tenant)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (password, generated) = password(password_stdin, &core)?;
+    let shown = generated.then(|| Password::new(password.expose().to_owned()));
+    core.service
+        .change_password(&system, user.id, None, password)
+        .map_err(|e| anyhow::anyhow!("cannot set the password of {name}: {e}"))?;
+    println!("set the password of {name}; their sessions have ended");
+    if let Some(p) = shown {
+        show_generated(&p);
+    }
+    Ok(())
+}
+
+/// `tessera keys list`: every signing key, its `kid`, and which one signs.
+///
+/// # Errors
+/// When the key folder cannot be read.
+pub fn list_keys(dir: &Path) -> anyhow::Result<()> {
+    let files = tessera_crypto::keys::signing_key_files(dir)?;
+    anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
+    println!("{:<44} {:<6} {:<8} file", "kid", "alg", "use");
+    for (i, file) in files.iter().enumerate() {
+        let pem = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let codec = tessera_crypto::JwtCodec::from_pems(&[pem])?;
+        let role = if i + 1 == files.len() {
+            "signing"
+        } else {
+            "verify"
+        };
+        println!(
+            "{:<44} {:<6} {:<8} {}",
+            codec.signing_kid(),
+            "RS256",
+            role,
+            file.display()
+        );
+    }
+    Ok(())
+}
