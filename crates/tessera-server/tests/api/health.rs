@@ -144,7 +144,8 @@ async fn ready_answers_503_with_the_reason_when_the_database_cannot_serve() {
     let path = app.database_url.strip_prefix("sqlite://").unwrap();
     let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(path).unwrap();
     conn.batch_execute(
-        "DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        "PRAGMA busy_timeout = 5000; \
+         DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
     )
     .unwrap();
     let res = app.client.get(app.url("/ready")).send().await.unwrap();
