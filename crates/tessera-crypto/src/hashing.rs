@@ -45,6 +45,8 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 struct Pool {
     sender: Mutex<mpsc::Sender<Job>>,
     queued: Arc<AtomicUsize>,
+    /// Told how long each job took from submission to result.
+    timer: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
 
 impl Pool {
@@ -70,11 +72,13 @@ impl Pool {
         Ok(Self {
             sender: Mutex::new(sender),
             queued: Arc::new(AtomicUsize::new(0)),
+            timer: None,
         })
     }
 
     /// Runs `f` on the pool and waits for its result.
     fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+        let started = std::time::Instant::now();
         let (tx, rx) = mpsc::sync_channel(1);
         let queued = Arc::clone(&self.queued);
         queued.fetch_add(1, Ordering::Relaxed);
@@ -87,7 +91,11 @@ impl Pool {
             .map_err(|_| anyhow::anyhow!("hashing pool lock poisoned"))?
             .send(job)
             .map_err(|_| anyhow::anyhow!("hashing pool stopped"))?;
-        rx.recv().context("hashing job was lost")
+        let result = rx.recv().context("hashing job was lost");
+        if let Some(timer) = &self.timer {
+            timer(started.elapsed());
+        }
+        result
     }
 }
 
@@ -144,6 +152,13 @@ impl Argon2Hasher {
     }
 
     /// Hashing jobs waiting for a thread, for the metrics.
+    /// Reports the time of every hash and verification, queueing included, to `timer`.
+    #[must_use]
+    pub fn with_timer(mut self, timer: Arc<dyn Fn(std::time::Duration) + Send + Sync>) -> Self {
+        self.pool.timer = Some(timer);
+        self
+    }
+
     pub fn queue_len(&self) -> usize {
         self.pool.queued.load(Ordering::Relaxed)
     }

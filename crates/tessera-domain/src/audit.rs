@@ -220,6 +220,7 @@ impl Service {
     pub fn audit(&self, audit: Audit) {
         let mut entry = audit.0;
         entry.at = self.ports.clock.now();
+        self.ports.observer.event(entry.event, entry.outcome);
         tracing::info!(
             target: "tessera::audit",
             event = entry.event.as_str(),

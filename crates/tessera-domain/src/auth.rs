@@ -409,6 +409,8 @@ impl Service {
             client_id: t.client_id.clone(),
         };
         let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
+        self.ports.observer.token_issued("access_jwt");
+        self.ports.observer.token_issued("refresh");
         let expires_at = issued_at.plus(t.access_ttl);
         Ok(IssuedTokens {
             access_token,

@@ -353,6 +353,7 @@ impl Service {
         p.credentials
             .create_opaque_session(new, &p.secrets.digest(&token), expires_at)?;
         self.enforce_session_limit(user.id)?;
+        p.observer.token_issued("access_opaque");
         Ok(IssuedAccess {
             access_token: token,
             expires_in: self.opaque.ttl,
@@ -407,6 +408,7 @@ impl Service {
                 client_id: key.id.to_string(),
             },
         )?;
+        p.observer.token_issued("client_credentials");
         self.audit(
             Audit::new(Event::ClientCredentials, Outcome::Success)
                 .from(context)

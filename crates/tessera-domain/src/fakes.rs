@@ -375,6 +375,7 @@ pub fn harness() -> Harness {
         mfa: Arc::new(NoMfa),
         directory: Arc::new(Unused),
         readiness: Arc::new(Unused),
+        observer: Arc::new(Unused),
     };
     let settings = TokenSettings {
         issuer: "http://issuer".into(),
@@ -657,6 +658,9 @@ impl MfaRepository for NoMfa {
 }
 
 impl SessionDirectory for Unused {
+    fn count_live(&self, _: UnixTime) -> anyhow::Result<u64> {
+        unused()
+    }
     fn live_sessions(&self, _: UserId, _: UnixTime) -> anyhow::Result<Vec<SessionInfo>> {
         unused()
     }
@@ -678,4 +682,10 @@ impl Readiness for Unused {
     fn check(&self) -> anyhow::Result<()> {
         unused()
     }
+}
+
+/// The unit tests do not look at metrics.
+impl Observer for Unused {
+    fn event(&self, _: Event, _: Outcome) {}
+    fn token_issued(&self, _: &'static str) {}
 }

@@ -576,6 +576,9 @@ pub trait SessionDirectory: Send + Sync {
     /// The user's sessions that have not ended or expired at `now`, oldest first.
     fn live_sessions(&self, user: UserId, now: UnixTime) -> anyhow::Result<Vec<SessionInfo>>;
 
+    /// How many sessions of anyone have not ended or expired at `now`.
+    fn count_live(&self, now: UnixTime) -> anyhow::Result<u64>;
+
     /// One session, live or not; `None` for an unknown id.
     fn session(&self, id: SessionId) -> anyhow::Result<Option<SessionInfo>>;
 
@@ -594,4 +597,13 @@ pub trait Readiness: Send + Sync {
     /// # Errors
     /// Saying what is wrong, without secrets (no URL with a password in it).
     fn check(&self) -> anyhow::Result<()>;
+}
+
+/// Counts what happens, for metrics. Called on the hot path: it must not block.
+pub trait Observer: Send + Sync {
+    /// An audited event and its outcome.
+    fn event(&self, event: crate::audit::Event, outcome: crate::audit::Outcome);
+
+    /// A token was issued: `access_jwt`, `access_opaque`, `refresh` or `client_credentials`.
+    fn token_issued(&self, kind: &'static str);
 }

@@ -8,8 +8,8 @@ use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
-    MfaRepository, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens,
-    SessionDirectory, SessionRepository, UserRepository,
+    MfaRepository, Observer, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository,
+    SecretTokens, SessionDirectory, SessionRepository, UserRepository,
 };
 use crate::recovery::RecoverySettings;
 use crate::revocation::RevokedSessions;
@@ -63,6 +63,7 @@ pub struct Ports {
     pub mfa: Arc<dyn MfaRepository>,
     pub directory: Arc<dyn SessionDirectory>,
     pub readiness: Arc<dyn Readiness>,
+    pub observer: Arc<dyn Observer>,
 }
 
 impl std::fmt::Debug for Ports {

@@ -136,6 +136,14 @@ impl Service {
         Ok(revoked.len())
     }
 
+    /// Sessions alive now, of everyone (their expiry, not yet their idle time): a gauge for metrics.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn count_live_sessions(&self) -> anyhow::Result<u64> {
+        self.ports.directory.count_live(self.ports.clock.now())
+    }
+
     /// After a login: ends the user's oldest sessions beyond the per-user limit.
     pub(crate) fn enforce_session_limit(&self, user: UserId) -> anyhow::Result<()> {
         let max = self.sessions.max_per_user as usize;

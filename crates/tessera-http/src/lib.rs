@@ -3,6 +3,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
 pub mod resource;
@@ -27,6 +28,9 @@ pub struct AppState {
     /// Rate limits on the login endpoints, and the trusted proxies.
     pub limits: Arc<rate_limit::RateLimits>,
     pub cookies: CookieSettings,
+    pub metrics: metrics::MetricsSource,
+    /// Serve `GET /metrics` on the main listener (false when it has its own).
+    pub metrics_on_main: bool,
 }
 
 /// The browser-session cookie.
@@ -51,7 +55,15 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(routes::meta::method_not_allowed))
 }
 
-/// Registers every route.
+/// Registers every route; `/metrics` too unless it has its own listener.
+pub fn routes_with_metrics(cfg: &mut web::ServiceConfig, metrics: bool) {
+    if metrics {
+        cfg.service(resource("/metrics").route(web::get().to(routes::meta::metrics)));
+    }
+    routes(cfg);
+}
+
+/// Registers every route but `/metrics`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use routes::{auth, credentials, meta, users};
     cfg.service(resource("/health").route(web::get().to(meta::health)))
@@ -217,6 +229,24 @@ fn extractor_config(cfg: &mut web::ServiceConfig) {
         }));
 }
 
+/// A server for `GET /metrics` alone, on its own listener (for a port that only the monitoring
+/// network reaches).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn metrics_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .service(resource("/metrics").route(web::get().to(routes::meta::metrics)))
+            .default_service(web::to(routes::meta::not_found))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
+
 /// Builds the server on an already bound listener (port 0 works), ready to be awaited.
 ///
 /// # Errors
@@ -226,12 +256,13 @@ pub fn server(
     listener: TcpListener,
     settings: &HttpSettings,
 ) -> std::io::Result<Server> {
+    let metrics_on_main = state.metrics_on_main;
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .configure(extractor_config)
-            .configure(routes)
+            .configure(|cfg| routes_with_metrics(cfg, metrics_on_main))
             .default_service(web::to(routes::meta::not_found))
             .wrap(actix_web::middleware::from_fn(rate_limit::limit_logins))
             .wrap(actix_web::middleware::from_fn(middleware::log_requests))

@@ -65,6 +65,9 @@ pub async fn log_requests(
     req.extensions_mut().insert(user.clone());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::AppState>>()
+        .map(|s| Arc::clone(&s.metrics.metrics));
     let client_ip = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -75,6 +78,12 @@ pub async fn log_requests(
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_owned());
     let status = res.status().as_u16();
+    if let Some(m) = &metrics {
+        m.request(&method, &route, status, started.elapsed());
+        if status == 429 {
+            m.rate_limited();
+        }
+    }
     tracing::info!(
         target: "tessera::access",
         method,

@@ -79,6 +79,8 @@ pub struct Application {
     server: actix_web::dev::Server,
     service: Arc<Service>,
     limits: Arc<tessera_http::rate_limit::RateLimits>,
+    metrics_server: Option<actix_web::dev::Server>,
+    metrics_port: Option<u16>,
     cleanup: Cleanup,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
@@ -109,6 +111,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub struct Core {
     pub service: Arc<Service>,
     pub jwks: Arc<serde_json::Value>,
+    pub metrics: tessera_http::metrics::MetricsSource,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
 }
@@ -135,7 +138,17 @@ impl Core {
         let codec = Arc::new(JwtCodec::from_dir(&settings.keys.dir)?);
         let jwks = Arc::new(codec.jwks().clone());
         let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
-        let hasher = Arc::new(Argon2Hasher::new(&settings.password_hashing)?);
+        let metrics = Arc::new(tessera_http::metrics::Metrics::new());
+        let timer_metrics = Arc::clone(&metrics);
+        let hasher = Arc::new(
+            Argon2Hasher::new(&settings.password_hashing)?
+                .with_timer(Arc::new(move |d| timer_metrics.password_hash(d))),
+        );
+        let queue_hasher = Arc::clone(&hasher);
+        let metrics_source = tessera_http::metrics::MetricsSource {
+            metrics: Arc::clone(&metrics),
+            hash_queue: Arc::new(move || queue_hasher.queue_len()),
+        };
         let t = &settings.tokens;
         let tokens = TokenSettings {
             issuer: t
@@ -162,6 +175,7 @@ impl Core {
             directory: store.clone(),
             readiness: store.clone(),
             otp: Arc::new(TotpCodes),
+            observer: metrics,
             credentials: store,
             hasher,
             secrets,
@@ -198,6 +212,7 @@ impl Core {
         Ok(Self {
             service,
             jwks,
+            metrics: metrics_source,
             generated_admin_password,
         })
     }
@@ -214,7 +229,15 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let local = listener.local_addr()?;
         let core = Core::open(&settings, &format!("http://{local}"))?;
-        let (service, jwks) = (core.service, core.jwks);
+        let (service, jwks, metrics) = (core.service, core.jwks, core.metrics);
+        let m = &settings.metrics;
+        let metrics_listener = match (m.enabled, m.bind.as_str()) {
+            (true, bind) if !bind.is_empty() => Some(
+                TcpListener::bind(bind)
+                    .with_context(|| format!("cannot listen on {bind} for metrics"))?,
+            ),
+            _ => None,
+        };
         let loaded = service.load_revocations()?;
         let generated_admin_password = core.generated_admin_password;
         tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
@@ -222,16 +245,26 @@ impl Application {
         let limits = Arc::new(tessera_http::rate_limit::RateLimits::new(
             &settings.rate_limit.to_http()?,
         ));
-        let server = tessera_http::server(
-            AppState {
-                service: Arc::clone(&service),
-                jwks,
-                limits: Arc::clone(&limits),
-                cookies: tessera_http::CookieSettings {
-                    name: settings.cookies.name.clone(),
-                    secure: settings.cookies.secure,
-                },
+        let state = AppState {
+            service: Arc::clone(&service),
+            jwks,
+            limits: Arc::clone(&limits),
+            cookies: tessera_http::CookieSettings {
+                name: settings.cookies.name.clone(),
+                secure: settings.cookies.secure,
             },
+            metrics,
+            metrics_on_main: m.enabled && metrics_listener.is_none(),
+        };
+        let metrics_port = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?;
+        let metrics_server = metrics_listener
+            .map(|l| tessera_http::metrics_server(state.clone(), l))
+            .transpose()?;
+        let server = tessera_http::server(
+            state,
             listener,
             &HttpSettings {
                 workers: settings.server.workers,
@@ -243,6 +276,8 @@ impl Application {
             server,
             service,
             limits,
+            metrics_server,
+            metrics_port,
             cleanup: Cleanup {
                 every: Duration::from_secs(settings.cleanup.interval_seconds),
                 batch: settings.cleanup.batch_size,
@@ -255,6 +290,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when metrics have their own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
@@ -274,7 +314,15 @@ impl Application {
                 cleanup.run_once(Arc::clone(&service)).await;
             }
         });
+        let metrics = self.metrics_server.map(|s| {
+            let handle = s.handle();
+            (tokio::spawn(s), handle)
+        });
         let result = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         pruner.abort();
         // What was used since the last run is not lost at a graceful stop.
         if let Err(e) = self.service.flush_key_usage() {

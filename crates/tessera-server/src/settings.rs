@@ -44,6 +44,25 @@ pub struct Settings {
     pub rate_limit: RateLimitConfig,
     pub sessions: SessionPolicy,
     pub cookies: CookieConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: Prometheus metrics at `GET /metrics`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// An address of their own (such as `127.0.0.1:9090`); empty: on the main listener.
+    pub bind: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: String::new(),
+        }
+    }
 }
 
 /// `[cookies]`: the browser-session cookie.
@@ -377,6 +396,14 @@ impl Settings {
             t.default_format
         );
         self.rate_limit.to_http()?;
+        if !self.metrics.bind.is_empty() {
+            self.metrics.bind.parse::<SocketAddr>().with_context(|| {
+                format!(
+                    "invalid configuration: metrics.bind {:?} is not an address:port",
+                    self.metrics.bind
+                )
+            })?;
+        }
         anyhow::ensure!(
             !self.cookies.name.is_empty()
                 && self

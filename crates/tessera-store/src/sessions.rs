@@ -260,6 +260,16 @@ fn session_info(
 }
 
 impl SessionDirectory for Store {
+    fn count_live(&self, now: UnixTime) -> anyhow::Result<u64> {
+        let n: i64 = sessions::table
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.seconds()))
+            .count()
+            .get_result(&mut self.conn()?)
+            .context("cannot count sessions")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn live_sessions(&self, user: UserId, now: UnixTime) -> anyhow::Result<Vec<SessionInfo>> {
         let rows: Vec<SessionRow> = sessions::table
             .filter(sessions::user_id.eq(user.0))

@@ -22,6 +22,8 @@ static TRACING: Once = Once::new();
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The metrics listener's port, when metrics have their own.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     /// A second handle on the same database, for arranging and checking state.
     pub store: Store,
@@ -87,6 +89,7 @@ async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) ->
     let keys_dir = settings.keys.dir.clone();
     let app = Application::build(settings).expect("the application builds");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     let store = Store::open(&StoreConfig {
         url: database_url.clone(),
@@ -97,6 +100,7 @@ async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) ->
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

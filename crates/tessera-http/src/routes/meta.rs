@@ -34,6 +34,29 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         }))
 }
 
+/// `GET /metrics`: Prometheus metrics (OpenMetrics text).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let service = std::sync::Arc::clone(&state.service);
+    let sessions = match web::block(move || service.count_live_sessions()).await {
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot count sessions for metrics"
+            );
+            None
+        }
+        Err(_) => None,
+    };
+    let text = state
+        .metrics
+        .metrics
+        .render((state.metrics.hash_queue)(), sessions);
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(text)
+}
+
 /// `GET /auth/jwks.json` and `GET /.well-known/jwks.json`.
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -8,6 +8,7 @@ mod credentials;
 mod health;
 mod lockout;
 mod login;
+mod metrics;
 mod mfa;
 mod rate_limit;
 mod recovery;
