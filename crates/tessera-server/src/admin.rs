@@ -207,3 +207,38 @@ pub fn list_keys(dir: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `tessera probe URL`: one HTTP/1.1 GET over plain TCP, answered 200 or not.
+///
+/// # Errors
+/// When the URL is not `http://host:port/path`, the server does not answer, or answers another status.
+pub fn probe(url: &str) -> anyhow::Result<()> {
+    use std::io::{Read as _, Write as _};
+    use std::net::ToSocketAddrs as _;
+    use std::time::Duration;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("probe takes an http:// URL, got {url:?}"))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr = authority
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {authority}"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("cannot resolve {authority}"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .with_context(|| format!("nothing answers at {authority}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(
+        status.starts_with("HTTP/1.1 200"),
+        "{url} answered {status:?}"
+    );
+    println!("{url}: {status}");
+    Ok(())
+}

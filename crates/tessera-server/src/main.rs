@@ -37,6 +37,12 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Ask a running server: exit 0 when `URL` (plain http) answers 200, else 1. For container
+    /// health checks, which have no curl.
+    Probe {
+        #[arg(default_value = "http://127.0.0.1:8081/ready")]
+        url: String,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -101,6 +107,10 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Probe { url }) = &cli.command {
+        // A health check needs no configuration.
+        return admin::probe(url);
+    }
     let mut settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
     if !matches!(cli.command, None | Some(Command::Serve)) {
         // A one-off command prints its own answer; only warnings and errors go to the log.
@@ -140,6 +150,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init => admin::init(&settings),
+        Command::Probe { url } => admin::probe(&url),
         Command::User { command } => match command {
             UserCommand::Create {
                 username,

@@ -560,3 +560,34 @@ mod tests {
         assert!(missing.to_string().contains("not found"));
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy");
+
+    #[test]
+    fn the_shipped_configuration_loads_and_the_config_map_holds_the_same_file() {
+        let file = Path::new(DEPLOY).join("tessera.toml");
+        let s = Settings::load(Some(&file), Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:8081");
+        assert_eq!(s.metrics.bind, "0.0.0.0:9090");
+        let toml = std::fs::read_to_string(&file).unwrap();
+        let config_map =
+            std::fs::read_to_string(Path::new(DEPLOY).join("kubernetes/configmap.yaml")).unwrap();
+        let embedded: String = config_map
+            .split_once("tessera.toml: |\n")
+            .unwrap()
+            .1
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            embedded.trim(),
+            toml.trim(),
+            "deploy/kubernetes/configmap.yaml is out of date"
+        );
+    }
+}

@@ -246,3 +246,66 @@ fn the_admin_commands_manage_users_and_list_keys() {
     let line = out.lines().nth(1).expect("one key");
     assert!(line.contains("RS256") && line.contains("signing"), "{out}");
 }
+
+#[test]
+fn the_binary_starts_with_the_shipped_configuration_and_probes_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/tessera.toml");
+    let mut child = Command::new(BIN)
+        .args(["--config", config])
+        .current_dir(dir.path())
+        // The shipped file's paths and ports are for a real host; this test moves them aside.
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_METRICS__BIND", "127.0.0.1:0")
+        .env(
+            "TESSERA_DATABASE__URL",
+            format!("sqlite://{}/t.db", dir.path().display()),
+        )
+        .env("TESSERA_KEYS__DIR", dir.path().join("keys"))
+        .env(
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            "correct horse battery staple",
+        )
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut port = None;
+    let mut line = String::new();
+    while Instant::now() < deadline && port.is_none() {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            port = v["port"].as_u64();
+        }
+    }
+    let port = port.expect("the server started with the shipped configuration");
+    let url = format!("http://127.0.0.1:{port}/ready");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ready = loop {
+        let (ok, out, _) = tessera(dir.path(), &["probe", &url], None);
+        if ok || Instant::now() > deadline {
+            break (ok, out);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ready.0, "{}", ready.1);
+    let (ok, _, err) = tessera(
+        dir.path(),
+        &["probe", &format!("http://127.0.0.1:{port}/nope")],
+        None,
+    );
+    assert!(!ok && err.contains("404"), "{err}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let (ok, _, err) = tessera(dir.path(), &["probe", &url], None);
+    assert!(!ok && err.contains("nothing answers"), "{err}");
+}
