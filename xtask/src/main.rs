@@ -60,7 +60,11 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Keygen { out } => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-            let report = tessera_crypto::keys::ensure_keys(&out, i64::try_from(now)?)?;
+            let report = tessera_crypto::keys::ensure_keys(
+                &out,
+                i64::try_from(now)?,
+                tessera_crypto::keys::SigningAlg::Rs256,
+            )?;
             match report.created_signing_key {
                 Some(path) => println!("created signing key {}", path.display()),
                 None => println!("signing key present in {}", out.display()),

@@ -26,7 +26,8 @@ fn hashing(c: &mut Criterion) {
 
 fn tokens(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    tessera_crypto::keys::ensure_keys(dir.path(), 1).expect("keys");
+    tessera_crypto::keys::ensure_keys(dir.path(), 1, tessera_crypto::keys::SigningAlg::Rs256)
+        .expect("keys");
     let codec = JwtCodec::from_dir(dir.path()).expect("codec");
     let claims = AccessClaims {
         issuer: "http://127.0.0.1:8081".into(),

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::RwLock;
 
 use anyhow::Context as _;
 use josekit::jwk::{Jwk, KeyPair as _};
-use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
-use josekit::jws::{JwsHeader, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::JwtPayload;
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -23,111 +23,215 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 struct VerifyingKey {
-    verifier: RsassaJwsVerifier,
+    verifier: Box<dyn JwsVerifier>,
     public_jwk: Value,
 }
 
-/// Signs with the newest key, verifies with any published key.
-pub struct JwtCodec {
-    signer: RsassaJwsSigner,
+/// The keys in force: the newest signs, every published one verifies.
+struct KeySet {
+    signer: Box<dyn JwsSigner>,
     signing_kid: String,
+    signing_alg: &'static str,
     keys: HashMap<String, VerifyingKey>,
     /// Public keys in publication order, newest first.
     jwks: Value,
 }
 
+/// Signs with the newest key, verifies with any published key; `reload` picks up a rotation.
+pub struct JwtCodec {
+    keys: RwLock<KeySet>,
+}
+
 impl std::fmt::Debug for JwtCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtCodec")
-            .field("signing_kid", &self.signing_kid)
+            .field("signing_kid", &self.signing_kid())
             .finish_non_exhaustive()
     }
 }
 
 /// The RFC 7638 thumbprint of an RSA public key: SHA-256 over `{"e","kty","n"}` in that order, base64url.
 pub fn rsa_thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
-    let e = jwk
-        .parameter("e")
-        .and_then(Value::as_str)
-        .context("RSA key without e")?;
-    let n = jwk
-        .parameter("n")
-        .and_then(Value::as_str)
-        .context("RSA key without n")?;
-    // serde_json writes these members in this order with no white space, as RFC 7638 requires.
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    Ok(crate::b64(&Sha256::digest(canonical.as_bytes())))
+    thumbprint(jwk)
+}
+
+/// The RFC 7638 thumbprint of a public key: SHA-256 over its required members in lexicographic
+/// order (RSA `e`, `kty`, `n`; EC `crv`, `kty`, `x`, `y`; OKP `crv`, `kty`, `x`), base64url.
+pub fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
+    let members: &[&str] = match jwk.key_type() {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        other => anyhow::bail!("no thumbprint for key type {other}"),
+    };
+    let mut canonical = Map::new();
+    for m in members {
+        let v = jwk
+            .parameter(m)
+            .and_then(Value::as_str)
+            .with_context(|| format!("key without {m}"))?;
+        canonical.insert((*m).to_owned(), json!(v));
+    }
+    // serde_json writes a map's members in key order with no white space, as RFC 7638 requires.
+    Ok(crate::b64(&Sha256::digest(
+        Value::Object(canonical).to_string().as_bytes(),
+    )))
+}
+
+/// A signer and a verifier for one PKCS#8 PEM private key, its algorithm told by trying each;
+/// both carry the key's thumbprint as `kid`.
+type PemKey = (
+    Box<dyn JwsSigner>,
+    Box<dyn JwsVerifier>,
+    Jwk,
+    String,
+    &'static str,
+);
+
+macro_rules! try_alg {
+    ($alg:expr, $name:literal, $pem:expr) => {
+        if let Ok(pair) = $alg.key_pair_from_pem($pem) {
+            let public = pair.to_jwk_public_key();
+            let kid = thumbprint(&public)?;
+            let mut signer = $alg.signer_from_pem($pem)?;
+            signer.set_key_id(kid.clone());
+            let mut verifier = $alg.verifier_from_jwk(&public)?;
+            verifier.set_key_id(kid.clone());
+            return Ok((Box::new(signer), Box::new(verifier), public, kid, $name));
+        }
+    };
+}
+
+fn key_from_pem(pem: &[u8]) -> anyhow::Result<PemKey> {
+    try_alg!(RS256, "RS256", pem);
+    try_alg!(ES256, "ES256", pem);
+    try_alg!(EdDSA, "EdDSA", pem);
+    anyhow::bail!("not an RS256, ES256 or Ed25519 private key")
+}
+
+fn key_set(pems: &[Vec<u8>]) -> anyhow::Result<KeySet> {
+    let mut keys = HashMap::new();
+    let mut published = Vec::new();
+    let mut newest = None;
+    for pem in pems {
+        let (signer, verifier, mut public, kid, alg) =
+            key_from_pem(pem).context("unreadable signing key")?;
+        public.set_key_id(kid.clone());
+        public.set_algorithm(alg);
+        public.set_key_use("sig");
+        let public_jwk = Value::Object(public.as_ref().clone());
+        published.push(public_jwk.clone());
+        keys.insert(
+            kid.clone(),
+            VerifyingKey {
+                verifier,
+                public_jwk,
+            },
+        );
+        newest = Some((signer, kid, alg));
+    }
+    let (signer, signing_kid, signing_alg) = newest.context("no signing key")?;
+    published.reverse();
+    Ok(KeySet {
+        signer,
+        signing_kid,
+        signing_alg,
+        keys,
+        jwks: json!({ "keys": published }),
+    })
 }
 
 impl JwtCodec {
+    /// Loads the signing keys of `dir` that may still have live tokens at `now`: the newest signs;
+    /// an older key stays until `retire_after` seconds after the next one was made.
+    ///
+    /// # Errors
+    /// When there is no key or one cannot be read.
+    pub fn from_dir_at(dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<Self> {
+        Ok(Self {
+            keys: RwLock::new(Self::load(dir, now, retire_after)?),
+        })
+    }
+
     /// Loads every signing key of `dir`; the newest signs.
     ///
     /// # Errors
     /// When there is no key or one cannot be read.
     pub fn from_dir(dir: &Path) -> anyhow::Result<Self> {
-        let files = crate::keys::signing_key_files(dir)?;
-        anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
-        let pems = files
-            .iter()
-            .map(|f| std::fs::read(f).with_context(|| format!("cannot read {}", f.display())))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Self::from_pems(&pems)
+        Self::from_dir_at(dir, i64::MIN, 0)
     }
 
-    /// Builds from PKCS#8 PEM private keys, oldest first; the last one signs.
+    fn load(dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<KeySet> {
+        let files = crate::keys::signing_keys(dir)?;
+        anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
+        let live: Vec<&crate::keys::KeyFile> = files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                files
+                    .get(i + 1)
+                    .is_none_or(|next| now < next.created.saturating_add(retire_after))
+            })
+            .map(|(_, k)| k)
+            .collect();
+        let pems = live
+            .iter()
+            .map(|k| {
+                std::fs::read(&k.path).with_context(|| format!("cannot read {}", k.path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        key_set(&pems)
+    }
+
+    /// Reads the key folder again: a new key signs from now on, and retired keys leave the JWKS.
+    /// Returns whether the signing key changed.
+    ///
+    /// # Errors
+    /// When the folder cannot be read; the keys in force stay then.
+    pub fn reload(&self, dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<bool> {
+        let fresh = Self::load(dir, now, retire_after)?;
+        let mut keys = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = keys.signing_kid != fresh.signing_kid;
+        *keys = fresh;
+        Ok(changed)
+    }
+
+    /// Builds from PKCS#8 PEM private keys (RS256, ES256 or Ed25519), oldest first; the last one signs.
     ///
     /// # Errors
     /// When a key cannot be parsed.
     pub fn from_pems(pems: &[Vec<u8>]) -> anyhow::Result<Self> {
-        let mut keys = HashMap::new();
-        let mut published = Vec::new();
-        let mut signer = None;
-        for pem in pems {
-            let pair = RS256
-                .key_pair_from_pem(pem)
-                .context("unreadable RSA signing key")?;
-            let mut public = pair.to_jwk_public_key();
-            let kid = rsa_thumbprint(&public)?;
-            public.set_key_id(kid.clone());
-            public.set_algorithm("RS256");
-            public.set_key_use("sig");
-            let mut verifier = RS256
-                .verifier_from_jwk(&public)
-                .context("unusable RSA key")?;
-            verifier.set_key_id(kid.clone());
-            let public_jwk = Value::Object(public.as_ref().clone());
-            published.push(public_jwk.clone());
-            keys.insert(
-                kid.clone(),
-                VerifyingKey {
-                    verifier,
-                    public_jwk,
-                },
-            );
-            signer = Some((RS256.signer_from_pem(pem).context("unusable RSA key")?, kid));
-        }
-        let (signer, signing_kid) = signer.context("no signing key")?;
-        published.reverse();
         Ok(Self {
-            signer,
-            signing_kid,
-            keys,
-            jwks: json!({ "keys": published }),
+            keys: RwLock::new(key_set(pems)?),
         })
     }
 
-    /// The JSON Web Key Set of every key whose tokens may still be alive.
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn signing_kid(&self) -> &str {
-        &self.signing_kid
+    /// The JSON Web Key Set of every key whose tokens may still be alive.
+    pub fn jwks(&self) -> Value {
+        self.read().jwks.clone()
+    }
+
+    pub fn signing_kid(&self) -> String {
+        self.read().signing_kid.clone()
+    }
+
+    /// The algorithm of the signing key: `RS256`, `ES256` or `EdDSA`.
+    pub fn signing_alg(&self) -> &'static str {
+        self.read().signing_alg
     }
 
     /// The public JWK of one key id.
-    pub fn public_jwk(&self, kid: &str) -> Option<&Value> {
-        self.keys.get(kid).map(|k| &k.public_jwk)
+    pub fn public_jwk(&self, kid: &str) -> Option<Value> {
+        self.read().keys.get(kid).map(|k| k.public_jwk.clone())
     }
 }
 
@@ -220,9 +324,10 @@ pub(crate) fn checked_header(token: &str) -> Result<String, TokenError> {
 
 impl AccessTokenCodec for JwtCodec {
     fn sign(&self, c: &AccessClaims) -> anyhow::Result<String> {
+        let keys = self.read();
         let mut header = JwsHeader::new();
         header.set_token_type(ACCESS_TOKEN_TYPE);
-        header.set_key_id(self.signing_kid.clone());
+        header.set_key_id(keys.signing_kid.clone());
         let mut map = Map::new();
         map.insert("iss".into(), json!(c.issuer));
         map.insert("sub".into(), json!(c.subject.0.to_string()));
@@ -247,15 +352,16 @@ impl AccessTokenCodec for JwtCodec {
         }
         map.insert("preferred_username".into(), json!(c.preferred_username));
         let payload = JwtPayload::from_map(map).context("invalid claims")?;
-        josekit::jwt::encode_with_signer(&payload, &header, &self.signer)
+        josekit::jwt::encode_with_signer(&payload, &header, keys.signer.as_ref())
             .context("cannot sign an access token")
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let kid = checked_header(token)?;
-        let key = self.keys.get(&kid).ok_or(TokenError::Invalid)?;
+        let keys = self.read();
+        let key = keys.keys.get(&kid).ok_or(TokenError::Invalid)?;
         // josekit refuses a header whose `alg` differs from the verifier's (so `none` and HS256 fail).
-        let (payload, _) = josekit::jwt::decode_with_verifier(token, &key.verifier)
+        let (payload, _) = josekit::jwt::decode_with_verifier(token, key.verifier.as_ref())
             .map_err(|_| TokenError::Invalid)?;
         claims_from(payload.claims_set())
     }
@@ -348,12 +454,75 @@ mod tests {
         let p1 = RS256.generate_key_pair(2048).unwrap().to_pem_private_key();
         let p2 = RS256.generate_key_pair(2048).unwrap().to_pem_private_key();
         let c = JwtCodec::from_pems(&[p1, p2]).unwrap();
-        let keys = c.jwks()["keys"].as_array().unwrap();
+        let jwks = c.jwks();
+        let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[0]["kid"], c.signing_kid());
         assert_eq!(keys[0]["kty"], "RSA");
         assert_eq!(keys[0]["alg"], "RS256");
         assert!(keys[0].get("d").is_none(), "no private part is published");
+    }
+
+    #[test]
+    fn es256_and_eddsa_keys_sign_and_verify_with_their_own_algorithm() {
+        for (alg, pem) in [
+            (
+                "ES256",
+                ES256.generate_key_pair().unwrap().to_pem_private_key(),
+            ),
+            (
+                "EdDSA",
+                EdDSA
+                    .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                    .unwrap()
+                    .to_pem_private_key(),
+            ),
+        ] {
+            let c = JwtCodec::from_pems(&[pem]).unwrap();
+            assert_eq!(c.signing_alg(), alg);
+            let token = c.sign(&claims()).unwrap();
+            assert_eq!(c.decode(&token).unwrap(), claims());
+            let header = josekit::jwt::decode_header(&token).unwrap();
+            assert_eq!(header.claim("alg").unwrap(), alg);
+            let jwk = &c.jwks()["keys"][0];
+            assert_eq!(jwk["alg"], alg);
+            assert_eq!(jwk["kid"], c.signing_kid());
+            assert!(jwk.get("d").is_none());
+        }
+    }
+
+    #[test]
+    fn a_rotated_key_signs_after_reload_and_the_old_one_leaves_after_its_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path();
+        crate::keys::generate_signing_key(keys, 1_000, crate::keys::SigningAlg::Rs256).unwrap();
+        let c = JwtCodec::from_dir_at(keys, 1_500, 900).unwrap();
+        let old = c.sign(&claims()).unwrap();
+        let old_kid = c.signing_kid();
+        crate::keys::generate_signing_key(keys, 2_000, crate::keys::SigningAlg::Es256).unwrap();
+        assert!(c.reload(keys, 2_000, 900).unwrap());
+        assert_ne!(c.signing_kid(), old_kid);
+        assert_eq!(c.signing_alg(), "ES256");
+        assert_eq!(c.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert!(c.decode(&old).is_ok(), "tokens of the old key still verify");
+        assert!(!c.reload(keys, 2_899, 900).unwrap());
+        assert!(c.decode(&old).is_ok());
+        c.reload(keys, 2_900, 900).unwrap();
+        assert_eq!(c.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(c.decode(&old), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn thumbprints_of_ec_and_okp_keys_follow_rfc_7638() {
+        // RFC 8037 §A.3: the thumbprint of its Ed25519 example key.
+        let okp = Jwk::from_bytes(
+            br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            thumbprint(&okp).unwrap(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 
     #[test]

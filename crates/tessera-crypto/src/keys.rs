@@ -1,7 +1,8 @@
-//! Key files: the RSA signing keys of access tokens and the HMAC key of refresh-token rotation.
+//! Key files: the signing keys of access tokens and the HMAC key of refresh-token rotation.
 //!
 //! Layout of the keys directory (created with mode 0700, every file 0600):
-//! - `signing-<unix time>-rs256.pem`: PKCS#8 private keys; the newest signs, all are published.
+//! - `signing-<unix time>-<alg>.pem` (`rs256`, `es256` or `eddsa`): PKCS#8 private keys; the
+//!   newest signs, older ones stay published until the tokens they signed have expired.
 //! - `refresh-hmac.key`: 32 random bytes, base64url.
 
 use std::fs;
@@ -14,7 +15,75 @@ use josekit::jwk::KeyPair as _;
 
 pub const HMAC_KEY_FILE: &str = "refresh-hmac.key";
 const SIGNING_PREFIX: &str = "signing-";
-const SIGNING_SUFFIX: &str = "-rs256.pem";
+
+/// The algorithms access tokens can be signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys.
+    Rs256,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+    /// Ed25519.
+    EdDsa,
+}
+
+impl SigningAlg {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "RS256" => Some(Self::Rs256),
+            "ES256" => Some(Self::Es256),
+            "EdDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+
+    /// The JOSE name: `RS256`, `ES256`, `EdDSA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    fn file_suffix(self) -> &'static str {
+        match self {
+            Self::Rs256 => "-rs256.pem",
+            Self::Es256 => "-es256.pem",
+            Self::EdDsa => "-eddsa.pem",
+        }
+    }
+
+    const ALL: [Self; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
+}
+
+/// A signing key file: where it is, when it was made, and for which algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    pub path: PathBuf,
+    /// Unix seconds, from the file name.
+    pub created: i64,
+    pub alg: SigningAlg,
+}
+
+/// Parses `signing-<secs>[.<n>]-<alg>.pem`.
+fn key_file(path: PathBuf) -> Option<(KeyFile, u32)> {
+    let name = path.file_name()?.to_str()?.to_owned();
+    let rest = name.strip_prefix(SIGNING_PREFIX)?;
+    let alg = SigningAlg::ALL
+        .into_iter()
+        .find(|a| rest.ends_with(a.file_suffix()))?;
+    let stamp = &rest[..rest.len() - alg.file_suffix().len()];
+    let (secs, seq) = stamp.split_once('.').unwrap_or((stamp, "0"));
+    Some((
+        KeyFile {
+            path,
+            created: secs.parse().ok()?,
+            alg,
+        },
+        seq.parse().ok()?,
+    ))
+}
 
 /// What `ensure_keys` found or made.
 #[derive(Debug, Default)]
@@ -27,11 +96,11 @@ pub struct KeyReport {
 ///
 /// # Errors
 /// When the directory or a file cannot be created or written.
-pub fn ensure_keys(dir: &Path, now_unix: i64) -> anyhow::Result<KeyReport> {
+pub fn ensure_keys(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<KeyReport> {
     create_private_dir(dir)?;
     let mut report = KeyReport::default();
     if signing_key_files(dir)?.is_empty() {
-        report.created_signing_key = Some(generate_signing_key(dir, now_unix)?);
+        report.created_signing_key = Some(generate_signing_key(dir, now_unix, alg)?);
     }
     let hmac = dir.join(HMAC_KEY_FILE);
     if !hmac.exists() {
@@ -41,23 +110,74 @@ pub fn ensure_keys(dir: &Path, now_unix: i64) -> anyhow::Result<KeyReport> {
     Ok(report)
 }
 
-/// Writes a new RS256 signing key (2048-bit RSA) and returns its path.
+/// Writes a new signing key for `alg` and returns its path.
 ///
 /// # Errors
 /// When key generation or the write fails.
-pub fn generate_signing_key(dir: &Path, now_unix: i64) -> anyhow::Result<PathBuf> {
+pub fn generate_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<PathBuf> {
     create_private_dir(dir)?;
-    let pair = josekit::jws::RS256
-        .generate_key_pair(2048)
-        .context("cannot generate an RSA key")?;
-    let mut path = dir.join(format!("{SIGNING_PREFIX}{now_unix}{SIGNING_SUFFIX}"));
-    let mut n = 1;
-    while path.exists() {
-        path = dir.join(format!("{SIGNING_PREFIX}{now_unix}.{n}{SIGNING_SUFFIX}"));
-        n += 1;
-    }
-    write_private(&path, &pair.to_pem_private_key())?;
+    let pem = match alg {
+        SigningAlg::Rs256 => josekit::jws::RS256
+            .generate_key_pair(2048)
+            .context("cannot generate an RSA key")?
+            .to_pem_private_key(),
+        SigningAlg::Es256 => josekit::jws::ES256
+            .generate_key_pair()
+            .context("cannot generate a P-256 key")?
+            .to_pem_private_key(),
+        SigningAlg::EdDsa => josekit::jws::EdDSA
+            .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+            .context("cannot generate an Ed25519 key")?
+            .to_pem_private_key(),
+    };
+    let suffix = alg.file_suffix();
+    // A key made in the same second as another, of any algorithm, takes the next sequence number,
+    // so the order of keys (and so which one signs) is never ambiguous.
+    let taken: Vec<u32> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read the keys directory {}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|e| key_file(e.path()))
+        .filter(|(k, _)| k.created == now_unix)
+        .map(|(_, seq)| seq)
+        .collect();
+    let path = match taken.iter().max() {
+        None => dir.join(format!("{SIGNING_PREFIX}{now_unix}{suffix}")),
+        Some(last) => dir.join(format!("{SIGNING_PREFIX}{now_unix}.{}{suffix}", last + 1)),
+    };
+    write_private(&path, &pem)?;
     Ok(path)
+}
+
+/// The signing keys in `dir`, oldest first.
+///
+/// # Errors
+/// When the directory cannot be read.
+pub fn signing_keys(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
+    let mut keys: Vec<(KeyFile, u32)> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read the keys directory {}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|e| key_file(e.path()))
+        .collect();
+    keys.sort_by_key(|(k, seq)| (k.created, *seq));
+    Ok(keys.into_iter().map(|(k, _)| k).collect())
+}
+
+/// Deletes the files of keys retired longer than `retire_after` seconds ago (a key retires when a
+/// newer one is made); returns those deleted. The newest key is never deleted.
+///
+/// # Errors
+/// When the directory cannot be read or a file cannot be removed.
+pub fn prune_retired(dir: &Path, now_unix: i64, retire_after: i64) -> anyhow::Result<Vec<PathBuf>> {
+    let keys = signing_keys(dir)?;
+    let mut gone = Vec::new();
+    for pair in keys.windows(2) {
+        if now_unix >= pair[1].created.saturating_add(retire_after) {
+            fs::remove_file(&pair[0].path)
+                .with_context(|| format!("cannot remove {}", pair[0].path.display()))?;
+            gone.push(pair[0].path.clone());
+        }
+    }
+    Ok(gone)
 }
 
 /// The signing key files in `dir`, oldest first.
@@ -65,26 +185,7 @@ pub fn generate_signing_key(dir: &Path, now_unix: i64) -> anyhow::Result<PathBuf
 /// # Errors
 /// When the directory cannot be read.
 pub fn signing_key_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .with_context(|| format!("cannot read the keys directory {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(SIGNING_PREFIX) && n.ends_with(SIGNING_SUFFIX))
-        })
-        .collect();
-    files.sort_by_key(|p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let stamp = &name[SIGNING_PREFIX.len()..name.len() - SIGNING_SUFFIX.len()];
-        let (secs, seq) = stamp.split_once('.').unwrap_or((stamp, "0"));
-        (
-            secs.parse::<i64>().unwrap_or(0),
-            seq.parse::<u32>().unwrap_or(0),
-        )
-    });
-    Ok(files)
+    Ok(signing_keys(dir)?.into_iter().map(|k| k.path).collect())
 }
 
 /// Reads the HMAC key.
@@ -142,7 +243,7 @@ mod tests {
     fn keys_are_created_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
-        let first = ensure_keys(&keys, 100).unwrap();
+        let first = ensure_keys(&keys, 100, SigningAlg::Rs256).unwrap();
         let signing = first.created_signing_key.unwrap();
         assert!(first.created_hmac_key);
         let mode = fs::metadata(&signing).unwrap().permissions().mode() & 0o777;
@@ -156,7 +257,7 @@ mod tests {
         let dir_mode = fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);
 
-        let second = ensure_keys(&keys, 200).unwrap();
+        let second = ensure_keys(&keys, 200, SigningAlg::Rs256).unwrap();
         assert!(second.created_signing_key.is_none() && !second.created_hmac_key);
         assert_eq!(read_hmac_key(&keys).unwrap().len(), 32);
     }
@@ -164,9 +265,25 @@ mod tests {
     #[test]
     fn signing_keys_sort_by_creation_time() {
         let dir = tempfile::tempdir().unwrap();
-        let a = generate_signing_key(dir.path(), 900).unwrap();
-        let b = generate_signing_key(dir.path(), 1000).unwrap();
-        let c = generate_signing_key(dir.path(), 1000).unwrap();
-        assert_eq!(signing_key_files(dir.path()).unwrap(), vec![a, b, c]);
+        let a = generate_signing_key(dir.path(), 900, SigningAlg::Rs256).unwrap();
+        let b = generate_signing_key(dir.path(), 1000, SigningAlg::Es256).unwrap();
+        let c = generate_signing_key(dir.path(), 1000, SigningAlg::EdDsa).unwrap();
+        assert_eq!(
+            signing_key_files(dir.path()).unwrap(),
+            vec![a.clone(), b.clone(), c.clone()]
+        );
+        let algs: Vec<_> = signing_keys(dir.path())
+            .unwrap()
+            .iter()
+            .map(|k| k.alg)
+            .collect();
+        assert_eq!(
+            algs,
+            [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa]
+        );
+        // The key made at 900 retired at 1000; gone once 1000 + 60 has passed. The newest stays.
+        assert!(prune_retired(dir.path(), 1059, 60).unwrap().is_empty());
+        assert_eq!(prune_retired(dir.path(), 1060, 60).unwrap(), vec![a, b]);
+        assert_eq!(signing_key_files(dir.path()).unwrap(), vec![c]);
     }
 }

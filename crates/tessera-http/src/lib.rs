@@ -23,8 +23,8 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
-    /// The JSON Web Key Set, rendered once.
-    pub jwks: Arc<serde_json::Value>,
+    /// The signing keys: the JWKS is read from them at each request, so a rotation shows at once.
+    pub keys: Arc<tessera_crypto::JwtCodec>,
     /// Rate limits on the login endpoints, and the trusted proxies.
     pub limits: Arc<rate_limit::RateLimits>,
     pub cookies: CookieSettings,

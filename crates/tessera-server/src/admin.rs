@@ -2,7 +2,6 @@
 //! as the operator (`Principal::system`), against the configured database and keys.
 
 use std::io::BufRead as _;
-use std::path::Path;
 
 use anyhow::Context as _;
 use tessera_domain::password::Password;
@@ -181,30 +180,58 @@ pub fn set_password(
     Ok(())
 }
 
-/// `tessera keys list`: every signing key, its `kid`, and which one signs.
+/// `tessera keys list`: every signing key, its `kid` and algorithm, and whether it signs, only
+/// verifies (retired, with live tokens), or awaits removal.
 ///
 /// # Errors
 /// When the key folder cannot be read.
-pub fn list_keys(dir: &Path) -> anyhow::Result<()> {
-    let files = tessera_crypto::keys::signing_key_files(dir)?;
+pub fn list_keys(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.keys.dir;
+    let files = tessera_crypto::keys::signing_keys(dir)?;
     anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
-    println!("{:<44} {:<6} {:<8} file", "kid", "alg", "use");
-    for (i, file) in files.iter().enumerate() {
-        let pem = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let now = crate::app::SystemClock.now_seconds();
+    let retire_after = settings.tokens.access_ttl_seconds + settings.tokens.leeway_seconds;
+    println!(
+        "{:<44} {:<6} {:<8} {:<12} file",
+        "kid", "alg", "use", "created"
+    );
+    for (i, key) in files.iter().enumerate() {
+        let pem = std::fs::read(&key.path)
+            .with_context(|| format!("cannot read {}", key.path.display()))?;
         let codec = tessera_crypto::JwtCodec::from_pems(&[pem])?;
-        let role = if i + 1 == files.len() {
-            "signing"
-        } else {
-            "verify"
+        let role = match files.get(i + 1) {
+            None => "signing",
+            Some(next) if now < next.created.saturating_add(retire_after) => "verify",
+            Some(_) => "retired",
         };
         println!(
-            "{:<44} {:<6} {:<8} {}",
+            "{:<44} {:<6} {:<8} {:<12} {}",
             codec.signing_kid(),
-            "RS256",
+            key.alg.as_str(),
             role,
-            file.display()
+            key.created,
+            key.path.display()
         );
     }
+    Ok(())
+}
+
+/// `tessera keys rotate`.
+///
+/// # Errors
+/// When the key cannot be made.
+pub fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
+    let alg = settings.keys.signing_alg()?;
+    let path = tessera_crypto::keys::generate_signing_key(
+        &settings.keys.dir,
+        crate::app::SystemClock.now_seconds(),
+        alg,
+    )?;
+    println!(
+        "created a new {} signing key {}; running servers sign with it from their next clean-up run",
+        alg.as_str(),
+        path.display()
+    );
     Ok(())
 }
 

@@ -37,6 +37,47 @@ impl SystemClock {
     }
 }
 
+/// Seconds a retired signing key stays published: the longest an access token it signed lives.
+fn key_retirement(settings: &Settings) -> i64 {
+    settings.tokens.access_ttl_seconds + settings.tokens.leeway_seconds
+}
+
+/// Signing-key rotation, run with the clean-up: picks up keys made by `tessera keys rotate` (or by
+/// another node), makes a new key when the newest is older than the configured interval, and
+/// drops keys whose tokens have all expired.
+struct KeyRotation {
+    codec: Arc<JwtCodec>,
+    dir: std::path::PathBuf,
+    alg: keys::SigningAlg,
+    retire_after: i64,
+    every: Option<i64>,
+}
+
+impl KeyRotation {
+    fn run_once(&self) {
+        let now = SystemClock.now_seconds();
+        let result = (|| -> anyhow::Result<()> {
+            if let Some(every) = self.every {
+                let newest = keys::signing_keys(&self.dir)?.last().map(|k| k.created);
+                if newest.is_none_or(|c| now >= c.saturating_add(every)) {
+                    let path = keys::generate_signing_key(&self.dir, now, self.alg)?;
+                    tracing::info!(path = %path.display(), "rotated the signing key");
+                }
+            }
+            if self.codec.reload(&self.dir, now, self.retire_after)? {
+                tracing::info!(kid = %self.codec.signing_kid(), "signing with a new key");
+            }
+            for gone in keys::prune_retired(&self.dir, now, self.retire_after)? {
+                tracing::info!(path = %gone.display(), "dropped a retired signing key");
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::warn!(error = format!("{e:#}"), "cannot rotate signing keys");
+        }
+    }
+}
+
 /// The periodic clean-up: expired credentials, the revocation view, API-key last-use times.
 #[derive(Debug, Clone, Copy)]
 struct Cleanup {
@@ -82,6 +123,7 @@ pub struct Application {
     metrics_server: Option<actix_web::dev::Server>,
     metrics_port: Option<u16>,
     cleanup: Cleanup,
+    rotation: Arc<KeyRotation>,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
 }
@@ -110,7 +152,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// commands share.
 pub struct Core {
     pub service: Arc<Service>,
-    pub jwks: Arc<serde_json::Value>,
+    pub keys: Arc<JwtCodec>,
     pub metrics: tessera_http::metrics::MetricsSource,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
@@ -131,12 +173,16 @@ impl Core {
     pub fn open(settings: &Settings, default_issuer: &str) -> anyhow::Result<Self> {
         let store = Arc::new(open_store(settings)?);
         let clock = Arc::new(SystemClock);
-        let report = keys::ensure_keys(&settings.keys.dir, clock.now().seconds())?;
+        let now = clock.now().seconds();
+        let report = keys::ensure_keys(&settings.keys.dir, now, settings.keys.signing_alg()?)?;
         if let Some(path) = &report.created_signing_key {
             tracing::info!(path = %path.display(), "created a signing key");
         }
-        let codec = Arc::new(JwtCodec::from_dir(&settings.keys.dir)?);
-        let jwks = Arc::new(codec.jwks().clone());
+        let codec = Arc::new(JwtCodec::from_dir_at(
+            &settings.keys.dir,
+            now,
+            key_retirement(settings),
+        )?);
         let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
         let metrics = Arc::new(tessera_http::metrics::Metrics::new());
         let timer_metrics = Arc::clone(&metrics);
@@ -179,7 +225,7 @@ impl Core {
             credentials: store,
             hasher,
             secrets,
-            codec,
+            codec: codec.clone(),
             clock,
         };
         let service = Arc::new(
@@ -211,7 +257,7 @@ impl Core {
         };
         Ok(Self {
             service,
-            jwks,
+            keys: codec,
             metrics: metrics_source,
             generated_admin_password,
         })
@@ -229,7 +275,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let local = listener.local_addr()?;
         let core = Core::open(&settings, &format!("http://{local}"))?;
-        let (service, jwks, metrics) = (core.service, core.jwks, core.metrics);
+        let (service, codec, metrics) = (core.service, core.keys, core.metrics);
         let m = &settings.metrics;
         let metrics_listener = match (m.enabled, m.bind.as_str()) {
             (true, bind) if !bind.is_empty() => Some(
@@ -247,7 +293,7 @@ impl Application {
         ));
         let state = AppState {
             service: Arc::clone(&service),
-            jwks,
+            keys: Arc::clone(&codec),
             limits: Arc::clone(&limits),
             cookies: tessera_http::CookieSettings {
                 name: settings.cookies.name.clone(),
@@ -284,6 +330,14 @@ impl Application {
                 max_batches: settings.cleanup.max_batches,
                 audit_retention_days: settings.audit.retention_days,
             },
+            rotation: Arc::new(KeyRotation {
+                codec,
+                dir: settings.keys.dir.clone(),
+                alg: settings.keys.signing_alg()?,
+                retire_after: key_retirement(&settings),
+                every: (settings.keys.rotate_every_days > 0)
+                    .then(|| i64::from(settings.keys.rotate_every_days) * 86_400),
+            }),
             generated_admin_password,
         })
     }
@@ -304,6 +358,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let service = Arc::clone(&self.service);
         let limits = Arc::clone(&self.limits);
+        let rotation = Arc::clone(&self.rotation);
         let cleanup = self.cleanup;
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(cleanup.every);
@@ -311,6 +366,10 @@ impl Application {
             loop {
                 tick.tick().await;
                 limits.shrink();
+                let keys = Arc::clone(&rotation);
+                if let Err(e) = tokio::task::spawn_blocking(move || keys.run_once()).await {
+                    tracing::error!(error = %e, "the key rotation job failed");
+                }
                 cleanup.run_once(Arc::clone(&service)).await;
             }
         });

@@ -93,6 +93,9 @@ enum UserCommand {
 enum KeysCommand {
     /// List the signing keys and which one signs.
     List,
+    /// Make a new signing key (of `keys.algorithm`); running servers sign with it within a
+    /// clean-up interval, and keep the old key published until its tokens have expired.
+    Rotate,
 }
 
 fn main() -> std::process::ExitCode {
@@ -130,12 +133,14 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Keygen { new } => {
             let now = app::SystemClock.now_seconds();
-            let report = tessera_crypto::keys::ensure_keys(&settings.keys.dir, now)?;
+            let alg = settings.keys.signing_alg()?;
+            let report = tessera_crypto::keys::ensure_keys(&settings.keys.dir, now, alg)?;
             let created = match (new, report.created_signing_key) {
                 (_, Some(path)) => Some(path),
                 (true, None) => Some(tessera_crypto::keys::generate_signing_key(
                     &settings.keys.dir,
                     now,
+                    alg,
                 )?),
                 (false, None) => None,
             };
@@ -171,7 +176,10 @@ fn run() -> anyhow::Result<()> {
         },
         Command::Keys {
             command: KeysCommand::List,
-        } => admin::list_keys(&settings.keys.dir),
+        } => admin::list_keys(&settings),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => admin::rotate_keys(&settings),
     }
 }
 

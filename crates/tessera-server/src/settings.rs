@@ -185,12 +185,33 @@ impl Default for DatabaseSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct KeySettings {
     pub dir: PathBuf,
+    /// The algorithm of new signing keys: `RS256`, `ES256` or `EdDSA`.
+    pub algorithm: String,
+    /// Make a new signing key this many days after the newest one; 0: only by hand.
+    pub rotate_every_days: u32,
+}
+
+impl KeySettings {
+    /// The configured algorithm.
+    ///
+    /// # Errors
+    /// For a name that is not `RS256`, `ES256` or `EdDSA`.
+    pub fn signing_alg(&self) -> anyhow::Result<tessera_crypto::keys::SigningAlg> {
+        tessera_crypto::keys::SigningAlg::parse(&self.algorithm).ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid configuration: keys.algorithm must be RS256, ES256 or EdDSA, got {:?}",
+                self.algorithm
+            )
+        })
+    }
 }
 
 impl Default for KeySettings {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("./data/keys"),
+            algorithm: "RS256".into(),
+            rotate_every_days: 0,
         }
     }
 }
@@ -396,6 +417,7 @@ impl Settings {
             t.default_format
         );
         self.rate_limit.to_http()?;
+        self.keys.signing_alg()?;
         if !self.metrics.bind.is_empty() {
             self.metrics.bind.parse::<SocketAddr>().with_context(|| {
                 format!(

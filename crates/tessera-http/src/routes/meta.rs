@@ -62,7 +62,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/jwk-set+json")
-        .body(state.jwks.to_string())
+        .body(state.keys.jwks().to_string())
 }
 
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0) and
@@ -86,8 +86,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "introspection_endpoint_auth_methods_supported": ["bearer"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": [state.keys.signing_alg()],
             "scopes_supported": t.scope.split_whitespace().collect::<Vec<_>>(),
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "sid", "scope",

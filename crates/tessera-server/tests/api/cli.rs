@@ -245,6 +245,30 @@ fn the_admin_commands_manage_users_and_list_keys() {
     assert!(ok, "{err}");
     let line = out.lines().nth(1).expect("one key");
     assert!(line.contains("RS256") && line.contains("signing"), "{out}");
+    let mut rotate = Command::new(BIN);
+    let out = rotate
+        .args(["keys", "rotate"])
+        .current_dir(d)
+        .env("TESSERA_KEYS__ALGORITHM", "ES256")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, out, _) = tessera(d, &["keys", "list"], None);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("RS256") && lines[0].contains("verify"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("ES256") && lines[1].contains("signing"),
+        "{out}"
+    );
 }
 
 #[test]
