@@ -226,6 +226,15 @@ impl PasswordHasher for Argon2Hasher {
         })
     }
 
+    fn recognizes(&self, hash: &PasswordHash) -> bool {
+        let h = hash.as_str();
+        if is_bcrypt(h) {
+            // $2b$<cost>$<22 salt + 31 hash characters>
+            return h.len() == 60 && h[4..6].bytes().all(|b| b.is_ascii_digit());
+        }
+        Phc::new(h).is_ok_and(|p| p.algorithm.as_str().starts_with("argon2"))
+    }
+
     fn verify_dummy(&self, password: &Password) {
         let dummy = Arc::clone(&self.dummy);
         let pw = zeroize::Zeroizing::new(password.expose().as_bytes().to_vec());
@@ -238,6 +247,32 @@ impl PasswordHasher for Argon2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognizes_argon2_and_bcrypt_hashes_only() {
+        let h = Argon2Hasher::new(&HashingConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            threads: 1,
+        })
+        .unwrap();
+        let argon = h
+            .hash(&Password::new("a long enough passphrase".into()))
+            .unwrap();
+        assert!(h.recognizes(&argon));
+        let bcrypt = PasswordHash::new(bcrypt::hash("pw", 4).unwrap());
+        assert!(h.recognizes(&bcrypt));
+        for bad in [
+            "",
+            "plain",
+            "$2b$04$short",
+            "$pbkdf2-sha256$i=1$c2FsdA$aGFzaA",
+            "md5:abc",
+        ] {
+            assert!(!h.recognizes(&PasswordHash::new(bad.into())), "{bad}");
+        }
+    }
 
     fn cheap() -> Argon2Hasher {
         Argon2Hasher::new(&HashingConfig {

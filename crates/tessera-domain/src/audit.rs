@@ -83,6 +83,8 @@ events! {
     BackupCodeUsed => "backup_code_used",
     BackupCodesRegenerated => "backup_codes_regenerated",
     SessionRevoked => "session_revoked",
+    UsersImported => "users_imported",
+    UsersExported => "users_exported",
 }
 
 impl fmt::Display for Event {

@@ -51,6 +51,9 @@ impl PasswordHasher for FakeHasher {
             Verification::Mismatch
         })
     }
+    fn recognizes(&self, h: &PasswordHash) -> bool {
+        h.as_str().starts_with("plain:") || h.as_str().starts_with("old:")
+    }
     fn verify_dummy(&self, _: &Password) {
         self.dummies.fetch_add(1, Ordering::SeqCst);
     }
@@ -169,6 +172,16 @@ impl UserRepository for FakeStore {
         };
         db.users.push((user.clone(), h.clone()));
         Ok(user)
+    }
+    fn create_users(
+        &self,
+        users: &[(NewUser, PasswordHash)],
+        now: UnixTime,
+    ) -> Result<Vec<User>, UserError> {
+        users
+            .iter()
+            .map(|(n, h)| self.create_user(n, h, now))
+            .collect()
     }
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {
         Ok(self.user_credentials(id)?.map(|(u, _)| u))

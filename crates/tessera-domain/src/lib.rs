@@ -11,6 +11,7 @@ pub mod auth;
 pub mod claims;
 pub mod credentials;
 pub mod error;
+pub mod import;
 pub mod lockout;
 pub mod mfa;
 pub mod password;

@@ -32,6 +32,9 @@ pub trait PasswordHasher: Send + Sync {
     /// an error only for a hash it cannot read.
     fn verify(&self, password: &Password, hash: &PasswordHash) -> anyhow::Result<Verification>;
 
+    /// Whether `hash` is in a format `verify` can read (an imported hash is checked with this).
+    fn recognizes(&self, hash: &PasswordHash) -> bool;
+
     /// Spends as long as `verify` on a real hash with the configured parameters, and tells nothing:
     /// used when the user is unknown, so the answer's timing does not reveal it.
     fn verify_dummy(&self, password: &Password);
@@ -104,6 +107,16 @@ pub trait UserRepository: Send + Sync {
         hash: &PasswordHash,
         now: UnixTime,
     ) -> Result<User, UserError>;
+
+    /// Creates several users in one transaction: all of them, or none.
+    ///
+    /// # Errors
+    /// As `create_user`, for the first that fails; nothing is written then.
+    fn create_users(
+        &self,
+        users: &[(NewUser, PasswordHash)],
+        now: UnixTime,
+    ) -> Result<Vec<User>, UserError>;
 
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>>;
 

@@ -109,6 +109,22 @@ impl Service {
     }
 
     pub(crate) fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
+        self.validate_new_user_checking(req, true)
+    }
+
+    /// As `validate_new_user`, for a user whose password arrives already hashed.
+    pub(crate) fn validate_new_user_without_password(
+        &self,
+        req: &CreateUser,
+    ) -> Result<NewUser, UserError> {
+        self.validate_new_user_checking(req, false)
+    }
+
+    fn validate_new_user_checking(
+        &self,
+        req: &CreateUser,
+        check_password: bool,
+    ) -> Result<NewUser, UserError> {
         let mut fields = FieldErrors::new();
         let username = match Username::parse(&req.username) {
             Ok(u) => Some(u),
@@ -117,10 +133,12 @@ impl Service {
                 None
             }
         };
-        fields.extend(
-            "password",
-            self.policy.violations(&req.password, &req.username),
-        );
+        if check_password {
+            fields.extend(
+                "password",
+                self.policy.violations(&req.password, &req.username),
+            );
+        }
         let email = parse_optional(&mut fields, "email", req.email.as_deref(), Email::parse);
         let display_name = parse_optional(
             &mut fields,

@@ -2,6 +2,7 @@
 //! as the operator (`Principal::system`), against the configured database and keys.
 
 use std::io::BufRead as _;
+use std::path::Path;
 
 use anyhow::Context as _;
 use tessera_domain::password::Password;
@@ -267,5 +268,149 @@ pub fn probe(url: &str) -> anyhow::Result<()> {
         "{url} answered {status:?}"
     );
     println!("{url}: {status}");
+    Ok(())
+}
+
+/// One user as import and export files hold it.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct UserRecord {
+    username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    /// JSON: a list; CSV: names separated by spaces or `;`.
+    #[serde(default, deserialize_with = "roles_field")]
+    roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<i64>,
+    #[serde(default, skip_serializing)]
+    password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_hash: Option<String>,
+}
+
+fn roles_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Roles {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Option::<Roles>::deserialize(d)? {
+        None => None,
+        Some(Roles::List(v)) => Some(v),
+        Some(Roles::Text(t)) if t.trim().is_empty() => None,
+        Some(Roles::Text(t)) => Some(
+            t.split([' ', ';'])
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+    })
+}
+
+use serde::Deserialize as _;
+
+impl UserRecord {
+    fn into_import(self, line: usize) -> anyhow::Result<tessera_domain::import::ImportUser> {
+        use tessera_domain::import::{ImportSecret, ImportUser};
+        let empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let secret = match (empty(self.password), empty(self.password_hash)) {
+            (Some(p), None) => ImportSecret::Password(Password::new(p)),
+            (None, Some(h)) => ImportSecret::Hash(tessera_domain::password::PasswordHash::new(h)),
+            _ => anyhow::bail!("line {line}: give exactly one of password and password_hash"),
+        };
+        Ok(ImportUser {
+            username: self.username,
+            email: empty(self.email),
+            display_name: empty(self.display_name),
+            roles: self.roles,
+            active: self.active,
+            tenant_id: self.tenant_id,
+            secret,
+        })
+    }
+}
+
+/// Reads an import file: JSON Lines (one user object a line) or CSV with a header row.
+fn read_import(path: &Path) -> anyhow::Result<Vec<(usize, UserRecord)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut out = Vec::new();
+        for record in reader.deserialize::<UserRecord>() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, csv::Position::line);
+                anyhow::anyhow!("line {line}: {e}")
+            })?;
+            // The reader counts the header as line 1, so a record's line is its position.
+            out.push((out.len() + 2, record));
+        }
+        return Ok(out);
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str::<UserRecord>(l)
+                .map(|r| (i + 1, r))
+                .map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// `tessera import FILE`: all the file's users, or none.
+///
+/// # Errors
+/// The first bad line, by number; nothing is written then.
+pub fn import(settings: &Settings, path: &Path) -> anyhow::Result<()> {
+    let records = read_import(path)?;
+    let users = records
+        .into_iter()
+        .map(|(line, r)| r.into_import(line).map(|u| (line, u)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let core = open(settings)?;
+    let created = core
+        .service
+        .import_users(&Principal::system(), users)
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
+    println!("imported {} users", created.len());
+    Ok(())
+}
+
+/// `tessera export`: every user as JSON Lines on standard output, password hashes included.
+///
+/// # Errors
+/// When the store fails.
+pub fn export(settings: &Settings) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let users = core
+        .service
+        .export_users(&Principal::system())
+        .map_err(|e| anyhow::anyhow!("cannot export: {e}"))?;
+    for e in users {
+        let u = e.user;
+        let record = UserRecord {
+            username: u.username.as_str().to_owned(),
+            email: u.email.map(|m| m.as_str().to_owned()),
+            display_name: u.display_name.map(|d| d.as_str().to_owned()),
+            roles: Some(u.roles.iter().map(|r| r.as_str().to_owned()).collect()),
+            active: Some(u.active),
+            tenant_id: u.tenant_id.map(|t| t.0),
+            password: None,
+            password_hash: Some(e.hash.as_str().to_owned()),
+        };
+        println!("{}", serde_json::to_string(&record)?);
+    }
     Ok(())
 }

@@ -43,6 +43,11 @@ enum Command {
         #[arg(default_value = "http://127.0.0.1:8081/ready")]
         url: String,
     },
+    /// Import users from FILE: JSON Lines (one object a line) or CSV (by the .csv extension), with
+    /// a password or an Argon2 / bcrypt password_hash each. All or nothing.
+    Import { file: PathBuf },
+    /// Export every user, password hashes included, as JSON Lines on standard output.
+    Export,
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -156,6 +161,8 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Init => admin::init(&settings),
         Command::Probe { url } => admin::probe(&url),
+        Command::Import { file } => admin::import(&settings, &file),
+        Command::Export => admin::export(&settings),
         Command::User { command } => match command {
             UserCommand::Create {
                 username,

@@ -81,6 +81,33 @@ fn with_roles(
     Ok(Some((row.into_user(roles)?, hash)))
 }
 
+/// Inserts one user with their roles, inside the caller's transaction.
+fn insert_user(
+    conn: &mut SqliteConnection,
+    new: &NewUser,
+    hash: &PasswordHash,
+    now: UnixTime,
+) -> QueryResult<i64> {
+    let row = NewUserRow {
+        username: new.username.as_str(),
+        username_normalized: new.username.normalized(),
+        email: new.email.as_ref().map(|e| e.as_str()),
+        email_normalized: new.email.as_ref().map(|e| e.normalized()),
+        display_name: new.display_name.as_ref().map(|d| d.as_str()),
+        password_hash: hash.as_str(),
+        active: new.active,
+        tenant_id: new.tenant_id.map(|t| t.0),
+        created_at: now.seconds(),
+        updated_at: now.seconds(),
+    };
+    let id: i64 = diesel::insert_into(users::table)
+        .values(&row)
+        .returning(users::id)
+        .get_result(conn)?;
+    replace_roles(conn, id, &new.roles)?;
+    Ok(id)
+}
+
 /// Domain users from rows, with their roles, in the rows' order.
 pub(crate) fn users_with_roles(
     conn: &mut SqliteConnection,
@@ -123,30 +150,35 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let mut conn = self.conn()?;
-        let row = NewUserRow {
-            username: new.username.as_str(),
-            username_normalized: new.username.normalized(),
-            email: new.email.as_ref().map(|e| e.as_str()),
-            email_normalized: new.email.as_ref().map(|e| e.normalized()),
-            display_name: new.display_name.as_ref().map(|d| d.as_str()),
-            password_hash: hash.as_str(),
-            active: new.active,
-            tenant_id: new.tenant_id.map(|t| t.0),
-            created_at: now.seconds(),
-            updated_at: now.seconds(),
-        };
         let id = conn
-            .immediate_transaction(|conn| {
-                let id: i64 = diesel::insert_into(users::table)
-                    .values(&row)
-                    .returning(users::id)
-                    .get_result(conn)?;
-                replace_roles(conn, id, &new.roles)?;
-                Ok::<_, DieselError>(id)
-            })
+            .immediate_transaction(|conn| insert_user(conn, new, hash, now))
             .map_err(|e| to_user_error(e, "cannot create a user"))?;
         let (user, _) = load_user(&mut conn, id)?.context("a created user vanished")?;
         Ok(user)
+    }
+
+    fn create_users(
+        &self,
+        users: &[(NewUser, PasswordHash)],
+        now: UnixTime,
+    ) -> Result<Vec<User>, UserError> {
+        let mut conn = self.conn()?;
+        let ids = conn
+            .immediate_transaction(|conn| {
+                users
+                    .iter()
+                    .map(|(new, hash)| insert_user(conn, new, hash, now))
+                    .collect::<QueryResult<Vec<i64>>>()
+            })
+            .map_err(|e| to_user_error(e, "cannot import users"))?;
+        ids.into_iter()
+            .map(|id| {
+                load_user(&mut conn, id)?
+                    .map(|(u, _)| u)
+                    .context("an imported user vanished")
+                    .map_err(UserError::from)
+            })
+            .collect()
     }
 
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {

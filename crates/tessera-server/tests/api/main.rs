@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod credentials;
 mod health;
+mod import;
 mod keys;
 mod lockout;
 mod login;
