@@ -333,3 +333,33 @@ fn the_binary_starts_with_the_shipped_configuration_and_probes_itself() {
     let (ok, _, err) = tessera(dir.path(), &["probe", &url], None);
     assert!(!ok && err.contains("nothing answers"), "{err}");
 }
+
+#[test]
+fn an_unusable_database_url_stops_start_up_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, says) in [
+        (
+            "sqlite:///proc/tessera/t.db",
+            "cannot create the database folder",
+        ),
+        (
+            "mysql://localhost/tessera",
+            "database.url must start with sqlite://",
+        ),
+        (
+            "postgres://127.0.0.1:1/tessera",
+            "PostgreSQL is not supported",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .arg("init")
+            .current_dir(dir.path())
+            .env("TESSERA_DATABASE__URL", url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{url}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use tessera_crypto::keys::{generate_signing_key, signing_key_files, SigningAlg};
-use tessera_testkit::{spawn_app_with, TestApp, ADMIN_PASSWORD, ISSUER};
+use tessera_testkit::{spawn_app_with, TestApp, ADMIN_PASSWORD};
 
 async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
     app.client
@@ -14,23 +14,6 @@ async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
         .json()
         .await
         .unwrap()
-}
-
-/// Verifies `token` with jsonwebtoken and the server's JWKS alone.
-async fn verify_independently(app: &TestApp, token: &str, alg: jsonwebtoken::Algorithm) -> Value {
-    let set = jwks(app).await;
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.alg, alg);
-    let jwk = set
-        .find(header.kid.as_deref().unwrap())
-        .expect("kid in the JWKS");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(alg);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&["tessera"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .unwrap()
-        .claims
 }
 
 fn now() -> i64 {
@@ -48,7 +31,7 @@ async fn es256_and_eddsa_keys_sign_tokens_that_an_independent_library_verifies()
     ] {
         let app = spawn_app_with(|s| s.keys.algorithm = name.into()).await;
         let (token, _) = app.login("admin", ADMIN_PASSWORD).await;
-        let claims = verify_independently(&app, &token, alg).await;
+        let claims = crate::verify_independently(&app, &token, alg).await;
         assert_eq!(claims["preferred_username"], "admin");
         assert_eq!(
             app.get("/auth/userinfo", &token).await.status,
@@ -84,7 +67,7 @@ async fn a_rotated_key_signs_after_the_next_clean_up_and_the_old_one_leaves_with
     let (new, _) = app.login("admin", ADMIN_PASSWORD).await;
     let new_kid = jsonwebtoken::decode_header(&new).unwrap().kid.unwrap();
     assert_ne!(new_kid, old_kid);
-    verify_independently(&app, &new, jsonwebtoken::Algorithm::EdDSA).await;
+    crate::verify_independently(&app, &new, jsonwebtoken::Algorithm::EdDSA).await;
     // The old key's tokens still verify, here and from the JWKS.
     assert_eq!(app.get("/auth/userinfo", &old).await.status, StatusCode::OK);
     assert!(jwks(&app).await.find(&old_kid).is_some());

@@ -30,3 +30,34 @@ pub fn claims_of(token: &str) -> serde_json::Map<String, serde_json::Value> {
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// Verifies `token` with jsonwebtoken, an independent JWT library, and the server's JWKS alone;
+/// returns its claims.
+pub async fn verify_independently(
+    app: &tessera_testkit::TestApp,
+    token: &str,
+    alg: jsonwebtoken::Algorithm,
+) -> serde_json::Value {
+    let set: jsonwebtoken::jwk::JwkSet = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("JWKS")
+        .json()
+        .await
+        .expect("a JWKS document");
+    let header = jsonwebtoken::decode_header(token).expect("a JWT header");
+    assert_eq!(header.alg, alg);
+    let jwk = set
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("the kid in the JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable key");
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.set_issuer(&[tessera_testkit::ISSUER]);
+    validation.set_audience(&["tessera"]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        .expect("the token verifies")
+        .claims
+}
