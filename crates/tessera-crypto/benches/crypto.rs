@@ -51,6 +51,22 @@ fn tokens(c: &mut Criterion) {
     c.bench_function("rs256_decode_access_token", |b| {
         b.iter(|| codec.decode(black_box(&token)))
     });
+    // The other signing algorithms, to choose `keys.algorithm` by.
+    for (name, alg) in [
+        ("es256", tessera_crypto::keys::SigningAlg::Es256),
+        ("eddsa", tessera_crypto::keys::SigningAlg::EdDsa),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        tessera_crypto::keys::generate_signing_key(dir.path(), 1, alg).expect("key");
+        let codec = JwtCodec::from_dir(dir.path()).expect("codec");
+        let token = codec.sign(&claims).expect("sign");
+        c.bench_function(&format!("{name}_sign_access_token"), |b| {
+            b.iter(|| codec.sign(black_box(&claims)))
+        });
+        c.bench_function(&format!("{name}_decode_access_token"), |b| {
+            b.iter(|| codec.decode(black_box(&token)))
+        });
+    }
     let secrets = TokenSecrets::new(vec![7; 32]);
     let refresh = PlainToken::new("tsr_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG".into());
     c.bench_function("refresh_token_digest", |b| {
