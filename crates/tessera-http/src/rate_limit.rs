@@ -125,7 +125,7 @@ impl RateLimits {
     }
 }
 
-/// The per-address limit on `/auth/*` and `/oauth/token`. A refusal is an ordinary response, so
+/// The per-address limit on POSTs to `/auth/*` and `/oauth/token`. A refusal is an ordinary response, so
 /// the request log still records it.
 pub async fn limit_logins(
     req: ServiceRequest,
@@ -140,9 +140,17 @@ pub async fn limit_logins(
         .map(ServiceResponse::map_into_left_body)
 }
 
-fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
+/// Requests that present credentials to be checked: every POST to `/auth/*` (logins, MFA,
+/// registration, reset, refresh, revocation, logout) and to `/oauth/token`. Reads such as
+/// `/auth/userinfo` and the JWKS, which other services call often, are not limited.
+fn limited(req: &ServiceRequest) -> bool {
     let path = req.path();
-    if !(path.starts_with("/auth/") || path == "/oauth/token") {
+    req.method() == actix_web::http::Method::POST
+        && (path.starts_with("/auth/") || path == "/oauth/token")
+}
+
+fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
+    if !limited(req) {
         return Ok(());
     }
     let Some(state) = req.app_data::<web::Data<AppState>>() else {

@@ -95,10 +95,18 @@ async fn one_address_gets_a_budget_and_forwarded_addresses_count_only_behind_tru
     // Another client behind the same proxy has its own budget.
     let (status, _, _) = login_from(&app, Some("198.51.100.2, 127.0.0.1"), "user1").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // Endpoints outside /auth/* are not limited.
-    for _ in 0..6 {
-        let res = app.client.get(app.url("/health")).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+    // Endpoints outside /auth/*, and reads such as the JWKS under it, are not limited.
+    for path in ["/health", "/auth/jwks.json"] {
+        for _ in 0..6 {
+            let res = app
+                .client
+                .get(app.url(path))
+                .header("x-forwarded-for", "198.51.100.1")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+        }
     }
     // The audit log records the forwarded address.
     let admin = app.admin_token_from("198.51.100.3").await;
