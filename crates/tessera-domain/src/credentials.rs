@@ -51,6 +51,8 @@ impl TokenFormat {
 #[derive(Debug, Clone)]
 pub struct OpaqueSettings {
     pub ttl: i64,
+    /// The lifetime of a browser session's token (renewed the same way): browsers idle longer.
+    pub browser_ttl: i64,
     /// A use at most this many seconds before expiry extends the token by `ttl` from now.
     pub renew_threshold: i64,
     /// What `POST /auth/login` hands out when the request does not say.
@@ -61,6 +63,7 @@ impl Default for OpaqueSettings {
     fn default() -> Self {
         Self {
             ttl: 300,
+            browser_ttl: 3600,
             renew_threshold: 30,
             default_format: TokenFormat::Jwt,
         }
@@ -281,7 +284,7 @@ impl Service {
         let o = &self.opaque;
         let mut expires_at = rec.expires_at;
         let mut renewed = false;
-        let target = now.plus(o.ttl).min(rec.session_expires_at);
+        let target = now.plus(rec.ttl).min(rec.session_expires_at);
         if renew
             && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold
             && target > expires_at
@@ -323,9 +326,13 @@ impl Service {
     ///
     /// # Errors
     /// As `login`.
-    pub fn login_opaque(&self, req: LoginRequest) -> Result<IssuedAccess, AuthError> {
+    pub fn login_opaque(
+        &self,
+        req: LoginRequest,
+        browser: bool,
+    ) -> Result<IssuedAccess, AuthError> {
         let (user, new) = self.checked_login(req)?;
-        self.open_opaque_session(&user, &new)
+        self.open_opaque_session(&user, &new, browser)
     }
 
     /// The second step of a login for a user with MFA, handing out an opaque token.
@@ -337,26 +344,37 @@ impl Service {
         mfa_token: &str,
         code: &str,
         context: &RequestContext,
+        browser: bool,
     ) -> Result<IssuedAccess, AuthError> {
         let (user, new) = self.checked_mfa_login(mfa_token, code, context)?;
-        self.open_opaque_session(&user, &new)
+        self.open_opaque_session(&user, &new, browser)
     }
 
+    /// Opens a session with an opaque token: an API client's (`ttl`) or a browser's (`browser_ttl`).
     fn open_opaque_session(
         &self,
         user: &User,
         new: &NewSession,
+        browser: bool,
     ) -> Result<IssuedAccess, AuthError> {
         let p = &self.ports;
         let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
-        let expires_at = new.created_at.plus(self.opaque.ttl);
+        let ttl = if browser {
+            self.opaque.browser_ttl
+        } else {
+            self.opaque.ttl
+        };
         p.credentials
-            .create_opaque_session(new, &p.secrets.digest(&token), expires_at)?;
+            .create_opaque_session(new, &p.secrets.digest(&token), ttl)?;
         self.enforce_session_limit(user.id)?;
-        p.observer.token_issued("access_opaque");
+        p.observer.token_issued(if browser {
+            "browser_session"
+        } else {
+            "access_opaque"
+        });
         Ok(IssuedAccess {
             access_token: token,
-            expires_in: self.opaque.ttl,
+            expires_in: ttl,
             scope: self.tokens.scope.clone(),
         })
     }

@@ -506,7 +506,7 @@ impl CredentialRepository for Unused {
         &self,
         _: &NewSession,
         _: &HashedToken,
-        _: UnixTime,
+        _: i64,
     ) -> anyhow::Result<SessionId> {
         unused()
     }

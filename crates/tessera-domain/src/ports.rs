@@ -344,6 +344,8 @@ pub struct OpaqueRecord {
     pub session_last_used_at: UnixTime,
     pub session_expires_at: UnixTime,
     pub expires_at: UnixTime,
+    /// How far each renewal moves the expiry.
+    pub ttl: i64,
 }
 
 /// The outcome of trying to extend an opaque token.
@@ -380,12 +382,12 @@ pub trait CredentialRepository: Send + Sync {
     /// Opens a session for an API key's client-credentials grant (no refresh token).
     fn create_key_session(&self, new: &NewSession, api_key: i64) -> anyhow::Result<SessionId>;
 
-    /// Opens a session with its first opaque access token, in one transaction.
+    /// Opens a session with its first opaque access token, which renews by `ttl`, in one transaction.
     fn create_opaque_session(
         &self,
         new: &NewSession,
         token: &HashedToken,
-        token_expires_at: UnixTime,
+        ttl: i64,
     ) -> anyhow::Result<SessionId>;
 
     fn find_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>>;

@@ -232,6 +232,7 @@ impl Core {
             Service::new(ports, tokens, settings.password_policy.clone())
                 .with_opaque(OpaqueSettings {
                     ttl: t.opaque_ttl_seconds,
+                    browser_ttl: settings.cookies.ttl_seconds,
                     renew_threshold: t.opaque_renew_threshold_seconds,
                     default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
                 })

@@ -72,6 +72,8 @@ pub struct CookieConfig {
     pub name: String,
     /// Mark the cookie `Secure` (HTTPS only); turn off for plain-HTTP development.
     pub secure: bool,
+    /// Lifetime of a browser session's token, renewed by use as opaque tokens are.
+    pub ttl_seconds: i64,
 }
 
 impl Default for CookieConfig {
@@ -79,6 +81,7 @@ impl Default for CookieConfig {
         Self {
             name: "tessera_session".into(),
             secure: true,
+            ttl_seconds: 3600,
         }
     }
 }
@@ -406,6 +409,10 @@ impl Settings {
         anyhow::ensure!(
             t.refresh_reuse_grace_seconds >= 0 && t.leeway_seconds >= 0,
             "invalid configuration: tokens.refresh_reuse_grace_seconds and tokens.leeway_seconds must not be negative"
+        );
+        anyhow::ensure!(
+            self.cookies.ttl_seconds > t.opaque_renew_threshold_seconds,
+            "invalid configuration: cookies.ttl_seconds must be above tokens.opaque_renew_threshold_seconds"
         );
         anyhow::ensure!(
             (0..t.opaque_ttl_seconds).contains(&t.opaque_renew_threshold_seconds),

@@ -100,7 +100,7 @@ fn populated(dir: &std::path::Path) -> (Store, i64) {
                     expires_at: UnixTime(i64::MAX / 2),
                 },
                 &digest(i, "o"),
-                UnixTime(2_000),
+                1_000,
             )
             .expect("opaque");
         for role in &roles[..3] {

@@ -65,8 +65,8 @@ fn api_key(
 }
 
 /// Token id, session id, user id, session revoked at, session expires at, token expires at,
-/// session created at, session last used at.
-type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64, i64, i64);
+/// session created at, session last used at, token lifetime.
+type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64, i64, i64, i64);
 
 impl CredentialRepository for Store {
     fn create_api_key(&self, new: &NewApiKey, digest: &HashedToken) -> Result<ApiKey, UserError> {
@@ -187,7 +187,7 @@ impl CredentialRepository for Store {
         &self,
         new: &NewSession,
         token: &HashedToken,
-        token_expires_at: UnixTime,
+        ttl: i64,
     ) -> anyhow::Result<SessionId> {
         self.conn()?
             .immediate_transaction(|conn| {
@@ -197,7 +197,8 @@ impl CredentialRepository for Store {
                         opaque_tokens::session_id.eq(id),
                         opaque_tokens::token_hash.eq(token.as_str()),
                         opaque_tokens::created_at.eq(new.created_at.seconds()),
-                        opaque_tokens::expires_at.eq(token_expires_at.seconds()),
+                        opaque_tokens::expires_at.eq(new.created_at.plus(ttl).seconds()),
+                        opaque_tokens::ttl.eq(ttl),
                     ))
                     .execute(conn)?;
                 Ok::<_, DieselError>(SessionId(id))
@@ -218,12 +219,13 @@ impl CredentialRepository for Store {
                 opaque_tokens::expires_at,
                 sessions::created_at,
                 sessions::last_used_at,
+                opaque_tokens::ttl,
             ))
             .first(&mut *self.conn()?)
             .optional()
             .context("cannot look up an opaque token")?;
         Ok(row.map(
-            |(token_id, session, user, revoked, session_expires, expires, created, used)| {
+            |(token_id, session, user, revoked, session_expires, expires, created, used, ttl)| {
                 OpaqueRecord {
                     token_id,
                     session_id: SessionId(session),
@@ -233,6 +235,7 @@ impl CredentialRepository for Store {
                     session_last_used_at: UnixTime(used),
                     session_expires_at: UnixTime(session_expires),
                     expires_at: UnixTime(expires),
+                    ttl,
                 }
             },
         ))

@@ -148,6 +148,7 @@ diesel::table! {
         token_hash -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+        ttl -> BigInt,
     }
 }
 

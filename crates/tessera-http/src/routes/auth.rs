@@ -89,13 +89,13 @@ pub async fn login(
     };
     if wants_cookie(body.session.as_deref())? {
         let service = Arc::clone(&state.service);
-        let issued = web::block(move || service.login_opaque(request)).await??;
+        let issued = web::block(move || service.login_opaque(request, true)).await??;
         return Ok(browser_session(&state, issued));
     }
     Ok(match state.service.login_format(format) {
         TokenFormat::Jwt => tokens(web::block(move || state.service.login(request)).await??),
         TokenFormat::Opaque => {
-            let issued = web::block(move || state.service.login_opaque(request)).await??;
+            let issued = web::block(move || state.service.login_opaque(request, false)).await??;
             no_store(HttpResponse::Ok()).json(AccessResponse::from(issued))
         }
     })

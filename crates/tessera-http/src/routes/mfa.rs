@@ -96,7 +96,7 @@ pub async fn login(
     if wants_cookie(body.session.as_deref())? {
         let service = std::sync::Arc::clone(&state.service);
         let issued =
-            web::block(move || service.login_mfa_opaque(&token, &code, &context)).await??;
+            web::block(move || service.login_mfa_opaque(&token, &code, &context, true)).await??;
         return Ok(browser_session(&state, issued));
     }
     Ok(match format {
@@ -106,9 +106,12 @@ pub async fn login(
             no_store(HttpResponse::Ok()).json(TokenResponse::from(issued))
         }
         TokenFormat::Opaque => {
-            let issued =
-                web::block(move || state.service.login_mfa_opaque(&token, &code, &context))
-                    .await??;
+            let issued = web::block(move || {
+                state
+                    .service
+                    .login_mfa_opaque(&token, &code, &context, false)
+            })
+            .await??;
             no_store(HttpResponse::Ok())
                 .insert_header((header::PRAGMA, "no-cache"))
                 .json(AccessResponse::from(issued))

@@ -177,3 +177,32 @@ async fn bad_cookies_and_options_are_refused_and_secure_can_be_turned_off() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_browser_session_lives_by_its_own_lifetime() {
+    let app = spawn_app_with(|s| {
+        s.cookies.ttl_seconds = 7_200;
+        s.cookies.secure = false;
+    })
+    .await;
+    let b = browser_login(&app).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (status, body, _) = send(&app, Method::GET, "/auth/profile", &b, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let expires = tessera_http::dto::parse_rfc3339(body["expires_at"].as_str().unwrap())
+        .unwrap()
+        .seconds();
+    assert!((now + 7_190..=now + 7_210).contains(&expires), "{body}");
+    // An API client's opaque token keeps the API lifetime.
+    let a = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"username": "admin", "password": ADMIN_PASSWORD, "token_format": "opaque"}),
+        )
+        .await;
+    assert_eq!(a.body["expires_in"], 300);
+}

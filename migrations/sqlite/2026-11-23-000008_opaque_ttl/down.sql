@@ -1,0 +1,1 @@
+ALTER TABLE opaque_tokens DROP COLUMN ttl;
