@@ -50,11 +50,6 @@ impl std::fmt::Debug for JwtCodec {
     }
 }
 
-/// The RFC 7638 thumbprint of an RSA public key: SHA-256 over `{"e","kty","n"}` in that order, base64url.
-pub fn rsa_thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
-    thumbprint(jwk)
-}
-
 /// The RFC 7638 thumbprint of a public key: SHA-256 over its required members in lexicographic
 /// order (RSA `e`, `kty`, `n`; EC `crv`, `kty`, `x`, `y`; OKP `crv`, `kty`, `x`), base64url.
 pub fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
@@ -162,24 +157,14 @@ impl JwtCodec {
     }
 
     fn load(dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<KeySet> {
-        let files = crate::keys::signing_keys(dir)?;
-        anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
-        let live: Vec<&crate::keys::KeyFile> = files
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| {
-                files
-                    .get(i + 1)
-                    .is_none_or(|next| now < next.created.saturating_add(retire_after))
-            })
-            .map(|(_, k)| k)
-            .collect();
-        let pems = live
-            .iter()
-            .map(|k| {
+        let pems = crate::keys::key_states(dir, now, retire_after)?
+            .into_iter()
+            .filter(|(_, state)| *state != crate::keys::KeyState::Retired)
+            .map(|(k, _)| {
                 std::fs::read(&k.path).with_context(|| format!("cannot read {}", k.path.display()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!pems.is_empty(), "no signing key in {}", dir.display());
         key_set(&pems)
     }
 
@@ -530,7 +515,7 @@ mod tests {
         // The example key of RFC 7638 §3.1 and its published thumbprint.
         let jwk = Jwk::from_bytes(br#"{"kty":"RSA","e":"AQAB","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#).unwrap();
         assert_eq!(
-            rsa_thumbprint(&jwk).unwrap(),
+            thumbprint(&jwk).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }

@@ -162,19 +162,85 @@ pub fn signing_keys(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
     Ok(keys.into_iter().map(|(k, _)| k).collect())
 }
 
-/// Deletes the files of keys retired longer than `retire_after` seconds ago (a key retires when a
-/// newer one is made); returns those deleted. The newest key is never deleted.
+/// What a signing key is for at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// The newest key: it signs.
+    Signing,
+    /// Retired by a newer key, but tokens it signed may still be alive: it stays published.
+    Verifying,
+    /// Retired longer ago than any token lives: it leaves the JWKS and its file can go.
+    Retired,
+}
+
+/// The signing keys in `dir`, oldest first, each with its state at `now`. A key retires when a
+/// newer one is made, and is done with `retire_after` seconds later.
+///
+/// # Errors
+/// When the directory cannot be read.
+pub fn key_states(
+    dir: &Path,
+    now_unix: i64,
+    retire_after: i64,
+) -> anyhow::Result<Vec<(KeyFile, KeyState)>> {
+    let keys = signing_keys(dir)?;
+    let created: Vec<i64> = keys.iter().map(|k| k.created).collect();
+    Ok(keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let state = match created.get(i + 1) {
+                None => KeyState::Signing,
+                Some(next) if now_unix < next.saturating_add(retire_after) => KeyState::Verifying,
+                Some(_) => KeyState::Retired,
+            };
+            (k, state)
+        })
+        .collect())
+}
+
+/// What `maintain` did.
+#[derive(Debug, Default)]
+pub struct Maintenance {
+    pub created: Option<PathBuf>,
+    pub dropped: Vec<PathBuf>,
+}
+
+/// Periodic key upkeep: with `rotate_every`, makes a new `alg` key when the newest is that old;
+/// then deletes the files of retired keys.
+///
+/// # Errors
+/// When the directory cannot be read or written.
+pub fn maintain(
+    dir: &Path,
+    now_unix: i64,
+    alg: SigningAlg,
+    retire_after: i64,
+    rotate_every: Option<i64>,
+) -> anyhow::Result<Maintenance> {
+    let mut done = Maintenance::default();
+    if let Some(every) = rotate_every {
+        let newest = signing_keys(dir)?.last().map(|k| k.created);
+        if newest.is_none_or(|c| now_unix >= c.saturating_add(every)) {
+            done.created = Some(generate_signing_key(dir, now_unix, alg)?);
+        }
+    }
+    done.dropped = prune_retired(dir, now_unix, retire_after)?;
+    Ok(done)
+}
+
+/// Deletes the files of retired keys (see `key_states`); returns those deleted. The newest key is
+/// never deleted.
 ///
 /// # Errors
 /// When the directory cannot be read or a file cannot be removed.
 pub fn prune_retired(dir: &Path, now_unix: i64, retire_after: i64) -> anyhow::Result<Vec<PathBuf>> {
-    let keys = signing_keys(dir)?;
     let mut gone = Vec::new();
-    for pair in keys.windows(2) {
-        if now_unix >= pair[1].created.saturating_add(retire_after) {
-            fs::remove_file(&pair[0].path)
-                .with_context(|| format!("cannot remove {}", pair[0].path.display()))?;
-            gone.push(pair[0].path.clone());
+    for (key, state) in key_states(dir, now_unix, retire_after)? {
+        if state == KeyState::Retired {
+            fs::remove_file(&key.path)
+                .with_context(|| format!("cannot remove {}", key.path.display()))?;
+            gone.push(key.path);
         }
     }
     Ok(gone)
@@ -260,6 +326,25 @@ mod tests {
         let second = ensure_keys(&keys, 200, SigningAlg::Rs256).unwrap();
         assert!(second.created_signing_key.is_none() && !second.created_hmac_key);
         assert_eq!(read_hmac_key(&keys).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn maintain_rotates_when_the_newest_key_is_old_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        generate_signing_key(dir.path(), 1_000, SigningAlg::Rs256).unwrap();
+        let done = maintain(dir.path(), 1_099, SigningAlg::EdDsa, 50, Some(100)).unwrap();
+        assert!(done.created.is_none() && done.dropped.is_empty());
+        let done = maintain(dir.path(), 1_100, SigningAlg::EdDsa, 50, Some(100)).unwrap();
+        assert!(done.created.is_some());
+        let states: Vec<KeyState> = key_states(dir.path(), 1_100, 50)
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(states, [KeyState::Verifying, KeyState::Signing]);
+        let done = maintain(dir.path(), 1_150, SigningAlg::EdDsa, 50, None).unwrap();
+        assert_eq!(done.dropped.len(), 1);
+        assert_eq!(signing_keys(dir.path()).unwrap()[0].alg, SigningAlg::EdDsa);
     }
 
     #[test]

@@ -234,6 +234,17 @@ impl Principal {
         }
     }
 
+    /// The sessions to end when this caller changes something of `user`'s that ends sessions:
+    /// all but the caller's own when it is their own account, all of them otherwise.
+    pub fn sessions_to_end(&self, user: UserId) -> crate::ports::RevokeSessions {
+        match self.session_id {
+            Some(current) if self.user_id == user => {
+                crate::ports::RevokeSessions::AllExcept(current)
+            }
+            _ => crate::ports::RevokeSessions::All,
+        }
+    }
+
     fn has_admin_role(&self) -> bool {
         self.roles.iter().any(|r| r == Role::ADMIN)
     }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::access::Action;
 use crate::audit::{Audit, Event, Outcome};
 use crate::error::UserError;
-use crate::ports::{RevokeSessions, SessionInfo};
+use crate::ports::SessionInfo;
 use crate::service::{Principal, Service};
 use crate::time::UnixTime;
 use crate::token::SessionId;
@@ -116,10 +116,7 @@ impl Service {
             Action::Administer
         };
         self.target_user(actor, user, action)?;
-        let scope = match actor.session_id {
-            Some(current) if own => RevokeSessions::AllExcept(current),
-            _ => RevokeSessions::All,
-        };
+        let scope = actor.sessions_to_end(user);
         let revoked = self.ports.directory.revoke_sessions_of(
             user,
             scope,

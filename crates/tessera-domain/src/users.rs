@@ -465,10 +465,7 @@ impl Service {
         );
         fields.into_result()?;
         let new_hash = p.hasher.hash(&new)?;
-        let revoke = match actor.session_id {
-            Some(current) if own => RevokeSessions::AllExcept(current),
-            _ => RevokeSessions::All,
-        };
+        let revoke = actor.sessions_to_end(id);
         let revoked = p
             .users
             .set_password_hash(id, &new_hash, revoke, p.clock.now())?

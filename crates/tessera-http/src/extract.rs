@@ -311,16 +311,7 @@ pub fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 
 /// Where a request comes from: the client's address, user agent and the request id.
 pub fn request_context(req: &HttpRequest) -> RequestContext {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let ip = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.limits.client_ip(
-            peer,
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok()),
-        ),
-        None => peer,
-    };
+    let ip = crate::rate_limit::client_ip(req);
     RequestContext {
         ip: ip.map(|ip| ip.to_string()),
         user_agent: req

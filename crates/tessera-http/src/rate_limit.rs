@@ -156,17 +156,23 @@ fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Ok(());
     };
+    match client_ip(req.request()) {
+        Some(ip) => state.limits.check_ip(ip),
+        None => Ok(()),
+    }
+}
+
+/// The address of the client of `req`, through trusted proxies (see `RateLimits::client_ip`).
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return peer;
+    };
     let forwarded = req
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    match state
-        .limits
-        .client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
-    {
-        Some(ip) => state.limits.check_ip(ip),
-        None => Ok(()),
-    }
+    state.limits.client_ip(peer, forwarded)
 }
 
 #[cfg(test)]

@@ -188,22 +188,21 @@ pub fn set_password(
 /// When the key folder cannot be read.
 pub fn list_keys(settings: &Settings) -> anyhow::Result<()> {
     let dir = &settings.keys.dir;
-    let files = tessera_crypto::keys::signing_keys(dir)?;
-    anyhow::ensure!(!files.is_empty(), "no signing key in {}", dir.display());
     let now = crate::app::SystemClock.now_seconds();
-    let retire_after = settings.tokens.access_ttl_seconds + settings.tokens.leeway_seconds;
+    let keys = tessera_crypto::keys::key_states(dir, now, settings.key_retirement())?;
+    anyhow::ensure!(!keys.is_empty(), "no signing key in {}", dir.display());
     println!(
         "{:<44} {:<6} {:<8} {:<12} file",
         "kid", "alg", "use", "created"
     );
-    for (i, key) in files.iter().enumerate() {
+    for (key, state) in keys {
         let pem = std::fs::read(&key.path)
             .with_context(|| format!("cannot read {}", key.path.display()))?;
         let codec = tessera_crypto::JwtCodec::from_pems(&[pem])?;
-        let role = match files.get(i + 1) {
-            None => "signing",
-            Some(next) if now < next.created.saturating_add(retire_after) => "verify",
-            Some(_) => "retired",
+        let role = match state {
+            tessera_crypto::keys::KeyState::Signing => "signing",
+            tessera_crypto::keys::KeyState::Verifying => "verify",
+            tessera_crypto::keys::KeyState::Retired => "retired",
         };
         println!(
             "{:<44} {:<6} {:<8} {:<12} {}",

@@ -37,11 +37,6 @@ impl SystemClock {
     }
 }
 
-/// Seconds a retired signing key stays published: the longest an access token it signed lives.
-fn key_retirement(settings: &Settings) -> i64 {
-    settings.tokens.access_ttl_seconds + settings.tokens.leeway_seconds
-}
-
 /// Signing-key rotation, run with the clean-up: picks up keys made by `tessera keys rotate` (or by
 /// another node), makes a new key when the newest is older than the configured interval, and
 /// drops keys whose tokens have all expired.
@@ -57,17 +52,14 @@ impl KeyRotation {
     fn run_once(&self) {
         let now = SystemClock.now_seconds();
         let result = (|| -> anyhow::Result<()> {
-            if let Some(every) = self.every {
-                let newest = keys::signing_keys(&self.dir)?.last().map(|k| k.created);
-                if newest.is_none_or(|c| now >= c.saturating_add(every)) {
-                    let path = keys::generate_signing_key(&self.dir, now, self.alg)?;
-                    tracing::info!(path = %path.display(), "rotated the signing key");
-                }
+            let done = keys::maintain(&self.dir, now, self.alg, self.retire_after, self.every)?;
+            if let Some(path) = done.created {
+                tracing::info!(path = %path.display(), "rotated the signing key");
             }
             if self.codec.reload(&self.dir, now, self.retire_after)? {
                 tracing::info!(kid = %self.codec.signing_kid(), "signing with a new key");
             }
-            for gone in keys::prune_retired(&self.dir, now, self.retire_after)? {
+            for gone in done.dropped {
                 tracing::info!(path = %gone.display(), "dropped a retired signing key");
             }
             Ok(())
@@ -181,7 +173,7 @@ impl Core {
         let codec = Arc::new(JwtCodec::from_dir_at(
             &settings.keys.dir,
             now,
-            key_retirement(settings),
+            settings.key_retirement(),
         )?);
         let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
         let metrics = Arc::new(tessera_http::metrics::Metrics::new());
@@ -335,7 +327,7 @@ impl Application {
                 codec,
                 dir: settings.keys.dir.clone(),
                 alg: settings.keys.signing_alg()?,
-                retire_after: key_retirement(&settings),
+                retire_after: settings.key_retirement(),
                 every: (settings.keys.rotate_every_days > 0)
                     .then(|| i64::from(settings.keys.rotate_every_days) * 86_400),
             }),

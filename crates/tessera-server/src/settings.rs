@@ -340,6 +340,11 @@ fn config_vars(vars: impl IntoIterator<Item = (String, String)>) -> HashMap<Stri
 }
 
 impl Settings {
+    /// Seconds a retired signing key stays published: the longest an access token it signed lives.
+    pub fn key_retirement(&self) -> i64 {
+        self.tokens.access_ttl_seconds + self.tokens.leeway_seconds
+    }
+
     /// Loads defaults, then `file` (or `tessera.toml` when it exists), then the environment `vars`.
     ///
     /// # Errors

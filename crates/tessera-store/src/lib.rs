@@ -171,9 +171,8 @@ pub fn run_migrations(conn: &mut SqliteConnection) -> anyhow::Result<Vec<String>
 
 impl tessera_domain::ports::Readiness for Store {
     fn check(&self) -> anyhow::Result<()> {
+        self.ping()?;
         let mut conn = self.conn()?;
-        conn.batch_execute("SELECT 1")
-            .context("the database does not answer")?;
         let pending = conn
             .has_pending_migration(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
