@@ -20,7 +20,7 @@ use crate::schema::{
     permissions, person_service_roles, role_permissions, roles, service_roles, services, users,
 };
 use crate::users::users_with_roles;
-use crate::Store;
+use crate::{AnyConnection, Store};
 
 /// Mark of the hidden roles' names; `LIKE` pattern matching them.
 const HIDDEN: &str = "~%";
@@ -96,6 +96,12 @@ impl From<DieselError> for TxError {
     }
 }
 
+impl crate::Retryable for TxError {
+    fn is_serialization_failure(&self) -> bool {
+        matches!(self, Self::Db(e) if crate::Retryable::is_serialization_failure(e))
+    }
+}
+
 impl TxError {
     fn into_user_error(self, what: &'static str) -> UserError {
         match self {
@@ -108,7 +114,7 @@ impl TxError {
     }
 }
 
-fn get_visible(conn: &mut SqliteConnection, kind: Kind, id: i64) -> QueryResult<Option<Entry>> {
+fn get_visible(conn: &mut AnyConnection, kind: Kind, id: i64) -> QueryResult<Option<Entry>> {
     let row: Option<EntryRow> = with_table!(kind, t => t::table
         .find(id)
         .filter(t::name.not_like(HIDDEN))
@@ -119,14 +125,14 @@ fn get_visible(conn: &mut SqliteConnection, kind: Kind, id: i64) -> QueryResult<
 }
 
 /// Fails with `not_found` against `field` unless the visible entry exists.
-fn require(conn: &mut SqliteConnection, kind: Kind, id: i64, field: &str) -> Result<(), TxError> {
+fn require(conn: &mut AnyConnection, kind: Kind, id: i64, field: &str) -> Result<(), TxError> {
     match get_visible(conn, kind, id)? {
         Some(_) => Ok(()),
         None => Err(TxError::Domain(field_error(field, "not_found"))),
     }
 }
 
-fn require_person(conn: &mut SqliteConnection, person: UserId) -> Result<(), TxError> {
+fn require_person(conn: &mut AnyConnection, person: UserId) -> Result<(), TxError> {
     let found: Option<i64> = users::table
         .find(person.0)
         .select(users::id)
@@ -148,48 +154,63 @@ fn field_of(kind: Kind) -> &'static str {
 }
 
 fn insert_link(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     link: Link,
     left: i64,
     right: i64,
 ) -> QueryResult<usize> {
+    // Check-then-insert instead of ON CONFLICT, which Diesel's MultiConnection cannot express;
+    // it runs inside `write_tx`, so no other writer comes between the two.
     match link {
-        Link::RolePermission => diesel::insert_into(role_permissions::table)
-            .values((
-                role_permissions::role_id.eq(left),
-                role_permissions::permission_id.eq(right),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn),
-        Link::ServiceRole => diesel::insert_into(service_roles::table)
-            .values((
-                service_roles::service_id.eq(left),
-                service_roles::role_id.eq(right),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn),
+        Link::RolePermission => {
+            let key = role_permissions::table.find((left, right));
+            if diesel::select(diesel::dsl::exists(key)).get_result(conn)? {
+                return Ok(0);
+            }
+            diesel::insert_into(role_permissions::table)
+                .values((
+                    role_permissions::role_id.eq(left),
+                    role_permissions::permission_id.eq(right),
+                ))
+                .execute(conn)
+        }
+        Link::ServiceRole => {
+            let key = service_roles::table.find((left, right));
+            if diesel::select(diesel::dsl::exists(key)).get_result(conn)? {
+                return Ok(0);
+            }
+            diesel::insert_into(service_roles::table)
+                .values((
+                    service_roles::service_id.eq(left),
+                    service_roles::role_id.eq(right),
+                ))
+                .execute(conn)
+        }
     }
 }
 
 fn insert_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     person: UserId,
     service: i64,
     role: i64,
 ) -> QueryResult<usize> {
+    let key = person_service_roles::table.find((person.0, service, role));
+    if diesel::select(diesel::dsl::exists(key)).get_result(conn)? {
+        return Ok(0);
+    }
     diesel::insert_into(person_service_roles::table)
         .values((
             person_service_roles::person_id.eq(person.0),
             person_service_roles::service_id.eq(service),
             person_service_roles::role_id.eq(role),
         ))
-        .on_conflict_do_nothing()
         .execute(conn)
 }
 
 /// Checks both ends of a grant of `role` (visible or not) to `person` in `service`.
 fn require_grant_ends(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     person: UserId,
     service: i64,
 ) -> Result<(), TxError> {
@@ -291,8 +312,7 @@ impl AccessRepository for Store {
 
     fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError> {
         let (lk, rk) = link.kinds();
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 require(conn, lk, left, field_of(lk))?;
                 require(conn, rk, right, field_of(rk))?;
                 insert_link(conn, link, left, right)?;
@@ -347,8 +367,7 @@ impl AccessRepository for Store {
     }
 
     fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 require_grant_ends(conn, person, service)?;
                 require(conn, Kind::Role, role, "role_id")?;
                 let offered: Option<i64> = service_roles::table
@@ -389,8 +408,7 @@ impl AccessRepository for Store {
         now: UnixTime,
     ) -> Result<(), UserError> {
         let hidden_name = format!("~{}/{service}", person.0);
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 require_grant_ends(conn, person, service)?;
                 require(conn, Kind::Permission, permission, "permission_id")?;
                 let existing: Option<i64> = roles::table

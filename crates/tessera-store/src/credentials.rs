@@ -76,9 +76,7 @@ impl CredentialRepository for Store {
             .map(Role::as_str)
             .collect::<Vec<_>>()
             .join(" ");
-        let row: Option<KeyRow> = self
-            .conn()?
-            .immediate_transaction(|conn| {
+        let row: Option<KeyRow> = crate::write_tx(&mut *self.conn()?, |conn| {
                 let owner: Option<i64> = users::table
                     .find(new.user_id.0)
                     .select(users::id)
@@ -126,8 +124,7 @@ impl CredentialRepository for Store {
     }
 
     fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let n = diesel::delete(api_keys::table.find(id)).execute(conn)?;
                 if n == 0 {
                     return Ok(None);
@@ -159,8 +156,7 @@ impl CredentialRepository for Store {
     }
 
     fn record_api_key_use(&self, uses: &[(i64, UnixTime)]) -> anyhow::Result<()> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 for (id, at) in uses {
                     diesel::update(
                         api_keys::table.find(id).filter(
@@ -189,8 +185,7 @@ impl CredentialRepository for Store {
         token: &HashedToken,
         ttl: i64,
     ) -> anyhow::Result<SessionId> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let id = insert_session(conn, new, None)?;
                 diesel::insert_into(opaque_tokens::table)
                     .values((
@@ -248,8 +243,7 @@ impl CredentialRepository for Store {
         to: UnixTime,
         now: UnixTime,
     ) -> anyhow::Result<Extension> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let n = diesel::update(
                     opaque_tokens::table
                         .find(id)
@@ -288,8 +282,7 @@ impl CredentialRepository for Store {
     ) -> anyhow::Result<u64> {
         let limit = i64::from(batch);
         let cutoff = ended_before.seconds();
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 // Ids first, then the delete: each batch is bounded and short.
                 let ids: Vec<i64> = opaque_tokens::table
                     .filter(opaque_tokens::expires_at.lt(now.seconds()))

@@ -8,6 +8,7 @@ mod mfa;
 mod recovery;
 mod rows;
 pub mod schema;
+pub mod scratch;
 mod sessions;
 mod users;
 
@@ -15,22 +16,103 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use diesel::connection::SimpleConnection as _;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection as _, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection as _};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
+use diesel::Connection as _;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness as _};
 
 /// The SQLite migrations, embedded in the binary.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+/// The PostgreSQL migrations, embedded in the binary.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-type Conn = PooledConnection<ConnectionManager<SqliteConnection>>;
+/// One connection to either backend; every query of the store is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
 
-/// How to reach the database.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub url: String,
-    pub max_connections: u32,
-    pub busy_timeout: Duration,
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Postgresql(_) => "AnyConnection::Postgresql",
+            Self::Sqlite(_) => "AnyConnection::Sqlite",
+        })
+    }
+}
+
+type Conn = PooledConnection<Manager>;
+
+/// Which database a URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded database in this file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, reached with this URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// Reads the scheme of a `sqlite://` or `postgres://` URL.
+    ///
+    /// # Errors
+    /// For any other scheme, or a SQLite URL naming no file or an in-memory database.
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            anyhow::ensure!(!rest.is_empty(), "database.url names no file: {url}");
+            anyhow::ensure!(
+                !rest.contains(":memory:"),
+                "database.url: an in-memory database would lose everything at exit; name a file"
+            );
+            return Ok(Self::Sqlite(PathBuf::from(rest)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        anyhow::bail!(
+            "database.url must start with sqlite:// or postgres://, got {:?}",
+            redact_url(url)
+        )
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Where the database is, without any password the URL holds.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// A database URL with the password of its user part replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// Where a `sqlite://` URL points.
@@ -38,81 +120,140 @@ pub struct StoreConfig {
 /// # Errors
 /// For any other scheme, naming it.
 pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        anyhow::ensure!(!rest.is_empty(), "database.url names no file: {url}");
-        anyhow::ensure!(
-            !rest.contains(":memory:"),
-            "database.url: an in-memory database would lose everything at exit; name a file"
-        );
-        return Ok(PathBuf::from(rest));
+    match Backend::from_url(url)? {
+        Backend::Sqlite(path) => Ok(path),
+        Backend::Postgres(_) => anyhow::bail!("{} is not a SQLite database", redact_url(url)),
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "database.url: PostgreSQL is not supported by this version yet; use a sqlite:// URL"
-        );
-    }
-    anyhow::bail!("database.url must start with sqlite://, got {url:?}")
 }
 
+/// Opens connections of the backend the URL names (Diesel's own manager would try each backend
+/// in turn, and SQLite accepts any string as a file name).
 #[derive(Debug)]
-struct Pragmas {
+pub struct Manager {
+    backend: Backend,
     busy_timeout_ms: u128,
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            Backend::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                // A statement stuck behind a lock fails instead of holding a request forever.
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {}; SET statement_timeout = 30000;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Postgresql(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
-/// The Diesel adapter: implements `UserRepository` and `SessionRepository`.
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's lock timeout).
+    pub busy_timeout: Duration,
+}
+
+/// The Diesel adapter: implements the repository ports on SQLite or PostgreSQL.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<Manager>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend.name())
+            .finish_non_exhaustive()
     }
 }
 
 impl Store {
-    /// Opens the database (creating the file and its folder), and applies pending migrations.
+    /// Opens the database (creating a SQLite file and its folder), and applies pending migrations.
     ///
     /// # Errors
-    /// When the URL is not usable, the file cannot be opened, or a migration fails.
+    /// When the URL is not usable, the database cannot be reached, or a migration fails.
     pub fn open(config: &StoreConfig) -> anyhow::Result<Self> {
-        let path = sqlite_path(&config.url)?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| {
-                format!("cannot create the database folder {}", parent.display())
-            })?;
-        }
-        create_private_file(&path)?;
-        let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
-        let pool = Pool::builder()
-            .max_size(config.max_connections.max(1))
-            .connection_timeout(Duration::from_secs(30))
-            .connection_customizer(Box::new(Pragmas {
-                busy_timeout_ms: config.busy_timeout.as_millis(),
-            }))
-            .build(manager)
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
-        let store = Self { pool };
+        let store = Self::connect(config)?;
         let applied = store.run_migrations()?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
         Ok(store)
+    }
+
+    /// Opens the database without touching its schema.
+    ///
+    /// # Errors
+    /// When the URL is not usable or the database cannot be reached.
+    pub fn connect(config: &StoreConfig) -> anyhow::Result<Self> {
+        let backend = Backend::from_url(&config.url)?;
+        if let Backend::Sqlite(path) = &backend {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("cannot create the database folder {}", parent.display())
+                })?;
+            }
+            create_private_file(path)?;
+        }
+        let manager = Manager {
+            backend: backend.clone(),
+            busy_timeout_ms: config.busy_timeout.as_millis(),
+        };
+        // The first connection is made here, so that a wrong URL stops start-up with its reason.
+        let first = manager
+            .connect()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot open the database {}", backend.describe()))?;
+        let pool = Pool::builder()
+            .max_size(config.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(manager);
+        drop(first);
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend this store uses.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    fn migrations(&self) -> EmbeddedMigrations {
+        match self.backend {
+            Backend::Sqlite(_) => SQLITE_MIGRATIONS,
+            Backend::Postgres(_) => POSTGRES_MIGRATIONS,
+        }
     }
 
     /// Applies pending migrations; returns the names of those applied.
@@ -125,7 +266,10 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> anyhow::Result<Conn> {
-        self.pool.get().context("no database connection available")
+        self.pool
+            .get()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("no database connection available")
     }
 
     /// Checks that the database answers.
@@ -136,6 +280,61 @@ impl Store {
         self.conn()?
             .batch_execute("SELECT 1")
             .context("the database does not answer")
+    }
+}
+
+/// Runs `f` in a transaction that sees and writes the database as if alone: SQLite's `BEGIN
+/// IMMEDIATE` takes the write lock first; PostgreSQL runs it `SERIALIZABLE` and retries it when
+/// the server reports a conflict with a concurrent transaction.
+pub(crate) fn write_tx<T, E, F>(conn: &mut AnyConnection, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut AnyConnection) -> Result<T, E>,
+    E: From<DieselError> + Retryable,
+{
+    const ATTEMPTS: u32 = 8;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match conn {
+            AnyConnection::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            }
+            AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction_sql(
+                c,
+                "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            )?,
+        }
+        let outcome = match f(conn) {
+            Ok(value) => match <AnyConnection as TransactionManager<AnyConnection>>::commit_transaction(conn) {
+                Ok(()) => return Ok(value),
+                Err(e) => {
+                    let _ = <AnyConnection as TransactionManager<AnyConnection>>::rollback_transaction(conn);
+                    E::from(e)
+                }
+            },
+            Err(e) => {
+                <AnyConnection as TransactionManager<AnyConnection>>::rollback_transaction(conn)?;
+                e
+            }
+        };
+        if !(outcome.is_serialization_failure() && attempt < ATTEMPTS) {
+            return Err(outcome);
+        }
+        std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5));
+    }
+}
+
+/// Errors that can say whether the transaction lost a race and may be run again.
+pub(crate) trait Retryable {
+    fn is_serialization_failure(&self) -> bool;
+}
+
+impl Retryable for DieselError {
+    fn is_serialization_failure(&self) -> bool {
+        matches!(
+            self,
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)
+        )
     }
 }
 
@@ -162,9 +361,13 @@ fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When a migration fails.
-pub fn run_migrations(conn: &mut SqliteConnection) -> anyhow::Result<Vec<String>> {
+pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
+    let migrations = match conn {
+        AnyConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+        AnyConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
+    };
     let applied = conn
-        .run_pending_migrations(MIGRATIONS)
+        .run_pending_migrations(migrations)
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
     Ok(applied.iter().map(ToString::to_string).collect())
 }
@@ -174,7 +377,7 @@ impl tessera_domain::ports::Readiness for Store {
         self.ping()?;
         let mut conn = self.conn()?;
         let pending = conn
-            .has_pending_migration(MIGRATIONS)
+            .has_pending_migration(self.migrations())
             .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
         anyhow::ensure!(!pending, "the database has migrations not yet applied");
         Ok(())

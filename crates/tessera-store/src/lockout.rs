@@ -27,10 +27,9 @@ impl LockoutRepository for Store {
         now: UnixTime,
         policy: &LockoutPolicy,
     ) -> anyhow::Result<Failure> {
-        // An immediate transaction takes SQLite's write lock first, so concurrent failures of one
-        // key are counted one after the other and exactly one of them reaches the limit.
-        self.conn()?
-            .immediate_transaction(|conn| {
+        // `write_tx` serialises concurrent failures of one key (SQLite's write lock, PostgreSQL's
+        // serializable isolation), even from several nodes: exactly one of them reaches the limit.
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let row: Option<(i64, Option<i64>)> = login_failures::table
                     .find(key.as_str())
                     .select((login_failures::failures, login_failures::locked_until))
@@ -59,12 +58,15 @@ impl LockoutRepository for Store {
                     login_failures::locked_until.eq(until),
                     login_failures::updated_at.eq(now.seconds()),
                 );
-                diesel::insert_into(login_failures::table)
-                    .values((login_failures::key.eq(key.as_str()), values))
-                    .on_conflict(login_failures::key)
-                    .do_update()
-                    .set(values)
-                    .execute(conn)?;
+                if row.is_some() {
+                    diesel::update(login_failures::table.find(key.as_str()))
+                        .set(values)
+                        .execute(conn)?;
+                } else {
+                    diesel::insert_into(login_failures::table)
+                        .values((login_failures::key.eq(key.as_str()), values))
+                        .execute(conn)?;
+                }
                 Ok::<_, DieselError>(outcome)
             })
             .context("cannot record a failed login")

@@ -10,33 +10,29 @@ use tessera_domain::user::UserId;
 
 use crate::schema::{backup_codes, mfa_challenges, user_mfa};
 use crate::sessions::revoke_user_sessions;
-use crate::Store;
+use crate::{AnyConnection, Store};
 
 fn insert_codes(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: UserId,
     codes: &[HashedToken],
 ) -> QueryResult<()> {
     diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0))).execute(conn)?;
-    let rows: Vec<_> = codes
-        .iter()
-        .map(|c| {
-            (
+    // One statement per row: MultiConnection has no multi-row VALUES.
+    for code in codes {
+        diesel::insert_into(backup_codes::table)
+            .values((
                 backup_codes::user_id.eq(user.0),
-                backup_codes::code_hash.eq(c.as_str()),
-            )
-        })
-        .collect();
-    diesel::insert_into(backup_codes::table)
-        .values(&rows)
-        .execute(conn)?;
+                backup_codes::code_hash.eq(code.as_str()),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
 impl MfaRepository for Store {
     fn begin_enrolment(&self, user: UserId, secret: &str, now: UnixTime) -> anyhow::Result<bool> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let enabled: Option<bool> = user_mfa::table
                     .find(user.0)
                     .select(user_mfa::enabled)
@@ -52,12 +48,17 @@ impl MfaRepository for Store {
                     user_mfa::created_at.eq(now.seconds()),
                     user_mfa::enabled_at.eq(None::<i64>),
                 );
-                diesel::insert_into(user_mfa::table)
-                    .values((user_mfa::user_id.eq(user.0), values))
-                    .on_conflict(user_mfa::user_id)
-                    .do_update()
-                    .set(values)
-                    .execute(conn)?;
+                // Update or insert (not ON CONFLICT, which MultiConnection cannot express); the
+                // row was read in this transaction.
+                if enabled.is_some() {
+                    diesel::update(user_mfa::table.find(user.0))
+                        .set(values)
+                        .execute(conn)?;
+                } else {
+                    diesel::insert_into(user_mfa::table)
+                        .values((user_mfa::user_id.eq(user.0), values))
+                        .execute(conn)?;
+                }
                 Ok::<_, DieselError>(true)
             })
             .context("cannot start an MFA enrolment")
@@ -84,8 +85,7 @@ impl MfaRepository for Store {
         backup: &[HashedToken],
         now: UnixTime,
     ) -> anyhow::Result<bool> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 let n = diesel::update(
                     user_mfa::table
                         .find(user.0)
@@ -162,8 +162,7 @@ impl MfaRepository for Store {
     }
 
     fn replace_backup_codes(&self, user: UserId, backup: &[HashedToken]) -> anyhow::Result<()> {
-        self.conn()?
-            .immediate_transaction(|conn| insert_codes(conn, user, backup))
+        crate::write_tx(&mut *self.conn()?, |conn| insert_codes(conn, user, backup))
             .context("cannot replace backup codes")
     }
 
@@ -173,8 +172,7 @@ impl MfaRepository for Store {
         revoke: RevokeSessions,
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 diesel::delete(user_mfa::table.find(user.0)).execute(conn)?;
                 diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0)))
                     .execute(conn)?;

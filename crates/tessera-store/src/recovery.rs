@@ -21,8 +21,7 @@ impl RecoveryRepository for Store {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> anyhow::Result<()> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 diesel::delete(password_resets::table.filter(password_resets::user_id.eq(user.0)))
                     .execute(conn)?;
                 diesel::insert_into(password_resets::table)
@@ -56,8 +55,7 @@ impl RecoveryRepository for Store {
         hash: &PasswordHash,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
-        self.conn()?
-            .immediate_transaction(|conn| {
+        crate::write_tx(&mut *self.conn()?, |conn| {
                 // The conditional update is the single point where one use wins.
                 let user: Option<i64> = diesel::update(
                     password_resets::table

@@ -13,7 +13,7 @@ use tessera_domain::user::UserId;
 
 use crate::rows::{NewRefreshRow, NewSessionRow};
 use crate::schema::{refresh_tokens, session_revocations, sessions};
-use crate::Store;
+use crate::{AnyConnection, Store};
 
 /// Token id, session id, user id, session revoked at, expires at, rotated at, session created at,
 /// session last used at.
@@ -22,7 +22,7 @@ type RefreshRow = (i64, i64, i64, Option<i64>, i64, Option<i64>, i64, i64);
 /// Ends the live sessions of `user` that `scope` names and appends them to the revocation list.
 /// Runs inside the caller's transaction.
 pub(crate) fn revoke_user_sessions(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: i64,
     scope: RevokeSessions,
     reason: &str,
@@ -47,7 +47,7 @@ pub(crate) fn revoke_user_sessions(
 
 /// Inserts a session (opened for `api_key` when given) and returns its id.
 pub(crate) fn insert_session(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     new: &NewSession,
     api_key: Option<i64>,
 ) -> QueryResult<i64> {
@@ -67,7 +67,7 @@ pub(crate) fn insert_session(
 
 /// Marks one session revoked and records it; false if it had already ended.
 pub(crate) fn end_session(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     reason: &str,
     now: UnixTime,
@@ -96,7 +96,7 @@ pub(crate) fn end_session(
 impl SessionRepository for Store {
     fn create_session(&self, new: &NewSession, refresh: &HashedToken) -> anyhow::Result<SessionId> {
         let mut conn = self.conn()?;
-        conn.immediate_transaction(|conn| {
+        crate::write_tx(&mut *conn, |conn| {
             let id = insert_session(conn, new, None)?;
             diesel::insert_into(refresh_tokens::table)
                 .values(NewRefreshRow {
@@ -150,7 +150,7 @@ impl SessionRepository for Store {
         expires_at: UnixTime,
     ) -> anyhow::Result<Rotation> {
         let mut conn = self.conn()?;
-        conn.immediate_transaction(|conn| {
+        crate::write_tx(&mut *conn, |conn| {
             let won = diesel::update(
                 refresh_tokens::table
                     .find(token_id)
@@ -188,7 +188,7 @@ impl SessionRepository for Store {
 
     fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool> {
         let mut conn = self.conn()?;
-        conn.immediate_transaction(|conn| end_session(conn, id.0, reason, now))
+        crate::write_tx(&mut *conn, |conn| end_session(conn, id.0, reason, now))
             .context("cannot revoke a session")
     }
 
@@ -299,8 +299,7 @@ impl SessionDirectory for Store {
         reason: &str,
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
-        self.conn()?
-            .immediate_transaction(|conn| revoke_user_sessions(conn, user.0, scope, reason, now))
+        crate::write_tx(&mut *self.conn()?, |conn| revoke_user_sessions(conn, user.0, scope, reason, now))
             .context("cannot end sessions")
     }
 }

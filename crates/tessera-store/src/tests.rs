@@ -16,22 +16,79 @@ use tessera_domain::user::{
     Email, LoginName, NewUser, Role, UserChanges, UserId, UserQuery, Username,
 };
 
+use super::scratch::ScratchDatabase;
 use super::{Store, StoreConfig};
 
+/// A store on a fresh database; the store is dropped before the database it uses.
 struct Db {
     store: Store,
     _dir: tempfile::TempDir,
+    _scratch: Option<ScratchDatabase>,
 }
 
-fn open() -> Db {
-    let dir = tempfile::tempdir().unwrap();
+fn open_at(url: String, dir: tempfile::TempDir, scratch: Option<ScratchDatabase>) -> Db {
     let store = Store::open(&StoreConfig {
-        url: format!("sqlite://{}/sub/test.db", dir.path().display()),
+        url,
         max_connections: 4,
         busy_timeout: Duration::from_secs(5),
     })
     .unwrap();
-    Db { store, _dir: dir }
+    Db {
+        store,
+        _dir: dir,
+        _scratch: scratch,
+    }
+}
+
+fn open() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    open_at(
+        format!("sqlite://{}/sub/test.db", dir.path().display()),
+        dir,
+        None,
+    )
+}
+
+fn open_postgres() -> Db {
+    let scratch = ScratchDatabase::from_env();
+    open_at(scratch.url.clone(), tempfile::tempdir().unwrap(), Some(scratch))
+}
+
+/// Runs each named test once on SQLite and once on PostgreSQL (ignored without a server).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(&super::open());
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            #[ignore = "needs a PostgreSQL server named by TESSERA_TEST_POSTGRES_URL"]
+            fn $name() {
+                super::$name(&super::open_postgres());
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    usernames_and_emails_are_unique_ignoring_case_and_nothing_is_half_written,
+    finds_credentials_by_username_or_email,
+    deleted_ids_are_never_reused_and_revocations_outlive_the_user,
+    update_changes_fields_and_roles_and_revokes_as_asked,
+    list_pages_by_id_and_filters_by_prefix_literally,
+    rotation_happens_once_even_when_raced,
+    revoking_is_recorded_once,
+    concurrent_last_failures_lock_exactly_once,
+    migrations_leave_nothing_pending,
+);
+
+fn migrations_leave_nothing_pending(db: &Db) {
+    use tessera_domain::ports::Readiness as _;
+    db.store.check().unwrap();
+    assert!(db.store.run_migrations().unwrap().is_empty());
 }
 
 fn new_user(name: &str, email: Option<&str>) -> NewUser {
@@ -92,9 +149,7 @@ fn connections_use_wal_and_foreign_keys() {
         .is_err());
 }
 
-#[test]
-fn usernames_and_emails_are_unique_ignoring_case_and_nothing_is_half_written() {
-    let db = open();
+fn usernames_and_emails_are_unique_ignoring_case_and_nothing_is_half_written(db: &Db) {
     db.store
         .create_user(
             &new_user("Alice", Some("a@example.com")),
@@ -123,9 +178,7 @@ fn usernames_and_emails_are_unique_ignoring_case_and_nothing_is_half_written() {
     assert_eq!(roles, 1, "no orphan role rows");
 }
 
-#[test]
-fn finds_credentials_by_username_or_email() {
-    let db = open();
+fn finds_credentials_by_username_or_email(db: &Db) {
     let u = db
         .store
         .create_user(
@@ -154,9 +207,7 @@ fn finds_credentials_by_username_or_email() {
         .is_none());
 }
 
-#[test]
-fn deleted_ids_are_never_reused_and_revocations_outlive_the_user() {
-    let db = open();
+fn deleted_ids_are_never_reused_and_revocations_outlive_the_user(db: &Db) {
     let a = db
         .store
         .create_user(&new_user("first", None), &hash(), UnixTime(1))
@@ -181,9 +232,7 @@ fn deleted_ids_are_never_reused_and_revocations_outlive_the_user() {
     assert!(db.store.delete_user(a.id, UnixTime(60)).unwrap().is_none());
 }
 
-#[test]
-fn update_changes_fields_and_roles_and_revokes_as_asked() {
-    let db = open();
+fn update_changes_fields_and_roles_and_revokes_as_asked(db: &Db) {
     let u = db
         .store
         .create_user(
@@ -221,9 +270,7 @@ fn update_changes_fields_and_roles_and_revokes_as_asked() {
     assert!(matches!(missing, Err(UserError::NotFound)));
 }
 
-#[test]
-fn list_pages_by_id_and_filters_by_prefix_literally() {
-    let db = open();
+fn list_pages_by_id_and_filters_by_prefix_literally(db: &Db) {
     for n in ["anna", "andy", "a_b", "axb", "zed"] {
         db.store
             .create_user(&new_user(n, None), &hash(), UnixTime(1))
@@ -280,9 +327,7 @@ fn list_pages_by_id_and_filters_by_prefix_literally() {
     );
 }
 
-#[test]
-fn rotation_happens_once_even_when_raced() {
-    let db = open();
+fn rotation_happens_once_even_when_raced(db: &Db) {
     let u = db
         .store
         .create_user(&new_user("eve", None), &hash(), UnixTime(1))
@@ -329,9 +374,7 @@ fn rotation_happens_once_even_when_raced() {
     assert_eq!(child.expires_at, UnixTime(2000));
 }
 
-#[test]
-fn revoking_is_recorded_once() {
-    let db = open();
+fn revoking_is_recorded_once(db: &Db) {
     let u = db
         .store
         .create_user(&new_user("finn", None), &hash(), UnixTime(1))
@@ -357,14 +400,18 @@ fn revoking_is_recorded_once() {
 
 #[test]
 fn other_schemes_are_refused_with_a_clear_message() {
-    assert!(super::sqlite_path("postgres://x/y")
+    assert!(super::sqlite_path("postgres://u:secret@x/y")
         .unwrap_err()
         .to_string()
-        .contains("PostgreSQL"));
+        .contains("postgres://u:***@x/y"));
+    assert!(matches!(
+        super::Backend::from_url("postgresql://x/y").unwrap(),
+        super::Backend::Postgres(_)
+    ));
     assert!(super::sqlite_path("mysql://x")
         .unwrap_err()
         .to_string()
-        .contains("sqlite://"));
+        .contains("sqlite:// or postgres://"));
     assert!(super::sqlite_path("sqlite://:memory:").is_err());
     assert_eq!(
         super::sqlite_path("sqlite://./data/t.db").unwrap().to_str(),
@@ -379,8 +426,8 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
     let path = dir.path().join("m.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
-    conn.run_next_migration(crate::MIGRATIONS).unwrap();
-    conn.run_next_migration(crate::MIGRATIONS).unwrap();
+    conn.run_next_migration(crate::SQLITE_MIGRATIONS).unwrap();
+    conn.run_next_migration(crate::SQLITE_MIGRATIONS).unwrap();
     conn.batch_execute(
         "INSERT INTO users (username, username_normalized, password_hash, active, tenant_id, created_at, updated_at) VALUES \
          ('a', 'a', 'h', 1, 'acme', 0, 0), ('b', 'b', 'h', 1, NULL, 0, 0), ('c', 'c', 'h', 1, 'acme', 0, 0); \
@@ -388,7 +435,7 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
          DELETE FROM users WHERE username = 'c';",
     )
     .unwrap();
-    conn.run_pending_migrations(crate::MIGRATIONS).unwrap();
+    conn.run_pending_migrations(crate::SQLITE_MIGRATIONS).unwrap();
 
     let acme: i64 = crate::schema::tenants::table
         .filter(crate::schema::tenants::name.eq("acme"))
@@ -445,7 +492,7 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
         .iter()
         .any(|v| v.to_string().starts_with("20261123000003"))
     {
-        conn.revert_last_migration(crate::MIGRATIONS).unwrap();
+        conn.revert_last_migration(crate::SQLITE_MIGRATIONS).unwrap();
     }
     let back: Vec<(String, Option<String>)> =
         diesel::sql_query("SELECT username, tenant_id FROM users ORDER BY id")
@@ -472,11 +519,9 @@ struct TextPair {
     tenant_id: Option<String>,
 }
 
-#[test]
-fn concurrent_last_failures_lock_exactly_once() {
+fn concurrent_last_failures_lock_exactly_once(db: &Db) {
     use tessera_domain::lockout::{Failure, LockoutKey, LockoutPolicy};
     use tessera_domain::ports::LockoutRepository as _;
-    let db = open();
     let policy = LockoutPolicy {
         max_failures: 3,
         duration_seconds: 60,

@@ -15,7 +15,7 @@ use tessera_domain::user::{LoginName, NewUser, TenantId, User, UserChanges, User
 use crate::rows::{NewUserRow, RoleRow, UserChangeset, UserRow};
 use crate::schema::{user_roles, users};
 use crate::sessions::revoke_user_sessions;
-use crate::Store;
+use crate::{AnyConnection, Store};
 
 /// The unique field a violation concerns, if it is one.
 fn duplicate_field(e: &DieselError) -> Option<&'static str> {
@@ -43,7 +43,7 @@ fn to_user_error(e: DieselError, what: &'static str) -> UserError {
     }
 }
 
-fn roles_of(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
+fn roles_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
     let rows: Vec<(i64, String)> = user_roles::table
         .filter(user_roles::user_id.eq_any(ids))
         .select((user_roles::user_id, user_roles::role))
@@ -56,7 +56,7 @@ fn roles_of(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<HashMap<i64
 }
 
 pub(crate) fn load_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
 ) -> anyhow::Result<Option<(User, PasswordHash)>> {
     let row: Option<UserRow> = users::table
@@ -69,7 +69,7 @@ pub(crate) fn load_user(
 }
 
 fn with_roles(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     row: Option<UserRow>,
 ) -> anyhow::Result<Option<(User, PasswordHash)>> {
     let Some(mut row) = row else { return Ok(None) };
@@ -83,7 +83,7 @@ fn with_roles(
 
 /// Inserts one user with their roles, inside the caller's transaction.
 fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     new: &NewUser,
     hash: &PasswordHash,
     now: UnixTime,
@@ -110,7 +110,7 @@ fn insert_user(
 
 /// Domain users from rows, with their roles, in the rows' order.
 pub(crate) fn users_with_roles(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rows: Vec<UserRow>,
 ) -> anyhow::Result<Vec<User>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -124,21 +124,20 @@ pub(crate) fn users_with_roles(
 }
 
 fn replace_roles(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     roles: &[tessera_domain::user::Role],
 ) -> QueryResult<()> {
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
-    let rows: Vec<RoleRow<'_>> = roles
-        .iter()
-        .map(|r| RoleRow {
-            user_id: id,
-            role: r.as_str(),
-        })
-        .collect();
-    diesel::insert_into(user_roles::table)
-        .values(&rows)
-        .execute(conn)?;
+    // One statement per row: MultiConnection has no multi-row VALUES.
+    for role in roles {
+        diesel::insert_into(user_roles::table)
+            .values(&RoleRow {
+                user_id: id,
+                role: role.as_str(),
+            })
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -150,8 +149,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let mut conn = self.conn()?;
-        let id = conn
-            .immediate_transaction(|conn| insert_user(conn, new, hash, now))
+        let id = crate::write_tx(&mut *conn, |conn| insert_user(conn, new, hash, now))
             .map_err(|e| to_user_error(e, "cannot create a user"))?;
         let (user, _) = load_user(&mut conn, id)?.context("a created user vanished")?;
         Ok(user)
@@ -163,8 +161,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> Result<Vec<User>, UserError> {
         let mut conn = self.conn()?;
-        let ids = conn
-            .immediate_transaction(|conn| {
+        let ids = crate::write_tx(&mut *conn, |conn| {
                 users
                     .iter()
                     .map(|(new, hash)| insert_user(conn, new, hash, now))
@@ -235,8 +232,7 @@ impl UserRepository for Store {
             active: changes.active,
             updated_at: now.seconds(),
         };
-        let revoked = conn
-            .immediate_transaction(|conn| {
+        let revoked = crate::write_tx(&mut *conn, |conn| {
                 let n = diesel::update(users::table.find(id.0))
                     .set(&set)
                     .execute(conn)?;
@@ -268,7 +264,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut conn = self.conn()?;
-        conn.immediate_transaction(|conn| {
+        crate::write_tx(&mut *conn, |conn| {
             let n = diesel::update(users::table.find(id.0))
                 .set((
                     users::password_hash.eq(hash.as_str()),
@@ -291,7 +287,7 @@ impl UserRepository for Store {
 
     fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut conn = self.conn()?;
-        conn.immediate_transaction(|conn| {
+        crate::write_tx(&mut *conn, |conn| {
             let revoked =
                 revoke_user_sessions(conn, id.0, RevokeSessions::All, "user_deleted", now)?;
             let n = diesel::delete(users::table.find(id.0)).execute(conn)?;
