@@ -1,8 +1,9 @@
 //! RFC 9068 access tokens signed with josekit, and the JWKS that publishes their keys.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::RwLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use josekit::jwk::{Jwk, KeyPair as _};
@@ -40,6 +41,46 @@ struct KeySet {
 /// Signs with the newest key, verifies with any published key; `reload` picks up a rotation.
 pub struct JwtCodec {
     keys: RwLock<KeySet>,
+    /// The folder the keys came from, when they came from one: another node (or `tessera keys
+    /// rotate`) may add a key there, which this codec picks up.
+    source: Option<Source>,
+}
+
+struct Source {
+    dir: PathBuf,
+    retire_after: i64,
+    /// What the folder held at the last load, to tell when it changed.
+    listing: Mutex<Listing>,
+    /// When a token with an unknown `kid` last made the codec read the folder.
+    last_unknown_kid_reload: Mutex<Option<Instant>>,
+}
+
+/// File names, sizes and modification times of a key folder.
+type Listing = Vec<(std::ffi::OsString, u64, Option<SystemTime>)>;
+
+/// An unknown `kid` makes the codec read its folder at most this often.
+const UNKNOWN_KID_RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+fn listing(dir: &Path) -> Listing {
+    let mut out: Listing = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let meta = e.metadata().ok()?;
+                    Some((e.file_name(), meta.len(), meta.modified().ok()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl std::fmt::Debug for JwtCodec {
@@ -143,8 +184,15 @@ impl JwtCodec {
     /// # Errors
     /// When there is no key or one cannot be read.
     pub fn from_dir_at(dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<Self> {
+        let before = listing(dir);
         Ok(Self {
             keys: RwLock::new(Self::load(dir, now, retire_after)?),
+            source: Some(Source {
+                dir: dir.to_owned(),
+                retire_after,
+                listing: Mutex::new(before),
+                last_unknown_kid_reload: Mutex::new(None),
+            }),
         })
     }
 
@@ -174,7 +222,14 @@ impl JwtCodec {
     /// # Errors
     /// When the folder cannot be read; the keys in force stay then.
     pub fn reload(&self, dir: &Path, now: i64, retire_after: i64) -> anyhow::Result<bool> {
+        let before = listing(dir);
         let fresh = Self::load(dir, now, retire_after)?;
+        if let Some(source) = self.source.as_ref().filter(|s| s.dir == dir) {
+            *source
+                .listing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = before;
+        }
         let mut keys = self
             .keys
             .write()
@@ -184,6 +239,52 @@ impl JwtCodec {
         Ok(changed)
     }
 
+    /// Reads the key folder again if a file in it was added, removed or changed since the last
+    /// load: cheap enough to call every second. Returns whether the signing key changed.
+    ///
+    /// # Errors
+    /// When the folder cannot be read; the keys in force stay then.
+    pub fn reload_if_changed(&self) -> anyhow::Result<bool> {
+        let Some(source) = &self.source else {
+            return Ok(false);
+        };
+        let now_listing = listing(&source.dir);
+        let unchanged = *source
+            .listing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            == now_listing;
+        if unchanged {
+            return Ok(false);
+        }
+        self.reload(&source.dir, unix_now(), source.retire_after)
+    }
+
+    /// A token names a key this codec does not hold: another node may have just rotated, so the
+    /// folder is read again, at most once a second whatever the tokens say.
+    fn reload_for_unknown_kid(&self) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        {
+            let mut last = source
+                .last_unknown_kid_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < UNKNOWN_KID_RELOAD_EVERY) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.reload_if_changed() {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot read the signing keys again");
+                false
+            }
+        }
+    }
+
     /// Builds from PKCS#8 PEM private keys (RS256, ES256 or Ed25519), oldest first; the last one signs.
     ///
     /// # Errors
@@ -191,6 +292,7 @@ impl JwtCodec {
     pub fn from_pems(pems: &[Vec<u8>]) -> anyhow::Result<Self> {
         Ok(Self {
             keys: RwLock::new(key_set(pems)?),
+            source: None,
         })
     }
 
@@ -343,6 +445,9 @@ impl AccessTokenCodec for JwtCodec {
 
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let kid = checked_header(token)?;
+        if !self.read().keys.contains_key(&kid) && !self.reload_for_unknown_kid() {
+            return Err(TokenError::Invalid);
+        }
         let keys = self.read();
         let key = keys.keys.get(&kid).ok_or(TokenError::Invalid)?;
         // josekit refuses a header whose `alg` differs from the verifier's (so `none` and HS256 fail).
@@ -495,6 +600,32 @@ mod tests {
         c.reload(keys, 2_900, 900).unwrap();
         assert_eq!(c.jwks()["keys"].as_array().unwrap().len(), 1);
         assert_eq!(c.decode(&old), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_key_added_by_another_node_is_picked_up_from_the_shared_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path();
+        let now = unix_now();
+        crate::keys::generate_signing_key(keys, now - 10, crate::keys::SigningAlg::Rs256).unwrap();
+        let (a, b) = (
+            JwtCodec::from_dir_at(keys, now, 900).unwrap(),
+            JwtCodec::from_dir_at(keys, now, 900).unwrap(),
+        );
+        assert!(!b.reload_if_changed().unwrap(), "nothing changed");
+        // Node A rotates; its first token reaches node B before B's periodic check.
+        crate::keys::generate_signing_key(keys, now, crate::keys::SigningAlg::EdDsa).unwrap();
+        assert!(a.reload(keys, now, 900).unwrap());
+        let token = a.sign(&claims()).unwrap();
+        assert_eq!(b.decode(&token).unwrap().subject, UserId(42));
+        assert_eq!(b.signing_kid(), a.signing_kid());
+        // A second unknown kid within the second does not read the folder again.
+        let (other, _) = codec();
+        assert_eq!(
+            b.decode(&other.sign(&claims()).unwrap()),
+            Err(TokenError::Invalid)
+        );
+        assert!(!b.reload_if_changed().unwrap(), "already up to date");
     }
 
     #[test]

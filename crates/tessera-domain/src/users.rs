@@ -205,10 +205,16 @@ impl Service {
             tenant_id: None,
         };
         let hash = self.ports.hasher.hash(&password)?;
-        let admin = self
+        let admin = match self
             .ports
             .users
-            .create_user(&new, &hash, self.ports.clock.now())?;
+            .create_user(&new, &hash, self.ports.clock.now())
+        {
+            Ok(admin) => admin,
+            // Another node starting at the same moment made the first admin.
+            Err(UserError::Duplicate { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(Some(Bootstrapped {
             admin,
             generated_password: generated.then_some(password),

@@ -106,6 +106,48 @@ impl Cleanup {
     }
 }
 
+/// How far back each sync reads revocations before its last successful run: covers clocks of
+/// nodes that differ by up to this much.
+const SYNC_OVERLAP_SECONDS: i64 = 60;
+
+/// Every `every`: adds the sessions other nodes (or admin commands) revoked to this node's view,
+/// and picks up signing keys another node added to the shared key folder.
+async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_ok = SystemClock.now();
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let started = SystemClock.now();
+        let from = last_ok.plus(-SYNC_OVERLAP_SECONDS);
+        let (service, codec) = (Arc::clone(&service), Arc::clone(&codec));
+        let outcome = tokio::task::spawn_blocking(move || {
+            if let Err(e) = codec.reload_if_changed() {
+                tracing::warn!(error = format!("{e:#}"), "cannot read the signing keys again");
+            }
+            service.sync_revocations(from)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(_)) => {
+                if failing {
+                    tracing::info!("reading revocations from the database again");
+                }
+                failing = false;
+                last_ok = started;
+            }
+            // Logged once per outage, not every tick.
+            Ok(Err(e)) if !failing => {
+                failing = true;
+                tracing::warn!(error = format!("{e:#}"), "cannot read new revocations");
+            }
+            Ok(Err(_)) => {}
+            Err(e) => tracing::error!(error = %e, "the revocation sync job failed"),
+        }
+    }
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -116,6 +158,7 @@ pub struct Application {
     metrics_port: Option<u16>,
     cleanup: Cleanup,
     rotation: Arc<KeyRotation>,
+    sync_every: Duration,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
 }
@@ -331,6 +374,7 @@ impl Application {
                 every: (settings.keys.rotate_every_days > 0)
                     .then(|| i64::from(settings.keys.rotate_every_days) * 86_400),
             }),
+            sync_every: Duration::from_millis(settings.cluster.sync_interval_milliseconds),
             generated_admin_password,
         })
     }
@@ -366,6 +410,11 @@ impl Application {
                 cleanup.run_once(Arc::clone(&service)).await;
             }
         });
+        let sync = tokio::spawn(sync_with_other_nodes(
+            Arc::clone(&self.service),
+            Arc::clone(&self.rotation.codec),
+            self.sync_every,
+        ));
         let metrics = self.metrics_server.map(|s| {
             let handle = s.handle();
             (tokio::spawn(s), handle)
@@ -376,6 +425,7 @@ impl Application {
             let _ = task.await;
         }
         pruner.abort();
+        sync.abort();
         // What was used since the last run is not lost at a graceful stop.
         if let Err(e) = self.service.flush_key_usage() {
             tracing::warn!(error = format!("{e:#}"), "cannot record API key use");

@@ -45,6 +45,25 @@ pub struct Settings {
     pub sessions: SessionPolicy,
     pub cookies: CookieConfig,
     pub metrics: MetricsConfig,
+    pub cluster: ClusterSettings,
+}
+
+/// `[cluster]`: how a node learns what other nodes (and the admin commands) changed.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// How often the node reads new session revocations from the database and looks for new
+    /// signing keys in the key folder: the bound on how long another node's logout, password
+    /// change or user deletion takes to reach this one.
+    pub sync_interval_milliseconds: u64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            sync_interval_milliseconds: 500,
+        }
+    }
 }
 
 /// `[metrics]`: Prometheus metrics at `GET /metrics`.
@@ -479,6 +498,10 @@ impl Settings {
             matches!(self.log.format.as_str(), "json" | "text"),
             "invalid configuration: log.format must be json or text, got {:?}",
             self.log.format
+        );
+        anyhow::ensure!(
+            (10..=60_000).contains(&self.cluster.sync_interval_milliseconds),
+            "invalid configuration: cluster.sync_interval_milliseconds must be between 10 and 60000"
         );
         anyhow::ensure!(
             self.database.max_connections > 0,

@@ -366,11 +366,26 @@ pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
         AnyConnection::Sqlite(_) => SQLITE_MIGRATIONS,
         AnyConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
     };
+    // Nodes starting together take turns: the first migrates, the others find nothing to do.
+    // (SQLite's migrations take its write lock by themselves.)
+    let on_postgres = matches!(conn, AnyConnection::Postgresql(_));
+    if on_postgres {
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .context("cannot take the migration lock")?;
+    }
     let applied = conn
         .run_pending_migrations(migrations)
-        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+        .map(|done| done.iter().map(ToString::to_string).collect())
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"));
+    if on_postgres {
+        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .context("cannot release the migration lock")?;
+    }
+    applied
 }
+
+/// The PostgreSQL advisory lock held while migrating ("tessera" in ASCII, as a number).
+const MIGRATION_LOCK: i64 = 0x7465_7373_6572_61;
 
 impl tessera_domain::ports::Readiness for Store {
     fn check(&self) -> anyhow::Result<()> {

@@ -1,11 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_server::{Application, Settings};
+use tessera_store::scratch::ScratchDatabase;
 use tessera_store::{Store, StoreConfig};
 
 /// Password of the first admin in every test app.
@@ -30,6 +31,14 @@ pub struct TestApp {
     pub keys_dir: PathBuf,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database of this test, when the suite runs on PostgreSQL; dropped last.
+    pub scratch: Option<Arc<ScratchDatabase>>,
+}
+
+/// Whether the suite runs on PostgreSQL: `TESSERA_TEST_POSTGRES_URL` names a server, and every
+/// app gets a fresh database there instead of a SQLite file.
+pub fn on_postgres() -> bool {
+    std::env::var_os(tessera_store::scratch::ENV).is_some()
 }
 
 /// An HTTP answer: status, headers and JSON body (`Value::Null` when empty or not JSON).
@@ -55,7 +64,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server with test settings adjusted by `adjust`.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    spawn_in(dir, adjust).await
+    let scratch = on_postgres().then(|| Arc::new(ScratchDatabase::from_env()));
+    spawn_in(dir, scratch, adjust).await
 }
 
 /// Test settings whose data lives under `dir`.
@@ -77,13 +87,20 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     s
 }
 
-async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+async fn spawn_in(
+    dir: tempfile::TempDir,
+    scratch: Option<Arc<ScratchDatabase>>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
             let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
         }
     });
     let mut settings = test_settings(dir.path());
+    if let Some(db) = &scratch {
+        settings.database.url.clone_from(&db.url);
+    }
     adjust(&mut settings);
     let database_url = settings.database.url.clone();
     let keys_dir = settings.keys.dir.clone();
@@ -109,14 +126,15 @@ async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) ->
         keys_dir,
         database_url,
         dir,
+        scratch,
     }
 }
 
 impl TestApp {
     /// Starts a second server on the same database and keys (for restarts).
     pub async fn restart_on_same_data(self) -> TestApp {
-        let TestApp { dir, .. } = self;
-        spawn_in(dir, |_| {}).await
+        let TestApp { dir, scratch, .. } = self;
+        spawn_in(dir, scratch, |_| {}).await
     }
 
     async fn answer(res: reqwest::Response) -> Answer {

@@ -344,11 +344,11 @@ fn an_unusable_database_url_stops_start_up_with_a_clear_message() {
         ),
         (
             "mysql://localhost/tessera",
-            "database.url must start with sqlite://",
+            "database.url must start with sqlite:// or postgres://",
         ),
         (
-            "postgres://127.0.0.1:1/tessera",
-            "PostgreSQL is not supported",
+            "postgres://tessera:hunter2@127.0.0.1:1/tessera",
+            "cannot open the database postgres://tessera:***@127.0.0.1:1/tessera",
         ),
     ] {
         let out = Command::new(BIN)
@@ -361,5 +361,6 @@ fn an_unusable_database_url_stops_start_up_with_a_clear_message() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{url}: {err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("hunter2"), "no password in messages: {err}");
     }
 }

@@ -141,13 +141,22 @@ async fn ready_answers_503_with_the_reason_when_the_database_cannot_serve() {
     let res = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);
     // An applied migration that the database forgets is a schema out of date.
-    let path = app.database_url.strip_prefix("sqlite://").unwrap();
-    let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(path).unwrap();
-    conn.batch_execute(
-        "PRAGMA busy_timeout = 5000; \
-         DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
-    )
-    .unwrap();
+    let forget = "DELETE FROM __diesel_schema_migrations \
+                  WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)";
+    match app.store.backend() {
+        tessera_store::Backend::Sqlite(path) => {
+            let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(
+                &path.to_string_lossy(),
+            )
+            .unwrap();
+            conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {forget}"))
+                .unwrap();
+        }
+        tessera_store::Backend::Postgres(url) => {
+            let mut conn = <diesel::PgConnection as diesel::Connection>::establish(url).unwrap();
+            conn.batch_execute(forget).unwrap();
+        }
+    }
     let res = app.client.get(app.url("/ready")).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = res.json().await.unwrap();

@@ -1,9 +1,11 @@
-//! HTTP tests: the real server on a real socket, a fresh SQLite file per test.
+//! HTTP tests: the real server on a real socket, a fresh database per test: a SQLite file, or a
+//! PostgreSQL database when `TESSERA_TEST_POSTGRES_URL` names a server.
 
 mod access;
 mod audit;
 mod browser;
 mod cli;
+mod cluster;
 mod credentials;
 mod health;
 mod import;

@@ -1,0 +1,262 @@
+//! Several nodes on one PostgreSQL database: two real server processes sharing the database and
+//! the key folder, as two replicas behind a load balancer would.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tessera_store::scratch::ScratchDatabase;
+use tessera_testkit::{ADMIN_PASSWORD, ISSUER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+const PASSWORD: &str = "a perfectly fine passphrase";
+/// The documented bound on how long a revocation takes to reach the other nodes.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+/// One `tessera` process.
+struct Node {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+/// Starts a node (without waiting for it): its database and key folder are the shared ones.
+fn launch(database_url: &str, keys_dir: &std::path::Path, dir: &std::path::Path) -> Child {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_DATABASE__URL", database_url)
+        .env("TESSERA_KEYS__DIR", keys_dir)
+        .env("TESSERA_TOKENS__ISSUER", ISSUER)
+        .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
+        .env("TESSERA_RATE_LIMIT__ENABLED", "false")
+        .env("TESSERA_LOCKOUT__MAX_FAILURES", "3")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tessera binary starts")
+}
+
+impl Node {
+    /// Waits for the node's "listening" log line and reads its port from it.
+    fn ready(mut child: Child) -> Self {
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            assert!(Instant::now() < deadline, "the node did not start in time");
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                let status = child.wait().unwrap();
+                panic!("the node stopped before listening: {status}");
+            }
+            if line.contains("\"listening\"") {
+                let v: Value = serde_json::from_str(&line).unwrap();
+                break v["port"].as_u64().expect("a port in the listening line");
+            }
+        };
+        // Keep reading the log so that the node never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                sink.clear();
+            }
+        });
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let res = req.send().await.expect("the node answers");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(format!("{}/auth/login", self.base))
+                .json(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    async fn token(&self, username: &str, password: &str) -> String {
+        let (status, body) = self.login(username, password).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn userinfo(&self, token: &str) -> StatusCode {
+        self.send(
+            self.client
+                .get(format!("{}/auth/userinfo", self.base))
+                .bearer_auth(token),
+        )
+        .await
+        .0
+    }
+
+    async fn jwks_kids(&self) -> Vec<String> {
+        let (_, body) = self
+            .send(self.client.get(format!("{}/auth/jwks.json", self.base)))
+            .await;
+        body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `node` refuses `token`, at most `PROPAGATION`; returns how long it took.
+async fn refused_within_bound(node: &Node, token: &str, what: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        if node.userinfo(token).await == StatusCode::UNAUTHORIZED {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() <= PROPAGATION,
+            "{what} on one node did not reach the other within {PROPAGATION:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Two nodes started at the same moment on an empty database: one migrates and makes the admin.
+fn two_nodes() -> (Node, Node, ScratchDatabase, tempfile::TempDir) {
+    let db = ScratchDatabase::from_env();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let (a, b) = (
+        launch(&db.url, &keys, dir.path()),
+        launch(&db.url, &keys, dir.path()),
+    );
+    (Node::ready(a), Node::ready(b), db, dir)
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server named by TESSERA_TEST_POSTGRES_URL"]
+async fn tokens_and_revocations_cross_nodes_within_the_bound() {
+    let (a, b, _db, _dir) = two_nodes();
+    let admin = a.token("admin", ADMIN_PASSWORD).await;
+    assert_eq!(b.userinfo(&admin).await, StatusCode::OK, "issued on A, used on B");
+
+    // Logout on A.
+    let (status, _) = a
+        .send(
+            a.client
+                .post(format!("{}/auth/logout", a.base))
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    refused_within_bound(&b, &admin, "a logout").await;
+
+    // A password change on B ends the sessions the user has on A.
+    let admin = b.token("admin", ADMIN_PASSWORD).await;
+    let (status, body) = b
+        .send(
+            b.client
+                .post(format!("{}/users", b.base))
+                .bearer_auth(&admin)
+                .json(&json!({"username": "carol", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let carol_id = body["id"].as_i64().unwrap();
+    let carol_on_a = a.token("carol", PASSWORD).await;
+    let carol_on_b = b.token("carol", PASSWORD).await;
+    let (status, body) = b
+        .send(
+            b.client
+                .post(format!("{}/users/{carol_id}/password", b.base))
+                .bearer_auth(&carol_on_b)
+                .json(&json!({"current_password": PASSWORD, "new_password": "another fine passphrase"})),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    refused_within_bound(&a, &carol_on_a, "a password change").await;
+
+    // Deleting the user on A ends what is left of her sessions on B.
+    let carol = b.token("carol", "another fine passphrase").await;
+    let (status, _) = a
+        .send(
+            a.client
+                .delete(format!("{}/users/{carol_id}", a.base))
+                .bearer_auth(a.token("admin", ADMIN_PASSWORD).await),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    refused_within_bound(&b, &carol, "a user deletion").await;
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server named by TESSERA_TEST_POSTGRES_URL"]
+async fn failed_logins_add_up_across_nodes() {
+    let (a, b, _db, _dir) = two_nodes();
+    for node in [&a, &b, &a] {
+        let (status, body) = node.login("admin", "not the password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    // Three failures in all reach the limit of three, whichever node counted them.
+    for node in [&b, &a] {
+        let (status, body) = node.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::from_u16(423).unwrap(), "{body}");
+        assert_eq!(body["error"], "account_locked");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server named by TESSERA_TEST_POSTGRES_URL"]
+async fn a_key_rotated_from_one_node_is_served_by_both() {
+    let (a, b, db, dir) = two_nodes();
+    let before = a.jwks_kids().await;
+    assert_eq!(before, b.jwks_kids().await);
+    let out = Command::new(BIN)
+        .args(["keys", "rotate"])
+        .current_dir(dir.path())
+        .env("TESSERA_DATABASE__URL", &db.url)
+        .env("TESSERA_KEYS__DIR", dir.path().join("keys"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let start = Instant::now();
+    loop {
+        let (ka, kb) = (a.jwks_kids().await, b.jwks_kids().await);
+        if ka.len() == 2 && ka == kb {
+            break;
+        }
+        assert!(start.elapsed() <= PROPAGATION, "{ka:?} / {kb:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Both sign with the new key, and each accepts the other's tokens.
+    let (ta, tb) = (
+        a.token("admin", ADMIN_PASSWORD).await,
+        b.token("admin", ADMIN_PASSWORD).await,
+    );
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_eq!(kid(&ta), kid(&tb));
+    assert!(!before.contains(&kid(&ta)));
+    assert_eq!(b.userinfo(&ta).await, StatusCode::OK);
+    assert_eq!(a.userinfo(&tb).await, StatusCode::OK);
+}
