@@ -4,6 +4,9 @@
 //! - `signing-<unix time>-<alg>.pem` (`rs256`, `es256` or `eddsa`): PKCS#8 private keys; the
 //!   newest signs, older ones stay published until the tokens they signed have expired.
 //! - `refresh-hmac.key`: 32 random bytes, base64url.
+//! - `.lock`: held (flock) by whoever adds or removes a key, so that nodes sharing the folder
+//!   never make two keys where one was wanted. Files are written under a temporary name and
+//!   renamed, so a reader never sees half a key.
 
 use std::fs;
 use std::io::Write as _;
@@ -98,16 +101,37 @@ pub struct KeyReport {
 /// When the directory or a file cannot be created or written.
 pub fn ensure_keys(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<KeyReport> {
     create_private_dir(dir)?;
-    let mut report = KeyReport::default();
-    if signing_key_files(dir)?.is_empty() {
-        report.created_signing_key = Some(generate_signing_key(dir, now_unix, alg)?);
-    }
-    let hmac = dir.join(HMAC_KEY_FILE);
-    if !hmac.exists() {
-        write_private(&hmac, crate::b64(&crate::random_bytes::<32>()).as_bytes())?;
-        report.created_hmac_key = true;
-    }
-    Ok(report)
+    with_lock(dir, || {
+        let mut report = KeyReport::default();
+        if signing_key_files(dir)?.is_empty() {
+            report.created_signing_key = Some(new_signing_key(dir, now_unix, alg)?);
+        }
+        let hmac = dir.join(HMAC_KEY_FILE);
+        if !hmac.exists() {
+            write_private(&hmac, crate::b64(&crate::random_bytes::<32>()).as_bytes())?;
+            report.created_hmac_key = true;
+        }
+        Ok(report)
+    })
+}
+
+/// Runs `f` holding the folder's lock file, waiting for another process that holds it.
+fn with_lock<T>(dir: &Path, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let path = dir.join(".lock");
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    // Closing the file releases the lock, whatever `f` does.
+    let result = f();
+    drop(file);
+    result
 }
 
 /// Writes a new signing key for `alg` and returns its path.
@@ -116,6 +140,10 @@ pub fn ensure_keys(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result
 /// When key generation or the write fails.
 pub fn generate_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<PathBuf> {
     create_private_dir(dir)?;
+    with_lock(dir, || new_signing_key(dir, now_unix, alg))
+}
+
+fn new_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<PathBuf> {
     let pem = match alg {
         SigningAlg::Rs256 => josekit::jws::RS256
             .generate_key_pair(2048)
@@ -218,15 +246,18 @@ pub fn maintain(
     retire_after: i64,
     rotate_every: Option<i64>,
 ) -> anyhow::Result<Maintenance> {
-    let mut done = Maintenance::default();
-    if let Some(every) = rotate_every {
-        let newest = signing_keys(dir)?.last().map(|k| k.created);
-        if newest.is_none_or(|c| now_unix >= c.saturating_add(every)) {
-            done.created = Some(generate_signing_key(dir, now_unix, alg)?);
+    // Under the lock, the age of the newest key is read after any other node's rotation.
+    with_lock(dir, || {
+        let mut done = Maintenance::default();
+        if let Some(every) = rotate_every {
+            let newest = signing_keys(dir)?.last().map(|k| k.created);
+            if newest.is_none_or(|c| now_unix >= c.saturating_add(every)) {
+                done.created = Some(new_signing_key(dir, now_unix, alg)?);
+            }
         }
-    }
-    done.dropped = prune_retired(dir, now_unix, retire_after)?;
-    Ok(done)
+        done.dropped = remove_retired(dir, now_unix, retire_after)?;
+        Ok(done)
+    })
 }
 
 /// Deletes the files of retired keys (see `key_states`); returns those deleted. The newest key is
@@ -235,6 +266,10 @@ pub fn maintain(
 /// # Errors
 /// When the directory cannot be read or a file cannot be removed.
 pub fn prune_retired(dir: &Path, now_unix: i64, retire_after: i64) -> anyhow::Result<Vec<PathBuf>> {
+    with_lock(dir, || remove_retired(dir, now_unix, retire_after))
+}
+
+fn remove_retired(dir: &Path, now_unix: i64, retire_after: i64) -> anyhow::Result<Vec<PathBuf>> {
     let mut gone = Vec::new();
     for (key, state) in key_states(dir, now_unix, retire_after)? {
         if state == KeyState::Retired {
@@ -286,14 +321,19 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    anyhow::ensure!(!path.exists(), "{} exists already", path.display());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&temporary);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .open(&temporary)
+        .with_context(|| format!("cannot create {}", temporary.display()))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
+        .and_then(|()| fs::rename(&temporary, path))
         .with_context(|| format!("cannot write {}", path.display()))?;
     // The umask cannot widen 0600, but an existing policy might have; make sure.
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))
