@@ -54,6 +54,7 @@ fn main() -> anyhow::Result<()> {
                 url: database_url.clone(),
                 max_connections: 1,
                 busy_timeout: Duration::from_secs(5),
+                acquire_timeout: std::time::Duration::from_secs(5),
             })?;
             store.run_migrations()?;
             println!("{database_url}: all migrations applied");

@@ -279,7 +279,10 @@ impl JwtCodec {
         match self.reload_if_changed() {
             Ok(_) => true,
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "cannot read the signing keys again");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "cannot read the signing keys again"
+                );
                 false
             }
         }

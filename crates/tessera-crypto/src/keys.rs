@@ -322,7 +322,10 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     anyhow::ensure!(!path.exists(), "{} exists already", path.display());
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{name}.tmp"));
     let _ = fs::remove_file(&temporary);
     let mut f = fs::OpenOptions::new()

@@ -648,9 +648,10 @@ impl Service {
         self.authenticate_service(service_secret)?;
         match self.authenticate_credential(token, false) {
             Ok(p) => Ok(Some(p)),
-            Err(TokenError::Unavailable) => Err(AuthError::Unknown(anyhow::anyhow!(
-                "the store did not answer during introspection"
-            ))),
+            Err(TokenError::Unavailable) => Err(AuthError::Unknown(
+                anyhow::Error::new(crate::error::Unreachable)
+                    .context("the store did not answer during introspection"),
+            )),
             Err(_) => Ok(None),
         }
     }

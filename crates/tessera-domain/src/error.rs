@@ -8,6 +8,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The store (the database) cannot be reached at all: in an error's chain, it tells the HTTP
+/// adapter to answer 503 (try again) rather than 500.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the database cannot be reached")]
+pub struct Unreachable;
+
 /// Problems with individual fields of a request: field name → rule names it broke.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors(BTreeMap<String, Vec<&'static str>>);

@@ -159,7 +159,10 @@ impl Service {
     /// # Errors
     /// When the store cannot be read.
     pub fn sync_revocations(&self, since: crate::time::UnixTime) -> anyhow::Result<usize> {
-        let entries = self.ports.sessions.revocations_since(since.max(self.horizon()))?;
+        let entries = self
+            .ports
+            .sessions
+            .revocations_since(since.max(self.horizon()))?;
         let n = entries.len();
         self.revoked.insert_all(entries);
         Ok(n)

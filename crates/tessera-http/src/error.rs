@@ -78,6 +78,23 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// An adapter's failure: 503 when the database cannot be reached (logged here as a warning),
+    /// 500 otherwise (logged when answered).
+    pub fn from_cause(cause: anyhow::Error) -> Self {
+        if cause
+            .chain()
+            .any(|c| c.is::<tessera_domain::error::Unreachable>())
+        {
+            tracing::warn!(
+                error = format!("{cause:#}"),
+                "the database cannot be reached"
+            );
+            Self::Unavailable
+        } else {
+            Self::Internal(cause)
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::MalformedBody(_) => "malformed_body",
@@ -160,6 +177,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if let Self::Locked { retry_after } | Self::RateLimited { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        if let Self::Unavailable = self {
+            res.insert_header((header::RETRY_AFTER, "1"));
         }
         if let Self::OAuth { code, .. } = self {
             if *code == "invalid_client" {
@@ -262,7 +282,7 @@ impl From<AuthError> for ApiError {
                 code: "no_session",
                 message: e.to_string(),
             },
-            AuthError::Unknown(cause) => Self::Internal(cause),
+            AuthError::Unknown(cause) => Self::from_cause(cause),
         }
     }
 }
@@ -334,7 +354,7 @@ impl From<UserError> for ApiError {
                 code: "invalid_current_password",
                 message: e.to_string(),
             },
-            UserError::Unknown(cause) => Self::Internal(cause),
+            UserError::Unknown(cause) => Self::from_cause(cause),
         }
     }
 }

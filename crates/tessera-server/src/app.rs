@@ -124,7 +124,10 @@ async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, ever
         let (service, codec) = (Arc::clone(&service), Arc::clone(&codec));
         let outcome = tokio::task::spawn_blocking(move || {
             if let Err(e) = codec.reload_if_changed() {
-                tracing::warn!(error = format!("{e:#}"), "cannot read the signing keys again");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "cannot read the signing keys again"
+                );
             }
             service.sync_revocations(from)
         })
@@ -180,6 +183,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         url: settings.database.url.clone(),
         max_connections: settings.database.max_connections,
         busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
+        acquire_timeout: std::time::Duration::from_millis(settings.database.acquire_timeout_ms),
     })
 }
 

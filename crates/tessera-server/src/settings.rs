@@ -191,6 +191,9 @@ pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
+    /// How long a request waits for a database connection (while the database is down, say)
+    /// before it is answered 503.
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -199,6 +202,7 @@ impl Default for DatabaseSettings {
             url: "sqlite://./data/tessera.db".into(),
             max_connections: 8,
             busy_timeout_ms: 5000,
+            acquire_timeout_ms: 5000,
         }
     }
 }

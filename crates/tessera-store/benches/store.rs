@@ -38,6 +38,7 @@ fn populated(dir: &std::path::Path) -> (Store, i64) {
         url: format!("sqlite://{}/bench.db", dir.display()),
         max_connections: 4,
         busy_timeout: Duration::from_secs(5),
+        acquire_timeout: std::time::Duration::from_secs(5),
     })
     .expect("store");
     let now = UnixTime(1_000);

@@ -153,12 +153,7 @@ fn field_of(kind: Kind) -> &'static str {
     }
 }
 
-fn insert_link(
-    conn: &mut AnyConnection,
-    link: Link,
-    left: i64,
-    right: i64,
-) -> QueryResult<usize> {
+fn insert_link(conn: &mut AnyConnection, link: Link, left: i64, right: i64) -> QueryResult<usize> {
     // Check-then-insert instead of ON CONFLICT, which Diesel's MultiConnection cannot express;
     // it runs inside `write_tx`, so no other writer comes between the two.
     match link {
@@ -313,12 +308,12 @@ impl AccessRepository for Store {
     fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError> {
         let (lk, rk) = link.kinds();
         crate::write_tx(&mut *self.conn()?, |conn| {
-                require(conn, lk, left, field_of(lk))?;
-                require(conn, rk, right, field_of(rk))?;
-                insert_link(conn, link, left, right)?;
-                Ok(())
-            })
-            .map_err(|e: TxError| e.into_user_error("cannot link"))
+            require(conn, lk, left, field_of(lk))?;
+            require(conn, rk, right, field_of(rk))?;
+            insert_link(conn, link, left, right)?;
+            Ok(())
+        })
+        .map_err(|e: TxError| e.into_user_error("cannot link"))
     }
 
     fn unlink(&self, link: Link, left: i64, right: i64) -> anyhow::Result<bool> {
@@ -368,24 +363,24 @@ impl AccessRepository for Store {
 
     fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                require_grant_ends(conn, person, service)?;
-                require(conn, Kind::Role, role, "role_id")?;
-                let offered: Option<i64> = service_roles::table
-                    .filter(service_roles::service_id.eq(service))
-                    .filter(service_roles::role_id.eq(role))
-                    .select(service_roles::role_id)
-                    .first(conn)
-                    .optional()?;
-                if offered.is_none() {
-                    return Err(TxError::Domain(field_error(
-                        "role_id",
-                        "not_offered_by_service",
-                    )));
-                }
-                insert_grant(conn, person, service, role)?;
-                Ok(())
-            })
-            .map_err(|e: TxError| e.into_user_error("cannot grant a role"))
+            require_grant_ends(conn, person, service)?;
+            require(conn, Kind::Role, role, "role_id")?;
+            let offered: Option<i64> = service_roles::table
+                .filter(service_roles::service_id.eq(service))
+                .filter(service_roles::role_id.eq(role))
+                .select(service_roles::role_id)
+                .first(conn)
+                .optional()?;
+            if offered.is_none() {
+                return Err(TxError::Domain(field_error(
+                    "role_id",
+                    "not_offered_by_service",
+                )));
+            }
+            insert_grant(conn, person, service, role)?;
+            Ok(())
+        })
+        .map_err(|e: TxError| e.into_user_error("cannot grant a role"))
     }
 
     fn revoke_role(&self, person: UserId, service: i64, role: i64) -> anyhow::Result<bool> {
@@ -409,32 +404,32 @@ impl AccessRepository for Store {
     ) -> Result<(), UserError> {
         let hidden_name = format!("~{}/{service}", person.0);
         crate::write_tx(&mut *self.conn()?, |conn| {
-                require_grant_ends(conn, person, service)?;
-                require(conn, Kind::Permission, permission, "permission_id")?;
-                let existing: Option<i64> = roles::table
-                    .filter(roles::name.eq(&hidden_name))
-                    .select(roles::id)
-                    .first(conn)
-                    .optional()?;
-                let role = match existing {
-                    Some(id) => id,
-                    None => diesel::insert_into(roles::table)
-                        .values((
-                            roles::name.eq(&hidden_name),
-                            roles::scope_person_id.eq(person.0),
-                            roles::scope_service_id.eq(service),
-                            roles::created_at.eq(now.seconds()),
-                            roles::updated_at.eq(now.seconds()),
-                        ))
-                        .returning(roles::id)
-                        .get_result(conn)?,
-                };
-                insert_link(conn, Link::ServiceRole, service, role)?;
-                insert_grant(conn, person, service, role)?;
-                insert_link(conn, Link::RolePermission, role, permission)?;
-                Ok(())
-            })
-            .map_err(|e: TxError| e.into_user_error("cannot grant a permission"))
+            require_grant_ends(conn, person, service)?;
+            require(conn, Kind::Permission, permission, "permission_id")?;
+            let existing: Option<i64> = roles::table
+                .filter(roles::name.eq(&hidden_name))
+                .select(roles::id)
+                .first(conn)
+                .optional()?;
+            let role = match existing {
+                Some(id) => id,
+                None => diesel::insert_into(roles::table)
+                    .values((
+                        roles::name.eq(&hidden_name),
+                        roles::scope_person_id.eq(person.0),
+                        roles::scope_service_id.eq(service),
+                        roles::created_at.eq(now.seconds()),
+                        roles::updated_at.eq(now.seconds()),
+                    ))
+                    .returning(roles::id)
+                    .get_result(conn)?,
+            };
+            insert_link(conn, Link::ServiceRole, service, role)?;
+            insert_grant(conn, person, service, role)?;
+            insert_link(conn, Link::RolePermission, role, permission)?;
+            Ok(())
+        })
+        .map_err(|e: TxError| e.into_user_error("cannot grant a permission"))
     }
 
     fn person_services(&self, person: UserId) -> anyhow::Result<Vec<Entry>> {

@@ -77,29 +77,29 @@ impl CredentialRepository for Store {
             .collect::<Vec<_>>()
             .join(" ");
         let row: Option<KeyRow> = crate::write_tx(&mut *self.conn()?, |conn| {
-                let owner: Option<i64> = users::table
-                    .find(new.user_id.0)
-                    .select(users::id)
-                    .first(conn)
-                    .optional()?;
-                if owner.is_none() {
-                    return Ok(None);
-                }
-                diesel::insert_into(api_keys::table)
-                    .values((
-                        api_keys::user_id.eq(new.user_id.0),
-                        api_keys::name.eq(&new.name),
-                        api_keys::prefix.eq(&new.prefix),
-                        api_keys::key_hash.eq(digest.as_str()),
-                        api_keys::scopes.eq(&scopes),
-                        api_keys::created_at.eq(new.created_at.seconds()),
-                        api_keys::expires_at.eq(new.expires_at.map(UnixTime::seconds)),
-                    ))
-                    .returning(key_columns!())
-                    .get_result(conn)
-                    .map(Some)
-            })
-            .map_err(|e: DieselError| anyhow::Error::new(e).context("cannot create an API key"))?;
+            let owner: Option<i64> = users::table
+                .find(new.user_id.0)
+                .select(users::id)
+                .first(conn)
+                .optional()?;
+            if owner.is_none() {
+                return Ok(None);
+            }
+            diesel::insert_into(api_keys::table)
+                .values((
+                    api_keys::user_id.eq(new.user_id.0),
+                    api_keys::name.eq(&new.name),
+                    api_keys::prefix.eq(&new.prefix),
+                    api_keys::key_hash.eq(digest.as_str()),
+                    api_keys::scopes.eq(&scopes),
+                    api_keys::created_at.eq(new.created_at.seconds()),
+                    api_keys::expires_at.eq(new.expires_at.map(UnixTime::seconds)),
+                ))
+                .returning(key_columns!())
+                .get_result(conn)
+                .map(Some)
+        })
+        .map_err(|e: DieselError| anyhow::Error::new(e).context("cannot create an API key"))?;
         Ok(api_key(row.ok_or(UserError::NotFound)?)?)
     }
 
@@ -125,21 +125,21 @@ impl CredentialRepository for Store {
 
     fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                let n = diesel::delete(api_keys::table.find(id)).execute(conn)?;
-                if n == 0 {
-                    return Ok(None);
-                }
-                let opened: Vec<i64> = sessions::table
-                    .filter(sessions::api_key_id.eq(id))
-                    .filter(sessions::revoked_at.is_null())
-                    .select(sessions::id)
-                    .load(conn)?;
-                for s in &opened {
-                    end_session(conn, *s, "api_key_deleted", now)?;
-                }
-                Ok::<_, DieselError>(Some(opened.into_iter().map(SessionId).collect()))
-            })
-            .context("cannot delete an API key")
+            let n = diesel::delete(api_keys::table.find(id)).execute(conn)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let opened: Vec<i64> = sessions::table
+                .filter(sessions::api_key_id.eq(id))
+                .filter(sessions::revoked_at.is_null())
+                .select(sessions::id)
+                .load(conn)?;
+            for s in &opened {
+                end_session(conn, *s, "api_key_deleted", now)?;
+            }
+            Ok::<_, DieselError>(Some(opened.into_iter().map(SessionId).collect()))
+        })
+        .context("cannot delete an API key")
     }
 
     fn find_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
@@ -157,20 +157,20 @@ impl CredentialRepository for Store {
 
     fn record_api_key_use(&self, uses: &[(i64, UnixTime)]) -> anyhow::Result<()> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                for (id, at) in uses {
-                    diesel::update(
-                        api_keys::table.find(id).filter(
-                            api_keys::last_used_at
-                                .is_null()
-                                .or(api_keys::last_used_at.lt(at.seconds())),
-                        ),
-                    )
-                    .set(api_keys::last_used_at.eq(at.seconds()))
-                    .execute(conn)?;
-                }
-                Ok::<_, DieselError>(())
-            })
-            .context("cannot record API key use")
+            for (id, at) in uses {
+                diesel::update(
+                    api_keys::table.find(id).filter(
+                        api_keys::last_used_at
+                            .is_null()
+                            .or(api_keys::last_used_at.lt(at.seconds())),
+                    ),
+                )
+                .set(api_keys::last_used_at.eq(at.seconds()))
+                .execute(conn)?;
+            }
+            Ok::<_, DieselError>(())
+        })
+        .context("cannot record API key use")
     }
 
     fn create_key_session(&self, new: &NewSession, api_key: i64) -> anyhow::Result<SessionId> {
@@ -186,19 +186,19 @@ impl CredentialRepository for Store {
         ttl: i64,
     ) -> anyhow::Result<SessionId> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                let id = insert_session(conn, new, None)?;
-                diesel::insert_into(opaque_tokens::table)
-                    .values((
-                        opaque_tokens::session_id.eq(id),
-                        opaque_tokens::token_hash.eq(token.as_str()),
-                        opaque_tokens::created_at.eq(new.created_at.seconds()),
-                        opaque_tokens::expires_at.eq(new.created_at.plus(ttl).seconds()),
-                        opaque_tokens::ttl.eq(ttl),
-                    ))
-                    .execute(conn)?;
-                Ok::<_, DieselError>(SessionId(id))
-            })
-            .context("cannot create an opaque token")
+            let id = insert_session(conn, new, None)?;
+            diesel::insert_into(opaque_tokens::table)
+                .values((
+                    opaque_tokens::session_id.eq(id),
+                    opaque_tokens::token_hash.eq(token.as_str()),
+                    opaque_tokens::created_at.eq(new.created_at.seconds()),
+                    opaque_tokens::expires_at.eq(new.created_at.plus(ttl).seconds()),
+                    opaque_tokens::ttl.eq(ttl),
+                ))
+                .execute(conn)?;
+            Ok::<_, DieselError>(SessionId(id))
+        })
+        .context("cannot create an opaque token")
     }
 
     fn find_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
@@ -244,34 +244,34 @@ impl CredentialRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<Extension> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                let n = diesel::update(
-                    opaque_tokens::table
-                        .find(id)
-                        .filter(opaque_tokens::expires_at.eq(from.seconds())),
-                )
-                .set(opaque_tokens::expires_at.eq(to.seconds()))
-                .execute(conn)?;
-                if n > 0 {
-                    // A renewal is a use of the session, for its idle timeout.
-                    let session: i64 = opaque_tokens::table
-                        .find(id)
-                        .select(opaque_tokens::session_id)
-                        .first(conn)?;
-                    diesel::update(sessions::table.find(session))
-                        .set(sessions::last_used_at.eq(now.seconds()))
-                        .execute(conn)?;
-                    return Ok(Extension::Extended);
-                }
-                let now_at: Option<i64> = opaque_tokens::table
+            let n = diesel::update(
+                opaque_tokens::table
                     .find(id)
-                    .select(opaque_tokens::expires_at)
-                    .first(conn)
-                    .optional()?;
-                Ok::<_, DieselError>(
-                    now_at.map_or(Extension::Gone, |t| Extension::AlreadyAt(UnixTime(t))),
-                )
-            })
-            .context("cannot extend an opaque token")
+                    .filter(opaque_tokens::expires_at.eq(from.seconds())),
+            )
+            .set(opaque_tokens::expires_at.eq(to.seconds()))
+            .execute(conn)?;
+            if n > 0 {
+                // A renewal is a use of the session, for its idle timeout.
+                let session: i64 = opaque_tokens::table
+                    .find(id)
+                    .select(opaque_tokens::session_id)
+                    .first(conn)?;
+                diesel::update(sessions::table.find(session))
+                    .set(sessions::last_used_at.eq(now.seconds()))
+                    .execute(conn)?;
+                return Ok(Extension::Extended);
+            }
+            let now_at: Option<i64> = opaque_tokens::table
+                .find(id)
+                .select(opaque_tokens::expires_at)
+                .first(conn)
+                .optional()?;
+            Ok::<_, DieselError>(
+                now_at.map_or(Extension::Gone, |t| Extension::AlreadyAt(UnixTime(t))),
+            )
+        })
+        .context("cannot extend an opaque token")
     }
 
     fn prune_expired(
@@ -283,54 +283,54 @@ impl CredentialRepository for Store {
         let limit = i64::from(batch);
         let cutoff = ended_before.seconds();
         crate::write_tx(&mut *self.conn()?, |conn| {
-                // Ids first, then the delete: each batch is bounded and short.
-                let ids: Vec<i64> = opaque_tokens::table
-                    .filter(opaque_tokens::expires_at.lt(now.seconds()))
-                    .select(opaque_tokens::id)
-                    .limit(limit)
-                    .load(conn)?;
-                let tokens =
-                    diesel::delete(opaque_tokens::table.filter(opaque_tokens::id.eq_any(&ids)))
-                        .execute(conn)?;
-                // Refresh and opaque tokens of these sessions go with them (ON DELETE CASCADE).
-                let ids: Vec<i64> = sessions::table
-                    .filter(
-                        sessions::expires_at
-                            .lt(cutoff)
-                            .or(sessions::revoked_at.lt(cutoff)),
-                    )
-                    .select(sessions::id)
-                    .limit(limit)
-                    .load(conn)?;
-                let ended = diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids)))
+            // Ids first, then the delete: each batch is bounded and short.
+            let ids: Vec<i64> = opaque_tokens::table
+                .filter(opaque_tokens::expires_at.lt(now.seconds()))
+                .select(opaque_tokens::id)
+                .limit(limit)
+                .load(conn)?;
+            let tokens =
+                diesel::delete(opaque_tokens::table.filter(opaque_tokens::id.eq_any(&ids)))
                     .execute(conn)?;
-                let ids: Vec<i64> = session_revocations::table
-                    .filter(session_revocations::revoked_at.lt(cutoff))
-                    .select(session_revocations::id)
-                    .limit(limit)
-                    .load(conn)?;
-                let revocations = diesel::delete(
-                    session_revocations::table.filter(session_revocations::id.eq_any(&ids)),
+            // Refresh and opaque tokens of these sessions go with them (ON DELETE CASCADE).
+            let ids: Vec<i64> = sessions::table
+                .filter(
+                    sessions::expires_at
+                        .lt(cutoff)
+                        .or(sessions::revoked_at.lt(cutoff)),
                 )
-                .execute(conn)?;
-                let ids: Vec<i64> = password_resets::table
-                    .filter(password_resets::expires_at.lt(now.seconds()))
-                    .select(password_resets::id)
-                    .limit(limit)
-                    .load(conn)?;
-                let resets =
-                    diesel::delete(password_resets::table.filter(password_resets::id.eq_any(&ids)))
-                        .execute(conn)?;
-                let ids: Vec<i64> = mfa_challenges::table
-                    .filter(mfa_challenges::expires_at.lt(now.seconds()))
-                    .select(mfa_challenges::id)
-                    .limit(limit)
-                    .load(conn)?;
-                let challenges =
-                    diesel::delete(mfa_challenges::table.filter(mfa_challenges::id.eq_any(&ids)))
-                        .execute(conn)?;
-                Ok::<_, DieselError>((tokens + ended + revocations + resets + challenges) as u64)
-            })
-            .context("cannot prune expired credentials")
+                .select(sessions::id)
+                .limit(limit)
+                .load(conn)?;
+            let ended =
+                diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids))).execute(conn)?;
+            let ids: Vec<i64> = session_revocations::table
+                .filter(session_revocations::revoked_at.lt(cutoff))
+                .select(session_revocations::id)
+                .limit(limit)
+                .load(conn)?;
+            let revocations = diesel::delete(
+                session_revocations::table.filter(session_revocations::id.eq_any(&ids)),
+            )
+            .execute(conn)?;
+            let ids: Vec<i64> = password_resets::table
+                .filter(password_resets::expires_at.lt(now.seconds()))
+                .select(password_resets::id)
+                .limit(limit)
+                .load(conn)?;
+            let resets =
+                diesel::delete(password_resets::table.filter(password_resets::id.eq_any(&ids)))
+                    .execute(conn)?;
+            let ids: Vec<i64> = mfa_challenges::table
+                .filter(mfa_challenges::expires_at.lt(now.seconds()))
+                .select(mfa_challenges::id)
+                .limit(limit)
+                .load(conn)?;
+            let challenges =
+                diesel::delete(mfa_challenges::table.filter(mfa_challenges::id.eq_any(&ids)))
+                    .execute(conn)?;
+            Ok::<_, DieselError>((tokens + ended + revocations + resets + challenges) as u64)
+        })
+        .context("cannot prune expired credentials")
     }
 }

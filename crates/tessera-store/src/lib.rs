@@ -181,6 +181,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's lock timeout).
     pub busy_timeout: Duration,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
 }
 
 /// The Diesel adapter: implements the repository ports on SQLite or PostgreSQL.
@@ -238,7 +240,7 @@ impl Store {
         let pool = Pool::builder()
             .max_size(config.max_connections.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(config.acquire_timeout)
             .build_unchecked(manager);
         drop(first);
         Ok(Self { pool, backend })
@@ -266,10 +268,10 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> anyhow::Result<Conn> {
-        self.pool
-            .get()
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .context("no database connection available")
+        self.pool.get().map_err(|e| {
+            anyhow::Error::new(tessera_domain::error::Unreachable)
+                .context(format!("no database connection available: {e}"))
+        })
     }
 
     /// Checks that the database answers.
@@ -305,13 +307,16 @@ where
             )?,
         }
         let outcome = match f(conn) {
-            Ok(value) => match <AnyConnection as TransactionManager<AnyConnection>>::commit_transaction(conn) {
-                Ok(()) => return Ok(value),
-                Err(e) => {
-                    let _ = <AnyConnection as TransactionManager<AnyConnection>>::rollback_transaction(conn);
-                    E::from(e)
+            Ok(value) => {
+                match <AnyConnection as TransactionManager<AnyConnection>>::commit_transaction(conn)
+                {
+                    Ok(()) => return Ok(value),
+                    Err(e) => {
+                        let _ = <AnyConnection as TransactionManager<AnyConnection>>::rollback_transaction(conn);
+                        E::from(e)
+                    }
                 }
-            },
+            }
             Err(e) => {
                 <AnyConnection as TransactionManager<AnyConnection>>::rollback_transaction(conn)?;
                 e

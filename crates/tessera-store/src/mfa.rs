@@ -12,11 +12,7 @@ use crate::schema::{backup_codes, mfa_challenges, user_mfa};
 use crate::sessions::revoke_user_sessions;
 use crate::{AnyConnection, Store};
 
-fn insert_codes(
-    conn: &mut AnyConnection,
-    user: UserId,
-    codes: &[HashedToken],
-) -> QueryResult<()> {
+fn insert_codes(conn: &mut AnyConnection, user: UserId, codes: &[HashedToken]) -> QueryResult<()> {
     diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0))).execute(conn)?;
     // One statement per row: MultiConnection has no multi-row VALUES.
     for code in codes {
@@ -33,35 +29,35 @@ fn insert_codes(
 impl MfaRepository for Store {
     fn begin_enrolment(&self, user: UserId, secret: &str, now: UnixTime) -> anyhow::Result<bool> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                let enabled: Option<bool> = user_mfa::table
-                    .find(user.0)
-                    .select(user_mfa::enabled)
-                    .first(conn)
-                    .optional()?;
-                if enabled == Some(true) {
-                    return Ok(false);
-                }
-                let values = (
-                    user_mfa::secret.eq(secret),
-                    user_mfa::enabled.eq(false),
-                    user_mfa::last_step.eq(None::<i64>),
-                    user_mfa::created_at.eq(now.seconds()),
-                    user_mfa::enabled_at.eq(None::<i64>),
-                );
-                // Update or insert (not ON CONFLICT, which MultiConnection cannot express); the
-                // row was read in this transaction.
-                if enabled.is_some() {
-                    diesel::update(user_mfa::table.find(user.0))
-                        .set(values)
-                        .execute(conn)?;
-                } else {
-                    diesel::insert_into(user_mfa::table)
-                        .values((user_mfa::user_id.eq(user.0), values))
-                        .execute(conn)?;
-                }
-                Ok::<_, DieselError>(true)
-            })
-            .context("cannot start an MFA enrolment")
+            let enabled: Option<bool> = user_mfa::table
+                .find(user.0)
+                .select(user_mfa::enabled)
+                .first(conn)
+                .optional()?;
+            if enabled == Some(true) {
+                return Ok(false);
+            }
+            let values = (
+                user_mfa::secret.eq(secret),
+                user_mfa::enabled.eq(false),
+                user_mfa::last_step.eq(None::<i64>),
+                user_mfa::created_at.eq(now.seconds()),
+                user_mfa::enabled_at.eq(None::<i64>),
+            );
+            // Update or insert (not ON CONFLICT, which MultiConnection cannot express); the
+            // row was read in this transaction.
+            if enabled.is_some() {
+                diesel::update(user_mfa::table.find(user.0))
+                    .set(values)
+                    .execute(conn)?;
+            } else {
+                diesel::insert_into(user_mfa::table)
+                    .values((user_mfa::user_id.eq(user.0), values))
+                    .execute(conn)?;
+            }
+            Ok::<_, DieselError>(true)
+        })
+        .context("cannot start an MFA enrolment")
     }
 
     fn mfa_state(&self, user: UserId) -> anyhow::Result<Option<MfaState>> {
@@ -86,24 +82,24 @@ impl MfaRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<bool> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                let n = diesel::update(
-                    user_mfa::table
-                        .find(user.0)
-                        .filter(user_mfa::enabled.eq(false)),
-                )
-                .set((
-                    user_mfa::enabled.eq(true),
-                    user_mfa::last_step.eq(step),
-                    user_mfa::enabled_at.eq(now.seconds()),
-                ))
-                .execute(conn)?;
-                if n == 0 {
-                    return Ok(false);
-                }
-                insert_codes(conn, user, backup)?;
-                Ok::<_, DieselError>(true)
-            })
-            .context("cannot enable MFA")
+            let n = diesel::update(
+                user_mfa::table
+                    .find(user.0)
+                    .filter(user_mfa::enabled.eq(false)),
+            )
+            .set((
+                user_mfa::enabled.eq(true),
+                user_mfa::last_step.eq(step),
+                user_mfa::enabled_at.eq(now.seconds()),
+            ))
+            .execute(conn)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_codes(conn, user, backup)?;
+            Ok::<_, DieselError>(true)
+        })
+        .context("cannot enable MFA")
     }
 
     fn accept_step(&self, user: UserId, step: i64) -> anyhow::Result<bool> {
@@ -173,14 +169,14 @@ impl MfaRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                diesel::delete(user_mfa::table.find(user.0)).execute(conn)?;
-                diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0)))
-                    .execute(conn)?;
-                diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.0)))
-                    .execute(conn)?;
-                revoke_user_sessions(conn, user.0, revoke, "mfa_reset", now)
-            })
-            .context("cannot disable MFA")
+            diesel::delete(user_mfa::table.find(user.0)).execute(conn)?;
+            diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0)))
+                .execute(conn)?;
+            diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.0)))
+                .execute(conn)?;
+            revoke_user_sessions(conn, user.0, revoke, "mfa_reset", now)
+        })
+        .context("cannot disable MFA")
     }
 
     fn create_challenge(

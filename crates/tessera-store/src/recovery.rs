@@ -22,19 +22,19 @@ impl RecoveryRepository for Store {
         expires_at: UnixTime,
     ) -> anyhow::Result<()> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                diesel::delete(password_resets::table.filter(password_resets::user_id.eq(user.0)))
-                    .execute(conn)?;
-                diesel::insert_into(password_resets::table)
-                    .values((
-                        password_resets::user_id.eq(user.0),
-                        password_resets::token_hash.eq(digest.as_str()),
-                        password_resets::created_at.eq(now.seconds()),
-                        password_resets::expires_at.eq(expires_at.seconds()),
-                    ))
-                    .execute(conn)?;
-                Ok::<_, DieselError>(())
-            })
-            .context("cannot store a reset token")
+            diesel::delete(password_resets::table.filter(password_resets::user_id.eq(user.0)))
+                .execute(conn)?;
+            diesel::insert_into(password_resets::table)
+                .values((
+                    password_resets::user_id.eq(user.0),
+                    password_resets::token_hash.eq(digest.as_str()),
+                    password_resets::created_at.eq(now.seconds()),
+                    password_resets::expires_at.eq(expires_at.seconds()),
+                ))
+                .execute(conn)?;
+            Ok::<_, DieselError>(())
+        })
+        .context("cannot store a reset token")
     }
 
     fn reset_user(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<Option<UserId>> {
@@ -56,32 +56,32 @@ impl RecoveryRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
         crate::write_tx(&mut *self.conn()?, |conn| {
-                // The conditional update is the single point where one use wins.
-                let user: Option<i64> = diesel::update(
-                    password_resets::table
-                        .filter(password_resets::token_hash.eq(digest.as_str()))
-                        .filter(password_resets::used_at.is_null())
-                        .filter(password_resets::expires_at.gt(now.seconds())),
-                )
-                .set(password_resets::used_at.eq(now.seconds()))
-                .returning(password_resets::user_id)
-                .get_result(conn)
-                .optional()?;
-                let Some(user) = user else { return Ok(None) };
-                diesel::update(users::table.find(user))
-                    .set((
-                        users::password_hash.eq(hash.as_str()),
-                        users::updated_at.eq(now.seconds()),
-                    ))
-                    .execute(conn)?;
-                Ok::<_, DieselError>(Some(revoke_user_sessions(
-                    conn,
-                    user,
-                    RevokeSessions::All,
-                    "password_reset",
-                    now,
-                )?))
-            })
-            .context("cannot use a reset token")
+            // The conditional update is the single point where one use wins.
+            let user: Option<i64> = diesel::update(
+                password_resets::table
+                    .filter(password_resets::token_hash.eq(digest.as_str()))
+                    .filter(password_resets::used_at.is_null())
+                    .filter(password_resets::expires_at.gt(now.seconds())),
+            )
+            .set(password_resets::used_at.eq(now.seconds()))
+            .returning(password_resets::user_id)
+            .get_result(conn)
+            .optional()?;
+            let Some(user) = user else { return Ok(None) };
+            diesel::update(users::table.find(user))
+                .set((
+                    users::password_hash.eq(hash.as_str()),
+                    users::updated_at.eq(now.seconds()),
+                ))
+                .execute(conn)?;
+            Ok::<_, DieselError>(Some(revoke_user_sessions(
+                conn,
+                user,
+                RevokeSessions::All,
+                "password_reset",
+                now,
+            )?))
+        })
+        .context("cannot use a reset token")
     }
 }

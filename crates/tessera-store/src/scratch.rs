@@ -98,6 +98,9 @@ mod tests {
             super::with_database("postgres://u:p@h:5432/test?sslmode=disable", "x"),
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
-        assert_eq!(super::with_database("postgresql://h", "x"), "postgresql://h/x");
+        assert_eq!(
+            super::with_database("postgresql://h", "x"),
+            "postgresql://h/x"
+        );
     }
 }

@@ -299,7 +299,9 @@ impl SessionDirectory for Store {
         reason: &str,
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
-        crate::write_tx(&mut *self.conn()?, |conn| revoke_user_sessions(conn, user.0, scope, reason, now))
-            .context("cannot end sessions")
+        crate::write_tx(&mut *self.conn()?, |conn| {
+            revoke_user_sessions(conn, user.0, scope, reason, now)
+        })
+        .context("cannot end sessions")
     }
 }

@@ -31,6 +31,7 @@ fn open_at(url: String, dir: tempfile::TempDir, scratch: Option<ScratchDatabase>
         url,
         max_connections: 4,
         busy_timeout: Duration::from_secs(5),
+        acquire_timeout: std::time::Duration::from_secs(5),
     })
     .unwrap();
     Db {
@@ -51,7 +52,11 @@ fn open() -> Db {
 
 fn open_postgres() -> Db {
     let scratch = ScratchDatabase::from_env();
-    open_at(scratch.url.clone(), tempfile::tempdir().unwrap(), Some(scratch))
+    open_at(
+        scratch.url.clone(),
+        tempfile::tempdir().unwrap(),
+        Some(scratch),
+    )
 }
 
 /// Runs each named test once on SQLite and once on PostgreSQL (ignored without a server).
@@ -435,7 +440,8 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
          DELETE FROM users WHERE username = 'c';",
     )
     .unwrap();
-    conn.run_pending_migrations(crate::SQLITE_MIGRATIONS).unwrap();
+    conn.run_pending_migrations(crate::SQLITE_MIGRATIONS)
+        .unwrap();
 
     let acme: i64 = crate::schema::tenants::table
         .filter(crate::schema::tenants::name.eq("acme"))
@@ -492,7 +498,8 @@ fn the_tenant_migration_maps_free_text_tenants_keeps_ids_and_reverts() {
         .iter()
         .any(|v| v.to_string().starts_with("20261123000003"))
     {
-        conn.revert_last_migration(crate::SQLITE_MIGRATIONS).unwrap();
+        conn.revert_last_migration(crate::SQLITE_MIGRATIONS)
+            .unwrap();
     }
     let back: Vec<(String, Option<String>)> =
         diesel::sql_query("SELECT username, tenant_id FROM users ORDER BY id")

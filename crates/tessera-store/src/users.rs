@@ -162,12 +162,12 @@ impl UserRepository for Store {
     ) -> Result<Vec<User>, UserError> {
         let mut conn = self.conn()?;
         let ids = crate::write_tx(&mut *conn, |conn| {
-                users
-                    .iter()
-                    .map(|(new, hash)| insert_user(conn, new, hash, now))
-                    .collect::<QueryResult<Vec<i64>>>()
-            })
-            .map_err(|e| to_user_error(e, "cannot import users"))?;
+            users
+                .iter()
+                .map(|(new, hash)| insert_user(conn, new, hash, now))
+                .collect::<QueryResult<Vec<i64>>>()
+        })
+        .map_err(|e| to_user_error(e, "cannot import users"))?;
         ids.into_iter()
             .map(|id| {
                 load_user(&mut conn, id)?
@@ -233,25 +233,25 @@ impl UserRepository for Store {
             updated_at: now.seconds(),
         };
         let revoked = crate::write_tx(&mut *conn, |conn| {
-                let n = diesel::update(users::table.find(id.0))
-                    .set(&set)
-                    .execute(conn)?;
-                if n == 0 {
-                    return Ok(None);
-                }
-                if let Some(roles) = &changes.roles {
-                    replace_roles(conn, id.0, roles)?;
-                }
-                Ok::<_, DieselError>(Some(revoke_user_sessions(
-                    conn,
-                    id.0,
-                    revoke,
-                    "user_changed",
-                    now,
-                )?))
-            })
-            .map_err(|e| to_user_error(e, "cannot update a user"))?
-            .ok_or(UserError::NotFound)?;
+            let n = diesel::update(users::table.find(id.0))
+                .set(&set)
+                .execute(conn)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if let Some(roles) = &changes.roles {
+                replace_roles(conn, id.0, roles)?;
+            }
+            Ok::<_, DieselError>(Some(revoke_user_sessions(
+                conn,
+                id.0,
+                revoke,
+                "user_changed",
+                now,
+            )?))
+        })
+        .map_err(|e| to_user_error(e, "cannot update a user"))?
+        .ok_or(UserError::NotFound)?;
         let (user, _) = load_user(&mut conn, id.0)?.ok_or(UserError::NotFound)?;
         Ok((user, revoked))
     }

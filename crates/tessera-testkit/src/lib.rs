@@ -112,6 +112,7 @@ async fn spawn_in(
         url: database_url.clone(),
         max_connections: 2,
         busy_timeout: std::time::Duration::from_secs(5),
+        acquire_timeout: std::time::Duration::from_secs(5),
     })
     .expect("second store handle");
     TestApp {

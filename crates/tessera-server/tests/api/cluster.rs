@@ -159,7 +159,11 @@ fn two_nodes() -> (Node, Node, ScratchDatabase, tempfile::TempDir) {
 async fn tokens_and_revocations_cross_nodes_within_the_bound() {
     let (a, b, _db, _dir) = two_nodes();
     let admin = a.token("admin", ADMIN_PASSWORD).await;
-    assert_eq!(b.userinfo(&admin).await, StatusCode::OK, "issued on A, used on B");
+    assert_eq!(
+        b.userinfo(&admin).await,
+        StatusCode::OK,
+        "issued on A, used on B"
+    );
 
     // Logout on A.
     let (status, _) = a
@@ -243,7 +247,11 @@ async fn a_key_rotated_from_one_node_is_served_by_both() {
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let start = Instant::now();
     loop {

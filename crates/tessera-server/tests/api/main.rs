@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod credentials;
+mod faults;
 mod health;
 mod import;
 mod keys;
