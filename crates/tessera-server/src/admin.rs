@@ -413,3 +413,37 @@ pub fn export(settings: &Settings) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `tessera migrate-data`: copies every row of one database into another (SQLite to PostgreSQL,
+/// or back), ids, password hashes, second factors and sessions included. The key folder is not in
+/// the database: the new installation uses the same one.
+///
+/// # Errors
+/// When either database cannot be opened, the target is not empty and `replace` is false, or the
+/// copy fails (the target is then unchanged).
+pub fn migrate_data(
+    settings: &Settings,
+    from: &str,
+    to: &str,
+    replace: bool,
+) -> anyhow::Result<()> {
+    let source = crate::app::open_store_at(settings, from)
+        .with_context(|| format!("cannot open the source {}", tessera_store::redact_url(from)))?;
+    let target = crate::app::open_store_at(settings, to)
+        .with_context(|| format!("cannot open the target {}", tessera_store::redact_url(to)))?;
+    anyhow::ensure!(
+        source.backend() != target.backend(),
+        "the source and the target are the same database"
+    );
+    let report = source.copy_into(&target, replace)?;
+    for (table, rows) in &report.tables {
+        println!("{table:<22} {rows:>9}");
+    }
+    println!(
+        "copied {} rows from {} to {}",
+        report.total(),
+        source.backend().describe(),
+        target.backend().describe()
+    );
+    Ok(())
+}

@@ -179,11 +179,19 @@ impl std::fmt::Debug for Application {
 /// # Errors
 /// When the database cannot be opened or migrated.
 pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    open_store_at(settings, &settings.database.url)
+}
+
+/// Opens (and migrates) the database at `url` with the pool settings of `settings`.
+///
+/// # Errors
+/// When the database cannot be opened or migrated.
+pub fn open_store_at(settings: &Settings, url: &str) -> anyhow::Result<Store> {
     Store::open(&StoreConfig {
-        url: settings.database.url.clone(),
+        url: url.to_owned(),
         max_connections: settings.database.max_connections,
         busy_timeout: Duration::from_millis(settings.database.busy_timeout_ms),
-        acquire_timeout: std::time::Duration::from_millis(settings.database.acquire_timeout_ms),
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
     })
 }
 

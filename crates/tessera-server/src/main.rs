@@ -48,6 +48,20 @@ enum Command {
     Import { file: PathBuf },
     /// Export every user, password hashes included, as JSON Lines on standard output.
     Export,
+    /// Copy every row of one database into another, such as a SQLite file into a new PostgreSQL
+    /// database when one machine is no longer enough. Both are migrated first; the target must be
+    /// empty unless --replace.
+    MigrateData {
+        /// The database to copy from, such as sqlite://./data/tessera.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into, such as postgres://tessera@db/tessera.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Delete whatever the target holds, then copy (in one transaction).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -98,8 +112,9 @@ enum UserCommand {
 enum KeysCommand {
     /// List the signing keys and which one signs.
     List,
-    /// Make a new signing key (of `keys.algorithm`); running servers sign with it within a
-    /// clean-up interval, and keep the old key published until its tokens have expired.
+    /// Make a new signing key (of `keys.algorithm`); running servers sign with it within
+    /// `cluster.sync_interval_milliseconds`, and keep the old key published until its tokens
+    /// have expired.
     Rotate,
 }
 
@@ -163,6 +178,9 @@ fn run() -> anyhow::Result<()> {
         Command::Probe { url } => admin::probe(&url),
         Command::Import { file } => admin::import(&settings, &file),
         Command::Export => admin::export(&settings),
+        Command::MigrateData { from, to, replace } => {
+            admin::migrate_data(&settings, &from, &to, replace)
+        }
         Command::User { command } => match command {
             UserCommand::Create {
                 username,

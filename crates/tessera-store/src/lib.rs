@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod copy;
 mod credentials;
 mod lockout;
 mod mfa;
@@ -11,6 +12,8 @@ pub mod schema;
 pub mod scratch;
 mod sessions;
 mod users;
+
+pub use copy::CopyReport;
 
 use std::path::PathBuf;
 use std::time::Duration;

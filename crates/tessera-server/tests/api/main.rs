@@ -15,6 +15,7 @@ mod lockout;
 mod login;
 mod metrics;
 mod mfa;
+mod migrate_data;
 mod rate_limit;
 mod recovery;
 mod refresh;

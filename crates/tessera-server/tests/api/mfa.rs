@@ -55,7 +55,7 @@ fn the_independent_totp_matches_rfc_6238() {
 }
 
 /// Enrols alice; returns her token, the secret, the backup codes and the time step used.
-async fn enrol(app: &TestApp) -> (String, String, Vec<String>, u64) {
+pub(crate) async fn enrol(app: &TestApp) -> (String, String, Vec<String>, u64) {
     let admin = app.admin_token().await;
     app.create_user(&admin, "alice").await;
     let (token, _) = app.login("alice", USER_PASSWORD).await;
@@ -95,7 +95,7 @@ async fn enrol(app: &TestApp) -> (String, String, Vec<String>, u64) {
     (token, secret, codes, t)
 }
 
-async fn mfa_token(app: &TestApp) -> String {
+pub(crate) async fn mfa_token(app: &TestApp) -> String {
     let a = app.post_login("alice", USER_PASSWORD).await;
     assert_eq!(
         (a.status, a.error()),
@@ -107,7 +107,7 @@ async fn mfa_token(app: &TestApp) -> String {
     a.body["mfa_token"].as_str().unwrap().to_owned()
 }
 
-async fn second_step(app: &TestApp, token: &str, code: &str) -> Answer {
+pub(crate) async fn second_step(app: &TestApp, token: &str, code: &str) -> Answer {
     app.post(
         "/auth/login/mfa",
         None,
