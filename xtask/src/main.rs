@@ -3,6 +3,7 @@
 //! - `cargo xtask migrate [--database-url URL]`: apply pending migrations.
 //! - `cargo xtask keygen [--out DIR]`: create missing keys (signing key, refresh HMAC key).
 //! - `cargo xtask bench`: run the criterion benchmarks.
+//! - `cargo xtask openapi`: write the OpenAPI document of the code to `docs/openapi.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,6 +35,9 @@ enum Task {
         #[arg(long, env = "TESSERA_KEYS__DIR", default_value = "./data/keys")]
         out: PathBuf,
     },
+    /// Write the OpenAPI document generated from the route table to docs/openapi.json (a test
+    /// fails while the committed file and the code disagree).
+    Openapi,
     /// Run the criterion benchmarks (release build).
     Bench {
         /// Extra arguments for criterion, such as a benchmark name filter.
@@ -54,10 +58,13 @@ fn main() -> anyhow::Result<()> {
                 url: database_url.clone(),
                 max_connections: 1,
                 busy_timeout: Duration::from_secs(5),
-                acquire_timeout: std::time::Duration::from_secs(5),
+                acquire_timeout: Duration::from_secs(5),
             })?;
             store.run_migrations()?;
-            println!("{database_url}: all migrations applied");
+            println!(
+                "{}: all migrations applied",
+                tessera_store::redact_url(&database_url)
+            );
         }
         Task::Keygen { out } => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
@@ -73,6 +80,12 @@ fn main() -> anyhow::Result<()> {
             if report.created_hmac_key {
                 println!("created refresh HMAC key in {}", out.display());
             }
+        }
+        Task::Openapi => {
+            let path = project_root().join("docs/openapi.json");
+            std::fs::write(&path, tessera_http::openapi::document_json())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}", path.display());
         }
         Task::Bench { args } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

@@ -35,7 +35,7 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     /// A username or an e-mail address.
     pub username: String,
@@ -48,13 +48,13 @@ pub struct LoginBody {
     pub session: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     pub refresh_token: String,
 }
 
 /// RFC 7009 revocation request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RevokeBody {
     pub token: String,
     #[serde(default)]
@@ -63,7 +63,7 @@ pub struct RevokeBody {
 }
 
 /// RFC 6749 §5.1 token response.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -84,7 +84,7 @@ impl From<IssuedTokens> for TokenResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
     pub id: i64,
     pub username: String,
@@ -115,7 +115,7 @@ impl From<&User> for UserResponse {
 }
 
 /// OpenID Connect UserInfo claims. `updated_at` is seconds since the epoch, as OIDC Core §5.1 says.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserInfoResponse {
     pub sub: String,
     pub preferred_username: String,
@@ -140,7 +140,7 @@ impl From<&User> for UserInfoResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateUserBody {
     pub username: String,
     pub password: String,
@@ -165,7 +165,7 @@ impl CreateUserBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserBody {
     #[serde(default, deserialize_with = "present")]
     pub email: Option<Option<String>>,
@@ -198,13 +198,14 @@ impl UpdateUserBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
     pub current_password: Option<String>,
     pub new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub limit: Option<u32>,
     pub after: Option<i64>,
@@ -212,20 +213,21 @@ pub struct ListQuery {
 }
 
 /// `?limit=&after=` of the lists that take no filter.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub limit: Option<u32>,
     pub after: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PageResponse<T> {
     pub items: Vec<T>,
     pub next_after: Option<i64>,
 }
 
 /// A service, role or permission. `active` is shown for services only.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryResponse {
     pub id: i64,
     pub name: String,
@@ -257,7 +259,7 @@ pub fn all_items<T: Serialize>(items: Vec<T>) -> PageResponse<T> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EntryBody {
     pub name: String,
     pub description: Option<String>,
@@ -274,26 +276,26 @@ impl From<EntryBody> for EntryRequest {
     }
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RolePermissionBody {
     pub role_id: i64,
     pub permission_id: i64,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ServiceRoleBody {
     pub service_id: i64,
     pub role_id: i64,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct GrantBody {
     pub person_id: i64,
     pub service_id: i64,
     pub role_id: i64,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct PermissionGrantBody {
     pub person_id: i64,
     pub service_id: i64,
@@ -303,7 +305,7 @@ pub struct PermissionGrantBody {
     pub permission_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonAccessResponse {
     pub user: UserResponse,
     pub service: EntryResponse,
@@ -322,13 +324,13 @@ impl From<&PersonAccess> for PersonAccessResponse {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CheckTokenBody {
     pub user_id: Option<i64>,
     pub service_id: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CheckTokenResponse {
     pub valid: bool,
     pub user_id: i64,
@@ -353,7 +355,7 @@ impl From<TokenCheck> for CheckTokenResponse {
 }
 
 /// RFC 7662 introspection request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct IntrospectBody {
     pub token: Option<String>,
     #[serde(default)]
@@ -362,7 +364,7 @@ pub struct IntrospectBody {
 }
 
 /// RFC 7662 §2.2 answer for an active token.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IntrospectResponse {
     pub active: bool,
     pub sub: String,
@@ -398,7 +400,7 @@ impl From<Principal> for IntrospectResponse {
 }
 
 /// RFC 6749 token request, form-encoded; which fields matter depends on `grant_type`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct OAuthTokenBody {
     pub grant_type: Option<String>,
     pub username: Option<String>,
@@ -414,7 +416,7 @@ pub struct OAuthTokenBody {
 }
 
 /// RFC 6749 §5.1 answer without a refresh token (client credentials, opaque logins).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccessResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -433,7 +435,7 @@ impl From<IssuedAccess> for AccessResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyBody {
     pub name: String,
     pub scopes: Option<Vec<String>>,
@@ -442,7 +444,7 @@ pub struct ApiKeyBody {
 }
 
 /// An API key's metadata; `key` only in the answer that creates it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ApiKeyResponse {
     pub id: i64,
     pub user_id: i64,
@@ -472,14 +474,14 @@ impl From<&ApiKey> for ApiKeyResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ServiceSecretResponse {
     pub service_id: i64,
     pub token: String,
     pub created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProfileResponse {
     pub user: UserResponse,
     pub expires_at: Option<String>,
@@ -493,7 +495,8 @@ pub fn parse_rfc3339(raw: &str) -> Option<UnixTime> {
         .map(|d| UnixTime(d.unix_timestamp()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQueryParams {
     pub user_id: Option<i64>,
     pub event: Option<String>,
@@ -506,7 +509,7 @@ pub struct AuditQueryParams {
     pub after: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditResponse {
     pub id: i64,
     pub at: String,
@@ -540,50 +543,50 @@ impl From<&AuditRecord> for AuditResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     pub username: String,
     pub password: String,
     pub email: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
     pub token: String,
     pub new_password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ResetTokenResponse {
     pub user_id: i64,
     pub token: String,
     pub expires_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EnrolmentResponse {
     pub secret: String,
     pub otpauth_uri: String,
     pub qr_svg: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     pub code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DisableMfaBody {
     pub password: String,
     pub code: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BackupCodesResponse {
     pub backup_codes: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct MfaLoginBody {
     pub mfa_token: String,
     pub code: String,
@@ -593,7 +596,7 @@ pub struct MfaLoginBody {
     pub session: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     pub id: i64,
     pub created_at: String,

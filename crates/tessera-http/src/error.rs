@@ -63,17 +63,27 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error answer: this body is also the `Error` schema of the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// A stable code, such as `validation_failed` or `token_expired`.
     error: &'a str,
+    /// A sentence for people; never echoes a submitted value.
     message: String,
+    /// Validation errors: field name → the rules it broke.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     fields: Option<&'a BTreeMap<String, Vec<String>>>,
+    /// OAuth endpoints repeat `message` here (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
     error_description: Option<String>,
+    /// `POST /check-token` adds `"valid": false`.
     #[serde(skip_serializing_if = "Option::is_none")]
     valid: Option<bool>,
+    /// With `mfa_required`: the token for `POST /auth/login/mfa`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     mfa_token: Option<&'a str>,
 }
 

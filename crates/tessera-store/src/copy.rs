@@ -115,7 +115,7 @@ impl Store {
         // The source is read in one transaction, so the copy is a consistent snapshot of it.
         source
             .transaction(|source| {
-                crate::write_tx(&mut *dest, |dest| {
+                crate::write_tx(&mut dest, |dest| {
                     let held = rows_in(dest)?;
                     if held > 0 && !replace {
                         return Ok(Err(anyhow::anyhow!(

@@ -393,7 +393,7 @@ pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
 }
 
 /// The PostgreSQL advisory lock held while migrating ("tessera" in ASCII, as a number).
-const MIGRATION_LOCK: i64 = 0x7465_7373_6572_61;
+const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;
 
 impl tessera_domain::ports::Readiness for Store {
     fn check(&self) -> anyhow::Result<()> {

@@ -96,7 +96,7 @@ pub(crate) fn end_session(
 impl SessionRepository for Store {
     fn create_session(&self, new: &NewSession, refresh: &HashedToken) -> anyhow::Result<SessionId> {
         let mut conn = self.conn()?;
-        crate::write_tx(&mut *conn, |conn| {
+        crate::write_tx(&mut conn, |conn| {
             let id = insert_session(conn, new, None)?;
             diesel::insert_into(refresh_tokens::table)
                 .values(NewRefreshRow {
@@ -150,7 +150,7 @@ impl SessionRepository for Store {
         expires_at: UnixTime,
     ) -> anyhow::Result<Rotation> {
         let mut conn = self.conn()?;
-        crate::write_tx(&mut *conn, |conn| {
+        crate::write_tx(&mut conn, |conn| {
             let won = diesel::update(
                 refresh_tokens::table
                     .find(token_id)
@@ -188,7 +188,7 @@ impl SessionRepository for Store {
 
     fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool> {
         let mut conn = self.conn()?;
-        crate::write_tx(&mut *conn, |conn| end_session(conn, id.0, reason, now))
+        crate::write_tx(&mut conn, |conn| end_session(conn, id.0, reason, now))
             .context("cannot revoke a session")
     }
 

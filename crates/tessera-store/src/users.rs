@@ -149,7 +149,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let mut conn = self.conn()?;
-        let id = crate::write_tx(&mut *conn, |conn| insert_user(conn, new, hash, now))
+        let id = crate::write_tx(&mut conn, |conn| insert_user(conn, new, hash, now))
             .map_err(|e| to_user_error(e, "cannot create a user"))?;
         let (user, _) = load_user(&mut conn, id)?.context("a created user vanished")?;
         Ok(user)
@@ -161,7 +161,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> Result<Vec<User>, UserError> {
         let mut conn = self.conn()?;
-        let ids = crate::write_tx(&mut *conn, |conn| {
+        let ids = crate::write_tx(&mut conn, |conn| {
             users
                 .iter()
                 .map(|(new, hash)| insert_user(conn, new, hash, now))
@@ -232,7 +232,7 @@ impl UserRepository for Store {
             active: changes.active,
             updated_at: now.seconds(),
         };
-        let revoked = crate::write_tx(&mut *conn, |conn| {
+        let revoked = crate::write_tx(&mut conn, |conn| {
             let n = diesel::update(users::table.find(id.0))
                 .set(&set)
                 .execute(conn)?;
@@ -264,7 +264,7 @@ impl UserRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut conn = self.conn()?;
-        crate::write_tx(&mut *conn, |conn| {
+        crate::write_tx(&mut conn, |conn| {
             let n = diesel::update(users::table.find(id.0))
                 .set((
                     users::password_hash.eq(hash.as_str()),
@@ -287,7 +287,7 @@ impl UserRepository for Store {
 
     fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut conn = self.conn()?;
-        crate::write_tx(&mut *conn, |conn| {
+        crate::write_tx(&mut conn, |conn| {
             let revoked =
                 revoke_user_sessions(conn, id.0, RevokeSessions::All, "user_deleted", now)?;
             let n = diesel::delete(users::table.find(id.0)).execute(conn)?;

@@ -169,3 +169,74 @@ async fn ready_answers_503_with_the_reason_when_the_database_cannot_serve() {
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_every_operation_in_it_is_routed() {
+    let app = tessera_testkit::spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let served: serde_json::Value = res.json().await.unwrap();
+    let committed: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    )))
+    .unwrap();
+    assert_eq!(
+        served, committed,
+        "the server serves the committed document"
+    );
+    for (path, item) in served["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(
+                status != reqwest::StatusCode::NOT_FOUND
+                    && status != reqwest::StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but answers {status}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_api_docs_are_rendered_from_assets_in_the_binary() {
+    let app = tessera_testkit::spawn_app().await;
+    let res = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], "/docs/");
+    let res = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("swagger-ui"), "{page}");
+    assert!(
+        !page.contains("https://"),
+        "nothing is loaded from elsewhere"
+    );
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+    ] {
+        let res = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{asset}");
+        if asset.ends_with("initializer.js") {
+            assert!(res.text().await.unwrap().contains("/openapi.json"));
+        }
+    }
+}
