@@ -621,4 +621,8 @@ pub trait Observer: Send + Sync {
 
     /// A token was issued: `access_jwt`, `access_opaque`, `refresh` or `client_credentials`.
     fn token_issued(&self, kind: &'static str);
+
+    /// Sessions this node just revoked (already in the store), for whoever tells other nodes
+    /// sooner than they would read it from the store.
+    fn sessions_revoked(&self, _sessions: &[crate::token::SessionId]) {}
 }

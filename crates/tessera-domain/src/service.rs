@@ -191,6 +191,15 @@ impl Service {
     }
 
     pub(crate) fn remember_revoked(&self, sessions: &[SessionId]) {
+        self.note_revoked_elsewhere(sessions);
+        if !sessions.is_empty() {
+            self.ports.observer.sessions_revoked(sessions);
+        }
+    }
+
+    /// Adds sessions another node says it revoked to this node's view (they are in the store
+    /// already; this only makes them count before the next sync).
+    pub fn note_revoked_elsewhere(&self, sessions: &[SessionId]) {
         let now = self.ports.clock.now();
         self.revoked.insert_all(sessions.iter().map(|s| (*s, now)));
     }

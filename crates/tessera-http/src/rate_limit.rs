@@ -4,6 +4,10 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,13 +31,26 @@ pub struct RateLimitSettings {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+/// Budgets kept outside the process (in Redis), so that every node spends from the same ones.
+pub trait SharedBudgets: Send + Sync + std::fmt::Debug {
+    /// Spends one request of the budget named `key`, which allows `per_minute`. `Ok(None)`: it
+    /// may go ahead; `Ok(Some(seconds))`: refused, try again after that long.
+    fn spend(&self, key: String, per_minute: u32) -> BoxFuture<'_, anyhow::Result<Option<u64>>>;
+}
+
 /// The limiters, shared by every worker.
 #[derive(Debug)]
 pub struct RateLimits {
     enabled: bool,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_username: DefaultKeyedRateLimiter<String>,
+    per_ip_per_minute: u32,
+    per_username_per_minute: u32,
     trusted_proxies: Vec<IpAddr>,
+    /// When set, budgets are spent there; the local limiters serve only while it fails.
+    shared: Option<Arc<dyn SharedBudgets>>,
+    /// When a failure of the shared budgets was last logged (unix seconds).
+    shared_failure_logged: AtomicU64,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -55,7 +72,46 @@ impl RateLimits {
             enabled: settings.enabled,
             per_ip: DefaultKeyedRateLimiter::dashmap(quota(settings.per_ip_per_minute)),
             per_username: DefaultKeyedRateLimiter::dashmap(quota(settings.per_username_per_minute)),
+            per_ip_per_minute: settings.per_ip_per_minute,
+            per_username_per_minute: settings.per_username_per_minute,
             trusted_proxies: settings.trusted_proxies.clone(),
+            shared: None,
+            shared_failure_logged: AtomicU64::new(0),
+        }
+    }
+
+    /// Spends from budgets shared by every node instead of this process's own.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Arc<dyn SharedBudgets>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Spends from the shared budget `key`; `None` when there is none or it cannot be reached
+    /// (then the local limiter decides, and the failure is logged at most once a minute).
+    async fn spend_shared(&self, key: String, per_minute: u32) -> Option<Result<(), ApiError>> {
+        let shared = self.shared.as_ref()?;
+        match shared.spend(key, per_minute).await {
+            Ok(None) => Some(Ok(())),
+            Ok(Some(retry_after)) => Some(Err(ApiError::RateLimited { retry_after })),
+            Err(e) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let last = self.shared_failure_logged.load(Ordering::Relaxed);
+                if now >= last + 60
+                    && self
+                        .shared_failure_logged
+                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "shared rate limits unreachable; limiting per node meanwhile"
+                    );
+                }
+                None
+            }
         }
     }
 
@@ -89,9 +145,15 @@ impl RateLimits {
     ///
     /// # Errors
     /// `RateLimited` when its budget is spent.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+    pub async fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
         if !self.enabled {
             return Ok(());
+        }
+        if let Some(outcome) = self
+            .spend_shared(format!("ip:{ip}"), self.per_ip_per_minute)
+            .await
+        {
+            return outcome;
         }
         self.per_ip
             .check_key(&ip)
@@ -104,11 +166,17 @@ impl RateLimits {
     ///
     /// # Errors
     /// `RateLimited` when its budget is spent.
-    pub fn check_username(&self, username: &str) -> Result<(), ApiError> {
+    pub async fn check_username(&self, username: &str) -> Result<(), ApiError> {
         if !self.enabled {
             return Ok(());
         }
         let key: String = username.trim().to_lowercase().chars().take(256).collect();
+        if let Some(outcome) = self
+            .spend_shared(format!("user:{key}"), self.per_username_per_minute)
+            .await
+        {
+            return outcome;
+        }
         self.per_username
             .check_key(&key)
             .map_err(|n| ApiError::RateLimited {
@@ -131,7 +199,7 @@ pub async fn limit_logins(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if let Err(e) = check_address(&req) {
+    if let Err(e) = check_address(&req).await {
         let res = actix_web::ResponseError::error_response(&e);
         return Ok(req.into_response(res).map_into_right_body());
     }
@@ -149,7 +217,7 @@ fn limited(req: &ServiceRequest) -> bool {
         && (path.starts_with("/auth/") || path == "/oauth/token")
 }
 
-fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
+async fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
     if !limited(req) {
         return Ok(());
     }
@@ -157,7 +225,7 @@ fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {
         return Ok(());
     };
     match client_ip(req.request()) {
-        Some(ip) => state.limits.check_ip(ip),
+        Some(ip) => state.limits.check_ip(ip).await,
         None => Ok(()),
     }
 }
@@ -214,19 +282,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn budgets_are_per_key_and_say_when_to_retry() {
+    #[actix_web::test]
+    async fn budgets_are_per_key_and_say_when_to_retry() {
         let l = limits(&[]);
-        assert!(l.check_ip(ip("192.0.2.1")).is_ok());
-        assert!(l.check_ip(ip("192.0.2.1")).is_ok());
-        match l.check_ip(ip("192.0.2.1")) {
+        assert!(l.check_ip(ip("192.0.2.1")).await.is_ok());
+        assert!(l.check_ip(ip("192.0.2.1")).await.is_ok());
+        match l.check_ip(ip("192.0.2.1")).await {
             Err(ApiError::RateLimited { retry_after }) => assert!((1..=30).contains(&retry_after)),
             other => panic!("{other:?}"),
         }
-        assert!(l.check_ip(ip("192.0.2.2")).is_ok());
-        assert!(l.check_username("Bob").is_ok());
-        assert!(l.check_username("bob ").is_err());
-        assert!(l.check_username("alice").is_ok());
+        assert!(l.check_ip(ip("192.0.2.2")).await.is_ok());
+        assert!(l.check_username("Bob").await.is_ok());
+        assert!(l.check_username("bob ").await.is_err());
+        assert!(l.check_username("alice").await.is_ok());
         let off = RateLimits::new(&RateLimitSettings {
             enabled: false,
             per_ip_per_minute: 1,
@@ -234,7 +302,7 @@ mod tests {
             trusted_proxies: vec![],
         });
         for _ in 0..5 {
-            assert!(off.check_ip(ip("192.0.2.1")).is_ok());
+            assert!(off.check_ip(ip("192.0.2.1")).await.is_ok());
         }
     }
 }

@@ -162,6 +162,10 @@ pub struct Application {
     cleanup: Cleanup,
     rotation: Arc<KeyRotation>,
     sync_every: Duration,
+    redis: Option<(
+        crate::redis::Redis,
+        tokio::sync::mpsc::UnboundedReceiver<Vec<tessera_domain::token::SessionId>>,
+    )>,
     /// The first admin's password, when this start created the admin with a random one.
     pub generated_admin_password: Option<Password>,
 }
@@ -218,6 +222,18 @@ impl Core {
     /// # Errors
     /// When any of those steps fails; the message says which.
     pub fn open(settings: &Settings, default_issuer: &str) -> anyhow::Result<Self> {
+        Self::open_announcing(settings, default_issuer, None)
+    }
+
+    /// As `open`, sending the sessions this node revokes to `announce` as well.
+    ///
+    /// # Errors
+    /// As `open`.
+    pub fn open_announcing(
+        settings: &Settings,
+        default_issuer: &str,
+        announce: Option<tokio::sync::mpsc::UnboundedSender<Vec<tessera_domain::token::SessionId>>>,
+    ) -> anyhow::Result<Self> {
         let store = Arc::new(open_store(settings)?);
         let clock = Arc::new(SystemClock);
         let now = clock.now().seconds();
@@ -268,7 +284,13 @@ impl Core {
             directory: store.clone(),
             readiness: store.clone(),
             otp: Arc::new(TotpCodes),
-            observer: metrics,
+            observer: match announce {
+                Some(revoked) => Arc::new(crate::redis::Announcing {
+                    inner: metrics,
+                    revoked,
+                }),
+                None => metrics,
+            },
             credentials: store,
             hasher,
             secrets,
@@ -322,7 +344,17 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let local = listener.local_addr()?;
-        let core = Core::open(&settings, &format!("http://{local}"))?;
+        let redis = (!settings.redis.url.is_empty())
+            .then(|| crate::redis::Redis::new(&settings.redis.url, &settings.redis.key_prefix))
+            .transpose()?;
+        let (announce, announced) = match &redis {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let core = Core::open_announcing(&settings, &format!("http://{local}"), announce)?;
         let (service, codec, metrics) = (core.service, core.keys, core.metrics);
         let m = &settings.metrics;
         let metrics_listener = match (m.enabled, m.bind.as_str()) {
@@ -336,9 +368,12 @@ impl Application {
         let generated_admin_password = core.generated_admin_password;
         tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
 
-        let limits = Arc::new(tessera_http::rate_limit::RateLimits::new(
-            &settings.rate_limit.to_http()?,
-        ));
+        let mut limits = tessera_http::rate_limit::RateLimits::new(&settings.rate_limit.to_http()?);
+        if let Some(redis) = &redis {
+            limits = limits.with_shared(Arc::new(redis.clone()));
+            tracing::info!("rate limits and revocations shared through Redis");
+        }
+        let limits = Arc::new(limits);
         let state = AppState {
             service: Arc::clone(&service),
             keys: Arc::clone(&codec),
@@ -387,6 +422,7 @@ impl Application {
                     .then(|| i64::from(settings.keys.rotate_every_days) * 86_400),
             }),
             sync_every: Duration::from_millis(settings.cluster.sync_interval_milliseconds),
+            redis: redis.zip(announced),
             generated_admin_password,
         })
     }
@@ -427,6 +463,12 @@ impl Application {
             Arc::clone(&self.rotation.codec),
             self.sync_every,
         ));
+        let redis_tasks = self.redis.map(|(redis, announced)| {
+            (
+                tokio::spawn(crate::redis::announce(redis.clone(), announced)),
+                tokio::spawn(crate::redis::listen(redis, Arc::clone(&self.service))),
+            )
+        });
         let metrics = self.metrics_server.map(|s| {
             let handle = s.handle();
             (tokio::spawn(s), handle)
@@ -438,6 +480,10 @@ impl Application {
         }
         pruner.abort();
         sync.abort();
+        if let Some((announcer, listener)) = redis_tasks {
+            announcer.abort();
+            listener.abort();
+        }
         // What was used since the last run is not lost at a graceful stop.
         if let Err(e) = self.service.flush_key_usage() {
             tracing::warn!(error = format!("{e:#}"), "cannot record API key use");

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod redis;
 pub mod settings;
 pub mod telemetry;
 

@@ -46,6 +46,26 @@ pub struct Settings {
     pub cookies: CookieConfig,
     pub metrics: MetricsConfig,
     pub cluster: ClusterSettings,
+    pub redis: RedisSettings,
+}
+
+/// `[redis]`: optional; shared rate limits and instant revocation announcements for several nodes.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`; empty: no Redis.
+    pub url: String,
+    /// Prefix of every key and channel, so that installations can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            key_prefix: "tessera".into(),
+        }
+    }
 }
 
 /// `[cluster]`: how a node learns what other nodes (and the admin commands) changed.

@@ -80,7 +80,7 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let format = token_format(body.token_format.as_deref())?;
-    state.limits.check_username(&body.username)?;
+    state.limits.check_username(&body.username).await?;
     let request = LoginRequest {
         login: body.username,
         password: Password::new(body.password),

@@ -193,7 +193,7 @@ async fn oauth_grant(
     match grant.as_str() {
         "password" => {
             let login = required(body.username, "username")?;
-            state.limits.check_username(&login)?;
+            state.limits.check_username(&login).await?;
             let request = tessera_domain::auth::LoginRequest {
                 login,
                 password: Password::new(required(body.password, "password")?),

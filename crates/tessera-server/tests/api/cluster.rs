@@ -24,6 +24,15 @@ struct Node {
 
 /// Starts a node (without waiting for it): its database and key folder are the shared ones.
 fn launch(database_url: &str, keys_dir: &std::path::Path, dir: &std::path::Path) -> Child {
+    launch_with(database_url, keys_dir, dir, &[])
+}
+
+fn launch_with(
+    database_url: &str,
+    keys_dir: &std::path::Path,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Child {
     Command::new(BIN)
         .current_dir(dir)
         .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
@@ -36,6 +45,7 @@ fn launch(database_url: &str, keys_dir: &std::path::Path, dir: &std::path::Path)
         .env("TESSERA_RATE_LIMIT__ENABLED", "false")
         .env("TESSERA_LOCKOUT__MAX_FAILURES", "3")
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -272,4 +282,98 @@ async fn a_key_rotated_from_one_node_is_served_by_both() {
     assert!(!before.contains(&kid(&ta)));
     assert_eq!(b.userinfo(&ta).await, StatusCode::OK);
     assert_eq!(a.userinfo(&tb).await, StatusCode::OK);
+}
+
+/// Two nodes sharing a Redis as well, under a key prefix of their own; database sync slowed to a
+/// minute, so that what arrives sooner came through Redis.
+fn two_nodes_with_redis(
+    extra: &[(&str, &str)],
+) -> (Node, Node, ScratchDatabase, tempfile::TempDir) {
+    let redis = std::env::var("TESSERA_TEST_REDIS_URL")
+        .expect("TESSERA_TEST_REDIS_URL must name a Redis server for this test");
+    let db = ScratchDatabase::from_env();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let prefix = format!(
+        "tessera-test-{}",
+        dir.path().file_name().unwrap().to_string_lossy()
+    );
+    let mut env = vec![
+        ("TESSERA_REDIS__URL", redis.as_str()),
+        ("TESSERA_REDIS__KEY_PREFIX", prefix.as_str()),
+        ("TESSERA_CLUSTER__SYNC_INTERVAL_MILLISECONDS", "60000"),
+    ];
+    env.extend_from_slice(extra);
+    let a = Node::ready(launch_with(&db.url, &keys, dir.path(), &env));
+    let b = Node::ready(launch_with(&db.url, &keys, dir.path(), &env));
+    (a, b, db, dir)
+}
+
+#[tokio::test]
+#[ignore = "needs TESSERA_TEST_POSTGRES_URL and TESSERA_TEST_REDIS_URL"]
+async fn with_redis_a_logout_reaches_the_other_node_without_waiting_for_the_database_sync() {
+    let (a, b, _db, _dir) = two_nodes_with_redis(&[]);
+    let admin = a.token("admin", ADMIN_PASSWORD).await;
+    assert_eq!(b.userinfo(&admin).await, StatusCode::OK);
+    let (status, _) = a
+        .send(
+            a.client
+                .post(format!("{}/auth/logout", a.base))
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The database sync runs once a minute here; only the announcement can be this quick.
+    refused_within_bound(&b, &admin, "a logout announced through Redis").await;
+}
+
+#[tokio::test]
+#[ignore = "needs TESSERA_TEST_POSTGRES_URL and TESSERA_TEST_REDIS_URL"]
+async fn with_redis_rate_limit_budgets_are_shared_by_the_nodes() {
+    let (a, b, _db, _dir) = two_nodes_with_redis(&[
+        ("TESSERA_RATE_LIMIT__ENABLED", "true"),
+        ("TESSERA_RATE_LIMIT__PER_IP_PER_MINUTE", "4"),
+        ("TESSERA_RATE_LIMIT__PER_USERNAME_PER_MINUTE", "100"),
+    ]);
+    // Four attempts in all, whichever node gets them, spend 127.0.0.1's budget of four. The
+    // budgets are per minute: a run that crosses a minute starts afresh and is tried again.
+    let minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 60
+    };
+    for attempt in 0.. {
+        assert!(attempt < 3, "every run crossed a minute");
+        let before = minute();
+        let mut statuses = Vec::new();
+        for (i, node) in [&a, &b, &a, &b, &a, &b].into_iter().enumerate() {
+            // Other names each time, so that the account lockout does not answer first.
+            let name = format!("nobody{attempt}-{i}");
+            statuses.push(node.login(&name, "not the password").await.0);
+        }
+        if minute() != before {
+            continue;
+        }
+        let unauthorized = StatusCode::UNAUTHORIZED;
+        let limited = StatusCode::TOO_MANY_REQUESTS;
+        if attempt == 0 {
+            assert_eq!(
+                statuses,
+                [
+                    unauthorized,
+                    unauthorized,
+                    unauthorized,
+                    unauthorized,
+                    limited,
+                    limited
+                ]
+            );
+        } else {
+            // Earlier attempts of this minute's window may have spent the budget already.
+            assert_eq!(statuses[5], limited, "{statuses:?}");
+        }
+        break;
+    }
 }
