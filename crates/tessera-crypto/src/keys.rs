@@ -100,6 +100,10 @@ pub struct KeyReport {
 /// # Errors
 /// When the directory or a file cannot be created or written.
 pub fn ensure_keys(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<KeyReport> {
+    // Every key present: nothing to write, so a read-only folder (a mounted secret) works.
+    if dir.join(HMAC_KEY_FILE).exists() && dir.is_dir() && !signing_key_files(dir)?.is_empty() {
+        return Ok(KeyReport::default());
+    }
     create_private_dir(dir)?;
     with_lock(dir, || {
         let mut report = KeyReport::default();
@@ -246,6 +250,20 @@ pub fn maintain(
     retire_after: i64,
     rotate_every: Option<i64>,
 ) -> anyhow::Result<Maintenance> {
+    let due = |dir: &Path| -> anyhow::Result<bool> {
+        let newest = signing_keys(dir)?.last().map(|k| k.created);
+        Ok(rotate_every
+            .is_some_and(|every| newest.is_none_or(|c| now_unix >= c.saturating_add(every))))
+    };
+    let retired = |dir: &Path| -> anyhow::Result<bool> {
+        Ok(key_states(dir, now_unix, retire_after)?
+            .iter()
+            .any(|(_, state)| *state == KeyState::Retired))
+    };
+    // Nothing to do: no lock and no write, so a read-only folder (a mounted secret) works.
+    if !due(dir)? && !retired(dir)? {
+        return Ok(Maintenance::default());
+    }
     // Under the lock, the age of the newest key is read after any other node's rotation.
     with_lock(dir, || {
         let mut done = Maintenance::default();
