@@ -72,12 +72,28 @@ pub async fn log_requests(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let mut res = next.call(req).await?;
+    // The request's span, which trace export (when configured) sends as a server span named
+    // after the route pattern (the resource map knows it before routing).
+    let pattern = req
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_owned());
+    let span = tracing::info_span!(
+        "request",
+        otel.name = format!("{method} {pattern}"),
+        otel.kind = "server",
+        http.request.method = method.as_str(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        request_id = id.as_str(),
+    );
+    let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_owned());
     let status = res.status().as_u16();
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", i64::from(status));
     if let Some(m) = &metrics {
         m.request(&method, &route, status, started.elapsed());
         if status == 429 {

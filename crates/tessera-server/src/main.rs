@@ -139,8 +139,24 @@ fn run() -> anyhow::Result<()> {
         // A one-off command prints its own answer; only warnings and errors go to the log.
         settings.log.level = "warn".into();
     }
-    telemetry::init(&settings.log);
-    match cli.command.unwrap_or(Command::Serve) {
+    // Only the server exports traces; a one-off command has none worth sending.
+    let no_traces = tessera_server::settings::TraceSettings::default();
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let telemetry = telemetry::init(
+        &settings.log,
+        if serving {
+            &settings.traces
+        } else {
+            &no_traces
+        },
+    )?;
+    let outcome = command(cli.command.unwrap_or(Command::Serve), settings);
+    telemetry.shutdown();
+    outcome
+}
+
+fn command(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
             let store = app::open_store(&settings)?;

@@ -47,6 +47,27 @@ pub struct Settings {
     pub metrics: MetricsConfig,
     pub cluster: ClusterSettings,
     pub redis: RedisSettings,
+    pub traces: TraceSettings,
+}
+
+/// `[traces]`: optional OpenTelemetry trace export over OTLP (HTTP, JSON).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceSettings {
+    /// The collector's base URL, such as `http://127.0.0.1:4318`; spans go to `<it>/v1/traces`.
+    /// Empty: no export.
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: String::new(),
+            service_name: "tessera".into(),
+        }
+    }
 }
 
 /// `[redis]`: optional; shared rate limits and instant revocation announcements for several nodes.
@@ -526,6 +547,12 @@ impl Settings {
         anyhow::ensure!(
             (10..=60_000).contains(&self.cluster.sync_interval_milliseconds),
             "invalid configuration: cluster.sync_interval_milliseconds must be between 10 and 60000"
+        );
+        anyhow::ensure!(
+            self.traces.otlp_endpoint.is_empty()
+                || self.traces.otlp_endpoint.starts_with("http://")
+                || self.traces.otlp_endpoint.starts_with("https://"),
+            "invalid configuration: traces.otlp_endpoint must be an http:// or https:// URL"
         );
         anyhow::ensure!(
             self.database.max_connections > 0,

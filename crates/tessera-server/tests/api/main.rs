@@ -23,6 +23,7 @@ mod resource_server;
 mod sessions;
 mod tenants;
 mod tokens;
+mod traces;
 mod users;
 
 /// The claims of a JWT, read without checking anything.
