@@ -130,8 +130,22 @@ fn health_ok(port: u64) -> bool {
 
 /// Runs `tessera ARGS` in `dir`, with `stdin` on standard input; returns (success, stdout, stderr).
 fn tessera(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    tessera_on(dir, None, args, stdin)
+}
+
+/// Runs a command, on the database `url` when given (else the default SQLite file under `dir`).
+fn tessera_on(
+    dir: &std::path::Path,
+    url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
     use std::io::Write as _;
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    if let Some(url) = url {
+        command.env("TESSERA_DATABASE__URL", url);
+    }
+    let mut child = command
         .args(args)
         .current_dir(dir)
         .env_remove("TESSERA_BOOTSTRAP_ADMIN_PASSWORD")
@@ -160,7 +174,10 @@ fn tessera(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, 
 fn the_admin_commands_manage_users_and_list_keys() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (ok, out, err) = tessera(d, &["init"], None);
+    // On PostgreSQL when the suite runs there: the commands work against either backend.
+    let db = tessera_testkit::on_postgres().then(tessera_store::scratch::ScratchDatabase::from_env);
+    let url = db.as_ref().map(|db| db.url.as_str());
+    let (ok, out, err) = tessera_on(d, url, &["init"], None);
     assert!(ok, "{out}{err}");
     assert!(out.contains("created the first admin"), "{out}");
     let admin_password = err
@@ -168,11 +185,12 @@ fn the_admin_commands_manage_users_and_list_keys() {
         .find_map(|l| l.strip_prefix("password: "))
         .expect("the admin password on standard error");
     assert!(!out.contains(admin_password));
-    let (ok, out, _) = tessera(d, &["init"], None);
+    let (ok, out, _) = tessera_on(d, url, &["init"], None);
     assert!(ok && out.contains("no admin was created"), "{out}");
 
-    let (ok, out, err) = tessera(
+    let (ok, out, err) = tessera_on(
         d,
+        url,
         &[
             "user",
             "create",
@@ -185,28 +203,35 @@ fn the_admin_commands_manage_users_and_list_keys() {
     );
     assert!(ok, "{out}{err}");
     assert!(out.contains("created user bob"), "{out}");
-    let (ok, _, err) = tessera(
+    let (ok, _, err) = tessera_on(
         d,
+        url,
         &["user", "create", "BOB", "--password-stdin"],
         Some("a perfectly fine passphrase\n"),
     );
     assert!(!ok);
     assert!(err.contains("username is already taken"), "{err}");
-    let (ok, _, err) = tessera(
+    let (ok, _, err) = tessera_on(
         d,
+        url,
         &["user", "create", "carol", "--password-stdin"],
         Some("short\n"),
     );
     assert!(!ok);
     assert!(err.contains("min_length"), "{err}");
-    let (ok, _, err) = tessera(d, &["user", "create", "dave", "--role", "auditor"], None);
+    let (ok, _, err) = tessera_on(
+        d,
+        url,
+        &["user", "create", "dave", "--role", "auditor"],
+        None,
+    );
     assert!(ok, "{err}");
     assert!(
         err.contains("password: "),
         "a generated password is shown: {err}"
     );
 
-    let (ok, out, _) = tessera(d, &["user", "list"], None);
+    let (ok, out, _) = tessera_on(d, url, &["user", "list"], None);
     assert!(ok);
     for name in ["admin", "bob", "dave"] {
         assert!(out.contains(name), "{out}");
@@ -217,8 +242,9 @@ fn the_admin_commands_manage_users_and_list_keys() {
         "{out}"
     );
 
-    let (ok, out, err) = tessera(
+    let (ok, out, err) = tessera_on(
         d,
+        url,
         &[
             "user",
             "set-password",
@@ -228,20 +254,20 @@ fn the_admin_commands_manage_users_and_list_keys() {
         Some("another fine passphrase\n"),
     );
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = tessera(d, &["user", "disable", "bob"], None);
+    let (ok, out, err) = tessera_on(d, url, &["user", "disable", "bob"], None);
     assert!(ok, "{out}{err}");
-    let (ok, out, _) = tessera(d, &["user", "list"], None);
+    let (ok, out, _) = tessera_on(d, url, &["user", "list"], None);
     assert!(ok);
     let bob_line = out.lines().find(|l| l.contains("bob")).unwrap();
     assert!(bob_line.contains("false"), "{bob_line}");
-    let (ok, _, err) = tessera(d, &["user", "disable", "nobody"], None);
+    let (ok, _, err) = tessera_on(d, url, &["user", "disable", "nobody"], None);
     assert!(!ok);
     assert!(err.contains("no such user"), "{err}");
-    let (ok, _, err) = tessera(d, &["user", "disable", "admin"], None);
+    let (ok, _, err) = tessera_on(d, url, &["user", "disable", "admin"], None);
     assert!(!ok);
     assert!(err.contains("last active admin"), "{err}");
 
-    let (ok, out, err) = tessera(d, &["keys", "list"], None);
+    let (ok, out, err) = tessera_on(d, url, &["keys", "list"], None);
     assert!(ok, "{err}");
     let line = out.lines().nth(1).expect("one key");
     assert!(line.contains("RS256") && line.contains("signing"), "{out}");
@@ -257,7 +283,7 @@ fn the_admin_commands_manage_users_and_list_keys() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (ok, out, _) = tessera(d, &["keys", "list"], None);
+    let (ok, out, _) = tessera_on(d, url, &["keys", "list"], None);
     assert!(ok);
     let lines: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(lines.len(), 2, "{out}");
