@@ -321,21 +321,8 @@ fn the_binary_starts_with_the_shipped_configuration_and_probes_itself() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut port = None;
-    let mut line = String::new();
-    while Instant::now() < deadline && port.is_none() {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.contains("\"listening\"") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            port = v["port"].as_u64();
-        }
-    }
-    let port = port.expect("the server started with the shipped configuration");
+    // Panics unless the server starts with the shipped configuration.
+    let port = crate::listening_port(&mut child);
     let url = format!("http://127.0.0.1:{port}/ready");
     let deadline = Instant::now() + Duration::from_secs(20);
     let ready = loop {

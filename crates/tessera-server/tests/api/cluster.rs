@@ -1,7 +1,6 @@
 //! Several nodes on one PostgreSQL database: two real server processes sharing the database and
 //! the key folder, as two replicas behind a load balancer would.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,28 +54,7 @@ fn launch_with(
 impl Node {
     /// Waits for the node's "listening" log line and reads its port from it.
     fn ready(mut child: Child) -> Self {
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut line = String::new();
-        let port = loop {
-            line.clear();
-            assert!(Instant::now() < deadline, "the node did not start in time");
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                let status = child.wait().unwrap();
-                panic!("the node stopped before listening: {status}");
-            }
-            if line.contains("\"listening\"") {
-                let v: Value = serde_json::from_str(&line).unwrap();
-                break v["port"].as_u64().expect("a port in the listening line");
-            }
-        };
-        // Keep reading the log so that the node never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stdout.read_line(&mut sink).is_ok_and(|n| n > 0) {
-                sink.clear();
-            }
-        });
+        let port = crate::listening_port(&mut child);
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -103,6 +81,16 @@ impl Node {
         let (status, body) = self.login(username, password).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn logout(&self, token: &str) -> StatusCode {
+        self.send(
+            self.client
+                .post(format!("{}/auth/logout", self.base))
+                .bearer_auth(token),
+        )
+        .await
+        .0
     }
 
     async fn userinfo(&self, token: &str) -> StatusCode {
@@ -176,14 +164,7 @@ async fn tokens_and_revocations_cross_nodes_within_the_bound() {
     );
 
     // Logout on A.
-    let (status, _) = a
-        .send(
-            a.client
-                .post(format!("{}/auth/logout", a.base))
-                .bearer_auth(&admin),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(a.logout(&admin).await, StatusCode::NO_CONTENT);
     refused_within_bound(&b, &admin, "a logout").await;
 
     // A password change on B ends the sessions the user has on A.
@@ -315,14 +296,7 @@ async fn with_redis_a_logout_reaches_the_other_node_without_waiting_for_the_data
     let (a, b, _db, _dir) = two_nodes_with_redis(&[]);
     let admin = a.token("admin", ADMIN_PASSWORD).await;
     assert_eq!(b.userinfo(&admin).await, StatusCode::OK);
-    let (status, _) = a
-        .send(
-            a.client
-                .post(format!("{}/auth/logout", a.base))
-                .bearer_auth(&admin),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(a.logout(&admin).await, StatusCode::NO_CONTENT);
     // The database sync runs once a minute here; only the announcement can be this quick.
     refused_within_bound(&b, &admin, "a logout announced through Redis").await;
 }

@@ -26,6 +26,40 @@ mod tokens;
 mod traces;
 mod users;
 
+/// Reads a `tessera` process's log until its "listening" line and returns the port in it; then
+/// keeps draining the log so that the process never blocks on a full pipe.
+///
+/// # Panics
+/// When the process stops, or does not listen within a minute.
+pub fn listening_port(child: &mut std::process::Child) -> u64 {
+    use std::io::BufRead as _;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start in time"
+        );
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the server stopped before listening"
+        );
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+            break v["port"].as_u64().expect("a port in the listening line");
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while stdout.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
+    port
+}
+
 /// The claims of a JWT, read without checking anything.
 pub fn claims_of(token: &str) -> serde_json::Map<String, serde_json::Value> {
     use base64::Engine as _;

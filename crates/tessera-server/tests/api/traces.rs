@@ -5,7 +5,6 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -73,21 +72,7 @@ fn request_spans_are_exported_over_otlp_when_an_endpoint_is_set() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut line = String::new();
-    let port = loop {
-        line.clear();
-        assert!(Instant::now() < deadline, "the server did not start");
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "the server stopped"
-        );
-        if line.contains("\"listening\"") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            break v["port"].as_u64().unwrap();
-        }
-    };
+    let port = crate::listening_port(&mut child);
     let client = reqwest::blocking::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let login = client
