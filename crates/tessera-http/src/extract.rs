@@ -96,11 +96,23 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     }
 }
 
-/// Parses JSON text into `T` with precise errors.
+/// Parses a JSON object into `T` with precise errors.
 ///
 /// # Errors
-/// 400 for text that is not JSON, 422 for a missing or ill-typed field.
+/// 400 for text that is not JSON, 422 for JSON that is not an object (serde would otherwise read
+/// an array as a struct's fields in order) or for a missing or ill-typed field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let starts_an_object = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if !starts_an_object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::field(
+            "body",
+            "invalid_type",
+            "the body must be a JSON object".into(),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(json_error)
 }

@@ -51,9 +51,11 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
 }
 
-/// A resource whose unsupported methods get a JSON 405.
+/// A GET-only resource outside the route table, whose other methods get a JSON 405.
 fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(routes::meta::method_not_allowed))
+    web::resource(path).default_service(web::to(|| async {
+        routes::meta::method_not_allowed_here("GET")
+    }))
 }
 
 /// Registers every route; `/metrics` too unless it has its own listener.
@@ -112,6 +114,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             "meta",
             "The JSON Web Key Set of every key whose tokens may still be alive",
         )
+        .content_type("application/jwk-set+json")
         .ok_object(200, "RFC 7517 key set, newest key first"),
     );
     r.add(
@@ -119,6 +122,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/.well-known/jwks.json",
         meta::jwks,
         op("meta", "The JSON Web Key Set (alias)")
+            .content_type("application/jwk-set+json")
             .ok_object(200, "RFC 7517 key set, newest key first"),
     );
     r.add(
@@ -206,7 +210,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         op("auth", "Set a new password with a single-use reset token")
             .json::<ResetBody>()
             .empty(204, "Done; every session of the user ended")
-            .errors(&[429]),
+            .errors(&[401, 429]),
     );
 
     r.add(
@@ -247,7 +251,8 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         mfa::backup_codes_left,
         op("mfa", "How many backup codes are left")
             .bearer()
-            .ok_object(200, "`{\"remaining\": n}`"),
+            .ok_object(200, "`{\"remaining\": n}`")
+            .errors(&[409]),
     );
     r.add(
         Post,

@@ -66,6 +66,7 @@ pub struct Op {
     ok: Vec<(u16, &'static str, Option<RefOr<Schema>>)>,
     errors: Vec<u16>,
     schemas: Vec<(String, RefOr<Schema>)>,
+    content_type: &'static str,
 }
 
 impl std::fmt::Debug for Op {
@@ -89,6 +90,7 @@ pub fn op(tag: &'static str, summary: &'static str) -> Op {
         ok: Vec::new(),
         errors: vec![500],
         schemas: Vec::new(),
+        content_type: "application/json",
     }
 }
 
@@ -217,6 +219,12 @@ impl Op {
         self
     }
 
+    /// The media type of the success answers, when it is not `application/json`.
+    pub fn content_type(mut self, media: &'static str) -> Self {
+        self.content_type = media;
+        self
+    }
+
     /// Answers `status` with no body.
     pub fn empty(mut self, status: u16, description: &'static str) -> Self {
         self.ok.push((status, description, None));
@@ -239,10 +247,11 @@ pub trait Routes {
         F::Output: Responder + 'static;
 }
 
-/// Collects the routes as actix resources, one per path, each with a JSON 405 for other methods.
+/// Collects the routes as actix resources, one per path, each with a JSON 405 for other methods
+/// that names the allowed ones in `Allow` (RFC 9110 §15.5.6).
 #[derive(Default)]
 pub struct ActixRoutes {
-    resources: Vec<(&'static str, Option<actix_web::Resource>)>,
+    resources: Vec<(&'static str, Vec<Method>, Option<actix_web::Resource>)>,
 }
 
 impl std::fmt::Debug for ActixRoutes {
@@ -260,13 +269,16 @@ impl Routes for ActixRoutes {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let slot = match self.resources.iter().position(|(p, _)| *p == path) {
-            Some(i) => &mut self.resources[i].1,
+        let i = match self.resources.iter().position(|(p, _, _)| *p == path) {
+            Some(i) => i,
             None => {
-                self.resources.push((path, Some(crate::resource(path))));
-                &mut self.resources.last_mut().expect("just pushed").1
+                self.resources
+                    .push((path, Vec::new(), Some(web::resource(path))));
+                self.resources.len() - 1
             }
         };
+        let (_, methods, slot) = &mut self.resources[i];
+        methods.push(method);
         let resource = slot.take().expect("a resource in every slot");
         *slot = Some(resource.route(method.route().to(handler)));
     }
@@ -275,8 +287,20 @@ impl Routes for ActixRoutes {
 impl ActixRoutes {
     /// Registers what was collected.
     pub fn register(self, cfg: &mut web::ServiceConfig) {
-        for (_, resource) in self.resources {
-            cfg.service(resource.expect("a resource in every slot"));
+        for (_, methods, resource) in self.resources {
+            let allow = methods
+                .iter()
+                .map(|m| format!("{m:?}").to_uppercase())
+                .collect::<Vec<_>>()
+                .join(", ");
+            cfg.service(
+                resource
+                    .expect("a resource in every slot")
+                    .default_service(web::to(move || {
+                        let allow = allow.clone();
+                        async move { crate::routes::meta::method_not_allowed_here(&allow) }
+                    })),
+            );
         }
     }
 }
@@ -371,7 +395,7 @@ impl Routes for OpenApiRoutes {
             let mut response = ResponseBuilder::new().description(description);
             if let Some(schema) = schema {
                 response = response.content(
-                    "application/json",
+                    op.content_type,
                     ContentBuilder::new().schema(Some(schema)).build(),
                 );
             }

@@ -101,6 +101,13 @@ pub async fn not_found() -> Result<HttpResponse, crate::error::ApiError> {
 }
 
 /// A known path with a method it does not support.
-pub async fn method_not_allowed() -> Result<HttpResponse, crate::error::ApiError> {
-    Err(crate::error::ApiError::MethodNotAllowed)
+/// The JSON 405 of a path, with `Allow` naming the methods it has.
+pub fn method_not_allowed_here(allow: &str) -> HttpResponse {
+    let mut res =
+        actix_web::ResponseError::error_response(&crate::error::ApiError::MethodNotAllowed);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
 }

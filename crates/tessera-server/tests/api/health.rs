@@ -45,14 +45,17 @@ async fn unknown_paths_get_a_json_404() {
 #[tokio::test]
 async fn a_wrong_method_on_a_known_path_gets_a_json_405() {
     let app = spawn_app().await;
-    for (method, path) in [
-        (reqwest::Method::DELETE, "/health"),
-        (reqwest::Method::GET, "/auth/login"),
-        (reqwest::Method::POST, "/users/1"),
+    for (method, path, allow) in [
+        (reqwest::Method::DELETE, "/health", "GET"),
+        (reqwest::Method::GET, "/auth/login", "POST"),
+        (reqwest::Method::POST, "/users/1", "GET, PUT, PATCH, DELETE"),
+        (reqwest::Method::TRACE, "/docs", "GET"),
     ] {
         let a = app.call(method.clone(), path, None, None).await;
         assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(a.error(), "method_not_allowed");
+        // RFC 9110 §15.5.6: a 405 names the methods the resource has.
+        assert_eq!(a.headers["allow"], allow, "{method} {path}");
     }
 }
 

@@ -79,6 +79,18 @@ async fn bad_bodies_get_precise_errors_and_write_nothing() {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.error(), "malformed_body");
 
+    // Fields in order as an array are not an object, whatever serde would make of them.
+    let array = app
+        .post(
+            "/auth/login",
+            None,
+            json!(["admin", "correct horse battery staple"]),
+        )
+        .await;
+    assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(array.body["fields"]["body"][0], "invalid_type");
+    assert!(array.body.get("access_token").is_none());
+
     let missing = app
         .post("/auth/login", None, json!({"username": "admin"}))
         .await;
