@@ -1,6 +1,8 @@
 //! Costs of the checks that read the database: an API key or opaque token lookup (every request
 //! that carries one), an opaque token's renewal, and a person's effective permissions in a service
 //! (check-token with a service). Run with `cargo xtask bench`; the figures go to docs/BENCHMARKS.md.
+//! On SQLite always; on PostgreSQL too when `TESSERA_TEST_POSTGRES_URL` names a server (the
+//! benchmarks' names then start with `store_pg_`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -33,9 +35,9 @@ fn entry(name: &str) -> NewEntry {
 
 /// A database with `USERS` users, one API key and one opaque token each, and a service offering
 /// ten roles of five permissions, three of them granted to every user.
-fn populated(dir: &std::path::Path) -> (Store, i64) {
+fn populated(url: String) -> (Store, i64) {
     let store = Store::open(&StoreConfig {
-        url: format!("sqlite://{}/bench.db", dir.display()),
+        url,
         max_connections: 4,
         busy_timeout: Duration::from_secs(5),
         acquire_timeout: std::time::Duration::from_secs(5),
@@ -113,13 +115,23 @@ fn populated(dir: &std::path::Path) -> (Store, i64) {
 
 fn lookups(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (store, service) = populated(dir.path());
+    let (store, service) = populated(format!("sqlite://{}/bench.db", dir.path().display()));
+    measure(c, "store", &store, service);
+    if std::env::var_os(tessera_store::scratch::ENV).is_some() {
+        let db = tessera_store::scratch::ScratchDatabase::from_env();
+        let (store, service) = populated(db.url.clone());
+        measure(c, "store_pg", &store, service);
+        drop(store);
+    }
+}
+
+fn measure(c: &mut Criterion, prefix: &str, store: &Store, service: i64) {
     let key = digest(USERS / 2, "k");
     let opaque = digest(USERS / 2, "o");
-    c.bench_function("store_find_api_key", |b| {
+    c.bench_function(&format!("{prefix}_find_api_key"), |b| {
         b.iter(|| store.find_api_key(black_box(&key)).expect("lookup"))
     });
-    c.bench_function("store_find_opaque_token", |b| {
+    c.bench_function(&format!("{prefix}_find_opaque_token"), |b| {
         b.iter(|| store.find_opaque(black_box(&opaque)).expect("lookup"))
     });
     let token = store
@@ -128,7 +140,7 @@ fn lookups(c: &mut Criterion) {
         .expect("token")
         .token_id;
     let mut at = 2_000;
-    c.bench_function("store_extend_opaque_token", |b| {
+    c.bench_function(&format!("{prefix}_extend_opaque_token"), |b| {
         b.iter(|| {
             at += 1;
             store
@@ -136,7 +148,7 @@ fn lookups(c: &mut Criterion) {
                 .expect("extend")
         })
     });
-    c.bench_function("store_effective_permissions", |b| {
+    c.bench_function(&format!("{prefix}_effective_permissions"), |b| {
         b.iter(|| {
             store
                 .effective_permissions(black_box(UserId(USERS / 2)), service)
