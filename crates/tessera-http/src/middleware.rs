@@ -30,6 +30,22 @@ impl RequestUser {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Request headers as OpenTelemetry reads them, for the W3C `traceparent` of the caller's trace.
+struct TraceHeaders<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for TraceHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .map(actix_web::http::header::HeaderName::as_str)
+            .collect()
+    }
+}
+
 /// A client-supplied request id is kept when it is short and plain; otherwise one is made.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
@@ -86,6 +102,13 @@ pub async fn log_requests(
         http.response.status_code = tracing::field::Empty,
         request_id = id.as_str(),
     );
+    // A caller that sends `traceparent` gets this span in its own trace. Without trace export the
+    // span has no OpenTelemetry data and this does nothing.
+    let parent = opentelemetry::propagation::TextMapPropagator::extract(
+        &opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        &TraceHeaders(req.headers()),
+    );
+    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
     let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let route = res
         .request()

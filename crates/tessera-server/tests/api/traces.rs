@@ -82,14 +82,17 @@ fn request_spans_are_exported_over_otlp_when_an_endpoint_is_set() {
         .send()
         .unwrap();
     assert_eq!(login.status(), 200);
-    assert_eq!(
-        client
-            .get(format!("{base}/users/7"))
-            .send()
-            .unwrap()
-            .status(),
-        401
-    );
+    // A caller in a trace of its own: the span joins it (W3C Trace Context).
+    let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let unauthorized = client
+        .get(format!("{base}/users/7"))
+        .header(
+            "traceparent",
+            format!("00-{caller_trace}-00f067aa0ba902b7-01"),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
 
     // A graceful stop sends what is left.
     let _ = Command::new("kill")
@@ -115,5 +118,31 @@ fn request_spans_are_exported_over_otlp_when_an_endpoint_is_set() {
         "the route pattern, not the path: {all}"
     );
     assert!(all.contains("trace-me-42"), "the request id: {all}");
+    let spans: Vec<serde_json::Value> = received
+        .iter()
+        .filter_map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok())
+        .flat_map(|export| {
+            export["resourceSpans"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let joined = spans
+        .iter()
+        .find(|s| s["name"] == "GET /users/{id}")
+        .expect("the span of GET /users/7");
+    assert_eq!(joined["traceId"], caller_trace, "{joined}");
+    assert_eq!(joined["parentSpanId"], "00f067aa0ba902b7", "{joined}");
+    let login = spans
+        .iter()
+        .find(|s| s["name"] == "POST /auth/login")
+        .expect("the login span");
+    assert_ne!(
+        login["traceId"], caller_trace,
+        "a request without traceparent starts a trace"
+    );
     assert!(!all.contains(password), "no secret leaves in a span");
 }
