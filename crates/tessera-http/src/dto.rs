@@ -207,6 +207,8 @@ pub struct PasswordBody {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub after: Option<i64>,
     pub q: Option<String>,
@@ -216,6 +218,8 @@ pub struct ListQuery {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub after: Option<i64>,
 }
@@ -505,6 +509,8 @@ pub struct AuditQueryParams {
     pub since: Option<String>,
     /// RFC 3339.
     pub until: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub after: Option<i64>,
 }
