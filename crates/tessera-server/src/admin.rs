@@ -228,7 +228,7 @@ pub fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
         alg,
     )?;
     println!(
-        "created a new {} signing key {}; running servers sign with it from their next clean-up run",
+        "created a new {} signing key {}; running servers sign with it within cluster.sync_interval_milliseconds",
         alg.as_str(),
         path.display()
     );

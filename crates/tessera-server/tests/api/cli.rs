@@ -185,8 +185,8 @@ fn the_admin_commands_manage_users_and_list_keys() {
         .find_map(|l| l.strip_prefix("password: "))
         .expect("the admin password on standard error");
     assert!(!out.contains(admin_password));
-    let (ok, out, _) = tessera_on(d, url, &["init"], None);
-    assert!(ok && out.contains("no admin was created"), "{out}");
+    let (ok, out, err) = tessera_on(d, url, &["init"], None);
+    assert!(ok && out.contains("no admin was created"), "{out}{err}");
 
     let (ok, out, err) = tessera_on(
         d,
