@@ -267,11 +267,8 @@ pub fn maintain(
     // Under the lock, the age of the newest key is read after any other node's rotation.
     with_lock(dir, || {
         let mut done = Maintenance::default();
-        if let Some(every) = rotate_every {
-            let newest = signing_keys(dir)?.last().map(|k| k.created);
-            if newest.is_none_or(|c| now_unix >= c.saturating_add(every)) {
-                done.created = Some(new_signing_key(dir, now_unix, alg)?);
-            }
+        if due(dir)? {
+            done.created = Some(new_signing_key(dir, now_unix, alg)?);
         }
         done.dropped = remove_retired(dir, now_unix, retire_after)?;
         Ok(done)

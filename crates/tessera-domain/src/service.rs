@@ -145,9 +145,7 @@ impl Service {
     /// When the store cannot be read.
     pub fn load_revocations(&self) -> anyhow::Result<usize> {
         let since = self.horizon();
-        let entries = self.ports.sessions.revocations_since(since)?;
-        let n = entries.len();
-        self.revoked.insert_all(entries);
+        let n = self.sync_revocations(since)?;
         self.revoked.prune_before(since);
         Ok(n)
     }

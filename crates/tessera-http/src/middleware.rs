@@ -88,17 +88,17 @@ pub async fn log_requests(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    // The request's span, which trace export (when configured) sends as a server span named
-    // after the route pattern (the resource map knows it before routing).
-    let pattern = req
+    // The route pattern, never the raw path; the resource map knows it before routing.
+    let route = req
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_owned());
+    // The request's span, which trace export (when configured) sends as a server span.
     let span = tracing::info_span!(
         "request",
-        otel.name = format!("{method} {pattern}"),
+        otel.name = format!("{method} {route}"),
         otel.kind = "server",
         http.request.method = method.as_str(),
-        http.route = tracing::field::Empty,
+        http.route = route.as_str(),
         http.response.status_code = tracing::field::Empty,
         request_id = id.as_str(),
     );
@@ -110,12 +110,7 @@ pub async fn log_requests(
     );
     let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
     let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".to_owned());
     let status = res.status().as_u16();
-    span.record("http.route", route.as_str());
     span.record("http.response.status_code", i64::from(status));
     if let Some(m) = &metrics {
         m.request(&method, &route, status, started.elapsed());

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -34,7 +33,8 @@ pub struct RateLimitSettings {
 /// Budgets kept outside the process (in Redis), so that every node spends from the same ones.
 pub trait SharedBudgets: Send + Sync + std::fmt::Debug {
     /// Spends one request of the budget named `key`, which allows `per_minute`. `Ok(None)`: it
-    /// may go ahead; `Ok(Some(seconds))`: refused, try again after that long.
+    /// may go ahead; `Ok(Some(seconds))`: refused, try again after that long; `Err`: the budgets
+    /// cannot be reached (the implementation logs it), and this process's own limiter decides.
     fn spend(&self, key: String, per_minute: u32) -> BoxFuture<'_, anyhow::Result<Option<u64>>>;
 }
 
@@ -49,8 +49,6 @@ pub struct RateLimits {
     trusted_proxies: Vec<IpAddr>,
     /// When set, budgets are spent there; the local limiters serve only while it fails.
     shared: Option<Arc<dyn SharedBudgets>>,
-    /// When a failure of the shared budgets was last logged (unix seconds).
-    shared_failure_logged: AtomicU64,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -76,7 +74,6 @@ impl RateLimits {
             per_username_per_minute: settings.per_username_per_minute,
             trusted_proxies: settings.trusted_proxies.clone(),
             shared: None,
-            shared_failure_logged: AtomicU64::new(0),
         }
     }
 
@@ -88,30 +85,12 @@ impl RateLimits {
     }
 
     /// Spends from the shared budget `key`; `None` when there is none or it cannot be reached
-    /// (then the local limiter decides, and the failure is logged at most once a minute).
+    /// (then the local limiter decides).
     async fn spend_shared(&self, key: String, per_minute: u32) -> Option<Result<(), ApiError>> {
-        let shared = self.shared.as_ref()?;
-        match shared.spend(key, per_minute).await {
+        match self.shared.as_ref()?.spend(key, per_minute).await {
             Ok(None) => Some(Ok(())),
             Ok(Some(retry_after)) => Some(Err(ApiError::RateLimited { retry_after })),
-            Err(e) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                let last = self.shared_failure_logged.load(Ordering::Relaxed);
-                if now >= last + 60
-                    && self
-                        .shared_failure_logged
-                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "shared rate limits unreachable; limiting per node meanwhile"
-                    );
-                }
-                None
-            }
+            Err(_) => None,
         }
     }
 

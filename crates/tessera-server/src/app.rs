@@ -347,13 +347,10 @@ impl Application {
         let redis = (!settings.redis.url.is_empty())
             .then(|| crate::redis::Redis::new(&settings.redis.url, &settings.redis.key_prefix))
             .transpose()?;
-        let (announce, announced) = match &redis {
-            Some(_) => {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                (Some(tx), Some(rx))
-            }
-            None => (None, None),
-        };
+        let (announce, announced) = redis
+            .as_ref()
+            .map(|_| tokio::sync::mpsc::unbounded_channel())
+            .unzip();
         let core = Core::open_announcing(&settings, &format!("http://{local}"), announce)?;
         let (service, codec, metrics) = (core.service, core.keys, core.metrics);
         let m = &settings.metrics;

@@ -23,6 +23,7 @@ pub struct Redis {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    budget_failures: Arc<Quiet>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -51,6 +52,7 @@ impl Redis {
             client,
             conn,
             prefix: prefix.to_owned(),
+            budget_failures: Arc::default(),
         })
     }
 
@@ -80,6 +82,12 @@ impl tessera_http::rate_limit::SharedBudgets for Redis {
                 .expire(&name, 120)
                 .query_async(&mut conn)
                 .await
+                .inspect_err(|e| {
+                    self.budget_failures.warn(
+                        "shared rate limits unreachable; limiting per node meanwhile",
+                        e,
+                    );
+                })
                 .context("cannot spend a shared rate-limit budget")?;
             Ok((count > u64::from(per_minute)).then(|| (60 - now % 60).max(1)))
         })

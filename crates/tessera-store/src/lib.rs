@@ -118,17 +118,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Where a `sqlite://` URL points.
-///
-/// # Errors
-/// For any other scheme, naming it.
-pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    match Backend::from_url(url)? {
-        Backend::Sqlite(path) => Ok(path),
-        Backend::Postgres(_) => anyhow::bail!("{} is not a SQLite database", redact_url(url)),
-    }
-}
-
 /// Opens connections of the backend the URL names (Diesel's own manager would try each backend
 /// in turn, and SQLite accepts any string as a file name).
 #[derive(Debug)]
@@ -218,10 +207,7 @@ impl Store {
     }
 
     /// Opens the database without touching its schema.
-    ///
-    /// # Errors
-    /// When the URL is not usable or the database cannot be reached.
-    pub fn connect(config: &StoreConfig) -> anyhow::Result<Self> {
+    fn connect(config: &StoreConfig) -> anyhow::Result<Self> {
         let backend = Backend::from_url(&config.url)?;
         if let Backend::Sqlite(path) = &backend {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -398,15 +384,24 @@ pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
 /// The PostgreSQL advisory lock held while migrating ("tessera" in ASCII, as a number).
 const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;
 
-impl tessera_domain::ports::Readiness for Store {
-    fn check(&self) -> anyhow::Result<()> {
-        self.ping()?;
-        let mut conn = self.conn()?;
+impl Store {
+    /// Checks that every migration this binary knows is applied.
+    fn ensure_current(&self, conn: &mut AnyConnection) -> anyhow::Result<()> {
         let pending = conn
             .has_pending_migration(self.migrations())
             .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
-        anyhow::ensure!(!pending, "the database has migrations not yet applied");
+        anyhow::ensure!(
+            !pending,
+            "the database has migrations not yet applied; run `tessera migrate`"
+        );
         Ok(())
+    }
+}
+
+impl tessera_domain::ports::Readiness for Store {
+    fn check(&self) -> anyhow::Result<()> {
+        self.ping()?;
+        self.ensure_current(&mut *self.conn()?)
     }
 }
 

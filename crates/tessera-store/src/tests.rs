@@ -405,22 +405,28 @@ fn revoking_is_recorded_once(db: &Db) {
 
 #[test]
 fn other_schemes_are_refused_with_a_clear_message() {
-    assert!(super::sqlite_path("postgres://u:secret@x/y")
-        .unwrap_err()
-        .to_string()
-        .contains("postgres://u:***@x/y"));
+    use super::Backend;
     assert!(matches!(
-        super::Backend::from_url("postgresql://x/y").unwrap(),
-        super::Backend::Postgres(_)
+        Backend::from_url("postgresql://x/y").unwrap(),
+        Backend::Postgres(_)
     ));
-    assert!(super::sqlite_path("mysql://x")
+    let refused = Backend::from_url("mysql://u:secret@x/y")
         .unwrap_err()
-        .to_string()
-        .contains("sqlite:// or postgres://"));
-    assert!(super::sqlite_path("sqlite://:memory:").is_err());
+        .to_string();
+    assert!(refused.contains("sqlite:// or postgres://"), "{refused}");
+    assert!(
+        refused.contains("u:***@x/y") && !refused.contains("secret"),
+        "{refused}"
+    );
+    assert!(Backend::from_url("sqlite://:memory:").is_err());
+    assert!(Backend::from_url("sqlite://").is_err());
     assert_eq!(
-        super::sqlite_path("sqlite://./data/t.db").unwrap().to_str(),
-        Some("./data/t.db")
+        Backend::from_url("sqlite://./data/t.db").unwrap(),
+        Backend::Sqlite("./data/t.db".into())
+    );
+    assert_eq!(
+        super::redact_url("postgres://u:pw@h:5432/db?sslmode=require"),
+        "postgres://u:***@h:5432/db?sslmode=require"
     );
 }
 
