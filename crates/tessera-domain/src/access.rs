@@ -1,9 +1,12 @@
 //! The authorization model: services, roles and permissions, their links, and the grants of roles
 //! (and single permissions) to people in services. Who may change and read it is decided here.
 
-use crate::audit::{Audit, Event, Outcome};
+use std::sync::Arc;
+
+use crate::audit::{Audit, Auditor, Event, Outcome};
 use crate::error::{FieldErrors, UserError};
-use crate::service::{Principal, Service};
+use crate::ports::{AccessRepository, Clock, UserRepository};
+use crate::principal::Principal;
 use crate::time::UnixTime;
 use crate::user::{name_problems, TenantId, User, UserId};
 use crate::users::{Page, DEFAULT_PAGE, MAX_PAGE};
@@ -175,7 +178,7 @@ impl Target {
     }
 }
 
-/// What a principal asks to do; `Service::authorize` decides.
+/// What a principal asks to do; `authorize` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Create, change or delete services, roles, permissions, links and tenants.
@@ -188,68 +191,82 @@ pub enum Action {
     Administer(Target),
 }
 
-impl Service {
-    /// The one decision of who may do what.
-    ///
-    /// Global admins may do everything. Tenant admins may read the model, and read and administer
-    /// the users of their own tenant. Everyone may read themselves. A user of another tenant (or,
-    /// for a tenant's user, a global one) is invisible: `NotFound`, never `Forbidden`, so tenants
-    /// cannot probe each other.
-    ///
-    /// # Errors
-    /// `Forbidden` saying why, or `NotFound`.
-    pub fn authorize(actor: &Principal, action: Action) -> Result<(), UserError> {
-        if actor.is_admin() {
-            return Ok(());
-        }
-        match action {
-            Action::ManageModel => Err(UserError::Forbidden(
-                "only admins may manage services, roles, permissions and tenants",
-            )),
-            Action::ReadModel if actor.is_tenant_admin() => Ok(()),
-            Action::ReadModel => Err(UserError::Forbidden(
-                "only admins may read services, roles and permissions",
-            )),
-            Action::Read(t) | Action::Administer(t) if t.tenant != actor.tenant_id => {
-                Err(UserError::NotFound)
-            }
-            Action::Read(_) | Action::Administer(_) if actor.is_tenant_admin() => Ok(()),
-            Action::Read(t) if t.id == actor.user_id => Ok(()),
-            Action::Read(_) => Err(UserError::Forbidden("you may only act on your own account")),
-            Action::Administer(_) => Err(UserError::Forbidden("only admins may do this")),
-        }
+/// The one decision of who may do what.
+///
+/// Global admins may do everything. Tenant admins may read the model, and read and administer
+/// the users of their own tenant. Everyone may read themselves. A user of another tenant (or,
+/// for a tenant's user, a global one) is invisible: `NotFound`, never `Forbidden`, so tenants
+/// cannot probe each other.
+///
+/// # Errors
+/// `Forbidden` saying why, or `NotFound`.
+pub fn authorize(actor: &Principal, action: Action) -> Result<(), UserError> {
+    if actor.is_admin() {
+        return Ok(());
     }
-
-    /// Loads the user `id` if `actor` may do `action` to them. An unknown id is `NotFound` for
-    /// admins and for oneself, and `Forbidden` for others, as it would be for an existing user.
-    ///
-    /// # Errors
-    /// `NotFound` or `Forbidden`.
-    pub(crate) fn target_user(
-        &self,
-        actor: &Principal,
-        id: UserId,
-        action: fn(Target) -> Action,
-    ) -> Result<User, UserError> {
-        match self.ports.users.get_user(id)? {
-            Some(user) => {
-                Self::authorize(actor, action(Target::of(&user)))?;
-                Ok(user)
-            }
-            None if actor.is_admin() || actor.is_tenant_admin() || actor.user_id == id => {
-                Err(UserError::NotFound)
-            }
-            None => Self::authorize(
-                actor,
-                action(Target {
-                    id,
-                    tenant: actor.tenant_id,
-                }),
-            )
-            .and(Err(UserError::NotFound)),
+    match action {
+        Action::ManageModel => Err(UserError::Forbidden(
+            "only admins may manage services, roles, permissions and tenants",
+        )),
+        Action::ReadModel if actor.is_tenant_admin() => Ok(()),
+        Action::ReadModel => Err(UserError::Forbidden(
+            "only admins may read services, roles and permissions",
+        )),
+        Action::Read(t) | Action::Administer(t) if t.tenant != actor.tenant_id => {
+            Err(UserError::NotFound)
         }
+        Action::Read(_) | Action::Administer(_) if actor.is_tenant_admin() => Ok(()),
+        Action::Read(t) if t.id == actor.user_id => Ok(()),
+        Action::Read(_) => Err(UserError::Forbidden("you may only act on your own account")),
+        Action::Administer(_) => Err(UserError::Forbidden("only admins may do this")),
     }
+}
 
+/// Loads the user `id` if `actor` may do `action` to them. An unknown id is `NotFound` for
+/// admins and for oneself, and `Forbidden` for others, as it would be for an existing user.
+///
+/// # Errors
+/// `NotFound` or `Forbidden`.
+pub(crate) fn target_user(
+    users: &dyn UserRepository,
+    actor: &Principal,
+    id: UserId,
+    action: fn(Target) -> Action,
+) -> Result<User, UserError> {
+    match users.get_user(id)? {
+        Some(user) => {
+            authorize(actor, action(Target::of(&user)))?;
+            Ok(user)
+        }
+        None if actor.is_admin() || actor.is_tenant_admin() || actor.user_id == id => {
+            Err(UserError::NotFound)
+        }
+        None => authorize(
+            actor,
+            action(Target {
+                id,
+                tenant: actor.tenant_id,
+            }),
+        )
+        .and(Err(UserError::NotFound)),
+    }
+}
+
+/// Services, roles, permissions and tenants, the links between them, and grants to people.
+pub struct AccessModel {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+}
+
+impl std::fmt::Debug for AccessModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessModel")
+    }
+}
+
+impl AccessModel {
     /// May `actor` grant roles and permissions to `person`? Global admins, and admins of the
     /// person's tenant. A person out of sight is reported as an unknown `person_id`.
     fn authorize_grant(&self, actor: &Principal, person: UserId) -> Result<(), UserError> {
@@ -259,7 +276,7 @@ impl Service {
         if !actor.is_tenant_admin() {
             return Err(UserError::Forbidden("only admins may manage grants"));
         }
-        match self.ports.users.get_user(person)? {
+        match self.users.get_user(person)? {
             Some(u) if u.tenant_id == actor.tenant_id => Ok(()),
             _ => {
                 let mut f = FieldErrors::new();
@@ -309,18 +326,15 @@ impl Service {
         kind: Kind,
         req: &EntryRequest,
     ) -> Result<Entry, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        authorize(actor, Action::ManageModel)?;
         let new = Self::validate_entry(kind, req)?;
-        let entry = self
-            .ports
-            .access
-            .create_entry(kind, &new, self.ports.clock.now())?;
+        let entry = self.access.create_entry(kind, &new, self.clock.now())?;
         self.audit_entry(actor, Event::EntryCreated, &entry);
         Ok(entry)
     }
 
     fn audit_entry(&self, actor: &Principal, event: Event, entry: &Entry) {
-        self.audit(
+        self.audit.record(
             Audit::new(event, Outcome::Success)
                 .by(actor)
                 .target(format!("{}:{}", entry.kind.as_str(), entry.id))
@@ -332,11 +346,8 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn get_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<Entry, UserError> {
-        Self::authorize(actor, read_action(kind))?;
-        self.ports
-            .access
-            .get_entry(kind, id)?
-            .ok_or(UserError::NotFound)
+        authorize(actor, read_action(kind))?;
+        self.access.get_entry(kind, id)?.ok_or(UserError::NotFound)
     }
 
     /// Replaces a service's, role's or permission's name and description (and a service's `active`).
@@ -350,21 +361,17 @@ impl Service {
         id: i64,
         req: &EntryRequest,
     ) -> Result<Entry, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        authorize(actor, Action::ManageModel)?;
         let mut new = Self::validate_entry(kind, req)?;
         if req.active.is_none() {
             // Absent keeps a service's state rather than quietly enabling it.
             let current = self
-                .ports
                 .access
                 .get_entry(kind, id)?
                 .ok_or(UserError::NotFound)?;
             new.active = current.active;
         }
-        let entry = self
-            .ports
-            .access
-            .update_entry(kind, id, &new, self.ports.clock.now())?;
+        let entry = self.access.update_entry(kind, id, &new, self.clock.now())?;
         self.audit_entry(actor, Event::EntryUpdated, &entry);
         Ok(entry)
     }
@@ -375,9 +382,9 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn delete_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
-        if self.ports.access.delete_entry(kind, id)? {
-            self.audit(
+        authorize(actor, Action::ManageModel)?;
+        if self.access.delete_entry(kind, id)? {
+            self.audit.record(
                 Audit::new(Event::EntryDeleted, Outcome::Success)
                     .by(actor)
                     .target(format!("{}:{id}", kind.as_str())),
@@ -399,9 +406,9 @@ impl Service {
         limit: Option<u32>,
         after: Option<i64>,
     ) -> Result<Page<Entry>, UserError> {
-        Self::authorize(actor, read_action(kind))?;
+        authorize(actor, read_action(kind))?;
         let limit = checked_limit(limit)?;
-        let mut items = self.ports.access.list_entries(kind, after, limit + 1)?;
+        let mut items = self.access.list_entries(kind, after, limit + 1)?;
         Ok(page(&mut items, limit, |e| e.id))
     }
 
@@ -416,15 +423,15 @@ impl Service {
         left: i64,
         right: i64,
     ) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
-        self.ports.access.link(link, left, right)?;
+        authorize(actor, Action::ManageModel)?;
+        self.access.link(link, left, right)?;
         self.audit_link(actor, Event::LinkAdded, link, left, right);
         Ok(())
     }
 
     fn audit_link(&self, actor: &Principal, event: Event, link: Link, left: i64, right: i64) {
         let (lk, rk) = link.kinds();
-        self.audit(
+        self.audit.record(
             Audit::new(event, Outcome::Success)
                 .by(actor)
                 .target(format!("{}:{left}", lk.as_str()))
@@ -443,8 +450,8 @@ impl Service {
         left: i64,
         right: i64,
     ) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
-        if self.ports.access.unlink(link, left, right)? {
+        authorize(actor, Action::ManageModel)?;
+        if self.access.unlink(link, left, right)? {
             self.audit_link(actor, Event::LinkRemoved, link, left, right);
             Ok(())
         } else {
@@ -462,11 +469,8 @@ impl Service {
         link: Link,
         left: i64,
     ) -> Result<Vec<Entry>, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
-        self.ports
-            .access
-            .linked(link, left)?
-            .ok_or(UserError::NotFound)
+        authorize(actor, Action::ManageModel)?;
+        self.access.linked(link, left)?.ok_or(UserError::NotFound)
     }
 
     /// Grants `role` to `person` in `service`. The service must offer the role.
@@ -481,7 +485,7 @@ impl Service {
         role: i64,
     ) -> Result<(), UserError> {
         self.authorize_grant(actor, person)?;
-        self.ports.access.grant_role(person, service, role)?;
+        self.access.grant_role(person, service, role)?;
         self.audit_grant(actor, Event::GrantAdded, person, service, ("role", role));
         Ok(())
     }
@@ -494,7 +498,7 @@ impl Service {
         service: i64,
         (what, id): (&str, i64),
     ) {
-        self.audit(
+        self.audit.record(
             Audit::new(event, Outcome::Success)
                 .by(actor)
                 .subject(person)
@@ -516,7 +520,7 @@ impl Service {
             Err(UserError::Validation(_)) => return Err(UserError::NotFound),
             other => other?,
         }
-        if self.ports.access.revoke_role(person, service, role)? {
+        if self.access.revoke_role(person, service, role)? {
             self.audit_grant(actor, Event::GrantRemoved, person, service, ("role", role));
             Ok(())
         } else {
@@ -541,7 +545,7 @@ impl Service {
             PermissionRef::Id(id) => id,
             PermissionRef::Name(name) => {
                 let found = match Name::parse(&name) {
-                    Ok(n) => self.ports.access.find_entry(Kind::Permission, n.as_str())?,
+                    Ok(n) => self.access.find_entry(Kind::Permission, n.as_str())?,
                     Err(_) => None,
                 };
                 match found {
@@ -554,9 +558,8 @@ impl Service {
                 }
             }
         };
-        self.ports
-            .access
-            .grant_permission(person, service, permission, self.ports.clock.now())?;
+        self.access
+            .grant_permission(person, service, permission, self.clock.now())?;
         self.audit_grant(
             actor,
             Event::GrantAdded,
@@ -576,8 +579,8 @@ impl Service {
         actor: &Principal,
         person: UserId,
     ) -> Result<Vec<Entry>, UserError> {
-        self.target_user(actor, person, Action::Read)?;
-        Ok(self.ports.access.person_services(person)?)
+        target_user(&*self.users, actor, person, Action::Read)?;
+        Ok(self.access.person_services(person)?)
     }
 
     /// A person's visible roles and effective permissions in one service.
@@ -590,7 +593,7 @@ impl Service {
         person: UserId,
         service: i64,
     ) -> Result<PersonAccess, UserError> {
-        let user = self.target_user(actor, person, Action::Read)?;
+        let user = target_user(&*self.users, actor, person, Action::Read)?;
         self.access_of(user, service)?.ok_or(UserError::NotFound)
     }
 
@@ -600,7 +603,7 @@ impl Service {
         user: User,
         service: i64,
     ) -> anyhow::Result<Option<PersonAccess>> {
-        let a = &self.ports.access;
+        let a = &self.access;
         let Some(service) = a.get_entry(Kind::Service, service)? else {
             return Ok(None);
         };
@@ -624,8 +627,8 @@ impl Service {
         service: i64,
         role: i64,
     ) -> Result<Vec<User>, UserError> {
-        Self::authorize(actor, Action::ReadModel)?;
-        let a = &self.ports.access;
+        authorize(actor, Action::ReadModel)?;
+        let a = &self.access;
         if a.get_entry(Kind::Service, service)?.is_none()
             || a.get_entry(Kind::Role, role)?.is_none()
         {
@@ -673,7 +676,7 @@ pub(crate) fn page<T>(items: &mut Vec<T>, limit: u32, id: impl Fn(&T) -> i64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::Credential;
+    use crate::principal::Credential;
 
     fn principal(id: i64, roles: &[&str]) -> Principal {
         Principal {
@@ -711,7 +714,7 @@ mod tests {
         let tenant_admin = in_tenant(principal(3, &["admin", "user"]), 7);
         let tenant_user = in_tenant(principal(4, &["user"]), 7);
         let me = |p: &Principal| target(p.user_id.0, p.tenant_id.map(|t| t.0));
-        let outcome = |p: &Principal, a: Action| match Service::authorize(p, a) {
+        let outcome = |p: &Principal, a: Action| match authorize(p, a) {
             Ok(()) => "ok",
             Err(Forbidden(_)) => "403",
             Err(NotFound) => "404",
@@ -803,9 +806,9 @@ mod tests {
             description: None,
             active: Some(false),
         };
-        assert!(Service::validate_entry(Kind::Service, &req).is_ok());
+        assert!(AccessModel::validate_entry(Kind::Service, &req).is_ok());
         assert!(matches!(
-            Service::validate_entry(Kind::Role, &req),
+            AccessModel::validate_entry(Kind::Role, &req),
             Err(UserError::Validation(_))
         ));
     }

@@ -1,14 +1,17 @@
 //! The audit log: one entry for every authentication and administration event, never a secret.
 //!
-//! Use cases call `Service::audit`; it stores the entry through the `AuditLog` port and writes it as a
+//! Use cases call `Auditor::record`; it stores the entry through the `AuditLog` port and writes it as a
 //! structured log line (target `tessera::audit`). A failure to store an entry is logged and does not
 //! fail the operation it describes.
 
 use std::fmt;
 
-use crate::access::{checked_limit, page, Action};
+use std::sync::Arc;
+
+use crate::access::{authorize, checked_limit, page, Action};
 use crate::error::UserError;
-use crate::service::{Principal, Service};
+use crate::ports::{AuditLog, Clock, Observer};
+use crate::principal::Principal;
 use crate::time::UnixTime;
 use crate::user::UserId;
 use crate::users::Page;
@@ -153,7 +156,7 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-/// Builds an entry; `Service::audit` stamps the time.
+/// Builds an entry; `Auditor::record` stamps the time.
 #[derive(Debug)]
 pub struct Audit(AuditEntry);
 
@@ -217,12 +220,33 @@ impl Audit {
     }
 }
 
-impl Service {
+/// Writes audit entries: to the store, as a `tessera::audit` log line, and to the metrics.
+pub struct Auditor {
+    clock: Arc<dyn Clock>,
+    observer: Arc<dyn Observer>,
+    log: Arc<dyn AuditLog>,
+}
+
+impl fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Auditor")
+    }
+}
+
+impl Auditor {
+    pub fn new(clock: Arc<dyn Clock>, observer: Arc<dyn Observer>, log: Arc<dyn AuditLog>) -> Self {
+        Self {
+            clock,
+            observer,
+            log,
+        }
+    }
+
     /// Records an audit entry in the store and as a log line. Never fails the caller.
-    pub fn audit(&self, audit: Audit) {
+    pub fn record(&self, audit: Audit) {
         let mut entry = audit.0;
-        entry.at = self.ports.clock.now();
-        self.ports.observer.event(entry.event, entry.outcome);
+        entry.at = self.clock.now();
+        self.observer.event(entry.event, entry.outcome);
         tracing::info!(
             target: "tessera::audit",
             event = entry.event.as_str(),
@@ -235,7 +259,7 @@ impl Service {
             details = ?entry.details,
             "audit"
         );
-        if let Err(e) = self.ports.audit.append(&entry) {
+        if let Err(e) = self.log.append(&entry) {
             tracing::error!(
                 error = format!("{e:#}"),
                 event = entry.event.as_str(),
@@ -245,7 +269,19 @@ impl Service {
     }
 }
 
-impl Service {
+/// Reading and pruning the audit log.
+pub struct AuditTrail {
+    pub(crate) log: Arc<dyn AuditLog>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for AuditTrail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditTrail")
+    }
+}
+
+impl AuditTrail {
     /// A page of the audit log for a global admin.
     ///
     /// # Errors
@@ -256,10 +292,10 @@ impl Service {
         mut query: AuditQuery,
         limit: Option<u32>,
     ) -> Result<Page<AuditRecord>, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        authorize(actor, Action::ManageModel)?;
         let limit = checked_limit(limit)?;
         query.limit = limit + 1;
-        let mut items = self.ports.audit.query(&query)?;
+        let mut items = self.log.query(&query)?;
         Ok(page(&mut items, limit, |r| r.id))
     }
 
@@ -273,14 +309,10 @@ impl Service {
         batch: u32,
         max_batches: u32,
     ) -> anyhow::Result<u64> {
-        let before = self
-            .ports
-            .clock
-            .now()
-            .plus(-i64::from(retention_days) * 86_400);
+        let before = self.clock.now().plus(-i64::from(retention_days) * 86_400);
         let mut total = 0;
         for _ in 0..max_batches {
-            let n = self.ports.audit.prune(before, batch)?;
+            let n = self.log.prune(before, batch)?;
             total += n;
             if n < u64::from(batch) {
                 break;

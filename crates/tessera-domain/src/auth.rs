@@ -1,18 +1,28 @@
-//! Login, refresh with rotation and reuse detection, logout, revocation, and access-token checks.
+//! Logins of every kind (password, second factor, OAuth grants), refresh with rotation and reuse
+//! detection, logout and revocation.
 
-use crate::audit::{Audit, Event, Outcome, RequestContext};
-use crate::claims::AccessClaims;
-use crate::error::{AuthError, TokenError};
-use crate::lockout::{Failure, LockoutKey};
-use crate::password::{Password, Verification};
-use crate::ports::{NewSession, RevokeSessions, Rotation};
-use crate::service::{Credential, Principal, Service};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
+use crate::credentials::{key_roles, KeyUsage, TokenFormat, API_KEY_PREFIX};
+use crate::error::AuthError;
+use crate::issuer::{Grant, Issued, IssuedAccess, IssuedTokens, Issuer, SessionKind};
+use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
+use crate::mfa::{use_second_factor, MFA_TOKEN_PREFIX};
+use crate::password::{Password, PasswordPolicy, Verification};
+use crate::ports::{
+    AccessRepository, Clock, CredentialRepository, LockoutRepository, MfaRepository, NewSession,
+    Observer, OneTimeCodes, PasswordHasher, RevokeSessions, Rotation, SecretTokens,
+    SessionRepository, UserRepository,
+};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
+use crate::sessions::SessionPolicy;
 use crate::time::UnixTime;
-use crate::token::{PlainToken, SessionId};
+use crate::token::PlainToken;
+use crate::usecases::TokenSettings;
 use crate::user::{LoginName, User};
-
-/// Longest user agent kept with a session, in characters.
-pub(crate) const MAX_USER_AGENT: usize = 512;
 
 /// Who is logging in, with what, and from where.
 #[derive(Debug)]
@@ -25,30 +35,49 @@ pub struct LoginRequest {
     pub context: RequestContext,
 }
 
-/// The tokens handed to a client after a login or a refresh.
-#[derive(Debug)]
-pub struct IssuedTokens {
-    pub access_token: String,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    pub refresh_token: PlainToken,
-    pub scope: String,
-    pub user_id: crate::user::UserId,
-    pub session_id: SessionId,
+/// Logins, refresh, logout and revocation.
+pub struct Authentication {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) sessions: Arc<dyn SessionRepository>,
+    pub(crate) credentials: Arc<dyn CredentialRepository>,
+    pub(crate) lockout: Arc<dyn LockoutRepository>,
+    pub(crate) mfa: Arc<dyn MfaRepository>,
+    pub(crate) otp: Arc<dyn OneTimeCodes>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) issuer: Arc<Issuer>,
+    pub(crate) key_usage: Arc<KeyUsage>,
+    pub(crate) tokens: TokenSettings,
+    pub(crate) password_policy: PasswordPolicy,
+    pub(crate) lockout_policy: LockoutPolicy,
+    pub(crate) session_policy: SessionPolicy,
+    pub(crate) default_format: TokenFormat,
 }
 
-impl Service {
-    /// Checks a username (or e-mail) and password and opens a session.
+impl fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Authentication")
+    }
+}
+
+impl Authentication {
+    /// Checks a username (or e-mail) and password and opens the session `kind` asks for.
     ///
     /// # Errors
     /// `InvalidCredentials` for an unknown user or a wrong password alike (both cost one hash
-    /// verification); `AccountDisabled` only once the password has been proven right.
-    pub fn login(&self, req: LoginRequest) -> Result<IssuedTokens, AuthError> {
+    /// verification); `AccountDisabled` only once the password has been proven right;
+    /// `MfaRequired` for a user with a second factor; `Locked`.
+    pub fn login(&self, req: LoginRequest, kind: SessionKind) -> Result<Issued, AuthError> {
         let (user, new) = self.checked_login(req)?;
-        self.open_jwt_session(&user, &new)
+        self.issuer.open(&user, &new, kind)
     }
 
-    /// The second step of a login for a user with MFA, handing out a JWT and a refresh token.
+    /// The second step of a login for a user with MFA, opening the session `kind` asks for.
     ///
     /// # Errors
     /// `InvalidMfaToken`, `InvalidMfaCode`, `Locked`, `AccountDisabled`.
@@ -57,28 +86,28 @@ impl Service {
         mfa_token: &str,
         code: &str,
         context: &RequestContext,
-    ) -> Result<IssuedTokens, AuthError> {
+        kind: SessionKind,
+    ) -> Result<Issued, AuthError> {
         let (user, new) = self.checked_mfa_login(mfa_token, code, context)?;
-        self.open_jwt_session(&user, &new)
+        self.issuer.open(&user, &new, kind)
     }
 
-    fn open_jwt_session(&self, user: &User, new: &NewSession) -> Result<IssuedTokens, AuthError> {
-        let p = &self.ports;
-        let refresh = p.secrets.new_refresh_token();
-        let session = p
-            .sessions
-            .create_session(new, &p.secrets.digest(&refresh))?;
-        self.enforce_session_limit(user.id)?;
-        let jti = p.secrets.new_jwt_id();
-        self.issue(user, session, new.created_at, jti, refresh)
+    /// The session kind of a login that asked for `asked` (or nothing: the configured default).
+    pub fn login_kind(&self, asked: Option<TokenFormat>) -> SessionKind {
+        match asked.unwrap_or(self.default_format) {
+            TokenFormat::Jwt => SessionKind::Jwt,
+            TokenFormat::Opaque => SessionKind::Opaque,
+        }
     }
 
     /// Checks a login and describes the session it opens, which lasts `refresh_ttl` at most.
     pub(crate) fn checked_login(&self, req: LoginRequest) -> Result<(User, NewSession), AuthError> {
         let user = self.check_login(&req)?;
         self.require_second_step(&user, &req.context)?;
-        let now = self.ports.clock.now();
-        let session = self.new_session(&user, &req.context, now, now.plus(self.tokens.refresh_ttl));
+        let now = self.clock.now();
+        let session =
+            self.issuer
+                .new_session(&user, &req.context, now, now.plus(self.tokens.refresh_ttl));
         Ok((user, session))
     }
 
@@ -118,7 +147,7 @@ impl Service {
         if let Some(tenant) = &req.tenant {
             audit = audit.detail("tenant", tenant.chars().take(64).collect::<String>());
         }
-        self.audit(audit);
+        self.audit.record(audit);
         result
     }
 
@@ -127,7 +156,7 @@ impl Service {
         req: &LoginRequest,
         subject: &mut Option<crate::user::UserId>,
     ) -> Result<User, AuthError> {
-        let p = &self.ports;
+        let p = self;
         // `None`: the named tenant does not exist, so neither does the user.
         let tenant = match req.tenant.as_deref() {
             None => Some(None),
@@ -146,7 +175,7 @@ impl Service {
             None => LockoutKey::unknown(tenant.flatten(), &req.login),
         };
         let now = p.clock.now();
-        if self.lockout.enabled() {
+        if self.lockout_policy.enabled() {
             if let Some(until) = p.lockout.locked_until(&key, now)? {
                 return Err(AuthError::Locked {
                     retry_after: until.seconds() - now.seconds(),
@@ -155,7 +184,7 @@ impl Service {
         }
         let checked = match found {
             // No stored password can be this long; refuse before spending a hash on it.
-            _ if req.password.expose().len() > self.policy.max_bytes => None,
+            _ if req.password.expose().len() > self.password_policy.max_bytes => None,
             None => {
                 p.hasher.verify_dummy(&req.password);
                 None
@@ -171,7 +200,7 @@ impl Service {
         if !user.active {
             return Err(AuthError::AccountDisabled);
         }
-        if self.lockout.enabled() {
+        if self.lockout_policy.enabled() {
             p.lockout.clear(&key)?;
         }
         if needs_rehash {
@@ -195,11 +224,14 @@ impl Service {
         context: &RequestContext,
         now: UnixTime,
     ) -> anyhow::Result<AuthError> {
-        if !self.lockout.enabled() {
+        if !self.lockout_policy.enabled() {
             return Ok(AuthError::InvalidCredentials);
         }
         Ok(
-            match self.ports.lockout.record_failure(key, now, &self.lockout)? {
+            match self
+                .lockout
+                .record_failure(key, now, &self.lockout_policy)?
+            {
                 Failure::Counted(_) => AuthError::InvalidCredentials,
                 Failure::Locked { until } => {
                     let mut audit = Audit::new(Event::Lockout, Outcome::Success)
@@ -208,7 +240,7 @@ impl Service {
                     if let Some(user) = subject {
                         audit = audit.subject(user);
                     }
-                    self.audit(audit);
+                    self.audit.record(audit);
                     AuthError::Locked {
                         retry_after: until.seconds() - now.seconds(),
                     }
@@ -218,25 +250,6 @@ impl Service {
                 },
             },
         )
-    }
-
-    /// Lifts a user's lockout and forgets their failed logins. Admins (of the user's tenant) only.
-    ///
-    /// # Errors
-    /// `Forbidden`, `NotFound`.
-    pub fn unlock_user(
-        &self,
-        actor: &Principal,
-        id: crate::user::UserId,
-    ) -> Result<(), crate::error::UserError> {
-        self.target_user(actor, id, crate::access::Action::Administer)?;
-        self.ports.lockout.clear(&LockoutKey::user(id))?;
-        self.audit(
-            Audit::new(Event::Unlock, Outcome::Success)
-                .by(actor)
-                .subject(id),
-        );
-        Ok(())
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
@@ -251,22 +264,22 @@ impl Service {
         presented: &PlainToken,
         context: &RequestContext,
     ) -> Result<IssuedTokens, AuthError> {
-        let p = &self.ports;
+        let p = self;
         let now = p.clock.now();
         let record = p
             .sessions
             .find_refresh(&p.secrets.digest(presented))?
             .ok_or(AuthError::InvalidGrant)?;
-        if record.session_revoked || self.revoked.contains(record.session_id) {
+        if record.session_revoked || self.revocations.contains(record.session_id) {
             return Err(AuthError::InvalidGrant);
         }
         if !self
-            .sessions
+            .session_policy
             .alive(record.session_created_at, record.session_last_used_at, now)
         {
             p.sessions
                 .revoke_session(record.session_id, "session_expired", now)?;
-            self.remember_revoked(&[record.session_id]);
+            self.revocations.remember(&[record.session_id]);
             return Err(AuthError::InvalidGrant);
         }
         let (successor, jti) = p.secrets.successor(presented);
@@ -289,13 +302,13 @@ impl Service {
             Some(_) => {
                 p.sessions
                     .revoke_session(record.session_id, "refresh_token_reuse", now)?;
-                self.remember_revoked(&[record.session_id]);
+                self.revocations.remember(&[record.session_id]);
                 tracing::warn!(
                     user_id = record.user_id.0,
                     session_id = record.session_id.0,
                     "refresh token reused after rotation; session revoked"
                 );
-                self.audit(
+                self.audit.record(
                     Audit::new(Event::RefreshReuse, Outcome::Failure)
                         .from(context)
                         .subject(record.user_id)
@@ -309,13 +322,14 @@ impl Service {
             _ => return Err(AuthError::InvalidGrant),
         };
         p.sessions.touch_session(record.session_id, now)?;
-        self.audit(
+        self.audit.record(
             Audit::new(Event::Refresh, Outcome::Success)
                 .from(context)
                 .subject(user.id)
                 .target(format!("session:{}", record.session_id.0)),
         );
-        self.issue(&user, record.session_id, issued_at, jti, successor)
+        self.issuer
+            .issue(&user, record.session_id, issued_at, jti, successor)
     }
 
     /// Ends the caller's session: its access tokens are refused from now on and its refresh token is dead.
@@ -326,10 +340,10 @@ impl Service {
         let Some(session) = caller.session_id else {
             return Err(AuthError::NoSession);
         };
-        let now = self.ports.clock.now();
-        self.ports.sessions.revoke_session(session, "logout", now)?;
-        self.remember_revoked(&[session]);
-        self.audit(
+        let now = self.clock.now();
+        self.sessions.revoke_session(session, "logout", now)?;
+        self.revocations.remember(&[session]);
+        self.audit.record(
             Audit::new(Event::Logout, Outcome::Success)
                 .by(caller)
                 .subject(caller.user_id)
@@ -347,13 +361,13 @@ impl Service {
         presented: &PlainToken,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
-        let p = &self.ports;
+        let p = self;
         if let Some(record) = p.sessions.find_refresh(&p.secrets.digest(presented))? {
             let now = p.clock.now();
             p.sessions
                 .revoke_session(record.session_id, "token_revoked", now)?;
-            self.remember_revoked(&[record.session_id]);
-            self.audit(
+            self.revocations.remember(&[record.session_id]);
+            self.audit.record(
                 Audit::new(Event::TokenRevoked, Outcome::Success)
                     .from(context)
                     .subject(record.user_id)
@@ -363,98 +377,158 @@ impl Service {
         Ok(())
     }
 
-    /// Checks an access token: signature, time, issuer, audience, and the revocation view.
-    /// Costs one signature verification and a memory lookup; it never touches the store.
+    /// The OAuth client-credentials grant: an API key's id and secret buy a JWT access token with
+    /// the key's roles, in a session of its own that ends when the key is deleted.
     ///
     /// # Errors
-    /// The `TokenError` that says why the token is refused.
-    pub fn authenticate(&self, token: &str) -> Result<Principal, TokenError> {
-        let claims = self.ports.codec.decode(token)?;
-        self.rules.check(&claims, self.ports.clock.now())?;
-        if self.revoked.contains(claims.session_id) {
-            return Err(TokenError::Revoked);
+    /// `InvalidClient` for an unknown id, a wrong secret, an expired key or a disabled user.
+    pub fn client_credentials(
+        &self,
+        key_id: &str,
+        secret: &str,
+        context: &RequestContext,
+    ) -> Result<IssuedAccess, AuthError> {
+        let p = self;
+        let now = p.clock.now();
+        let digest = p.secrets.digest(&PlainToken::new(secret.to_owned()));
+        let found = if secret.starts_with(API_KEY_PREFIX) {
+            p.credentials.find_api_key(&digest)?
+        } else {
+            None
+        };
+        let Some((key, user)) = found.filter(|(k, u)| {
+            k.id.to_string() == key_id && u.active && k.expires_at.is_none_or(|e| now < e)
+        }) else {
+            self.audit.record(
+                Audit::new(Event::ClientCredentials, Outcome::Failure)
+                    .from(context)
+                    .detail("client_id", key_id.chars().take(32).collect::<String>()),
+            );
+            return Err(AuthError::InvalidClient);
+        };
+        self.key_usage.record(key.id, now);
+        let roles = key_roles(&key, &user);
+        let expires = now.plus(self.tokens.access_ttl);
+        let session = p.credentials.create_key_session(
+            &self.issuer.new_session(&user, context, now, expires),
+            key.id,
+        )?;
+        let scope = roles.join(" ");
+        let token = self.issuer.sign_access(
+            &user,
+            session,
+            now,
+            p.secrets.new_jwt_id(),
+            Grant {
+                roles,
+                scope: scope.clone(),
+                client_id: key.id.to_string(),
+            },
+        )?;
+        p.observer.token_issued("client_credentials");
+        self.audit.record(
+            Audit::new(Event::ClientCredentials, Outcome::Success)
+                .from(context)
+                .actor(user.id)
+                .subject(user.id)
+                .target(format!("api_key:{}", key.id)),
+        );
+        Ok(IssuedAccess {
+            access_token: PlainToken::new(token),
+            expires_in: self.tokens.access_ttl,
+            scope,
+        })
+    }
+
+    /// After the password: a user with MFA gets a pending login instead of a session.
+    pub(crate) fn require_second_step(
+        &self,
+        user: &User,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let p = self;
+        if !p.mfa.mfa_state(user.id)?.is_some_and(|s| s.enabled) {
+            return Ok(());
         }
-        Ok(Principal {
-            user_id: claims.subject,
-            username: claims.preferred_username,
-            roles: claims.roles,
-            session_id: Some(claims.session_id),
-            scope: claims.scope,
-            expires_at: Some(claims.expires_at),
-            tenant_id: claims
-                .tenant_id
-                .as_deref()
-                .map(|t| t.parse().map(crate::user::TenantId))
-                .transpose()
-                .map_err(|_| TokenError::Invalid)?,
-            credential: Credential::AccessToken,
-            client_id: claims.client_id,
-            issued_at: Some(claims.issued_at),
-            context: RequestContext::default(),
+        let token = p.secrets.new_secret(MFA_TOKEN_PREFIX);
+        let now = p.clock.now();
+        p.mfa.create_challenge(
+            user.id,
+            &p.secrets.digest(&token),
+            now.plus(self.tokens.mfa_ttl),
+        )?;
+        self.audit.record(
+            Audit::new(Event::MfaRequired, Outcome::Success)
+                .from(context)
+                .subject(user.id),
+        );
+        Err(AuthError::MfaRequired {
+            mfa_token: token.expose().to_owned(),
         })
     }
 
-    fn issue(
+    /// The second step of a login: the pending-login token and a TOTP or backup code.
+    /// Wrong codes count towards the lockout; the pending login is used up only on success.
+    ///
+    /// # Errors
+    /// `InvalidMfaToken` for an unknown, used or expired token; `InvalidMfaCode`; `Locked`.
+    pub(crate) fn checked_mfa_login(
         &self,
-        user: &User,
-        session: SessionId,
-        issued_at: UnixTime,
-        jwt_id: String,
-        refresh_token: PlainToken,
-    ) -> Result<IssuedTokens, AuthError> {
-        let t = &self.tokens;
-        let grant = Grant {
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            scope: t.scope.clone(),
-            client_id: t.client_id.clone(),
+        mfa_token: &str,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<(User, NewSession), AuthError> {
+        let p = self;
+        let now = p.clock.now();
+        let digest = p.secrets.digest(&PlainToken::new(mfa_token.to_owned()));
+        let user_id = p
+            .mfa
+            .challenge_user(&digest, now)?
+            .ok_or(AuthError::InvalidMfaToken)?;
+        let key = LockoutKey::user(user_id);
+        if self.lockout_policy.enabled() {
+            if let Some(until) = p.lockout.locked_until(&key, now)? {
+                return Err(AuthError::Locked {
+                    retry_after: until.seconds() - now.seconds(),
+                });
+            }
+        }
+        if use_second_factor(self, user_id, code)? != Some(true) {
+            self.audit.record(
+                Audit::new(Event::LoginFailed, Outcome::Failure)
+                    .from(context)
+                    .subject(user_id)
+                    .detail("reason", "invalid_mfa_code"),
+            );
+            return Err(
+                match self.login_failed(&key, Some(user_id), context, now)? {
+                    AuthError::InvalidCredentials => AuthError::InvalidMfaCode,
+                    other => other,
+                },
+            );
+        }
+        if !p.mfa.consume_challenge(&digest, now)? {
+            return Err(AuthError::InvalidMfaToken);
+        }
+        let user = match p.users.get_user(user_id)? {
+            Some(u) if u.active => u,
+            Some(_) => return Err(AuthError::AccountDisabled),
+            None => return Err(AuthError::InvalidMfaToken),
         };
-        let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
-        self.ports.observer.token_issued("access_jwt");
-        self.ports.observer.token_issued("refresh");
-        let expires_at = issued_at.plus(t.access_ttl);
-        Ok(IssuedTokens {
-            access_token,
-            expires_in: (expires_at.seconds() - self.ports.clock.now().seconds()).max(0),
-            refresh_token,
-            scope: t.scope.clone(),
-            user_id: user.id,
-            session_id: session,
-        })
-    }
-
-    /// Signs an access token for `user` in `session` with what `grant` allows.
-    pub(crate) fn sign_access(
-        &self,
-        user: &User,
-        session: SessionId,
-        issued_at: UnixTime,
-        jwt_id: String,
-        grant: Grant,
-    ) -> Result<String, AuthError> {
-        let t = &self.tokens;
-        let claims = AccessClaims {
-            issuer: t.issuer.clone(),
-            subject: user.id,
-            audience: t.audiences.clone(),
-            expires_at: issued_at.plus(t.access_ttl),
-            issued_at,
-            not_before: issued_at,
-            jwt_id,
-            client_id: grant.client_id,
-            session_id: session,
-            scope: grant.scope,
-            roles: grant.roles,
-            tenant_id: user.tenant_id.map(|t| t.0.to_string()),
-            preferred_username: user.username.as_str().to_owned(),
-        };
-        Ok(self.ports.codec.sign(&claims)?)
+        if self.lockout_policy.enabled() {
+            p.lockout.clear(&key)?;
+        }
+        self.audit.record(
+            Audit::new(Event::Login, Outcome::Success)
+                .from(context)
+                .subject(user.id)
+                .detail("mfa", true),
+        );
+        let session =
+            self.issuer
+                .new_session(&user, context, now, now.plus(self.tokens.refresh_ttl));
+        Ok((user, session))
     }
 }
 
-/// What an access token grants: its roles, scope and client.
-#[derive(Debug, Clone)]
-pub(crate) struct Grant {
-    pub roles: Vec<String>,
-    pub scope: String,
-    pub client_id: String,
-}
+crate::mfa::second_factor_ports!(Authentication);

@@ -3,16 +3,19 @@
 //! and the clean-up of expired credentials.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
-use crate::access::{Action, Entry};
-use crate::audit::{Audit, Event, Outcome, RequestContext};
-use crate::auth::LoginRequest;
+use crate::access::{authorize, target_user, AccessModel, Action, Entry};
+use crate::audit::{Audit, Auditor, Event, Outcome};
 use crate::error::{AuthError, FieldErrors, TokenError, UserError};
-use crate::ports::{Extension, NewSession};
-use crate::service::{Credential, Principal, Service};
+use crate::gate::{unavailable, Gate};
+use crate::ports::{AccessRepository, Clock, CredentialRepository, SecretTokens, UserRepository};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::time::UnixTime;
 use crate::token::PlainToken;
+use crate::usecases::TokenSettings;
 use crate::user::{parse_roles, DisplayName, Role, User, UserId};
 
 /// Prefix of every API key.
@@ -119,14 +122,6 @@ pub struct IssuedServiceSecret {
     pub created_at: UnixTime,
 }
 
-/// An access token without a refresh token: an opaque login or a client-credentials grant.
-#[derive(Debug)]
-pub struct IssuedAccess {
-    pub access_token: PlainToken,
-    pub expires_in: i64,
-    pub scope: String,
-}
-
 /// The answer to a resource service asking about a token.
 #[derive(Debug, Clone)]
 pub struct TokenCheck {
@@ -141,14 +136,14 @@ pub struct TokenCheck {
 pub struct KeyUsage(Mutex<HashMap<i64, UnixTime>>);
 
 impl KeyUsage {
-    fn record(&self, key: i64, at: UnixTime) {
+    pub(crate) fn record(&self, key: i64, at: UnixTime) {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, at);
     }
 
-    fn get(&self, key: i64) -> Option<UnixTime> {
+    pub(crate) fn get(&self, key: i64) -> Option<UnixTime> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -176,290 +171,29 @@ impl KeyUsage {
     }
 }
 
-/// Logs a store failure met while checking a credential and says only that it could not be checked.
-fn unavailable(e: &anyhow::Error) -> TokenError {
-    tracing::error!(error = format!("{e:#}"), "cannot check a credential");
-    TokenError::Unavailable
+/// API keys, service secrets, the token checks resource services ask for, and the clean-up of
+/// expired credentials.
+pub struct Credentials {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) credentials: Arc<dyn CredentialRepository>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) model: Arc<AccessModel>,
+    pub(crate) key_usage: Arc<KeyUsage>,
+    pub(crate) tokens: TokenSettings,
 }
 
-impl Service {
-    /// Checks any bearer credential: an API key, an opaque token or a JWT access token, by its prefix.
-    /// With `renew`, an opaque token near its expiry is extended (introspection passes false).
-    ///
-    /// # Errors
-    /// The `TokenError` that says why it is refused.
-    pub fn authenticate_credential(
-        &self,
-        token: &str,
-        renew: bool,
-    ) -> Result<Principal, TokenError> {
-        if token.starts_with(API_KEY_PREFIX) {
-            self.authenticate_api_key(token)
-        } else if token.starts_with(OPAQUE_TOKEN_PREFIX) {
-            self.authenticate_opaque(token, renew)
-        } else {
-            self.authenticate(token)
-        }
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials")
     }
+}
 
-    /// The CSRF token of a browser session whose cookie holds `session_token`.
-    pub fn csrf_token(&self, session_token: &PlainToken) -> String {
-        self.ports.secrets.csrf_token(session_token)
-    }
-
-    /// Whether `presented` is the CSRF token of `session_token`, compared in constant time.
-    pub fn csrf_matches(&self, session_token: &PlainToken, presented: &str) -> bool {
-        let expected = self.csrf_token(session_token);
-        expected.len() == presented.len()
-            && expected
-                .bytes()
-                .zip(presented.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    }
-
-    /// Whether checking `token` needs the store (and so a blocking thread).
-    pub fn needs_store(token: &str) -> bool {
-        token.starts_with(API_KEY_PREFIX) || token.starts_with(OPAQUE_TOKEN_PREFIX)
-    }
-
-    fn authenticate_api_key(&self, token: &str) -> Result<Principal, TokenError> {
-        let p = &self.ports;
-        let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
-        let (key, user) = p
-            .credentials
-            .find_api_key(&digest)
-            .map_err(|e| unavailable(&e))?
-            .ok_or(TokenError::Invalid)?;
-        let now = p.clock.now();
-        if key.expires_at.is_some_and(|e| now >= e) {
-            return Err(TokenError::Expired);
-        }
-        if !user.active {
-            return Err(TokenError::AccountDisabled);
-        }
-        self.key_usage.record(key.id, now);
-        let roles = key_roles(&key, &user);
-        Ok(Principal {
-            user_id: user.id,
-            username: user.username.as_str().to_owned(),
-            scope: roles.join(" "),
-            roles,
-            session_id: None,
-            expires_at: key.expires_at,
-            tenant_id: user.tenant_id,
-            credential: Credential::ApiKey { id: key.id },
-            client_id: key.id.to_string(),
-            issued_at: Some(key.created_at),
-            context: RequestContext::default(),
-        })
-    }
-
-    fn authenticate_opaque(&self, token: &str, renew: bool) -> Result<Principal, TokenError> {
-        let p = &self.ports;
-        let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
-        let rec = p
-            .credentials
-            .find_opaque(&digest)
-            .map_err(|e| unavailable(&e))?
-            .ok_or(TokenError::Invalid)?;
-        if rec.session_revoked || self.revoked.contains(rec.session_id) {
-            return Err(TokenError::Revoked);
-        }
-        let now = p.clock.now();
-        if now >= rec.expires_at {
-            return Err(TokenError::Expired);
-        }
-        if !self
-            .sessions
-            .alive(rec.session_created_at, rec.session_last_used_at, now)
-        {
-            return Err(TokenError::Expired);
-        }
-        let user = match p.users.get_user(rec.user_id).map_err(|e| unavailable(&e))? {
-            None => return Err(TokenError::Revoked),
-            Some(u) if !u.active => return Err(TokenError::AccountDisabled),
-            Some(u) => u,
-        };
-        let o = &self.opaque;
-        let mut expires_at = rec.expires_at;
-        let mut renewed = false;
-        let target = now.plus(rec.ttl).min(rec.session_expires_at);
-        if renew
-            && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold
-            && target > expires_at
-        {
-            match p
-                .credentials
-                .extend_opaque(rec.token_id, rec.expires_at, target, now)
-                .map_err(|e| unavailable(&e))?
-            {
-                Extension::Extended => {
-                    expires_at = target;
-                    renewed = true;
-                }
-                Extension::AlreadyAt(at) => expires_at = at,
-                Extension::Gone => return Err(TokenError::Revoked),
-            }
-        }
-        Ok(Principal {
-            user_id: user.id,
-            username: user.username.as_str().to_owned(),
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            session_id: Some(rec.session_id),
-            scope: self.tokens.scope.clone(),
-            expires_at: Some(expires_at),
-            tenant_id: user.tenant_id,
-            credential: Credential::Opaque { renewed },
-            client_id: self.tokens.client_id.clone(),
-            issued_at: None,
-            context: RequestContext::default(),
-        })
-    }
-
-    /// The format a login asked for, or the configured default.
-    pub fn login_format(&self, asked: Option<TokenFormat>) -> TokenFormat {
-        asked.unwrap_or(self.opaque.default_format)
-    }
-
-    /// Checks a login like `login` and opens a session with an opaque access token.
-    ///
-    /// # Errors
-    /// As `login`.
-    pub fn login_opaque(
-        &self,
-        req: LoginRequest,
-        browser: bool,
-    ) -> Result<IssuedAccess, AuthError> {
-        let (user, new) = self.checked_login(req)?;
-        self.open_opaque_session(&user, &new, browser)
-    }
-
-    /// The second step of a login for a user with MFA, handing out an opaque token.
-    ///
-    /// # Errors
-    /// As `login_mfa`.
-    pub fn login_mfa_opaque(
-        &self,
-        mfa_token: &str,
-        code: &str,
-        context: &RequestContext,
-        browser: bool,
-    ) -> Result<IssuedAccess, AuthError> {
-        let (user, new) = self.checked_mfa_login(mfa_token, code, context)?;
-        self.open_opaque_session(&user, &new, browser)
-    }
-
-    /// Opens a session with an opaque token: an API client's (`ttl`) or a browser's (`browser_ttl`).
-    fn open_opaque_session(
-        &self,
-        user: &User,
-        new: &NewSession,
-        browser: bool,
-    ) -> Result<IssuedAccess, AuthError> {
-        let p = &self.ports;
-        let token = p.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
-        let ttl = if browser {
-            self.opaque.browser_ttl
-        } else {
-            self.opaque.ttl
-        };
-        p.credentials
-            .create_opaque_session(new, &p.secrets.digest(&token), ttl)?;
-        self.enforce_session_limit(user.id)?;
-        p.observer.token_issued(if browser {
-            "browser_session"
-        } else {
-            "access_opaque"
-        });
-        Ok(IssuedAccess {
-            access_token: token,
-            expires_in: ttl,
-            scope: self.tokens.scope.clone(),
-        })
-    }
-
-    /// The OAuth client-credentials grant: an API key's id and secret buy a JWT access token with
-    /// the key's roles, in a session of its own that ends when the key is deleted.
-    ///
-    /// # Errors
-    /// `InvalidClient` for an unknown id, a wrong secret, an expired key or a disabled user.
-    pub fn client_credentials(
-        &self,
-        key_id: &str,
-        secret: &str,
-        context: &RequestContext,
-    ) -> Result<IssuedAccess, AuthError> {
-        let p = &self.ports;
-        let now = p.clock.now();
-        let digest = p.secrets.digest(&PlainToken::new(secret.to_owned()));
-        let found = if secret.starts_with(API_KEY_PREFIX) {
-            p.credentials.find_api_key(&digest)?
-        } else {
-            None
-        };
-        let Some((key, user)) = found.filter(|(k, u)| {
-            k.id.to_string() == key_id && u.active && k.expires_at.is_none_or(|e| now < e)
-        }) else {
-            self.audit(
-                Audit::new(Event::ClientCredentials, Outcome::Failure)
-                    .from(context)
-                    .detail("client_id", key_id.chars().take(32).collect::<String>()),
-            );
-            return Err(AuthError::InvalidClient);
-        };
-        self.key_usage.record(key.id, now);
-        let roles = key_roles(&key, &user);
-        let expires = now.plus(self.tokens.access_ttl);
-        let session = p
-            .credentials
-            .create_key_session(&self.new_session(&user, context, now, expires), key.id)?;
-        let scope = roles.join(" ");
-        let token = self.sign_access(
-            &user,
-            session,
-            now,
-            p.secrets.new_jwt_id(),
-            crate::auth::Grant {
-                roles,
-                scope: scope.clone(),
-                client_id: key.id.to_string(),
-            },
-        )?;
-        p.observer.token_issued("client_credentials");
-        self.audit(
-            Audit::new(Event::ClientCredentials, Outcome::Success)
-                .from(context)
-                .actor(user.id)
-                .subject(user.id)
-                .target(format!("api_key:{}", key.id)),
-        );
-        Ok(IssuedAccess {
-            access_token: PlainToken::new(token),
-            expires_in: self.tokens.access_ttl,
-            scope,
-        })
-    }
-
-    pub(crate) fn new_session(
-        &self,
-        user: &User,
-        context: &RequestContext,
-        now: UnixTime,
-        expires_at: UnixTime,
-    ) -> NewSession {
-        NewSession {
-            user_id: user.id,
-            ip: context.ip.clone(),
-            user_agent: context
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(crate::auth::MAX_USER_AGENT).collect()),
-            created_at: now,
-            expires_at,
-        }
-    }
-
+impl Credentials {
     /// Creates an API key for `user`, shown once.
     ///
     /// # Errors
@@ -470,8 +204,8 @@ impl Service {
         user: UserId,
         req: CreateApiKey,
     ) -> Result<IssuedApiKey, UserError> {
-        let owner = self.target_user(actor, user, Action::Read)?;
-        let now = self.ports.clock.now();
+        let owner = target_user(&*self.users, actor, user, Action::Read)?;
+        let now = self.clock.now();
         let mut fields = FieldErrors::new();
         let name = match DisplayName::parse(&req.name) {
             Ok(n) => n.as_str().to_owned(),
@@ -496,7 +230,7 @@ impl Service {
             fields.add("expires_at", "in_the_past");
         }
         fields.into_result()?;
-        let secret = self.ports.secrets.new_secret(API_KEY_PREFIX);
+        let secret = self.secrets.new_secret(API_KEY_PREFIX);
         let new = NewApiKey {
             user_id: user,
             name,
@@ -506,10 +240,9 @@ impl Service {
             expires_at: req.expires_at,
         };
         let key = self
-            .ports
             .credentials
-            .create_api_key(&new, &self.ports.secrets.digest(&secret))?;
-        self.audit(
+            .create_api_key(&new, &self.secrets.digest(&secret))?;
+        self.audit.record(
             Audit::new(Event::ApiKeyCreated, Outcome::Success)
                 .by(actor)
                 .subject(user)
@@ -524,8 +257,8 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn list_api_keys(&self, actor: &Principal, user: UserId) -> Result<Vec<ApiKey>, UserError> {
-        self.target_user(actor, user, Action::Read)?;
-        let mut keys = self.ports.credentials.list_api_keys(user)?;
+        target_user(&*self.users, actor, user, Action::Read)?;
+        let mut keys = self.credentials.list_api_keys(user)?;
         for k in &mut keys {
             if let Some(at) = self.key_usage.get(k.id) {
                 k.last_used_at = Some(k.last_used_at.map_or(at, |old| old.max(at)));
@@ -541,20 +274,18 @@ impl Service {
     /// `NotFound`.
     pub fn delete_api_key(&self, actor: &Principal, id: i64) -> Result<(), UserError> {
         let key = self
-            .ports
             .credentials
             .get_api_key(id)?
             .ok_or(UserError::NotFound)?;
-        if self.target_user(actor, key.user_id, Action::Read).is_err() {
+        if target_user(&*self.users, actor, key.user_id, Action::Read).is_err() {
             return Err(UserError::NotFound);
         }
         let revoked = self
-            .ports
             .credentials
-            .delete_api_key(id, self.ports.clock.now())?
+            .delete_api_key(id, self.clock.now())?
             .ok_or(UserError::NotFound)?;
-        self.remember_revoked(&revoked);
-        self.audit(
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::ApiKeyDeleted, Outcome::Success)
                 .by(actor)
                 .subject(key.user_id)
@@ -572,18 +303,17 @@ impl Service {
         actor: &Principal,
         service: i64,
     ) -> Result<IssuedServiceSecret, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
-        let now = self.ports.clock.now();
-        let secret = self.ports.secrets.new_secret(SERVICE_SECRET_PREFIX);
-        let digest = self.ports.secrets.digest(&secret);
+        authorize(actor, Action::ManageModel)?;
+        let now = self.clock.now();
+        let secret = self.secrets.new_secret(SERVICE_SECRET_PREFIX);
+        let digest = self.secrets.digest(&secret);
         if !self
-            .ports
             .access
             .set_service_secret(service, Some(&digest), now)?
         {
             return Err(UserError::NotFound);
         }
-        self.audit(
+        self.audit.record(
             Audit::new(Event::ServiceSecretIssued, Outcome::Success)
                 .by(actor)
                 .target(format!("service:{service}")),
@@ -600,13 +330,12 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn revoke_service_secret(&self, actor: &Principal, service: i64) -> Result<(), UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        authorize(actor, Action::ManageModel)?;
         if self
-            .ports
             .access
-            .set_service_secret(service, None, self.ports.clock.now())?
+            .set_service_secret(service, None, self.clock.now())?
         {
-            self.audit(
+            self.audit.record(
                 Audit::new(Event::ServiceSecretRevoked, Outcome::Success)
                     .by(actor)
                     .target(format!("service:{service}")),
@@ -625,11 +354,8 @@ impl Service {
         if !secret.starts_with(SERVICE_SECRET_PREFIX) {
             return Err(AuthError::InvalidClient);
         }
-        let digest = self
-            .ports
-            .secrets
-            .digest(&PlainToken::new(secret.to_owned()));
-        match self.ports.access.service_by_secret(&digest)? {
+        let digest = self.secrets.digest(&PlainToken::new(secret.to_owned()));
+        match self.access.service_by_secret(&digest)? {
             Some(s) if s.active => Ok(s),
             _ => Err(AuthError::InvalidClient),
         }
@@ -646,7 +372,7 @@ impl Service {
         token: &str,
     ) -> Result<Option<Principal>, AuthError> {
         self.authenticate_service(service_secret)?;
-        match self.authenticate_credential(token, false) {
+        match self.gate.authenticate_credential(token, false) {
             Ok(p) => Ok(Some(p)),
             Err(TokenError::Unavailable) => Err(AuthError::Unknown(
                 anyhow::Error::new(crate::error::Unreachable)
@@ -675,12 +401,15 @@ impl Service {
             None => None,
             Some(service) => {
                 let user = self
-                    .ports
                     .users
                     .get_user(principal.user_id)
                     .map_err(|e| unavailable(&e))?
                     .ok_or(TokenError::Revoked)?;
-                match self.access_of(user, service).map_err(|e| unavailable(&e))? {
+                match self
+                    .model
+                    .access_of(user, service)
+                    .map_err(|e| unavailable(&e))?
+                {
                     Some(a) if a.service.active => Some(a.permissions),
                     _ => return Err(TokenError::UnknownService),
                 }
@@ -702,7 +431,7 @@ impl Service {
             return Ok(0);
         }
         let n = uses.len();
-        if let Err(e) = self.ports.credentials.record_api_key_use(&uses) {
+        if let Err(e) = self.credentials.record_api_key_use(&uses) {
             self.key_usage.put_back(uses);
             return Err(e);
         }
@@ -715,16 +444,13 @@ impl Service {
     /// # Errors
     /// When the store fails.
     pub fn prune_expired(&self, batch: u32, max_batches: u32) -> anyhow::Result<u64> {
-        let now = self.ports.clock.now();
+        let now = self.clock.now();
         // A session that ended or expired longer ago than an access token lives is no longer needed
         // to answer for any token; its revocation stays in the revocation list.
         let ended_before = now.plus(-(self.tokens.access_ttl + self.tokens.leeway + 1));
         let mut total = 0;
         for _ in 0..max_batches {
-            let n = self
-                .ports
-                .credentials
-                .prune_expired(now, ended_before, batch)?;
+            let n = self.credentials.prune_expired(now, ended_before, batch)?;
             total += n;
             if n < u64::from(batch) {
                 break;
@@ -736,7 +462,7 @@ impl Service {
 
 /// The global roles an API key acts with: its scopes, or all of its user's roles when it has none,
 /// and never a role the user no longer holds.
-fn key_roles(key: &ApiKey, user: &User) -> Vec<String> {
+pub(crate) fn key_roles(key: &ApiKey, user: &User) -> Vec<String> {
     user.roles
         .iter()
         .filter(|r| key.scopes.is_empty() || key.scopes.contains(r))
@@ -797,13 +523,14 @@ mod tests {
     fn csrf_tokens_match_only_their_session() {
         let h = crate::fakes::harness();
         let t = PlainToken::new("tso_a".into());
-        let csrf = h.service.csrf_token(&t);
-        assert!(h.service.csrf_matches(&t, &csrf));
+        let csrf = h.core.gate.csrf_token(&t);
+        assert!(h.core.gate.csrf_matches(&t, &csrf));
         assert!(!h
-            .service
+            .core
+            .gate
             .csrf_matches(&PlainToken::new("tso_b".into()), &csrf));
-        assert!(!h.service.csrf_matches(&t, ""));
-        assert!(!h.service.csrf_matches(&t, &format!("{csrf}x")));
+        assert!(!h.core.gate.csrf_matches(&t, ""));
+        assert!(!h.core.gate.csrf_matches(&t, &format!("{csrf}x")));
     }
 
     #[test]

@@ -7,13 +7,14 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::access::{Action, Kind, Target};
+use crate::access::{authorize, Action, Kind, Target};
 use crate::audit::{Audit, Event, Outcome};
 use crate::error::UserError;
 use crate::password::{Password, PasswordHash};
-use crate::service::{Principal, Service};
+use crate::principal::Principal;
 use crate::user::{LoginName, TenantId, User, UserId};
 use crate::users::CreateUser;
+use crate::users::{validate_new_user, Accounts};
 
 /// How an imported user proves who they are.
 #[derive(Debug)]
@@ -56,7 +57,7 @@ pub struct ExportedUser {
     pub hash: PasswordHash,
 }
 
-impl Service {
+impl Accounts {
     /// Imports users, all or none. `users` pairs each with its line number.
     ///
     /// # Errors
@@ -72,7 +73,7 @@ impl Service {
         let mut seen: HashSet<(Option<i64>, String)> = HashSet::new();
         for (line, u) in users {
             let tenant = u.tenant_id.map(TenantId);
-            Self::authorize(
+            authorize(
                 actor,
                 Action::Administer(Target {
                     id: UserId(0),
@@ -82,7 +83,6 @@ impl Service {
             .map_err(fail(line))?;
             if let Some(t) = tenant {
                 if self
-                    .ports
                     .access
                     .get_entry(Kind::Tenant, t.0)
                     .map_err(|e| fail(line)(e.into()))?
@@ -105,8 +105,10 @@ impl Service {
                 tenant_id: u.tenant_id,
             };
             let mut new = match &u.secret {
-                ImportSecret::Password(_) => self.validate_new_user(&request),
-                ImportSecret::Hash(_) => self.validate_new_user_without_password(&request),
+                ImportSecret::Password(_) => {
+                    validate_new_user(&self.password_policy, &request, true)
+                }
+                ImportSecret::Hash(_) => validate_new_user(&self.password_policy, &request, false),
             }
             .map_err(fail(line))?;
             new.tenant_id = tenant;
@@ -128,7 +130,6 @@ impl Service {
                     LoginName::Username(key)
                 };
                 let exists = self
-                    .ports
                     .users
                     .find_credentials(tenant, &name)
                     .map_err(|e| fail(line)(e.into()))?
@@ -144,13 +145,11 @@ impl Service {
                 }
             }
             let hash = match u.secret {
-                ImportSecret::Password(p) => self
-                    .ports
-                    .hasher
-                    .hash(&p)
-                    .map_err(|e| fail(line)(e.into()))?,
+                ImportSecret::Password(p) => {
+                    self.hasher.hash(&p).map_err(|e| fail(line)(e.into()))?
+                }
                 ImportSecret::Hash(h) => {
-                    if !self.ports.hasher.recognizes(&h) {
+                    if !self.hasher.recognizes(&h) {
                         return Err(fail(line)(field("password_hash", "unknown_format")));
                     }
                     h
@@ -159,11 +158,10 @@ impl Service {
             batch.push((new, hash));
         }
         let created = self
-            .ports
             .users
-            .create_users(&batch, self.ports.clock.now())
+            .create_users(&batch, self.clock.now())
             .map_err(|error| LineError { line: 0, error })?;
-        self.audit(
+        self.audit.record(
             Audit::new(Event::UsersImported, Outcome::Success)
                 .by(actor)
                 .detail("users", created.len()),
@@ -176,13 +174,13 @@ impl Service {
     /// # Errors
     /// `Forbidden`, or when the store fails.
     pub fn export_users(&self, actor: &Principal) -> Result<Vec<ExportedUser>, UserError> {
-        Self::authorize(actor, Action::ManageModel)?;
+        authorize(actor, Action::ManageModel)?;
         let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self.list_users(actor, Some(crate::users::MAX_PAGE), after, None)?;
             for user in page.items {
-                if let Some((user, hash)) = self.ports.users.user_credentials(user.id)? {
+                if let Some((user, hash)) = self.users.user_credentials(user.id)? {
                     out.push(ExportedUser { user, hash });
                 }
             }
@@ -191,7 +189,7 @@ impl Service {
                 None => break,
             }
         }
-        self.audit(
+        self.audit.record(
             Audit::new(Event::UsersExported, Outcome::Success)
                 .by(actor)
                 .detail("users", out.len()),

@@ -4,15 +4,20 @@
 //! only later ones, atomically. Backup codes and pending logins are single use the same way.
 //! Wrong codes count towards the lockout of the account, like wrong passwords.
 
-use crate::access::Action;
-use crate::audit::{Audit, Event, Outcome, RequestContext};
-use crate::error::{AuthError, FieldErrors, UserError};
-use crate::lockout::LockoutKey;
-use crate::password::{Password, Verification};
-use crate::ports::{NewSession, RevokeSessions};
-use crate::service::{Principal, Service};
-use crate::token::PlainToken;
-use crate::user::{User, UserId};
+use std::sync::Arc;
+
+use crate::access::{target_user, Action};
+use crate::audit::{Audit, Auditor, Event, Outcome};
+use crate::error::{FieldErrors, UserError};
+use crate::password::{Password, PasswordPolicy, Verification};
+use crate::ports::{
+    Clock, MfaRepository, OneTimeCodes, PasswordHasher, RevokeSessions, SecretTokens,
+    UserRepository,
+};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
+use crate::token::{HashedToken, PlainToken};
+use crate::user::UserId;
 
 /// How many backup codes a user gets.
 pub const BACKUP_CODES: usize = 10;
@@ -42,20 +47,105 @@ fn invalid_code() -> UserError {
     UserError::Validation(f)
 }
 
-impl Service {
-    /// Backup codes carry about 49 bits, so they are stored under a server key, not as a bare hash.
-    fn backup_digest(&self, code: &str) -> crate::token::HashedToken {
-        self.ports
-            .secrets
-            .keyed_digest(&PlainToken::new(normalize_backup(code)))
-    }
+/// Backup codes carry about 49 bits, so they are stored under a server key, not as a bare hash.
+fn backup_digest(secrets: &dyn SecretTokens, code: &str) -> HashedToken {
+    secrets.keyed_digest(&PlainToken::new(normalize_backup(code)))
+}
 
+/// Whether `code` is a right, unused TOTP or backup code for the user, using it up if so.
+/// `None` when the user has no MFA enabled.
+pub(crate) fn use_second_factor(
+    p: &(impl SecondFactorPorts + ?Sized),
+    user: UserId,
+    code: &str,
+) -> anyhow::Result<Option<bool>> {
+    let now = p.clock().now();
+    let Some(state) = p.mfa().mfa_state(user)?.filter(|s| s.enabled) else {
+        return Ok(None);
+    };
+    let code = code.trim();
+    if let Some(step) = p.otp().totp_step(&state.secret, code, now) {
+        return Ok(Some(p.mfa().accept_step(user, step)?));
+    }
+    if code.len() > 32 {
+        return Ok(Some(false));
+    }
+    let used = p
+        .mfa()
+        .use_backup_code(user, &backup_digest(p.secrets(), code), now)?;
+    if used {
+        p.auditor().record(
+            Audit::new(Event::BackupCodeUsed, Outcome::Success)
+                .actor(user)
+                .subject(user),
+        );
+    }
+    Ok(Some(used))
+}
+
+/// The ports a second factor is checked through, held by `SecondFactor` and `Authentication`.
+pub(crate) trait SecondFactorPorts {
+    fn mfa(&self) -> &dyn MfaRepository;
+    fn otp(&self) -> &dyn OneTimeCodes;
+    fn secrets(&self) -> &dyn SecretTokens;
+    fn clock(&self) -> &dyn Clock;
+    fn auditor(&self) -> &Auditor;
+}
+
+macro_rules! second_factor_ports {
+    ($t:ty) => {
+        impl $crate::mfa::SecondFactorPorts for $t {
+            fn mfa(&self) -> &dyn $crate::ports::MfaRepository {
+                &*self.mfa
+            }
+            fn otp(&self) -> &dyn $crate::ports::OneTimeCodes {
+                &*self.otp
+            }
+            fn secrets(&self) -> &dyn $crate::ports::SecretTokens {
+                &*self.secrets
+            }
+            fn clock(&self) -> &dyn $crate::ports::Clock {
+                &*self.clock
+            }
+            fn auditor(&self) -> &$crate::audit::Auditor {
+                &self.audit
+            }
+        }
+    };
+}
+pub(crate) use second_factor_ports;
+
+second_factor_ports!(SecondFactor);
+
+/// Enrolment, confirmation, removal and backup codes of the TOTP second factor.
+pub struct SecondFactor {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) mfa: Arc<dyn MfaRepository>,
+    pub(crate) otp: Arc<dyn OneTimeCodes>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) password_policy: PasswordPolicy,
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecondFactor")
+    }
+}
+
+impl SecondFactor {
     /// New backup codes in plain text, and their digests to store.
     fn new_backup_codes(&self) -> (Vec<String>, Vec<crate::token::HashedToken>) {
         let codes: Vec<String> = (0..BACKUP_CODES)
-            .map(|_| self.ports.otp.new_backup_code())
+            .map(|_| self.otp.new_backup_code())
             .collect();
-        let digests = codes.iter().map(|c| self.backup_digest(c)).collect();
+        let digests = codes
+            .iter()
+            .map(|c| backup_digest(&*self.secrets, c))
+            .collect();
         (codes, digests)
     }
 
@@ -65,7 +155,7 @@ impl Service {
     /// # Errors
     /// `MfaAlreadyEnabled`.
     pub fn setup_mfa(&self, actor: &Principal) -> Result<Enrolment, UserError> {
-        let p = &self.ports;
+        let p = self;
         let secret = p.otp.new_totp_secret();
         if !p
             .mfa
@@ -86,7 +176,7 @@ impl Service {
     /// # Errors
     /// `MfaNotPending` without a pending enrolment, `Validation` (`code`: `invalid`) for a wrong code.
     pub fn verify_mfa(&self, actor: &Principal, code: &str) -> Result<Vec<String>, UserError> {
-        let p = &self.ports;
+        let p = self;
         let now = p.clock.now();
         let state = match p.mfa.mfa_state(actor.user_id)? {
             Some(s) if !s.enabled => s,
@@ -101,7 +191,7 @@ impl Service {
         if !p.mfa.enable(actor.user_id, step, &digests, now)? {
             return Err(UserError::MfaNotEnabled);
         }
-        self.audit(
+        self.audit.record(
             Audit::new(Event::MfaEnabled, Outcome::Success)
                 .by(actor)
                 .subject(actor.user_id),
@@ -119,24 +209,24 @@ impl Service {
         password: &Password,
         code: &str,
     ) -> Result<(), UserError> {
-        let p = &self.ports;
+        let p = self;
         let (_, hash) = p
             .users
             .user_credentials(actor.user_id)?
             .ok_or(UserError::NotFound)?;
-        if password.expose().len() > self.policy.max_bytes
+        if password.expose().len() > self.password_policy.max_bytes
             || p.hasher.verify(password, &hash)? == Verification::Mismatch
         {
             return Err(UserError::WrongCurrentPassword);
         }
-        match self.check_second_factor(actor.user_id, code)? {
+        match use_second_factor(self, actor.user_id, code)? {
             Some(true) => {}
             Some(false) => return Err(invalid_code()),
             None => return Err(UserError::MfaNotEnabled),
         }
         p.mfa
             .disable(actor.user_id, RevokeSessions::None, p.clock.now())?;
-        self.audit(
+        self.audit.record(
             Audit::new(Event::MfaDisabled, Outcome::Success)
                 .by(actor)
                 .subject(actor.user_id),
@@ -149,13 +239,12 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`.
     pub fn reset_mfa(&self, actor: &Principal, id: UserId) -> Result<(), UserError> {
-        self.target_user(actor, id, Action::Administer)?;
+        target_user(&*self.users, actor, id, Action::Administer)?;
         let revoked = self
-            .ports
             .mfa
-            .disable(id, RevokeSessions::All, self.ports.clock.now())?;
-        self.remember_revoked(&revoked);
-        self.audit(
+            .disable(id, RevokeSessions::All, self.clock.now())?;
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::MfaDisabled, Outcome::Success)
                 .by(actor)
                 .subject(id)
@@ -170,7 +259,7 @@ impl Service {
     /// `MfaNotEnabled`.
     pub fn backup_codes_left(&self, actor: &Principal) -> Result<u32, UserError> {
         self.require_mfa(actor.user_id)?;
-        Ok(self.ports.mfa.remaining_backup_codes(actor.user_id)?)
+        Ok(self.mfa.remaining_backup_codes(actor.user_id)?)
     }
 
     /// A fresh set of backup codes for the caller; the old ones stop working.
@@ -180,10 +269,8 @@ impl Service {
     pub fn regenerate_backup_codes(&self, actor: &Principal) -> Result<Vec<String>, UserError> {
         self.require_mfa(actor.user_id)?;
         let (codes, digests) = self.new_backup_codes();
-        self.ports
-            .mfa
-            .replace_backup_codes(actor.user_id, &digests)?;
-        self.audit(
+        self.mfa.replace_backup_codes(actor.user_id, &digests)?;
+        self.audit.record(
             Audit::new(Event::BackupCodesRegenerated, Outcome::Success)
                 .by(actor)
                 .subject(actor.user_id),
@@ -192,126 +279,10 @@ impl Service {
     }
 
     fn require_mfa(&self, user: UserId) -> Result<(), UserError> {
-        match self.ports.mfa.mfa_state(user)? {
+        match self.mfa.mfa_state(user)? {
             Some(s) if s.enabled => Ok(()),
             _ => Err(UserError::MfaNotEnabled),
         }
-    }
-
-    /// Whether `code` is a right, unused TOTP or backup code for the user, using it up if so.
-    /// `None` when the user has no MFA enabled.
-    fn check_second_factor(&self, user: UserId, code: &str) -> anyhow::Result<Option<bool>> {
-        let p = &self.ports;
-        let now = p.clock.now();
-        let Some(state) = p.mfa.mfa_state(user)?.filter(|s| s.enabled) else {
-            return Ok(None);
-        };
-        let code = code.trim();
-        if let Some(step) = p.otp.totp_step(&state.secret, code, now) {
-            return Ok(Some(p.mfa.accept_step(user, step)?));
-        }
-        if code.len() > 32 {
-            return Ok(Some(false));
-        }
-        let used = p
-            .mfa
-            .use_backup_code(user, &self.backup_digest(code), now)?;
-        if used {
-            self.audit(
-                Audit::new(Event::BackupCodeUsed, Outcome::Success)
-                    .actor(user)
-                    .subject(user),
-            );
-        }
-        Ok(Some(used))
-    }
-
-    /// After the password: a user with MFA gets a pending login instead of a session.
-    pub(crate) fn require_second_step(
-        &self,
-        user: &User,
-        context: &RequestContext,
-    ) -> Result<(), AuthError> {
-        let p = &self.ports;
-        if !p.mfa.mfa_state(user.id)?.is_some_and(|s| s.enabled) {
-            return Ok(());
-        }
-        let token = p.secrets.new_secret(MFA_TOKEN_PREFIX);
-        let now = p.clock.now();
-        p.mfa.create_challenge(
-            user.id,
-            &p.secrets.digest(&token),
-            now.plus(self.tokens.mfa_ttl),
-        )?;
-        self.audit(
-            Audit::new(Event::MfaRequired, Outcome::Success)
-                .from(context)
-                .subject(user.id),
-        );
-        Err(AuthError::MfaRequired {
-            mfa_token: token.expose().to_owned(),
-        })
-    }
-
-    /// The second step of a login: the pending-login token and a TOTP or backup code.
-    /// Wrong codes count towards the lockout; the pending login is used up only on success.
-    ///
-    /// # Errors
-    /// `InvalidMfaToken` for an unknown, used or expired token; `InvalidMfaCode`; `Locked`.
-    pub(crate) fn checked_mfa_login(
-        &self,
-        mfa_token: &str,
-        code: &str,
-        context: &RequestContext,
-    ) -> Result<(User, NewSession), AuthError> {
-        let p = &self.ports;
-        let now = p.clock.now();
-        let digest = p.secrets.digest(&PlainToken::new(mfa_token.to_owned()));
-        let user_id = p
-            .mfa
-            .challenge_user(&digest, now)?
-            .ok_or(AuthError::InvalidMfaToken)?;
-        let key = LockoutKey::user(user_id);
-        if self.lockout.enabled() {
-            if let Some(until) = p.lockout.locked_until(&key, now)? {
-                return Err(AuthError::Locked {
-                    retry_after: until.seconds() - now.seconds(),
-                });
-            }
-        }
-        if self.check_second_factor(user_id, code)? != Some(true) {
-            self.audit(
-                Audit::new(Event::LoginFailed, Outcome::Failure)
-                    .from(context)
-                    .subject(user_id)
-                    .detail("reason", "invalid_mfa_code"),
-            );
-            return Err(
-                match self.login_failed(&key, Some(user_id), context, now)? {
-                    AuthError::InvalidCredentials => AuthError::InvalidMfaCode,
-                    other => other,
-                },
-            );
-        }
-        if !p.mfa.consume_challenge(&digest, now)? {
-            return Err(AuthError::InvalidMfaToken);
-        }
-        let user = match p.users.get_user(user_id)? {
-            Some(u) if u.active => u,
-            Some(_) => return Err(AuthError::AccountDisabled),
-            None => return Err(AuthError::InvalidMfaToken),
-        };
-        if self.lockout.enabled() {
-            p.lockout.clear(&key)?;
-        }
-        self.audit(
-            Audit::new(Event::Login, Outcome::Success)
-                .from(context)
-                .subject(user.id)
-                .detail("mfa", true),
-        );
-        let session = self.new_session(&user, context, now, now.plus(self.tokens.refresh_ttl));
-        Ok((user, session))
     }
 }
 

@@ -3,15 +3,20 @@
 
 use serde::Deserialize;
 
-use crate::access::Action;
-use crate::audit::{Audit, Event, Outcome, RequestContext};
+use std::sync::Arc;
+
+use crate::access::{target_user, Action};
+use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
 use crate::error::{FieldErrors, UserError};
 use crate::password::Password;
-use crate::service::{Principal, Service};
+use crate::password::PasswordPolicy;
+use crate::ports::{Clock, PasswordHasher, RecoveryRepository, SecretTokens, UserRepository};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::time::UnixTime;
 use crate::token::PlainToken;
 use crate::user::{parse_roles, UserId};
-use crate::users::CreateUser;
+use crate::users::{validate_new_user, CreateUser};
 
 /// Prefix of every password-reset token. Invariant: never changes, as `API_KEY_PREFIX`.
 pub const RESET_TOKEN_PREFIX: &str = "tsp_";
@@ -74,7 +79,26 @@ pub struct IssuedReset {
     pub expires_at: UnixTime,
 }
 
-impl Service {
+/// Self-registration and password reset.
+pub struct Recovery {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) recovery: Arc<dyn RecoveryRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) password_policy: PasswordPolicy,
+    pub(crate) settings: RecoverySettings,
+}
+
+impl std::fmt::Debug for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recovery")
+    }
+}
+
+impl Recovery {
     /// Creates a global user with the configured roles, when self-registration is on.
     ///
     /// # Errors
@@ -84,7 +108,7 @@ impl Service {
         req: Registration,
         context: &RequestContext,
     ) -> Result<crate::user::User, UserError> {
-        if !self.recovery.registration_enabled {
+        if !self.settings.registration_enabled {
             return Err(UserError::Forbidden("self-registration is turned off"));
         }
         let request = CreateUser {
@@ -92,17 +116,14 @@ impl Service {
             password: req.password,
             email: req.email,
             display_name: None,
-            roles: Some(self.recovery.registration_roles.clone()),
+            roles: Some(self.settings.registration_roles.clone()),
             active: Some(true),
             tenant_id: None,
         };
-        let new = self.validate_new_user(&request)?;
-        let hash = self.ports.hasher.hash(&request.password)?;
-        let user = self
-            .ports
-            .users
-            .create_user(&new, &hash, self.ports.clock.now())?;
-        self.audit(
+        let new = validate_new_user(&self.password_policy, &request, true)?;
+        let hash = self.hasher.hash(&request.password)?;
+        let user = self.users.create_user(&new, &hash, self.clock.now())?;
+        self.audit.record(
             Audit::new(Event::UserRegistered, Outcome::Success)
                 .from(context)
                 .actor(user.id)
@@ -121,14 +142,14 @@ impl Service {
         actor: &Principal,
         id: UserId,
     ) -> Result<IssuedReset, UserError> {
-        self.target_user(actor, id, Action::Administer)?;
-        let p = &self.ports;
+        target_user(&*self.users, actor, id, Action::Administer)?;
+        let p = self;
         let now = p.clock.now();
         let token = p.secrets.new_secret(RESET_TOKEN_PREFIX);
-        let expires_at = now.plus(self.recovery.reset_ttl_seconds);
+        let expires_at = now.plus(self.settings.reset_ttl_seconds);
         p.recovery
             .create_reset(id, &p.secrets.digest(&token), now, expires_at)?;
-        self.audit(
+        self.audit.record(
             Audit::new(Event::PasswordResetIssued, Outcome::Success)
                 .by(actor)
                 .subject(id),
@@ -152,11 +173,11 @@ impl Service {
         new: &Password,
         context: &RequestContext,
     ) -> Result<(), UserError> {
-        let p = &self.ports;
+        let p = self;
         let now = p.clock.now();
         let digest = p.secrets.digest(token);
         let failed = |reason: &str| {
-            self.audit(
+            self.audit.record(
                 Audit::new(Event::PasswordReset, Outcome::Failure)
                     .from(context)
                     .detail("reason", reason),
@@ -173,7 +194,7 @@ impl Service {
         let mut fields = FieldErrors::new();
         fields.extend(
             "new_password",
-            self.policy.violations(new, user.username.as_str()),
+            self.password_policy.violations(new, user.username.as_str()),
         );
         fields.into_result()?;
         let hash = p.hasher.hash(new)?;
@@ -181,8 +202,8 @@ impl Service {
             failed("invalid_token");
             return Err(UserError::InvalidResetToken);
         };
-        self.remember_revoked(&revoked);
-        self.audit(
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::PasswordReset, Outcome::Success)
                 .from(context)
                 .subject(user_id)

@@ -3,11 +3,14 @@
 
 use serde::Deserialize;
 
-use crate::access::Action;
-use crate::audit::{Audit, Event, Outcome};
+use std::sync::Arc;
+
+use crate::access::{target_user, Action};
+use crate::audit::{Audit, Auditor, Event, Outcome};
 use crate::error::UserError;
-use crate::ports::SessionInfo;
-use crate::service::{Principal, Service};
+use crate::ports::{Clock, SessionDirectory, SessionInfo, SessionRepository, UserRepository};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::time::UnixTime;
 use crate::token::SessionId;
 use crate::user::UserId;
@@ -48,7 +51,24 @@ impl SessionPolicy {
     }
 }
 
-impl Service {
+/// Listing and ending sessions.
+pub struct Sessions {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) sessions: Arc<dyn SessionRepository>,
+    pub(crate) directory: Arc<dyn SessionDirectory>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) session_policy: SessionPolicy,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions")
+    }
+}
+
+impl Sessions {
     /// A user's live sessions; the user themselves or their admin.
     ///
     /// # Errors
@@ -58,14 +78,13 @@ impl Service {
         actor: &Principal,
         user: UserId,
     ) -> Result<Vec<SessionInfo>, UserError> {
-        self.target_user(actor, user, Action::Read)?;
-        let now = self.ports.clock.now();
+        target_user(&*self.users, actor, user, Action::Read)?;
+        let now = self.clock.now();
         Ok(self
-            .ports
             .directory
             .live_sessions(user, now)?
             .into_iter()
-            .filter(|s| self.sessions.alive(s.created_at, s.last_used_at, now))
+            .filter(|s| self.session_policy.alive(s.created_at, s.last_used_at, now))
             .collect())
     }
 
@@ -74,27 +93,16 @@ impl Service {
     /// # Errors
     /// `NotFound`.
     pub fn end_session(&self, actor: &Principal, id: SessionId) -> Result<(), UserError> {
-        let session = self
-            .ports
-            .directory
-            .session(id)?
-            .ok_or(UserError::NotFound)?;
-        if self
-            .target_user(actor, session.user_id, Action::Read)
-            .is_err()
-        {
+        let session = self.directory.session(id)?.ok_or(UserError::NotFound)?;
+        if target_user(&*self.users, actor, session.user_id, Action::Read).is_err() {
             return Err(UserError::NotFound);
         }
-        let now = self.ports.clock.now();
-        if !self
-            .ports
-            .sessions
-            .revoke_session(id, "ended_by_user", now)?
-        {
+        let now = self.clock.now();
+        if !self.sessions.revoke_session(id, "ended_by_user", now)? {
             return Err(UserError::NotFound);
         }
-        self.remember_revoked(&[id]);
-        self.audit(
+        self.revocations.remember(&[id]);
+        self.audit.record(
             Audit::new(Event::SessionRevoked, Outcome::Success)
                 .by(actor)
                 .subject(session.user_id)
@@ -115,16 +123,13 @@ impl Service {
         } else {
             Action::Administer
         };
-        self.target_user(actor, user, action)?;
+        target_user(&*self.users, actor, user, action)?;
         let scope = actor.sessions_to_end(user);
-        let revoked = self.ports.directory.revoke_sessions_of(
-            user,
-            scope,
-            "ended_by_user",
-            self.ports.clock.now(),
-        )?;
-        self.remember_revoked(&revoked);
-        self.audit(
+        let revoked =
+            self.directory
+                .revoke_sessions_of(user, scope, "ended_by_user", self.clock.now())?;
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::SessionRevoked, Outcome::Success)
                 .by(actor)
                 .subject(user)
@@ -138,41 +143,7 @@ impl Service {
     /// # Errors
     /// When the store fails.
     pub fn count_live_sessions(&self) -> anyhow::Result<u64> {
-        self.ports.directory.count_live(self.ports.clock.now())
-    }
-
-    /// After a login: ends the user's oldest sessions beyond the per-user limit.
-    pub(crate) fn enforce_session_limit(&self, user: UserId) -> anyhow::Result<()> {
-        let max = self.sessions.max_per_user as usize;
-        if max == 0 {
-            return Ok(());
-        }
-        let now = self.ports.clock.now();
-        let live: Vec<SessionInfo> = self
-            .ports
-            .directory
-            .live_sessions(user, now)?
-            .into_iter()
-            .filter(|s| !s.api_key)
-            .collect();
-        if live.len() <= max {
-            return Ok(());
-        }
-        let excess = &live[..live.len() - max];
-        for s in excess {
-            self.ports
-                .sessions
-                .revoke_session(s.id, "session_limit", now)?;
-        }
-        let ids: Vec<SessionId> = excess.iter().map(|s| s.id).collect();
-        self.remember_revoked(&ids);
-        self.audit(
-            Audit::new(Event::SessionRevoked, Outcome::Success)
-                .subject(user)
-                .detail("reason", "session_limit")
-                .detail("sessions_ended", ids.len()),
-        );
-        Ok(())
+        self.directory.count_live(self.clock.now())
     }
 }
 

@@ -1,11 +1,18 @@
 //! User management: create, read, update, delete, list, change password, and the first admin.
 
-use crate::access::{checked_limit, page, Action, Kind, Target};
-use crate::audit::{Audit, Event, Outcome};
+use std::sync::Arc;
+
+use crate::access::{authorize, checked_limit, page, target_user, Action, Kind, Target};
+use crate::audit::{Audit, Auditor, Event, Outcome};
 use crate::error::{FieldErrors, UserError};
-use crate::password::{Password, Verification};
-use crate::ports::RevokeSessions;
-use crate::service::{Principal, Service};
+use crate::lockout::LockoutKey;
+use crate::password::{Password, PasswordPolicy, Verification};
+use crate::ports::{
+    AccessRepository, Clock, LockoutRepository, PasswordHasher, RevokeSessions, SecretTokens,
+    UserRepository,
+};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::user::{
     parse_roles, DisplayName, Email, LoginName, NewUser, Role, TenantId, User, UserChanges, UserId,
     UserQuery, Username,
@@ -17,7 +24,7 @@ pub const BOOTSTRAP_ADMIN: &str = "admin";
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
 
-/// A request to create a user, as received: every field is validated by `Service::create_user`.
+/// A request to create a user, as received: every field is validated by `Accounts::create_user`.
 #[derive(Debug)]
 pub struct CreateUser {
     pub username: String,
@@ -70,35 +77,120 @@ fn parse_optional<T>(
     }
 }
 
-impl Service {
+/// Checks every field of a new user, and its password against `policy` when `check_password`
+/// (an imported user's password arrives already hashed).
+pub(crate) fn validate_new_user(
+    policy: &PasswordPolicy,
+    req: &CreateUser,
+    check_password: bool,
+) -> Result<NewUser, UserError> {
+    let mut fields = FieldErrors::new();
+    let username = match Username::parse(&req.username) {
+        Ok(u) => Some(u),
+        Err(p) => {
+            fields.extend("username", p);
+            None
+        }
+    };
+    if check_password {
+        fields.extend("password", policy.violations(&req.password, &req.username));
+    }
+    let email = parse_optional(&mut fields, "email", req.email.as_deref(), Email::parse);
+    let display_name = parse_optional(
+        &mut fields,
+        "display_name",
+        req.display_name.as_deref(),
+        DisplayName::parse,
+    );
+    let roles = match req.roles.as_deref().map(parse_roles) {
+        None => vec![Role::user()],
+        Some(Ok(r)) => r,
+        Some(Err(p)) => {
+            fields.extend("roles", p);
+            vec![]
+        }
+    };
+    fields.into_result()?;
+    let Some(username) = username else {
+        return Err(UserError::Unknown(anyhow::anyhow!(
+            "username missing after validation"
+        )));
+    };
+    Ok(NewUser {
+        username,
+        email,
+        display_name,
+        roles,
+        active: req.active.unwrap_or(true),
+        tenant_id: None,
+    })
+}
+
+/// Users: create, read, update, delete, list, passwords, the first admin, import and export,
+/// and lifting a lockout.
+pub struct Accounts {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) lockout: Arc<dyn LockoutRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) password_policy: PasswordPolicy,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts")
+    }
+}
+
+impl Accounts {
+    /// Lifts a user's lockout and forgets their failed logins. Admins (of the user's tenant) only.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`.
+    pub fn unlock_user(
+        &self,
+        actor: &Principal,
+        id: crate::user::UserId,
+    ) -> Result<(), crate::error::UserError> {
+        target_user(&*self.users, actor, id, crate::access::Action::Administer)?;
+        self.lockout.clear(&LockoutKey::user(id))?;
+        self.audit.record(
+            Audit::new(Event::Unlock, Outcome::Success)
+                .by(actor)
+                .subject(id),
+        );
+        Ok(())
+    }
+
     /// Creates a user. Only admins may.
     ///
     /// # Errors
     /// `Forbidden`, `Validation` naming every broken rule, or `Duplicate`.
     pub fn create_user(&self, actor: &Principal, req: CreateUser) -> Result<User, UserError> {
         let tenant = req.tenant_id.map(TenantId).or(actor.tenant_id);
-        Self::authorize(
+        authorize(
             actor,
             Action::Administer(Target {
                 id: UserId(0),
                 tenant,
             }),
         )?;
-        let mut new = self.validate_new_user(&req)?;
+        let mut new = validate_new_user(&self.password_policy, &req, true)?;
         if let Some(t) = tenant {
-            if self.ports.access.get_entry(Kind::Tenant, t.0)?.is_none() {
+            if self.access.get_entry(Kind::Tenant, t.0)?.is_none() {
                 let mut f = FieldErrors::new();
                 f.add("tenant_id", "not_found");
                 return Err(f.into());
             }
         }
         new.tenant_id = tenant;
-        let hash = self.ports.hasher.hash(&req.password)?;
-        let user = self
-            .ports
-            .users
-            .create_user(&new, &hash, self.ports.clock.now())?;
-        self.audit(
+        let hash = self.hasher.hash(&req.password)?;
+        let user = self.users.create_user(&new, &hash, self.clock.now())?;
+        self.audit.record(
             Audit::new(Event::UserCreated, Outcome::Success)
                 .by(actor)
                 .subject(user.id)
@@ -106,68 +198,6 @@ impl Service {
                 .detail("roles", roles_text(&user)),
         );
         Ok(user)
-    }
-
-    pub(crate) fn validate_new_user(&self, req: &CreateUser) -> Result<NewUser, UserError> {
-        self.validate_new_user_checking(req, true)
-    }
-
-    /// As `validate_new_user`, for a user whose password arrives already hashed.
-    pub(crate) fn validate_new_user_without_password(
-        &self,
-        req: &CreateUser,
-    ) -> Result<NewUser, UserError> {
-        self.validate_new_user_checking(req, false)
-    }
-
-    fn validate_new_user_checking(
-        &self,
-        req: &CreateUser,
-        check_password: bool,
-    ) -> Result<NewUser, UserError> {
-        let mut fields = FieldErrors::new();
-        let username = match Username::parse(&req.username) {
-            Ok(u) => Some(u),
-            Err(p) => {
-                fields.extend("username", p);
-                None
-            }
-        };
-        if check_password {
-            fields.extend(
-                "password",
-                self.policy.violations(&req.password, &req.username),
-            );
-        }
-        let email = parse_optional(&mut fields, "email", req.email.as_deref(), Email::parse);
-        let display_name = parse_optional(
-            &mut fields,
-            "display_name",
-            req.display_name.as_deref(),
-            DisplayName::parse,
-        );
-        let roles = match req.roles.as_deref().map(parse_roles) {
-            None => vec![Role::user()],
-            Some(Ok(r)) => r,
-            Some(Err(p)) => {
-                fields.extend("roles", p);
-                vec![]
-            }
-        };
-        fields.into_result()?;
-        let Some(username) = username else {
-            return Err(UserError::Unknown(anyhow::anyhow!(
-                "username missing after validation"
-            )));
-        };
-        Ok(NewUser {
-            username,
-            email,
-            display_name,
-            roles,
-            active: req.active.unwrap_or(true),
-            tenant_id: None,
-        })
     }
 
     /// Creates the first admin when there is no user at all; does nothing otherwise.
@@ -178,17 +208,17 @@ impl Service {
         &self,
         password: Option<Password>,
     ) -> Result<Option<Bootstrapped>, UserError> {
-        if self.ports.users.count_users()? > 0 {
+        if self.users.count_users()? > 0 {
             return Ok(None);
         }
         let (password, generated) = match password {
             Some(p) => (p, false),
-            None => (self.ports.secrets.new_password(), true),
+            None => (self.secrets.new_password(), true),
         };
         let mut fields = FieldErrors::new();
         fields.extend(
             "bootstrap.admin_password",
-            self.policy.violations(&password, BOOTSTRAP_ADMIN),
+            self.password_policy.violations(&password, BOOTSTRAP_ADMIN),
         );
         fields.into_result()?;
         let username = Username::parse(BOOTSTRAP_ADMIN)
@@ -204,12 +234,8 @@ impl Service {
             active: true,
             tenant_id: None,
         };
-        let hash = self.ports.hasher.hash(&password)?;
-        let admin = match self
-            .ports
-            .users
-            .create_user(&new, &hash, self.ports.clock.now())
-        {
+        let hash = self.hasher.hash(&password)?;
+        let admin = match self.users.create_user(&new, &hash, self.clock.now()) {
             Ok(admin) => admin,
             // Another node starting at the same moment made the first admin.
             Err(UserError::Duplicate { .. }) => return Ok(None),
@@ -223,7 +249,7 @@ impl Service {
 
     /// A new random password of 144 bits, for a first admin or an operator's reset.
     pub fn random_password(&self) -> Password {
-        self.ports.secrets.new_password()
+        self.secrets.new_password()
     }
 
     /// The user a login name (username or e-mail) names, in `tenant` (a tenant's name) or among
@@ -240,8 +266,7 @@ impl Service {
         let tenant = match tenant {
             None => None,
             Some(name) => Some(TenantId(
-                self.ports
-                    .access
+                self.access
                     .find_entry(Kind::Tenant, name)?
                     .ok_or(UserError::NotFound)?
                     .id,
@@ -249,11 +274,10 @@ impl Service {
         };
         let name = LoginName::parse(login).ok_or(UserError::NotFound)?;
         let (user, _) = self
-            .ports
             .users
             .find_credentials(tenant, &name)?
             .ok_or(UserError::NotFound)?;
-        Self::authorize(actor, Action::Administer(Target::of(&user)))?;
+        authorize(actor, Action::Administer(Target::of(&user)))?;
         Ok(user)
     }
 
@@ -262,7 +286,7 @@ impl Service {
     /// # Errors
     /// `Forbidden` for someone else's id, `NotFound`.
     pub fn get_user(&self, actor: &Principal, id: UserId) -> Result<User, UserError> {
-        self.target_user(actor, id, Action::Read)
+        target_user(&*self.users, actor, id, Action::Read)
     }
 
     /// Changes a user. Users change their own e-mail and display name; only admins change roles and
@@ -277,9 +301,9 @@ impl Service {
         id: UserId,
         req: UpdateUser,
     ) -> Result<User, UserError> {
-        let current = self.target_user(actor, id, Action::Read)?;
+        let current = target_user(&*self.users, actor, id, Action::Read)?;
         if (req.roles.is_some() || req.active.is_some())
-            && Self::authorize(actor, Action::Administer(Target::of(&current))).is_err()
+            && authorize(actor, Action::Administer(Target::of(&current))).is_err()
         {
             return Err(UserError::Forbidden(
                 "only admins may change roles or active",
@@ -321,7 +345,7 @@ impl Service {
                     .roles
                     .as_ref()
                     .is_some_and(|r| !r.iter().any(Role::is_admin)));
-        if loses_admin && self.ports.users.count_active_admins()? <= 1 {
+        if loses_admin && self.users.count_active_admins()? <= 1 {
             return Err(UserError::LastAdmin);
         }
         let loses_rights = changes.active == Some(false)
@@ -334,11 +358,10 @@ impl Service {
         } else {
             RevokeSessions::None
         };
-        let (user, revoked) =
-            self.ports
-                .users
-                .update_user(id, &changes, revoke, self.ports.clock.now())?;
-        self.remember_revoked(&revoked);
+        let (user, revoked) = self
+            .users
+            .update_user(id, &changes, revoke, self.clock.now())?;
+        self.revocations.remember(&revoked);
         let mut audit = Audit::new(Event::UserUpdated, Outcome::Success)
             .by(actor)
             .subject(id);
@@ -358,7 +381,7 @@ impl Service {
         if let Some(active) = changes.active {
             audit = audit.detail("active", active);
         }
-        self.audit(audit);
+        self.audit.record(audit);
         Ok(user)
     }
 
@@ -367,21 +390,20 @@ impl Service {
     /// # Errors
     /// `Forbidden`, `NotFound`, `LastAdmin`.
     pub fn delete_user(&self, actor: &Principal, id: UserId) -> Result<(), UserError> {
-        let current = self.target_user(actor, id, Action::Administer)?;
+        let current = target_user(&*self.users, actor, id, Action::Administer)?;
         if current.is_admin()
             && current.tenant_id.is_none()
             && current.active
-            && self.ports.users.count_active_admins()? <= 1
+            && self.users.count_active_admins()? <= 1
         {
             return Err(UserError::LastAdmin);
         }
         let revoked = self
-            .ports
             .users
-            .delete_user(id, self.ports.clock.now())?
+            .delete_user(id, self.clock.now())?
             .ok_or(UserError::NotFound)?;
-        self.remember_revoked(&revoked);
-        self.audit(
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::UserDeleted, Outcome::Success)
                 .by(actor)
                 .subject(id)
@@ -402,7 +424,7 @@ impl Service {
         prefix: Option<&str>,
     ) -> Result<Page<User>, UserError> {
         // Global admins list everyone; a tenant admin lists their tenant.
-        Self::authorize(
+        authorize(
             actor,
             Action::Administer(Target {
                 id: UserId(0),
@@ -416,7 +438,7 @@ impl Service {
             f.add("q", "too_long");
             return Err(f.into());
         }
-        let mut items = self.ports.users.list_users(&UserQuery {
+        let mut items = self.users.list_users(&UserQuery {
             after: after.map(UserId),
             limit: limit + 1,
             prefix: prefix.map(str::to_lowercase),
@@ -443,8 +465,8 @@ impl Service {
         } else {
             Action::Administer
         };
-        self.target_user(actor, id, action)?;
-        let p = &self.ports;
+        target_user(&*self.users, actor, id, action)?;
+        let p = self;
         let (user, hash) = p.users.user_credentials(id)?.ok_or(UserError::NotFound)?;
         if own {
             let Some(current) = current else {
@@ -452,10 +474,10 @@ impl Service {
                 f.add("current_password", "required");
                 return Err(f.into());
             };
-            if current.expose().len() > self.policy.max_bytes
+            if current.expose().len() > self.password_policy.max_bytes
                 || p.hasher.verify(&current, &hash)? == Verification::Mismatch
             {
-                self.audit(
+                self.audit.record(
                     Audit::new(Event::PasswordChanged, Outcome::Failure)
                         .by(actor)
                         .subject(id)
@@ -467,7 +489,8 @@ impl Service {
         let mut fields = FieldErrors::new();
         fields.extend(
             "new_password",
-            self.policy.violations(&new, user.username.as_str()),
+            self.password_policy
+                .violations(&new, user.username.as_str()),
         );
         fields.into_result()?;
         let new_hash = p.hasher.hash(&new)?;
@@ -476,8 +499,8 @@ impl Service {
             .users
             .set_password_hash(id, &new_hash, revoke, p.clock.now())?
             .ok_or(UserError::NotFound)?;
-        self.remember_revoked(&revoked);
-        self.audit(
+        self.revocations.remember(&revoked);
+        self.audit.record(
             Audit::new(Event::PasswordChanged, Outcome::Success)
                 .by(actor)
                 .subject(id)

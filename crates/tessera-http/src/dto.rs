@@ -6,11 +6,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
-use tessera_domain::auth::IssuedTokens;
-use tessera_domain::credentials::{ApiKey, IssuedAccess, TokenCheck};
+use tessera_domain::credentials::{ApiKey, TokenCheck};
+use tessera_domain::issuer::{IssuedAccess, IssuedTokens};
 use tessera_domain::password::Password;
 use tessera_domain::ports::SessionInfo;
-use tessera_domain::service::Principal;
+use tessera_domain::principal::Principal;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::User;
 use tessera_domain::users::{CreateUser, UpdateUser};

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use tessera_domain::audit::RequestContext;
 use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
 use tessera_domain::error::TokenError;
-use tessera_domain::service::{Principal, Service};
+use tessera_domain::gate::Gate;
+use tessera_domain::principal::Principal;
 use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
@@ -217,11 +218,12 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
         Some(t) => t.to_owned(),
         None => browser_session(req, &state)?,
     };
-    let principal = if Service::needs_store(&token) {
-        let service = std::sync::Arc::clone(&state.service);
-        web::block(move || service.authenticate_credential(&token, renew)).await??
+    let principal = if Gate::needs_store(&token) {
+        state
+            .run(move |c| c.gate.authenticate_credential(&token, renew))
+            .await?
     } else {
-        state.service.authenticate(&token)?
+        state.core.gate.authenticate_jwt(&token)?
     };
     if let Some(user) = req.extensions().get::<RequestUser>() {
         user.set(principal.user_id.0);
@@ -251,7 +253,8 @@ fn browser_session(req: &HttpRequest, state: &AppState) -> Result<String, ApiErr
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         if !state
-            .service
+            .core
+            .gate
             .csrf_matches(&PlainToken::new(token.clone()), presented)
         {
             return Err(ApiError::Forbidden {

@@ -16,14 +16,14 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
-use tessera_domain::service::Service;
+use tessera_domain::usecases::UseCases;
 
 use crate::error::ApiError;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub service: Arc<Service>,
+    pub core: UseCases,
     /// The signing keys: the JWKS is read from them at each request, so a rotation shows at once.
     pub keys: Arc<tessera_crypto::JwtCodec>,
     /// Rate limits on the login endpoints, and the trusted proxies.
@@ -32,6 +32,25 @@ pub struct AppState {
     pub metrics: metrics::MetricsSource,
     /// Serve `GET /metrics` on the main listener (false when it has its own).
     pub metrics_on_main: bool,
+}
+
+impl AppState {
+    /// Runs a use case on the blocking pool, never on an actix worker (the store and password
+    /// hashing block), and turns its error into the REST answer.
+    ///
+    /// # Errors
+    /// The use case's error, or `Internal` when the blocking pool fails.
+    pub async fn run<T, E>(
+        &self,
+        f: impl FnOnce(&UseCases) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let core = self.core.clone();
+        web::block(move || f(&core)).await?.map_err(Into::into)
+    }
 }
 
 /// The browser-session cookie.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tessera_domain::password::Password;
-use tessera_domain::service::Principal;
+use tessera_domain::principal::Principal;
 use tessera_domain::users::{CreateUser, UpdateUser};
 
 use crate::app::Core;
@@ -24,7 +24,7 @@ fn password(from_stdin: bool, core: &Core) -> anyhow::Result<(Password, bool)> {
         anyhow::ensure!(!line.is_empty(), "no password on standard input");
         Ok((Password::new(line.to_owned()), false))
     } else {
-        Ok((core.service.random_password(), true))
+        Ok((core.use_cases.accounts.random_password(), true))
     }
 }
 
@@ -71,7 +71,8 @@ pub fn create_user(
     let (password, generated) = password(password_stdin, &core)?;
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
     let user = core
-        .service
+        .use_cases
+        .accounts
         .create_user(
             &Principal::system(),
             CreateUser {
@@ -103,7 +104,8 @@ pub fn create_user(
 pub fn list_users(settings: &Settings, limit: u32) -> anyhow::Result<()> {
     let core = open(settings)?;
     let page = core
-        .service
+        .use_cases
+        .accounts
         .list_users(&Principal::system(), Some(limit), None, None)
         .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
     println!(
@@ -136,10 +138,12 @@ pub fn disable_user(settings: &Settings, name: &str, tenant: Option<&str>) -> an
     let core = open(settings)?;
     let system = Principal::system();
     let user = core
-        .service
+        .use_cases
+        .accounts
         .user_named(&system, name, tenant)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    core.service
+    core.use_cases
+        .accounts
         .update_user(
             &system,
             user.id,
@@ -166,12 +170,14 @@ pub fn set_password(
     let core = open(settings)?;
     let system = Principal::system();
     let user = core
-        .service
+        .use_cases
+        .accounts
         .user_named(&system, name, tenant)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let (password, generated) = password(password_stdin, &core)?;
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
-    core.service
+    core.use_cases
+        .accounts
         .change_password(&system, user.id, None, password)
         .map_err(|e| anyhow::anyhow!("cannot set the password of {name}: {e}"))?;
     println!("set the password of {name}; their sessions have ended");
@@ -380,7 +386,8 @@ pub fn import(settings: &Settings, path: &Path) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let core = open(settings)?;
     let created = core
-        .service
+        .use_cases
+        .accounts
         .import_users(&Principal::system(), users)
         .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
     println!("imported {} users", created.len());
@@ -394,7 +401,8 @@ pub fn import(settings: &Settings, path: &Path) -> anyhow::Result<()> {
 pub fn export(settings: &Settings) -> anyhow::Result<()> {
     let core = open(settings)?;
     let users = core
-        .service
+        .use_cases
+        .accounts
         .export_users(&Principal::system())
         .map_err(|e| anyhow::anyhow!("cannot export: {e}"))?;
     for e in users {

@@ -1,4 +1,4 @@
-//! Wiring: adapters, the service and the HTTP server, from one `Settings`.
+//! Wiring: adapters, the use cases and the HTTP server, from one `Settings`.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets, TotpCodes};
 use tessera_domain::credentials::{OpaqueSettings, TokenFormat};
 use tessera_domain::password::Password;
 use tessera_domain::ports::Clock;
-use tessera_domain::service::{Ports, Service, TokenSettings};
 use tessera_domain::time::UnixTime;
+use tessera_domain::usecases::{Ports, Settings as UseCaseSettings, TokenSettings, UseCases};
 use tessera_http::{AppState, HttpSettings};
 use tessera_store::{Store, StoreConfig};
 
@@ -81,20 +81,23 @@ struct Cleanup {
 
 impl Cleanup {
     /// One run, on a blocking thread; failures are logged and retried at the next run.
-    async fn run_once(self, service: Arc<Service>) {
+    async fn run_once(self, core: UseCases) {
         let job = tokio::task::spawn_blocking(move || {
-            service.prune_revocations();
-            if let Err(e) = service.flush_key_usage() {
+            core.revocations.prune();
+            if let Err(e) = core.credentials.flush_key_usage() {
                 tracing::warn!(error = format!("{e:#}"), "cannot record API key use");
             }
-            match service.prune_expired(self.batch, self.max_batches) {
+            match core.credentials.prune_expired(self.batch, self.max_batches) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned expired credentials"),
                 Err(e) => {
                     tracing::warn!(error = format!("{e:#}"), "cannot prune expired credentials")
                 }
             }
-            match service.prune_audit(self.audit_retention_days, self.batch, self.max_batches) {
+            match core
+                .audit
+                .prune_audit(self.audit_retention_days, self.batch, self.max_batches)
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned old audit entries"),
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot prune the audit log"),
@@ -112,7 +115,7 @@ const SYNC_OVERLAP_SECONDS: i64 = 60;
 
 /// Every `every`: adds the sessions other nodes (or admin commands) revoked to this node's view,
 /// and picks up signing keys another node added to the shared key folder.
-async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, every: Duration) {
+async fn sync_with_other_nodes(core: UseCases, codec: Arc<JwtCodec>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_ok = SystemClock.now();
@@ -121,7 +124,7 @@ async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, ever
         tick.tick().await;
         let started = SystemClock.now();
         let from = last_ok.plus(-SYNC_OVERLAP_SECONDS);
-        let (service, codec) = (Arc::clone(&service), Arc::clone(&codec));
+        let (core, codec) = (core.clone(), Arc::clone(&codec));
         let outcome = tokio::task::spawn_blocking(move || {
             if let Err(e) = codec.reload_if_changed() {
                 tracing::warn!(
@@ -129,7 +132,7 @@ async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, ever
                     "cannot read the signing keys again"
                 );
             }
-            service.sync_revocations(from)
+            core.revocations.sync(from)
         })
         .await;
         match outcome {
@@ -155,7 +158,7 @@ async fn sync_with_other_nodes(service: Arc<Service>, codec: Arc<JwtCodec>, ever
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
-    service: Arc<Service>,
+    core: UseCases,
     limits: Arc<tessera_http::rate_limit::RateLimits>,
     metrics_server: Option<actix_web::dev::Server>,
     metrics_port: Option<u16>,
@@ -202,7 +205,7 @@ pub fn open_store_at(settings: &Settings, url: &str) -> anyhow::Result<Store> {
 /// The service and what it is built from, without the HTTP server: what `serve` and the admin
 /// commands share.
 pub struct Core {
-    pub service: Arc<Service>,
+    pub use_cases: UseCases,
     pub keys: Arc<JwtCodec>,
     pub metrics: tessera_http::metrics::MetricsSource,
     /// The first admin's password, when this start created the admin with a random one.
@@ -297,24 +300,28 @@ impl Core {
             codec: codec.clone(),
             clock,
         };
-        let service = Arc::new(
-            Service::new(ports, tokens, settings.password_policy.clone())
-                .with_opaque(OpaqueSettings {
+        let core = UseCases::new(
+            ports,
+            UseCaseSettings {
+                tokens,
+                password: settings.password_policy.clone(),
+                sessions: settings.sessions.clone(),
+                lockout: settings.lockout.clone(),
+                recovery: settings.recovery.clone(),
+                opaque: OpaqueSettings {
                     ttl: t.opaque_ttl_seconds,
                     browser_ttl: settings.cookies.ttl_seconds,
                     renew_threshold: t.opaque_renew_threshold_seconds,
                     default_format: TokenFormat::parse(&t.default_format).unwrap_or_default(),
-                })
-                .with_lockout(settings.lockout.clone())
-                .with_recovery(settings.recovery.clone())
-                .with_sessions(settings.sessions.clone()),
+                },
+            },
         );
         let bootstrap_password = settings
             .bootstrap
             .admin_password
             .as_ref()
             .map(|p| Password::new(p.expose_secret().to_owned()));
-        let generated_admin_password = match service.bootstrap_admin(bootstrap_password) {
+        let generated_admin_password = match core.accounts.bootstrap_admin(bootstrap_password) {
             Ok(Some(made)) => {
                 tracing::info!(
                     user_id = made.admin.id.0,
@@ -326,7 +333,7 @@ impl Core {
             Err(e) => anyhow::bail!("cannot create the first admin: {e}"),
         };
         Ok(Self {
-            service,
+            use_cases: core,
             keys: codec,
             metrics: metrics_source,
             generated_admin_password,
@@ -352,7 +359,8 @@ impl Application {
             .map(|_| tokio::sync::mpsc::unbounded_channel())
             .unzip();
         let core = Core::open_announcing(&settings, &format!("http://{local}"), announce)?;
-        let (service, codec, metrics) = (core.service, core.keys, core.metrics);
+        let generated_admin_password = core.generated_admin_password;
+        let (core, codec, metrics) = (core.use_cases, core.keys, core.metrics);
         let m = &settings.metrics;
         let metrics_listener = match (m.enabled, m.bind.as_str()) {
             (true, bind) if !bind.is_empty() => Some(
@@ -361,9 +369,8 @@ impl Application {
             ),
             _ => None,
         };
-        let loaded = service.load_revocations()?;
-        let generated_admin_password = core.generated_admin_password;
-        tracing::info!(revocations = loaded, issuer = %service.token_settings().issuer, "service ready");
+        let loaded = core.revocations.load()?;
+        tracing::info!(revocations = loaded, issuer = %core.token_settings().issuer, "service ready");
 
         let mut limits = tessera_http::rate_limit::RateLimits::new(&settings.rate_limit.to_http()?);
         if let Some(redis) = &redis {
@@ -372,7 +379,7 @@ impl Application {
         }
         let limits = Arc::new(limits);
         let state = AppState {
-            service: Arc::clone(&service),
+            core: core.clone(),
             keys: Arc::clone(&codec),
             limits: Arc::clone(&limits),
             cookies: tessera_http::CookieSettings {
@@ -400,7 +407,7 @@ impl Application {
         Ok(Self {
             port: local.port(),
             server,
-            service,
+            core,
             limits,
             metrics_server,
             metrics_port,
@@ -438,7 +445,7 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let service = Arc::clone(&self.service);
+        let core = self.core.clone();
         let limits = Arc::clone(&self.limits);
         let rotation = Arc::clone(&self.rotation);
         let cleanup = self.cleanup;
@@ -452,18 +459,18 @@ impl Application {
                 if let Err(e) = tokio::task::spawn_blocking(move || keys.run_once()).await {
                     tracing::error!(error = %e, "the key rotation job failed");
                 }
-                cleanup.run_once(Arc::clone(&service)).await;
+                cleanup.run_once(core.clone()).await;
             }
         });
         let sync = tokio::spawn(sync_with_other_nodes(
-            Arc::clone(&self.service),
+            self.core.clone(),
             Arc::clone(&self.rotation.codec),
             self.sync_every,
         ));
         let redis_tasks = self.redis.map(|(redis, announced)| {
             (
                 tokio::spawn(crate::redis::announce(redis.clone(), announced)),
-                tokio::spawn(crate::redis::listen(redis, Arc::clone(&self.service))),
+                tokio::spawn(crate::redis::listen(redis, self.core.clone())),
             )
         });
         let metrics = self.metrics_server.map(|s| {
@@ -482,7 +489,7 @@ impl Application {
             listener.abort();
         }
         // What was used since the last run is not lost at a graceful stop.
-        if let Err(e) = self.service.flush_key_usage() {
+        if let Err(e) = self.core.credentials.flush_key_usage() {
             tracing::warn!(error = format!("{e:#}"), "cannot record API key use");
         }
         result

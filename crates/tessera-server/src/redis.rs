@@ -13,8 +13,8 @@ use futures_util::StreamExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tessera_domain::audit::{Event, Outcome};
 use tessera_domain::ports::Observer;
-use tessera_domain::service::Service;
 use tessera_domain::token::SessionId;
+use tessera_domain::usecases::UseCases;
 use tokio::sync::mpsc;
 
 /// A lazily connected link to Redis, reconnecting by itself.
@@ -160,7 +160,7 @@ pub async fn announce(redis: Redis, mut revoked: mpsc::UnboundedReceiver<Vec<Ses
 }
 
 /// Adds the sessions other nodes announce to this node's revocation view; reconnects forever.
-pub async fn listen(redis: Redis, service: Arc<Service>) {
+pub async fn listen(redis: Redis, core: UseCases) {
     let quiet = Quiet::default();
     let channel = redis.channel();
     loop {
@@ -177,7 +177,7 @@ pub async fn listen(redis: Redis, service: Arc<Service>) {
                             .filter_map(|id| id.parse().ok())
                             .map(SessionId)
                             .collect();
-                        service.note_revoked_elsewhere(&sessions);
+                        core.revocations.note_ended_elsewhere(&sessions);
                     }
                 }
                 Err(e) => quiet.warn("cannot subscribe to revocations in Redis", &e),

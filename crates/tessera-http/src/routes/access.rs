@@ -53,8 +53,9 @@ pub async fn list<K: KindPath>(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let PageQuery { limit, after } = query.into_inner();
-    let page =
-        web::block(move || state.service.list_entries(&caller, K::KIND, limit, after)).await??;
+    let page = state
+        .run(move |c| c.access.list_entries(&caller, K::KIND, limit, after))
+        .await?;
     Ok(HttpResponse::Ok().json(PageResponse {
         items: page.items.iter().map(EntryResponse::from).collect(),
         next_after: page.next_after,
@@ -68,7 +69,9 @@ pub async fn create<K: KindPath>(
     JsonBody(body): JsonBody<EntryBody>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into();
-    let e = web::block(move || state.service.create_entry(&caller, K::KIND, &req)).await??;
+    let e = state
+        .run(move |c| c.access.create_entry(&caller, K::KIND, &req))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("{}/{}", K::PATH, e.id)))
         .json(EntryResponse::from(&e)))
@@ -81,7 +84,9 @@ pub async fn get<K: KindPath>(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let e = web::block(move || state.service.get_entry(&caller, K::KIND, id)).await??;
+    let e = state
+        .run(move |c| c.access.get_entry(&caller, K::KIND, id))
+        .await?;
     Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
 }
 
@@ -94,7 +99,9 @@ pub async fn put<K: KindPath>(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let req = body.into();
-    let e = web::block(move || state.service.update_entry(&caller, K::KIND, id, &req)).await??;
+    let e = state
+        .run(move |c| c.access.update_entry(&caller, K::KIND, id, &req))
+        .await?;
     Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
 }
 
@@ -105,17 +112,21 @@ pub async fn delete<K: KindPath>(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    web::block(move || state.service.delete_entry(&caller, K::KIND, id)).await??;
+    state
+        .run(move |c| c.access.delete_entry(&caller, K::KIND, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn linked(
     state: web::Data<AppState>,
-    caller: tessera_domain::service::Principal,
+    caller: tessera_domain::principal::Principal,
     link: Link,
     left: i64,
 ) -> Result<HttpResponse, ApiError> {
-    let items = web::block(move || state.service.linked(&caller, link, left)).await??;
+    let items = state
+        .run(move |c| c.access.linked(&caller, link, left))
+        .await?;
     Ok(HttpResponse::Ok().json(all_items(items.iter().map(EntryResponse::from).collect())))
 }
 
@@ -164,7 +175,9 @@ pub async fn add_link<B: LinkBody>(
     JsonBody(body): JsonBody<B>,
 ) -> Result<HttpResponse, ApiError> {
     let (left, right) = body.ends();
-    web::block(move || state.service.link(&caller, B::LINK, left, right)).await??;
+    state
+        .run(move |c| c.access.link(&caller, B::LINK, left, right))
+        .await?;
     Ok(HttpResponse::Created().json(body))
 }
 
@@ -175,7 +188,9 @@ pub async fn remove_link<B: LinkBody>(
     JsonBody(body): JsonBody<B>,
 ) -> Result<HttpResponse, ApiError> {
     let (left, right) = body.ends();
-    web::block(move || state.service.unlink(&caller, B::LINK, left, right)).await??;
+    state
+        .run(move |c| c.access.unlink(&caller, B::LINK, left, right))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -186,7 +201,9 @@ pub async fn grant_role(
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
-    web::block(move || state.service.grant_role(&caller, person, service, role)).await??;
+    state
+        .run(move |c| c.access.grant_role(&caller, person, service, role))
+        .await?;
     Ok(HttpResponse::Created().json(b))
 }
 
@@ -197,7 +214,9 @@ pub async fn revoke_role(
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
-    web::block(move || state.service.revoke_role(&caller, person, service, role)).await??;
+    state
+        .run(move |c| c.access.revoke_role(&caller, person, service, role))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -219,12 +238,12 @@ pub async fn grant_permission(
         }
     };
     let (person, service) = (UserId(b.person_id), b.service_id);
-    web::block(move || {
-        state
-            .service
-            .grant_permission(&caller, person, service, permission)
-    })
-    .await??;
+    state
+        .run(move |c| {
+            c.access
+                .grant_permission(&caller, person, service, permission)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(b))
 }
 
@@ -235,22 +254,21 @@ pub async fn person_services(
     person: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let person = UserId(person.into_inner());
-    let items = web::block(move || state.service.person_services(&caller, person)).await??;
+    let items = state
+        .run(move |c| c.access.person_services(&caller, person))
+        .await?;
     Ok(HttpResponse::Ok().json(all_items(items.iter().map(EntryResponse::from).collect())))
 }
 
 async fn access_of(
     state: web::Data<AppState>,
-    caller: tessera_domain::service::Principal,
+    caller: tessera_domain::principal::Principal,
     path: web::Path<(i64, i64)>,
 ) -> Result<tessera_domain::access::PersonAccess, ApiError> {
     let (person, service) = path.into_inner();
-    Ok(web::block(move || {
-        state
-            .service
-            .person_access(&caller, UserId(person), service)
-    })
-    .await??)
+    state
+        .run(move |c| c.access.person_access(&caller, UserId(person), service))
+        .await
 }
 
 /// `GET /people/{person_id}/services/{service_id}`: the user, their roles and effective permissions.
@@ -282,6 +300,8 @@ pub async fn role_people(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (service, role) = path.into_inner();
-    let people = web::block(move || state.service.role_people(&caller, service, role)).await??;
+    let people = state
+        .run(move |c| c.access.role_people(&caller, service, role))
+        .await?;
     Ok(HttpResponse::Ok().json(all_items(people.iter().map(UserResponse::from).collect())))
 }

@@ -45,7 +45,9 @@ pub async fn list(
         limit: 0,
     };
     let limit = p.limit;
-    let page = web::block(move || state.service.list_audit(&caller, query, limit)).await??;
+    let page = state
+        .run(move |c| c.audit.list_audit(&caller, query, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(PageResponse {
         items: page.items.iter().map(AuditResponse::from).collect(),
         next_after: page.next_after,

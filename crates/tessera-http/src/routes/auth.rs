@@ -6,11 +6,10 @@ use tessera_domain::auth::LoginRequest;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
-use std::sync::Arc;
-
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
-use tessera_domain::credentials::{IssuedAccess, TokenFormat};
+use tessera_domain::credentials::TokenFormat;
+use tessera_domain::issuer::{Issued, IssuedAccess, IssuedTokens, SessionKind};
 
 use crate::dto::{
     AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
@@ -20,7 +19,7 @@ use crate::extract::{Caller, ClientInfo, FormOrJson, JsonBody};
 use crate::routes::credentials::no_store;
 use crate::AppState;
 
-fn tokens(t: tessera_domain::auth::IssuedTokens) -> HttpResponse {
+fn tokens(t: IssuedTokens) -> HttpResponse {
     no_store(HttpResponse::Ok()).json(TokenResponse::from(t))
 }
 
@@ -40,7 +39,7 @@ pub(crate) fn wants_cookie(session: Option<&str>) -> Result<bool, ApiError> {
 /// A browser session: its opaque token in an `HttpOnly`, `SameSite=Lax` cookie, and the CSRF
 /// token the page sends back in `X-CSRF-Token`.
 pub(crate) fn browser_session(state: &AppState, issued: IssuedAccess) -> HttpResponse {
-    let csrf = state.service.csrf_token(&issued.access_token);
+    let csrf = state.core.gate.csrf_token(&issued.access_token);
     let cookie = Cookie::build(
         state.cookies.name.clone(),
         issued.access_token.expose().to_owned(),
@@ -73,6 +72,30 @@ pub(crate) fn token_format(raw: Option<&str>) -> Result<Option<TokenFormat>, Api
     .transpose()
 }
 
+/// What a login asks for: a browser session (`"session": "cookie"`), or the `token_format`
+/// asked (already checked), or the configured default.
+pub(crate) fn session_kind(
+    state: &AppState,
+    session: Option<&str>,
+    format: Option<TokenFormat>,
+) -> Result<SessionKind, ApiError> {
+    Ok(if wants_cookie(session)? {
+        SessionKind::Browser
+    } else {
+        state.core.authentication.login_kind(format)
+    })
+}
+
+/// The answer to a login of any kind: JWT and refresh token, an opaque token, or a browser
+/// session's cookie.
+pub(crate) fn login_response(state: &AppState, kind: SessionKind, issued: Issued) -> HttpResponse {
+    match issued {
+        Issued::Tokens(t) => tokens(t),
+        Issued::Access(a) if kind == SessionKind::Browser => browser_session(state, a),
+        Issued::Access(a) => no_store(HttpResponse::Ok()).json(AccessResponse::from(a)),
+    }
+}
+
 /// `POST /auth/login`.
 pub async fn login(
     state: web::Data<AppState>,
@@ -81,24 +104,17 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let format = token_format(body.token_format.as_deref())?;
     state.limits.check_username(&body.username).await?;
+    let kind = session_kind(&state, body.session.as_deref(), format)?;
     let request = LoginRequest {
         login: body.username,
         password: Password::new(body.password),
         tenant: body.tenant,
         context: client.0,
     };
-    if wants_cookie(body.session.as_deref())? {
-        let service = Arc::clone(&state.service);
-        let issued = web::block(move || service.login_opaque(request, true)).await??;
-        return Ok(browser_session(&state, issued));
-    }
-    Ok(match state.service.login_format(format) {
-        TokenFormat::Jwt => tokens(web::block(move || state.service.login(request)).await??),
-        TokenFormat::Opaque => {
-            let issued = web::block(move || state.service.login_opaque(request, false)).await??;
-            no_store(HttpResponse::Ok()).json(AccessResponse::from(issued))
-        }
-    })
+    let issued = state
+        .run(move |c| c.authentication.login(request, kind))
+        .await?;
+    Ok(login_response(&state, kind, issued))
 }
 
 /// `POST /auth/refresh`.
@@ -108,7 +124,9 @@ pub async fn refresh(
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = PlainToken::new(body.refresh_token);
-    let issued = web::block(move || state.service.refresh(&presented, &context)).await??;
+    let issued = state
+        .run(move |c| c.authentication.refresh(&presented, &context))
+        .await?;
     Ok(tokens(issued))
 }
 
@@ -119,7 +137,7 @@ pub async fn logout(
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
     let name = state.cookies.name.clone();
-    web::block(move || state.service.logout(&caller)).await??;
+    state.run(move |c| c.authentication.logout(&caller)).await?;
     let mut res = HttpResponse::NoContent();
     if req.cookie(&name).is_some() {
         let mut gone = Cookie::build(name, "").path("/").http_only(true).finish();
@@ -136,7 +154,9 @@ pub async fn revoke(
     FormOrJson(body): FormOrJson<RevokeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = PlainToken::new(body.token);
-    web::block(move || state.service.revoke_refresh_token(&presented, &context)).await??;
+    state
+        .run(move |c| c.authentication.revoke_refresh_token(&presented, &context))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -148,6 +168,6 @@ pub async fn userinfo(
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
     let me = caller.user_id;
-    let user = web::block(move || state.service.get_user(&caller, me)).await??;
+    let user = state.run(move |c| c.accounts.get_user(&caller, me)).await?;
     Ok(HttpResponse::Ok().json(UserInfoResponse::from(&user)))
 }

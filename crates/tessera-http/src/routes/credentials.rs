@@ -4,8 +4,9 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_domain::credentials::CreateApiKey;
+use tessera_domain::issuer::SessionKind;
 use tessera_domain::password::Password;
-use tessera_domain::service::Credential;
+use tessera_domain::principal::Credential;
 use tessera_domain::token::PlainToken;
 use tessera_domain::user::UserId;
 
@@ -19,6 +20,7 @@ use crate::extract::{
     authenticate, basic_credentials, bearer_token, Caller, ClientInfo, FormOrJson, JsonBody,
     OptionalJson,
 };
+use crate::routes::auth::login_response;
 use crate::AppState;
 
 /// A token answer: never cached (RFC 6749 §5.1).
@@ -51,7 +53,9 @@ pub async fn create_api_key(
         expires_at,
     };
     let user = UserId(user.into_inner());
-    let issued = web::block(move || state.service.create_api_key(&caller, user, req)).await??;
+    let issued = state
+        .run(move |c| c.credentials.create_api_key(&caller, user, req))
+        .await?;
     let mut res = ApiKeyResponse::from(&issued.key);
     res.key = Some(issued.secret.expose().to_owned());
     Ok(no_store(HttpResponse::Created())
@@ -66,7 +70,9 @@ pub async fn list_api_keys(
     user: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let user = UserId(user.into_inner());
-    let keys = web::block(move || state.service.list_api_keys(&caller, user)).await??;
+    let keys = state
+        .run(move |c| c.credentials.list_api_keys(&caller, user))
+        .await?;
     Ok(HttpResponse::Ok().json(all_items(keys.iter().map(ApiKeyResponse::from).collect())))
 }
 
@@ -77,7 +83,9 @@ pub async fn delete_api_key(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    web::block(move || state.service.delete_api_key(&caller, id)).await??;
+    state
+        .run(move |c| c.credentials.delete_api_key(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -88,7 +96,9 @@ pub async fn issue_service_secret(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let issued = web::block(move || state.service.issue_service_secret(&caller, id)).await??;
+    let issued = state
+        .run(move |c| c.credentials.issue_service_secret(&caller, id))
+        .await?;
     Ok(
         no_store(HttpResponse::Created()).json(ServiceSecretResponse {
             service_id: issued.service_id,
@@ -105,7 +115,9 @@ pub async fn revoke_service_secret(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    web::block(move || state.service.revoke_service_secret(&caller, id)).await??;
+    state
+        .run(move |c| c.credentials.revoke_service_secret(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -124,9 +136,10 @@ pub async fn check_token(
         user_id,
         service_id,
     } = body.unwrap_or_default();
-    let checked = web::block(move || state.service.check_token(principal, user_id, service_id))
-        .await?
-        .map_err(|e| as_check(e.into()))?;
+    let checked = state
+        .run(move |c| c.credentials.check_token(principal, user_id, service_id))
+        .await
+        .map_err(as_check)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CheckTokenResponse::from(checked)))
@@ -152,7 +165,9 @@ pub async fn introspect(
             message: "the form field token is required".into(),
         });
     };
-    let found = web::block(move || state.service.introspect(&secret, &token)).await??;
+    let found = state
+        .run(move |c| c.credentials.introspect(&secret, &token))
+        .await?;
     let mut res = no_store(HttpResponse::Ok());
     Ok(match found {
         Some(p) => res.json(IntrospectResponse::from(p)),
@@ -200,13 +215,18 @@ async fn oauth_grant(
                 tenant: body.tenant,
                 context: client.0,
             };
-            let issued = web::block(move || state.service.login(request)).await??;
-            Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+            let kind = SessionKind::Jwt;
+            let issued = state
+                .run(move |c| c.authentication.login(request, kind))
+                .await?;
+            Ok(login_response(&state, kind, issued))
         }
         "refresh_token" => {
             let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
             let context = client.0;
-            let issued = web::block(move || state.service.refresh(&presented, &context)).await??;
+            let issued = state
+                .run(move |c| c.authentication.refresh(&presented, &context))
+                .await?;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
         }
         "client_credentials" => {
@@ -218,9 +238,9 @@ async fn oauth_grant(
                 ),
             };
             let context = client.0;
-            let issued =
-                web::block(move || state.service.client_credentials(&id, &secret, &context))
-                    .await??;
+            let issued = state
+                .run(move |c| c.authentication.client_credentials(&id, &secret, &context))
+                .await?;
             Ok(no_store(HttpResponse::Ok()).json(AccessResponse::from(issued)))
         }
         _ => Err(ApiError::OAuth {
@@ -238,7 +258,7 @@ pub async fn profile(
     let renewed = matches!(caller.credential, Credential::Opaque { renewed: true });
     let expires_at = caller.expires_at.map(rfc3339);
     let me = caller.user_id;
-    let user = web::block(move || state.service.get_user(&caller, me)).await??;
+    let user = state.run(move |c| c.accounts.get_user(&caller, me)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ProfileResponse {

@@ -13,8 +13,8 @@ pub async fn health() -> HttpResponse {
 /// `GET /ready`: 200 when this node can serve (the database answers and its schema is current),
 /// else 503 with the reason. `/health` stays a liveness check.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let service = std::sync::Arc::clone(&state.service);
-    let outcome = web::block(move || service.ready()).await;
+    let core = state.core.clone();
+    let outcome = web::block(move || core.ready()).await;
     let reason = match outcome {
         Ok(Ok(())) => {
             return HttpResponse::Ok()
@@ -36,8 +36,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: Prometheus metrics (OpenMetrics text).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let service = std::sync::Arc::clone(&state.service);
-    let sessions = match web::block(move || service.count_live_sessions()).await {
+    let core = state.core.clone();
+    let sessions = match web::block(move || core.sessions.count_live_sessions()).await {
         Ok(Ok(n)) => Some(n),
         Ok(Err(e)) => {
             tracing::warn!(
@@ -69,7 +69,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414): where every endpoint is, from the
 /// issuer URL alone.
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
-    let t = state.service.token_settings();
+    let t = state.core.token_settings();
     let base = t.issuer.trim_end_matches('/');
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

@@ -1,18 +1,13 @@
 //! The second factor: enrolment, backup codes, the second step of a login, and admin reset.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use tessera_domain::credentials::TokenFormat;
 use tessera_domain::password::Password;
 use tessera_domain::user::UserId;
 
-use crate::dto::{
-    AccessResponse, BackupCodesResponse, CodeBody, DisableMfaBody, EnrolmentResponse, MfaLoginBody,
-    TokenResponse,
-};
+use crate::dto::{BackupCodesResponse, CodeBody, DisableMfaBody, EnrolmentResponse, MfaLoginBody};
 use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, JsonBody};
-use crate::routes::auth::{browser_session, token_format, wants_cookie};
+use crate::routes::auth::{login_response, session_kind, token_format};
 use crate::routes::credentials::no_store;
 use crate::AppState;
 
@@ -21,7 +16,9 @@ pub async fn setup(
     state: web::Data<AppState>,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let e = web::block(move || state.service.setup_mfa(&caller)).await??;
+    let e = state
+        .run(move |c| c.second_factor.setup_mfa(&caller))
+        .await?;
     Ok(no_store(HttpResponse::Ok()).json(EnrolmentResponse {
         secret: e.secret,
         otpauth_uri: e.otpauth_uri,
@@ -35,7 +32,9 @@ pub async fn verify(
     Caller(caller): Caller,
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let codes = web::block(move || state.service.verify_mfa(&caller, &body.code)).await??;
+    let codes = state
+        .run(move |c| c.second_factor.verify_mfa(&caller, &body.code))
+        .await?;
     Ok(no_store(HttpResponse::Ok()).json(BackupCodesResponse {
         backup_codes: codes,
     }))
@@ -48,7 +47,9 @@ pub async fn disable(
     JsonBody(body): JsonBody<DisableMfaBody>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::new(body.password);
-    web::block(move || state.service.disable_mfa(&caller, &password, &body.code)).await??;
+    state
+        .run(move |c| c.second_factor.disable_mfa(&caller, &password, &body.code))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -57,7 +58,9 @@ pub async fn backup_codes_left(
     state: web::Data<AppState>,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let n = web::block(move || state.service.backup_codes_left(&caller)).await??;
+    let n = state
+        .run(move |c| c.second_factor.backup_codes_left(&caller))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "remaining": n })))
 }
 
@@ -66,7 +69,9 @@ pub async fn regenerate_backup_codes(
     state: web::Data<AppState>,
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let codes = web::block(move || state.service.regenerate_backup_codes(&caller)).await??;
+    let codes = state
+        .run(move |c| c.second_factor.regenerate_backup_codes(&caller))
+        .await?;
     Ok(no_store(HttpResponse::Ok()).json(BackupCodesResponse {
         backup_codes: codes,
     }))
@@ -79,7 +84,9 @@ pub async fn reset(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    web::block(move || state.service.reset_mfa(&caller, id)).await??;
+    state
+        .run(move |c| c.second_factor.reset_mfa(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -89,32 +96,11 @@ pub async fn login(
     ClientInfo(context): ClientInfo,
     JsonBody(body): JsonBody<MfaLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = state
-        .service
-        .login_format(token_format(body.token_format.as_deref())?);
+    let format = token_format(body.token_format.as_deref())?;
+    let kind = session_kind(&state, body.session.as_deref(), format)?;
     let (token, code) = (body.mfa_token, body.code);
-    if wants_cookie(body.session.as_deref())? {
-        let service = std::sync::Arc::clone(&state.service);
-        let issued =
-            web::block(move || service.login_mfa_opaque(&token, &code, &context, true)).await??;
-        return Ok(browser_session(&state, issued));
-    }
-    Ok(match format {
-        TokenFormat::Jwt => {
-            let issued =
-                web::block(move || state.service.login_mfa(&token, &code, &context)).await??;
-            no_store(HttpResponse::Ok()).json(TokenResponse::from(issued))
-        }
-        TokenFormat::Opaque => {
-            let issued = web::block(move || {
-                state
-                    .service
-                    .login_mfa_opaque(&token, &code, &context, false)
-            })
-            .await??;
-            no_store(HttpResponse::Ok())
-                .insert_header((header::PRAGMA, "no-cache"))
-                .json(AccessResponse::from(issued))
-        }
-    })
+    let issued = state
+        .run(move |c| c.authentication.login_mfa(&token, &code, &context, kind))
+        .await?;
+    Ok(login_response(&state, kind, issued))
 }

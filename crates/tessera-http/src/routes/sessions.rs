@@ -1,7 +1,7 @@
 //! Sessions: one's own, and (for admins) a user's.
 
 use actix_web::{web, HttpResponse};
-use tessera_domain::service::Principal;
+use tessera_domain::principal::Principal;
 use tessera_domain::token::SessionId;
 use tessera_domain::user::UserId;
 
@@ -16,7 +16,9 @@ async fn list(
     user: UserId,
 ) -> Result<HttpResponse, ApiError> {
     let current = caller.session_id;
-    let sessions = web::block(move || state.service.list_sessions(&caller, user)).await??;
+    let sessions = state
+        .run(move |c| c.sessions.list_sessions(&caller, user))
+        .await?;
     Ok(HttpResponse::Ok().json(all_items(
         sessions
             .iter()
@@ -30,7 +32,9 @@ async fn end_all(
     caller: Principal,
     user: UserId,
 ) -> Result<HttpResponse, ApiError> {
-    web::block(move || state.service.end_sessions(&caller, user)).await??;
+    state
+        .run(move |c| c.sessions.end_sessions(&caller, user))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -59,7 +63,9 @@ pub async fn end_one(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SessionId(id.into_inner());
-    web::block(move || state.service.end_session(&caller, id)).await??;
+    state
+        .run(move |c| c.sessions.end_session(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -21,7 +21,9 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_domain();
-    let user = web::block(move || state.service.create_user(&caller, request)).await??;
+    let user = state
+        .run(move |c| c.accounts.create_user(&caller, request))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/users/{}", user.id.0)))
         .json(UserResponse::from(&user)))
@@ -34,7 +36,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    let user = web::block(move || state.service.get_user(&caller, id)).await??;
+    let user = state.run(move |c| c.accounts.get_user(&caller, id)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
 
@@ -66,11 +68,13 @@ pub async fn put(
 
 async fn update(
     state: web::Data<AppState>,
-    caller: tessera_domain::service::Principal,
+    caller: tessera_domain::principal::Principal,
     id: UserId,
     request: tessera_domain::users::UpdateUser,
 ) -> Result<HttpResponse, ApiError> {
-    let user = web::block(move || state.service.update_user(&caller, id, request)).await??;
+    let user = state
+        .run(move |c| c.accounts.update_user(&caller, id, request))
+        .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
 
@@ -81,7 +85,9 @@ pub async fn delete(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    web::block(move || state.service.delete_user(&caller, id)).await??;
+    state
+        .run(move |c| c.accounts.delete_user(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -92,12 +98,9 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { limit, after, q } = query.into_inner();
-    let page = web::block(move || {
-        state
-            .service
-            .list_users(&caller, limit, after, q.as_deref())
-    })
-    .await??;
+    let page = state
+        .run(move |c| c.accounts.list_users(&caller, limit, after, q.as_deref()))
+        .await?;
     Ok(HttpResponse::Ok().json(PageResponse {
         items: page.items.iter().map(UserResponse::from).collect(),
         next_after: page.next_after,
@@ -114,7 +117,9 @@ pub async fn change_password(
     let id = UserId(id.into_inner());
     let current = body.current_password.map(Password::new);
     let new = Password::new(body.new_password);
-    web::block(move || state.service.change_password(&caller, id, current, new)).await??;
+    state
+        .run(move |c| c.accounts.change_password(&caller, id, current, new))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -125,7 +130,9 @@ pub async fn unlock(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    web::block(move || state.service.unlock_user(&caller, id)).await??;
+    state
+        .run(move |c| c.accounts.unlock_user(&caller, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -140,7 +147,9 @@ pub async fn register(
         password: Password::new(body.password),
         email: body.email,
     };
-    let user = web::block(move || state.service.register(req, &context)).await??;
+    let user = state
+        .run(move |c| c.recovery.register(req, &context))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/users/{}", user.id.0)))
         .json(UserResponse::from(&user)))
@@ -153,7 +162,9 @@ pub async fn issue_reset(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    let issued = web::block(move || state.service.issue_password_reset(&caller, id)).await??;
+    let issued = state
+        .run(move |c| c.recovery.issue_password_reset(&caller, id))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(ResetTokenResponse {
@@ -171,6 +182,8 @@ pub async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let token = PlainToken::new(body.token);
     let new = Password::new(body.new_password);
-    web::block(move || state.service.reset_password(&token, &new, &context)).await??;
+    state
+        .run(move |c| c.recovery.reset_password(&token, &new, &context))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

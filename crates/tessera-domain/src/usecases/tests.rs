@@ -7,9 +7,10 @@ use crate::audit::{Event, Outcome, RequestContext};
 use crate::auth::LoginRequest;
 use crate::error::{AuthError, TokenError, UserError};
 use crate::fakes::{harness, Harness};
+use crate::issuer::{Issued, IssuedTokens, SessionKind};
 use crate::password::{Password, PasswordHash};
 use crate::ports::UserRepository;
-use crate::service::Principal;
+use crate::principal::Principal;
 use crate::user::UserId;
 use crate::users::{CreateUser, UpdateUser};
 
@@ -17,26 +18,35 @@ const ADMIN_PW: &str = "correct horse battery staple";
 
 fn setup() -> (Harness, Principal) {
     let h = harness();
-    h.service
+    h.core
+        .accounts
         .bootstrap_admin(Some(Password::new(ADMIN_PW.into())))
         .unwrap()
         .unwrap();
     let admin = login(&h, "admin", ADMIN_PW).unwrap();
-    let p = h.service.authenticate(&admin.access_token).unwrap();
+    let p = h.core.gate.authenticate_jwt(&admin.access_token).unwrap();
     (h, p)
 }
 
-fn login(h: &Harness, user: &str, pw: &str) -> Result<crate::auth::IssuedTokens, AuthError> {
-    h.service.login(LoginRequest {
-        login: user.into(),
-        password: Password::new(pw.into()),
-        tenant: None,
-        context: RequestContext::default(),
-    })
+fn login(h: &Harness, user: &str, pw: &str) -> Result<IssuedTokens, AuthError> {
+    let issued = h.core.authentication.login(
+        LoginRequest {
+            login: user.into(),
+            password: Password::new(pw.into()),
+            tenant: None,
+            context: RequestContext::default(),
+        },
+        SessionKind::Jwt,
+    )?;
+    match issued {
+        Issued::Tokens(t) => Ok(t),
+        Issued::Access(_) => panic!("a JWT login gave an opaque token"),
+    }
 }
 
 fn create(h: &Harness, admin: &Principal, name: &str) -> UserId {
-    h.service
+    h.core
+        .accounts
         .create_user(
             admin,
             CreateUser {
@@ -78,7 +88,8 @@ fn login_by_email_works() {
 fn disabled_users_cannot_log_in() {
     let (h, admin) = setup();
     let id = create(&h, &admin, "dave");
-    h.service
+    h.core
+        .accounts
         .update_user(
             &admin,
             id,
@@ -116,7 +127,8 @@ fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
     let (h, _) = setup();
     let first = login(&h, "admin", ADMIN_PW).unwrap();
     let second = h
-        .service
+        .core
+        .authentication
         .refresh(&first.refresh_token, &RequestContext::default())
         .unwrap();
     assert_ne!(second.refresh_token.expose(), first.refresh_token.expose());
@@ -124,7 +136,8 @@ fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
     // Inside the grace window the same pair comes back.
     h.clock.advance(5);
     let again = h
-        .service
+        .core
+        .authentication
         .refresh(&first.refresh_token, &RequestContext::default())
         .unwrap();
     assert_eq!(again.refresh_token.expose(), second.refresh_token.expose());
@@ -132,17 +145,19 @@ fn refresh_rotates_and_the_old_token_is_reuse_after_the_grace_window() {
     // After it, the session dies.
     h.clock.advance(10);
     assert!(matches!(
-        h.service
+        h.core
+            .authentication
             .refresh(&first.refresh_token, &RequestContext::default()),
         Err(AuthError::RefreshReused)
     ));
     assert!(matches!(
-        h.service
+        h.core
+            .authentication
             .refresh(&second.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
     assert_eq!(
-        h.service.authenticate(&second.access_token),
+        h.core.gate.authenticate_jwt(&second.access_token),
         Err(TokenError::Revoked)
     );
 }
@@ -152,16 +167,18 @@ fn grace_pair_carries_the_same_claims() {
     let (h, _) = setup();
     let first = login(&h, "admin", ADMIN_PW).unwrap();
     let second = h
-        .service
+        .core
+        .authentication
         .refresh(&first.refresh_token, &RequestContext::default())
         .unwrap();
     h.clock.advance(3);
     let again = h
-        .service
+        .core
+        .authentication
         .refresh(&first.refresh_token, &RequestContext::default())
         .unwrap();
-    let a = h.service.authenticate(&second.access_token).unwrap();
-    let b = h.service.authenticate(&again.access_token).unwrap();
+    let a = h.core.gate.authenticate_jwt(&second.access_token).unwrap();
+    let b = h.core.gate.authenticate_jwt(&again.access_token).unwrap();
     assert_eq!(a, b);
 }
 
@@ -171,7 +188,8 @@ fn expired_refresh_tokens_are_refused() {
     let first = login(&h, "admin", ADMIN_PW).unwrap();
     h.clock.advance(3601);
     assert!(matches!(
-        h.service
+        h.core
+            .authentication
             .refresh(&first.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
@@ -181,14 +199,15 @@ fn expired_refresh_tokens_are_refused() {
 fn logout_revokes_access_and_refresh() {
     let (h, _) = setup();
     let t = login(&h, "admin", ADMIN_PW).unwrap();
-    let p = h.service.authenticate(&t.access_token).unwrap();
-    h.service.logout(&p).unwrap();
+    let p = h.core.gate.authenticate_jwt(&t.access_token).unwrap();
+    h.core.authentication.logout(&p).unwrap();
     assert_eq!(
-        h.service.authenticate(&t.access_token),
+        h.core.gate.authenticate_jwt(&t.access_token),
         Err(TokenError::Revoked)
     );
     assert!(matches!(
-        h.service
+        h.core
+            .authentication
             .refresh(&t.refresh_token, &RequestContext::default()),
         Err(AuthError::InvalidGrant)
     ));
@@ -200,7 +219,7 @@ fn expired_access_tokens_are_refused() {
     let t = login(&h, "admin", ADMIN_PW).unwrap();
     h.clock.advance(900 + 5);
     assert_eq!(
-        h.service.authenticate(&t.access_token),
+        h.core.gate.authenticate_jwt(&t.access_token),
         Err(TokenError::Expired)
     );
 }
@@ -208,14 +227,10 @@ fn expired_access_tokens_are_refused() {
 #[test]
 fn revocations_survive_a_restart_through_the_store() {
     let (h, admin) = setup();
-    h.service.logout(&admin).unwrap();
-    let fresh = crate::service::Service::new(
-        h.service.ports.clone(),
-        h.service.tokens.clone(),
-        Default::default(),
-    );
-    assert_eq!(fresh.load_revocations().unwrap(), 1);
-    assert!(fresh.revoked.contains(admin.session_id.unwrap()));
+    h.core.authentication.logout(&admin).unwrap();
+    let fresh = crate::usecases::UseCases::new(h.ports.clone(), h.settings.clone());
+    assert_eq!(fresh.revocations.load().unwrap(), 1);
+    assert!(fresh.revocations.contains(admin.session_id.unwrap()));
 }
 
 #[test]
@@ -224,18 +239,18 @@ fn plain_users_cannot_manage_others() {
     let a = create(&h, &admin, "alice");
     let b = create(&h, &admin, "bobby");
     let t = login(&h, "alice", "a fine long password").unwrap();
-    let alice = h.service.authenticate(&t.access_token).unwrap();
-    assert!(h.service.get_user(&alice, a).is_ok());
+    let alice = h.core.gate.authenticate_jwt(&t.access_token).unwrap();
+    assert!(h.core.accounts.get_user(&alice, a).is_ok());
     assert!(matches!(
-        h.service.get_user(&alice, b),
+        h.core.accounts.get_user(&alice, b),
         Err(UserError::Forbidden(_))
     ));
     assert!(matches!(
-        h.service.list_users(&alice, None, None, None),
+        h.core.accounts.list_users(&alice, None, None, None),
         Err(UserError::Forbidden(_))
     ));
     assert!(matches!(
-        h.service.update_user(
+        h.core.accounts.update_user(
             &alice,
             a,
             UpdateUser {
@@ -246,7 +261,7 @@ fn plain_users_cannot_manage_others() {
         Err(UserError::Forbidden(_))
     ));
     assert!(matches!(
-        h.service.delete_user(&alice, b),
+        h.core.accounts.delete_user(&alice, b),
         Err(UserError::Forbidden(_))
     ));
 }
@@ -255,11 +270,11 @@ fn plain_users_cannot_manage_others() {
 fn the_last_admin_cannot_be_removed() {
     let (h, admin) = setup();
     assert!(matches!(
-        h.service.delete_user(&admin, admin.user_id),
+        h.core.accounts.delete_user(&admin, admin.user_id),
         Err(UserError::LastAdmin)
     ));
     assert!(matches!(
-        h.service.update_user(
+        h.core.accounts.update_user(
             &admin,
             admin.user_id,
             UpdateUser {
@@ -275,7 +290,8 @@ fn the_last_admin_cannot_be_removed() {
 fn creation_reports_every_broken_rule() {
     let (h, admin) = setup();
     let err = h
-        .service
+        .core
+        .accounts
         .create_user(
             &admin,
             CreateUser {
@@ -303,9 +319,9 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
     let id = create(&h, &admin, "frank");
     let one = login(&h, "frank", "a fine long password").unwrap();
     let two = login(&h, "frank", "a fine long password").unwrap();
-    let me = h.service.authenticate(&one.access_token).unwrap();
+    let me = h.core.gate.authenticate_jwt(&one.access_token).unwrap();
     assert!(matches!(
-        h.service.change_password(
+        h.core.accounts.change_password(
             &me,
             id,
             Some(Password::new("wrong one entirely".into())),
@@ -313,7 +329,8 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
         ),
         Err(UserError::WrongCurrentPassword)
     ));
-    h.service
+    h.core
+        .accounts
         .change_password(
             &me,
             id,
@@ -321,9 +338,9 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
             Password::new("another long password".into()),
         )
         .unwrap();
-    assert!(h.service.authenticate(&one.access_token).is_ok());
+    assert!(h.core.gate.authenticate_jwt(&one.access_token).is_ok());
     assert_eq!(
-        h.service.authenticate(&two.access_token),
+        h.core.gate.authenticate_jwt(&two.access_token),
         Err(TokenError::Revoked)
     );
     assert!(login(&h, "frank", "another long password").is_ok());
@@ -334,9 +351,9 @@ fn deleting_a_user_revokes_their_tokens() {
     let (h, admin) = setup();
     let id = create(&h, &admin, "gina");
     let t = login(&h, "gina", "a fine long password").unwrap();
-    h.service.delete_user(&admin, id).unwrap();
+    h.core.accounts.delete_user(&admin, id).unwrap();
     assert_eq!(
-        h.service.authenticate(&t.access_token),
+        h.core.gate.authenticate_jwt(&t.access_token),
         Err(TokenError::Revoked)
     );
 }
@@ -347,21 +364,26 @@ fn paging_reports_the_next_cursor() {
     for n in ["u001", "u002", "u003"] {
         create(&h, &admin, n);
     }
-    let page = h.service.list_users(&admin, Some(2), None, None).unwrap();
+    let page = h
+        .core
+        .accounts
+        .list_users(&admin, Some(2), None, None)
+        .unwrap();
     assert_eq!(page.items.len(), 2);
     let next = page.next_after.unwrap();
     let rest = h
-        .service
+        .core
+        .accounts
         .list_users(&admin, Some(2), Some(next), None)
         .unwrap();
     assert_eq!(rest.items.len(), 2);
     assert_eq!(rest.next_after, None);
     assert!(matches!(
-        h.service.list_users(&admin, Some(0), None, None),
+        h.core.accounts.list_users(&admin, Some(0), None, None),
         Err(UserError::Validation(_))
     ));
     assert!(matches!(
-        h.service.list_users(&admin, Some(501), None, None),
+        h.core.accounts.list_users(&admin, Some(501), None, None),
         Err(UserError::Validation(_))
     ));
 }
@@ -370,13 +392,14 @@ fn paging_reports_the_next_cursor() {
 fn bootstrap_runs_once_and_checks_the_policy() {
     let h = harness();
     assert!(matches!(
-        h.service
+        h.core
+            .accounts
             .bootstrap_admin(Some(Password::new("short".into()))),
         Err(UserError::Validation(_))
     ));
-    let made = h.service.bootstrap_admin(None).unwrap().unwrap();
+    let made = h.core.accounts.bootstrap_admin(None).unwrap().unwrap();
     assert!(made.generated_password.is_some());
-    assert!(h.service.bootstrap_admin(None).unwrap().is_none());
+    assert!(h.core.accounts.bootstrap_admin(None).unwrap().is_none());
 }
 
 #[test]
@@ -439,7 +462,7 @@ fn logins_lockouts_and_changes_are_audited_without_secrets() {
         let _ = login(&h, "admin", "wrong password");
     }
     let _ = login(&h, "ghost", "whatever");
-    let events = h.audit.events();
+    let events = h.audit_events();
     assert_eq!(events[0], (Event::Login, Outcome::Success));
     assert_eq!(
         events[1..6]
@@ -450,15 +473,15 @@ fn logins_lockouts_and_changes_are_audited_without_secrets() {
     );
     assert!(events.contains(&(Event::Lockout, Outcome::Success)));
     assert!(events.contains(&(Event::LoginLocked, Outcome::Failure)));
-    let entries = h.audit.0.lock().unwrap().clone();
+    let entries = h.audit_entries();
     let ghost = entries.last().unwrap();
     assert_eq!(ghost.subject, None);
     assert!(ghost.details.contains(&("login".into(), "ghost".into())));
     assert!(!format!("{entries:?}").contains("wrong password"));
     assert!(!format!("{entries:?}").contains("whatever"));
-    h.service.logout(&admin).unwrap();
+    h.core.authentication.logout(&admin).unwrap();
     assert_eq!(
-        h.audit.events().last(),
+        h.audit_events().last(),
         Some(&(Event::Logout, Outcome::Success))
     );
 }

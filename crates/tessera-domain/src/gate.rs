@@ -1,0 +1,215 @@
+//! Checking bearer credentials: JWT access tokens (a signature and memory lookups), opaque tokens
+//! and API keys (a store lookup), and the CSRF tokens of browser sessions.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::audit::RequestContext;
+use crate::claims::ClaimRules;
+use crate::credentials::{
+    key_roles, KeyUsage, OpaqueSettings, API_KEY_PREFIX, OPAQUE_TOKEN_PREFIX,
+};
+use crate::error::TokenError;
+use crate::ports::{
+    AccessTokenCodec, Clock, CredentialRepository, Extension, SecretTokens, UserRepository,
+};
+use crate::principal::{Credential, Principal};
+use crate::revocation::Revocations;
+use crate::sessions::SessionPolicy;
+use crate::token::PlainToken;
+
+/// Checks bearer credentials. A JWT check never touches the store.
+pub struct Gate {
+    pub(crate) codec: Arc<dyn AccessTokenCodec>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) credentials: Arc<dyn CredentialRepository>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) key_usage: Arc<KeyUsage>,
+    pub(crate) rules: ClaimRules,
+    pub(crate) session_policy: SessionPolicy,
+    pub(crate) opaque: OpaqueSettings,
+    /// The scope and client of opaque tokens.
+    pub(crate) scope: String,
+    pub(crate) client_id: String,
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
+/// Logs a store failure met while checking a credential and says only that it could not be checked.
+pub(crate) fn unavailable(e: &anyhow::Error) -> TokenError {
+    tracing::error!(error = format!("{e:#}"), "cannot check a credential");
+    TokenError::Unavailable
+}
+
+impl Gate {
+    /// Checks any bearer credential: an API key, an opaque token or a JWT access token, by its prefix.
+    /// With `renew`, an opaque token near its expiry is extended (introspection passes false).
+    ///
+    /// # Errors
+    /// The `TokenError` that says why it is refused.
+    pub fn authenticate_credential(
+        &self,
+        token: &str,
+        renew: bool,
+    ) -> Result<Principal, TokenError> {
+        if token.starts_with(API_KEY_PREFIX) {
+            self.authenticate_api_key(token)
+        } else if token.starts_with(OPAQUE_TOKEN_PREFIX) {
+            self.authenticate_opaque(token, renew)
+        } else {
+            self.authenticate_jwt(token)
+        }
+    }
+
+    /// The CSRF token of a browser session whose cookie holds `session_token`.
+    pub fn csrf_token(&self, session_token: &PlainToken) -> String {
+        self.secrets.csrf_token(session_token)
+    }
+
+    /// Whether `presented` is the CSRF token of `session_token`, compared in constant time.
+    pub fn csrf_matches(&self, session_token: &PlainToken, presented: &str) -> bool {
+        let expected = self.csrf_token(session_token);
+        expected.len() == presented.len()
+            && expected
+                .bytes()
+                .zip(presented.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// Whether checking `token` needs the store (and so a blocking thread).
+    pub fn needs_store(token: &str) -> bool {
+        token.starts_with(API_KEY_PREFIX) || token.starts_with(OPAQUE_TOKEN_PREFIX)
+    }
+
+    fn authenticate_api_key(&self, token: &str) -> Result<Principal, TokenError> {
+        let p = self;
+        let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
+        let (key, user) = p
+            .credentials
+            .find_api_key(&digest)
+            .map_err(|e| unavailable(&e))?
+            .ok_or(TokenError::Invalid)?;
+        let now = p.clock.now();
+        if key.expires_at.is_some_and(|e| now >= e) {
+            return Err(TokenError::Expired);
+        }
+        if !user.active {
+            return Err(TokenError::AccountDisabled);
+        }
+        self.key_usage.record(key.id, now);
+        let roles = key_roles(&key, &user);
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username.as_str().to_owned(),
+            scope: roles.join(" "),
+            roles,
+            session_id: None,
+            expires_at: key.expires_at,
+            tenant_id: user.tenant_id,
+            credential: Credential::ApiKey { id: key.id },
+            client_id: key.id.to_string(),
+            issued_at: Some(key.created_at),
+            context: RequestContext::default(),
+        })
+    }
+
+    fn authenticate_opaque(&self, token: &str, renew: bool) -> Result<Principal, TokenError> {
+        let p = self;
+        let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
+        let rec = p
+            .credentials
+            .find_opaque(&digest)
+            .map_err(|e| unavailable(&e))?
+            .ok_or(TokenError::Invalid)?;
+        if rec.session_revoked || self.revocations.contains(rec.session_id) {
+            return Err(TokenError::Revoked);
+        }
+        let now = p.clock.now();
+        if now >= rec.expires_at {
+            return Err(TokenError::Expired);
+        }
+        if !self
+            .session_policy
+            .alive(rec.session_created_at, rec.session_last_used_at, now)
+        {
+            return Err(TokenError::Expired);
+        }
+        let user = match p.users.get_user(rec.user_id).map_err(|e| unavailable(&e))? {
+            None => return Err(TokenError::Revoked),
+            Some(u) if !u.active => return Err(TokenError::AccountDisabled),
+            Some(u) => u,
+        };
+        let o = &self.opaque;
+        let mut expires_at = rec.expires_at;
+        let mut renewed = false;
+        let target = now.plus(rec.ttl).min(rec.session_expires_at);
+        if renew
+            && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold
+            && target > expires_at
+        {
+            match p
+                .credentials
+                .extend_opaque(rec.token_id, rec.expires_at, target, now)
+                .map_err(|e| unavailable(&e))?
+            {
+                Extension::Extended => {
+                    expires_at = target;
+                    renewed = true;
+                }
+                Extension::AlreadyAt(at) => expires_at = at,
+                Extension::Gone => return Err(TokenError::Revoked),
+            }
+        }
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username.as_str().to_owned(),
+            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            session_id: Some(rec.session_id),
+            scope: self.scope.clone(),
+            expires_at: Some(expires_at),
+            tenant_id: user.tenant_id,
+            credential: Credential::Opaque { renewed },
+            client_id: self.client_id.clone(),
+            issued_at: None,
+            context: RequestContext::default(),
+        })
+    }
+
+    /// Checks an access token: signature, time, issuer, audience, and the revocation view.
+    /// Costs one signature verification and a memory lookup; it never touches the store.
+    ///
+    /// # Errors
+    /// The `TokenError` that says why the token is refused.
+    pub fn authenticate_jwt(&self, token: &str) -> Result<Principal, TokenError> {
+        let claims = self.codec.decode(token)?;
+        self.rules.check(&claims, self.clock.now())?;
+        if self.revocations.contains(claims.session_id) {
+            return Err(TokenError::Revoked);
+        }
+        Ok(Principal {
+            user_id: claims.subject,
+            username: claims.preferred_username,
+            roles: claims.roles,
+            session_id: Some(claims.session_id),
+            scope: claims.scope,
+            expires_at: Some(claims.expires_at),
+            tenant_id: claims
+                .tenant_id
+                .as_deref()
+                .map(|t| t.parse().map(crate::user::TenantId))
+                .transpose()
+                .map_err(|_| TokenError::Invalid)?,
+            credential: Credential::AccessToken,
+            client_id: claims.client_id,
+            issued_at: Some(claims.issued_at),
+            context: RequestContext::default(),
+        })
+    }
+}
