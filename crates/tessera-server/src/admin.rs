@@ -9,11 +9,11 @@ use tessera_domain::password::Password;
 use tessera_domain::principal::Principal;
 use tessera_domain::users::{CreateUser, UpdateUser};
 
-use crate::app::Core;
 use crate::Settings;
+use tessera::Tessera;
 
 /// Where a new password comes from: one line of standard input, or a random one printed once.
-fn password(from_stdin: bool, core: &Core) -> anyhow::Result<(Password, bool)> {
+fn password(from_stdin: bool, core: &Tessera) -> anyhow::Result<(Password, bool)> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -24,7 +24,7 @@ fn password(from_stdin: bool, core: &Core) -> anyhow::Result<(Password, bool)> {
         anyhow::ensure!(!line.is_empty(), "no password on standard input");
         Ok((Password::new(line.to_owned()), false))
     } else {
-        Ok((core.use_cases.accounts.random_password(), true))
+        Ok((core.use_cases().accounts.random_password(), true))
     }
 }
 
@@ -33,9 +33,8 @@ fn show_generated(password: &Password) {
     eprintln!("password: {}\n(shown only this once)", password.expose());
 }
 
-fn open(settings: &Settings) -> anyhow::Result<Core> {
-    let issuer = format!("http://{}", settings.server.bind);
-    Core::open(settings, &issuer)
+fn open(settings: &Settings) -> anyhow::Result<Tessera> {
+    Tessera::open(settings)
 }
 
 /// `tessera init`: migrations, keys and the first admin; the admin's password is printed once.
@@ -45,7 +44,7 @@ fn open(settings: &Settings) -> anyhow::Result<Core> {
 pub fn init(settings: &Settings) -> anyhow::Result<()> {
     let core = open(settings)?;
     println!("database ready, keys in {}", settings.keys.dir.display());
-    match &core.generated_admin_password {
+    match core.generated_admin_password() {
         Some(p) => {
             println!("created the first admin, named admin");
             show_generated(p);
@@ -71,7 +70,7 @@ pub fn create_user(
     let (password, generated) = password(password_stdin, &core)?;
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
     let user = core
-        .use_cases
+        .use_cases()
         .accounts
         .create_user(
             &Principal::system(),
@@ -104,7 +103,7 @@ pub fn create_user(
 pub fn list_users(settings: &Settings, limit: u32) -> anyhow::Result<()> {
     let core = open(settings)?;
     let page = core
-        .use_cases
+        .use_cases()
         .accounts
         .list_users(&Principal::system(), Some(limit), None, None)
         .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
@@ -138,11 +137,11 @@ pub fn disable_user(settings: &Settings, name: &str, tenant: Option<&str>) -> an
     let core = open(settings)?;
     let system = Principal::system();
     let user = core
-        .use_cases
+        .use_cases()
         .accounts
         .user_named(&system, name, tenant)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    core.use_cases
+    core.use_cases()
         .accounts
         .update_user(
             &system,
@@ -170,13 +169,13 @@ pub fn set_password(
     let core = open(settings)?;
     let system = Principal::system();
     let user = core
-        .use_cases
+        .use_cases()
         .accounts
         .user_named(&system, name, tenant)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let (password, generated) = password(password_stdin, &core)?;
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
-    core.use_cases
+    core.use_cases()
         .accounts
         .change_password(&system, user.id, None, password)
         .map_err(|e| anyhow::anyhow!("cannot set the password of {name}: {e}"))?;
@@ -386,7 +385,7 @@ pub fn import(settings: &Settings, path: &Path) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let core = open(settings)?;
     let created = core
-        .use_cases
+        .use_cases()
         .accounts
         .import_users(&Principal::system(), users)
         .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
@@ -401,7 +400,7 @@ pub fn import(settings: &Settings, path: &Path) -> anyhow::Result<()> {
 pub fn export(settings: &Settings) -> anyhow::Result<()> {
     let core = open(settings)?;
     let users = core
-        .use_cases
+        .use_cases()
         .accounts
         .export_users(&Principal::system())
         .map_err(|e| anyhow::anyhow!("cannot export: {e}"))?;

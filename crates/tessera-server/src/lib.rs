@@ -3,8 +3,8 @@
 pub mod admin;
 pub mod app;
 pub mod redis;
-pub mod settings;
 pub mod telemetry;
 
 pub use app::Application;
-pub use settings::Settings;
+pub use tessera::settings;
+pub use tessera::Settings;

@@ -146,7 +146,7 @@ impl Default for CookieConfig {
     }
 }
 
-/// `[rate_limit]`: see `tessera_http::rate_limit::RateLimitSettings`.
+/// `[rate_limit]`: limits on the requests that check credentials (the HTTP front door applies them).
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
@@ -169,13 +169,12 @@ impl Default for RateLimitConfig {
 }
 
 impl RateLimitConfig {
-    /// The settings the HTTP adapter takes.
+    /// The trusted proxies as addresses.
     ///
     /// # Errors
-    /// For a trusted proxy that is not an IP address.
-    pub fn to_http(&self) -> anyhow::Result<tessera_http::rate_limit::RateLimitSettings> {
-        let trusted_proxies = self
-            .trusted_proxies
+    /// For a trusted proxy that is not an IP address, naming it.
+    pub fn trusted_proxy_addrs(&self) -> anyhow::Result<Vec<std::net::IpAddr>> {
+        self.trusted_proxies
             .iter()
             .map(|p| {
                 p.parse().map_err(|_| {
@@ -184,13 +183,7 @@ impl RateLimitConfig {
                     )
                 })
             })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(tessera_http::rate_limit::RateLimitSettings {
-            enabled: self.enabled,
-            per_ip_per_minute: self.per_ip_per_minute,
-            per_username_per_minute: self.per_username_per_minute,
-            trusted_proxies,
-        })
+            .collect()
     }
 }
 
@@ -492,7 +485,7 @@ impl Settings {
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
         );
-        self.rate_limit.to_http()?;
+        self.rate_limit.trusted_proxy_addrs()?;
         self.keys.signing_alg()?;
         if !self.metrics.bind.is_empty() {
             self.metrics.bind.parse::<SocketAddr>().with_context(|| {
