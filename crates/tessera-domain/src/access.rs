@@ -280,7 +280,7 @@ impl AccessModel {
             Some(u) if u.tenant_id == actor.tenant_id => Ok(()),
             _ => {
                 let mut f = FieldErrors::new();
-                f.add("person_id", "not_found");
+                f.add("person", "not_found");
                 Err(f.into())
             }
         }
@@ -552,7 +552,7 @@ impl AccessModel {
                     Some(p) => p.id,
                     None => {
                         let mut f = FieldErrors::new();
-                        f.add("permission_name", "not_found");
+                        f.add("permission", "not_found");
                         return Err(f.into());
                     }
                 }

@@ -183,7 +183,7 @@ impl Accounts {
         if let Some(t) = tenant {
             if self.access.get_entry(Kind::Tenant, t.0)?.is_none() {
                 let mut f = FieldErrors::new();
-                f.add("tenant_id", "not_found");
+                f.add("tenant", "not_found");
                 return Err(f.into());
             }
         }

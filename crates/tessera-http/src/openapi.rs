@@ -537,7 +537,7 @@ impl OpenApiRoutes {
 /// The OpenAPI document of the whole API.
 pub fn document() -> OpenApi {
     let mut routes = OpenApiRoutes::default();
-    crate::api(&mut routes, true);
+    crate::api::api(&mut routes, true);
     routes.document()
 }
 

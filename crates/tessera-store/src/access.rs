@@ -140,16 +140,7 @@ fn require_person(conn: &mut AnyConnection, person: UserId) -> Result<(), TxErro
         .optional()?;
     match found {
         Some(_) => Ok(()),
-        None => Err(TxError::Domain(field_error("person_id", "not_found"))),
-    }
-}
-
-fn field_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Service => "service_id",
-        Kind::Role => "role_id",
-        Kind::Permission => "permission_id",
-        Kind::Tenant => "tenant_id",
+        None => Err(TxError::Domain(field_error("person", "not_found"))),
     }
 }
 
@@ -210,7 +201,7 @@ fn require_grant_ends(
     service: i64,
 ) -> Result<(), TxError> {
     require_person(conn, person)?;
-    require(conn, Kind::Service, service, "service_id")
+    require(conn, Kind::Service, service, "service")
 }
 
 impl AccessRepository for Store {
@@ -308,8 +299,8 @@ impl AccessRepository for Store {
     fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError> {
         let (lk, rk) = link.kinds();
         crate::write_tx(&mut *self.conn()?, |conn| {
-            require(conn, lk, left, field_of(lk))?;
-            require(conn, rk, right, field_of(rk))?;
+            require(conn, lk, left, lk.as_str())?;
+            require(conn, rk, right, rk.as_str())?;
             insert_link(conn, link, left, right)?;
             Ok(())
         })
@@ -364,7 +355,7 @@ impl AccessRepository for Store {
     fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError> {
         crate::write_tx(&mut *self.conn()?, |conn| {
             require_grant_ends(conn, person, service)?;
-            require(conn, Kind::Role, role, "role_id")?;
+            require(conn, Kind::Role, role, "role")?;
             let offered: Option<i64> = service_roles::table
                 .filter(service_roles::service_id.eq(service))
                 .filter(service_roles::role_id.eq(role))
@@ -373,7 +364,7 @@ impl AccessRepository for Store {
                 .optional()?;
             if offered.is_none() {
                 return Err(TxError::Domain(field_error(
-                    "role_id",
+                    "role",
                     "not_offered_by_service",
                 )));
             }
@@ -405,7 +396,7 @@ impl AccessRepository for Store {
         let hidden_name = format!("~{}/{service}", person.0);
         crate::write_tx(&mut *self.conn()?, |conn| {
             require_grant_ends(conn, person, service)?;
-            require(conn, Kind::Permission, permission, "permission_id")?;
+            require(conn, Kind::Permission, permission, "permission")?;
             let existing: Option<i64> = roles::table
                 .filter(roles::name.eq(&hidden_name))
                 .select(roles::id)

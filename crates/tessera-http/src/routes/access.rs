@@ -237,13 +237,21 @@ pub async fn grant_permission(
             ))
         }
     };
+    let by_name = matches!(permission, PermissionRef::Name(_));
     let (person, service) = (UserId(b.person_id), b.service_id);
     state
         .run(move |c| {
             c.access
                 .grant_permission(&caller, person, service, permission)
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            if by_name {
+                e.with_field_renamed("permission_id", "permission_name")
+            } else {
+                e
+            }
+        })?;
     Ok(HttpResponse::Created().json(b))
 }
 

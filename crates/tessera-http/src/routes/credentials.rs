@@ -15,7 +15,7 @@ use crate::dto::{
     CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody, ProfileResponse,
     ServiceSecretResponse, TokenResponse, UserResponse,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, CheckTokenError, OAuthError};
 use crate::extract::{
     authenticate, basic_credentials, bearer_token, Caller, ClientInfo, FormOrJson, JsonBody,
     OptionalJson,
@@ -126,20 +126,16 @@ pub async fn check_token(
     req: HttpRequest,
     state: web::Data<AppState>,
     OptionalJson(body): OptionalJson<CheckTokenBody>,
-) -> Result<HttpResponse, ApiError> {
-    let as_check = |e: ApiError| match e {
-        ApiError::Unauthorized { code, message } => ApiError::CheckFailed { code, message },
-        other => other,
-    };
-    let principal = authenticate(&req, true).await.map_err(as_check)?;
+) -> Result<HttpResponse, CheckTokenError> {
+    let principal = authenticate(&req, true).await?;
     let CheckTokenBody {
         user_id,
         service_id,
     } = body.unwrap_or_default();
     let checked = state
-        .run(move |c| c.credentials.check_token(principal, user_id, service_id))
+        .blocking(move |c| c.credentials.check_token(principal, user_id, service_id))
         .await
-        .map_err(as_check)?;
+        .map_err(ApiError::from)??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CheckTokenResponse::from(checked)))
@@ -151,23 +147,21 @@ pub async fn introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Result<FormOrJson<IntrospectBody>, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    let secret = bearer_token(&req)
-        .map(str::to_owned)
-        .ok_or(ApiError::OAuth {
-            code: "invalid_client",
-            message: "authenticate with the service's secret as a bearer token".into(),
-        })?;
-    let body = body.map_err(ApiError::into_oauth)?.0;
+) -> Result<HttpResponse, OAuthError> {
+    let secret = bearer_token(&req).map(str::to_owned).ok_or_else(|| {
+        OAuthError::invalid_client(
+            "authenticate with the service's secret as a bearer token".into(),
+        )
+    })?;
+    let body = body?.0;
     let Some(token) = body.token.filter(|t| !t.is_empty()) else {
-        return Err(ApiError::OAuth {
-            code: "invalid_request",
-            message: "the form field token is required".into(),
-        });
+        return Err(OAuthError::invalid_request(
+            "the form field token is required".into(),
+        ));
     };
     let found = state
-        .run(move |c| c.credentials.introspect(&secret, &token))
-        .await?;
+        .blocking(move |c| c.credentials.introspect(&secret, &token))
+        .await??;
     let mut res = no_store(HttpResponse::Ok());
     Ok(match found {
         Some(p) => res.json(IntrospectResponse::from(p)),
@@ -182,19 +176,14 @@ pub async fn oauth_token(
     state: web::Data<AppState>,
     client: ClientInfo,
     body: Result<FormOrJson<OAuthTokenBody>, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    oauth_grant(&req, state, client, body.map(|b| b.0))
-        .await
-        .map_err(ApiError::into_oauth)
+) -> Result<HttpResponse, OAuthError> {
+    oauth_grant(&req, state, client, body.map(|b| b.0)).await
 }
 
-fn required(value: Option<String>, name: &str) -> Result<String, ApiError> {
+fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::OAuth {
-            code: "invalid_request",
-            message: format!("the form field {name} is required"),
-        })
+        .ok_or_else(|| OAuthError::invalid_request(format!("the form field {name} is required")))
 }
 
 async fn oauth_grant(
@@ -202,7 +191,7 @@ async fn oauth_grant(
     state: web::Data<AppState>,
     client: ClientInfo,
     body: Result<OAuthTokenBody, ApiError>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, OAuthError> {
     let body = body?;
     let grant = required(body.grant_type, "grant_type")?;
     match grant.as_str() {
@@ -217,16 +206,16 @@ async fn oauth_grant(
             };
             let kind = SessionKind::Jwt;
             let issued = state
-                .run(move |c| c.authentication.login(request, kind))
-                .await?;
+                .blocking(move |c| c.authentication.login(request, kind))
+                .await??;
             Ok(login_response(&state, kind, issued))
         }
         "refresh_token" => {
             let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
             let context = client.0;
             let issued = state
-                .run(move |c| c.authentication.refresh(&presented, &context))
-                .await?;
+                .blocking(move |c| c.authentication.refresh(&presented, &context))
+                .await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
         }
         "client_credentials" => {
@@ -239,11 +228,11 @@ async fn oauth_grant(
             };
             let context = client.0;
             let issued = state
-                .run(move |c| c.authentication.client_credentials(&id, &secret, &context))
-                .await?;
+                .blocking(move |c| c.authentication.client_credentials(&id, &secret, &context))
+                .await??;
             Ok(no_store(HttpResponse::Ok()).json(AccessResponse::from(issued)))
         }
-        _ => Err(ApiError::OAuth {
+        _ => Err(OAuthError::Rfc {
             code: "unsupported_grant_type",
             message: "grant_type must be password, refresh_token or client_credentials".into(),
         }),

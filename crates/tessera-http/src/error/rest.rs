@@ -1,12 +1,12 @@
-//! `ApiError`: the one place where failures become HTTP statuses and JSON error bodies.
+//! `ApiError`: how the REST API answers a failure, its status and its JSON body.
 //!
-//! Every handler and extractor returns `ApiError`; domain errors convert into it with `From`, so
-//! handlers use `?`. The body is always `{"error": "<code>", "message": "<sentence>"}`, plus
+//! Every REST handler and extractor returns `ApiError`; domain errors convert into it with `From`,
+//! so handlers use `?`. The body is always `{"error": "<code>", "message": "<sentence>"}`, plus
 //! `"fields"` for validation errors. A 500 logs its cause and tells the client nothing more.
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -50,12 +50,6 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
-    /// `POST /check-token` refused the token: a 401 whose body also says `"valid": false`.
-    #[error("{message}")]
-    CheckFailed { code: &'static str, message: String },
-    /// An error of an OAuth endpoint, in RFC 6749 §5.2 form (`error`, `error_description`).
-    #[error("{message}")]
-    OAuth { code: &'static str, message: String },
     /// A dependency (the database) did not answer; the cause is logged where it happened.
     #[error("the service is unavailable; try again")]
     Unavailable,
@@ -63,27 +57,14 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-/// Every error answer: this body is also the `Error` schema of the OpenAPI document.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Error)]
-pub(crate) struct ErrorBody<'a> {
-    /// A stable code, such as `validation_failed` or `token_expired`.
+/// The REST error body.
+#[derive(Serialize)]
+struct RestBody<'a> {
     error: &'a str,
-    /// A sentence for people; never echoes a submitted value.
     message: String,
-    /// Validation errors: field name → the rules it broke.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     fields: Option<&'a BTreeMap<String, Vec<String>>>,
-    /// OAuth endpoints repeat `message` here (RFC 6749 §5.2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_description: Option<String>,
-    /// `POST /check-token` adds `"valid": false`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    valid: Option<bool>,
-    /// With `mfa_required`: the token for `POST /auth/login/mfa`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     mfa_token: Option<&'a str>,
 }
 
@@ -111,9 +92,7 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
-            | Self::Conflict { code, .. }
-            | Self::CheckFailed { code, .. }
-            | Self::OAuth { code, .. } => code,
+            | Self::Conflict { code, .. } => code,
             Self::Unavailable => "unavailable",
             Self::NotFound => "not_found",
             Self::Locked { .. } => "account_locked",
@@ -133,18 +112,45 @@ impl ApiError {
         }
     }
 
+    /// The domain's problems with fields, under their REST names.
     pub fn validation(fields: &FieldErrors) -> Self {
-        Self::Validation {
-            message: format!("invalid fields: {fields}"),
-            fields: fields
+        Self::invalid_fields(
+            fields
                 .iter()
                 .map(|(f, rules)| {
                     (
-                        f.to_owned(),
+                        rest_field(f).to_owned(),
                         rules.iter().map(|r| (*r).to_owned()).collect(),
                     )
                 })
                 .collect(),
+        )
+    }
+
+    fn invalid_fields(fields: BTreeMap<String, Vec<String>>) -> Self {
+        let message = fields
+            .iter()
+            .map(|(f, rules)| format!("{f}: {}", rules.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::Validation {
+            message: format!("invalid fields: {message}"),
+            fields,
+        }
+    }
+
+    /// The same error with the field `from` called `to`, for a request that named a thing
+    /// another way than its usual field.
+    #[must_use]
+    pub fn with_field_renamed(self, from: &str, to: &str) -> Self {
+        match self {
+            Self::Validation { mut fields, .. } if fields.contains_key(from) => {
+                if let Some(rules) = fields.remove(from) {
+                    fields.insert(to.to_owned(), rules);
+                }
+                Self::invalid_fields(fields)
+            }
+            other => other,
         }
     }
 
@@ -157,16 +163,24 @@ impl ApiError {
     }
 }
 
+/// The REST name of a field that the domain names by its concept: things are named by id.
+fn rest_field(field: &str) -> &str {
+    match field {
+        "person" => "person_id",
+        "service" => "service_id",
+        "role" => "role_id",
+        "permission" => "permission_id",
+        "tenant" => "tenant_id",
+        other => other,
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized { .. } | Self::CheckFailed { .. } | Self::MfaRequired { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
-            Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
-            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } | Self::MfaRequired { .. } => StatusCode::UNAUTHORIZED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -191,23 +205,8 @@ impl ResponseError for ApiError {
         if let Self::Unavailable = self {
             res.insert_header((header::RETRY_AFTER, "1"));
         }
-        if let Self::OAuth { code, .. } = self {
-            if *code == "invalid_client" {
-                res.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="tessera""#));
-            }
-        }
-        if let Self::Unauthorized { code, message } | Self::CheckFailed { code, message } = self {
-            let value = if *code == "missing_token" {
-                r#"Bearer realm="tessera""#.to_owned()
-            } else {
-                format!(
-                    r#"Bearer realm="tessera", error="invalid_token", error_description="{}""#,
-                    message.replace('"', "'")
-                )
-            };
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                res.insert_header((header::WWW_AUTHENTICATE, v));
-            }
+        if let Self::Unauthorized { code, message } = self {
+            super::bearer_challenge(&mut res, code, message);
         }
         let fields = match self {
             Self::Validation { fields, .. } | Self::Conflict { fields, .. }
@@ -218,12 +217,10 @@ impl ResponseError for ApiError {
             _ => None,
         };
         res.insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(ErrorBody {
+            .json(RestBody {
                 error: self.code(),
                 message: self.to_string(),
                 fields,
-                error_description: matches!(self, Self::OAuth { .. }).then(|| self.to_string()),
-                valid: matches!(self, Self::CheckFailed { .. }).then_some(false),
                 mfa_token: match self {
                     Self::MfaRequired { mfa_token } => Some(mfa_token.as_str()),
                     _ => None,
@@ -284,7 +281,8 @@ impl From<AuthError> for ApiError {
                 code: "invalid_mfa_code",
                 message: e.to_string(),
             },
-            AuthError::InvalidClient => Self::OAuth {
+            // Only the OAuth endpoints authenticate clients; they answer in their own form.
+            AuthError::InvalidClient => Self::Unauthorized {
                 code: "invalid_client",
                 message: e.to_string(),
             },
@@ -293,31 +291,6 @@ impl From<AuthError> for ApiError {
                 message: e.to_string(),
             },
             AuthError::Unknown(cause) => Self::from_cause(cause),
-        }
-    }
-}
-
-impl ApiError {
-    /// The same failure in the form an OAuth endpoint answers (RFC 6749 §5.2): a wrong password
-    /// or refresh token is `invalid_grant`, a malformed request `invalid_request`.
-    #[must_use]
-    pub fn into_oauth(self) -> Self {
-        let code = match &self {
-            Self::OAuth { .. }
-            | Self::Internal(_)
-            | Self::Unavailable
-            | Self::Locked { .. }
-            | Self::RateLimited { .. }
-            | Self::MfaRequired { .. } => return self,
-            Self::MalformedBody(_)
-            | Self::Validation { .. }
-            | Self::UnsupportedMediaType
-            | Self::PayloadTooLarge(_) => "invalid_request",
-            _ => "invalid_grant",
-        };
-        Self::OAuth {
-            code,
-            message: self.to_string(),
         }
     }
 }
@@ -429,41 +402,12 @@ mod tests {
     }
 
     #[test]
-    fn oauth_errors_follow_rfc_6749() {
-        let e = ApiError::from(AuthError::InvalidCredentials).into_oauth();
-        assert_eq!(e.status_code(), 400);
-        let b = body(&e);
-        assert_eq!(b["error"], "invalid_grant");
-        assert!(b["error_description"].is_string());
-        let e = ApiError::from(AuthError::InvalidClient);
-        assert_eq!(e.status_code(), 401);
-        assert_eq!(
-            e.error_response()
-                .headers()
-                .get(header::WWW_AUTHENTICATE)
-                .unwrap(),
-            "Basic realm=\"tessera\""
-        );
-    }
-
-    #[test]
     fn a_lock_is_423_with_retry_after() {
         let e = ApiError::from(AuthError::Locked { retry_after: 120 });
         let res = e.error_response();
         assert_eq!(res.status(), 423);
         assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "120");
         assert_eq!(body(&e)["error"], "account_locked");
-    }
-
-    #[test]
-    fn failed_token_checks_say_not_valid() {
-        let e = ApiError::CheckFailed {
-            code: "token_revoked",
-            message: "gone".into(),
-        };
-        assert_eq!(e.status_code(), 401);
-        assert_eq!(body(&e)["valid"], false);
-        assert!(body(&ApiError::NotFound).get("valid").is_none());
     }
 
     #[test]

@@ -1,0 +1,630 @@
+//! The route table: every path, method and handler of the REST API and the OAuth endpoints,
+//! once, with what the OpenAPI document says of each. `openapi::ActixRoutes` registers it with
+//! actix and `openapi::OpenApiRoutes` turns it into the document, so a route is served if and only
+//! if it is documented.
+
+use crate::{openapi, routes};
+
+/// The route table: every path, method, handler and what the OpenAPI document says of it.
+pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
+    use crate::dto::*;
+    use openapi::{op, Method::*};
+    use routes::access::{self as a, Permissions, Roles, Services, Tenants};
+    use routes::{audit, auth, credentials as c, meta, mfa, sessions, users};
+
+    if metrics {
+        r.add(Get, "/metrics", meta::metrics, op("meta", "Prometheus metrics")
+            .describe("OpenMetrics text: requests by route and status, latency, logins by outcome, tokens issued, lockouts, rate limiting, hashing queue and time, live sessions.")
+            .empty(200, "The metrics, as text/plain in the OpenMetrics format"));
+    }
+    r.add(
+        Get,
+        "/health",
+        meta::health,
+        op("meta", "Liveness: the process answers").ok_object(200, "`{\"status\": \"ok\"}`"),
+    );
+    r.add(
+        Get,
+        "/ready",
+        meta::ready,
+        op(
+            "meta",
+            "Readiness: the database answers with an up-to-date schema and a signing key is loaded",
+        )
+        .ok_object(200, "`{\"status\": \"ready\"}`")
+        .errors(&[503]),
+    );
+    r.add(
+        Get,
+        "/auth/jwks.json",
+        meta::jwks,
+        op(
+            "meta",
+            "The JSON Web Key Set of every key whose tokens may still be alive",
+        )
+        .content_type("application/jwk-set+json")
+        .ok_object(200, "RFC 7517 key set, newest key first"),
+    );
+    r.add(
+        Get,
+        "/.well-known/jwks.json",
+        meta::jwks,
+        op("meta", "The JSON Web Key Set (alias)")
+            .content_type("application/jwk-set+json")
+            .ok_object(200, "RFC 7517 key set, newest key first"),
+    );
+    r.add(
+        Get,
+        "/.well-known/openid-configuration",
+        meta::discovery,
+        op("meta", "OpenID Connect discovery").ok_object(
+            200,
+            "OpenID Provider metadata: issuer, endpoints, grant types, algorithms, claims",
+        ),
+    );
+    r.add(
+        Get,
+        "/.well-known/oauth-authorization-server",
+        meta::discovery,
+        op("meta", "RFC 8414 authorization server metadata")
+            .ok_object(200, "The same metadata as the OpenID discovery document"),
+    );
+
+    r.add(Post, "/auth/login", auth::login, op("auth", "Log in with a username or e-mail and a password")
+        .describe("With `token_format: opaque` the answer has an opaque access token and no refresh token; with `session: cookie` a browser session cookie is set instead. A user with MFA gets 401 `mfa_required` with an `mfa_token`.")
+        .json::<LoginBody>()
+        .ok::<TokenResponse>(200, "Tokens (RFC 6749 §5.1)")
+        .errors(&[401, 403, 423, 429, 503]));
+    r.add(
+        Post,
+        "/auth/login/mfa",
+        mfa::login,
+        op("auth", "Finish a login with a TOTP or backup code")
+            .json::<MfaLoginBody>()
+            .ok::<TokenResponse>(200, "Tokens (RFC 6749 §5.1)")
+            .errors(&[401, 423, 429, 503]),
+    );
+    r.add(Post, "/auth/refresh", auth::refresh, op("auth", "Trade a refresh token for new tokens")
+        .describe("The refresh token rotates; presenting a rotated one again after the grace window ends the session (401 `refresh_token_reused`).")
+        .json::<RefreshBody>()
+        .ok::<TokenResponse>(200, "New tokens")
+        .errors(&[401, 429, 503]));
+    r.add(
+        Post,
+        "/auth/logout",
+        auth::logout,
+        op("auth", "End the caller's session")
+            .bearer_or_cookie()
+            .empty(204, "Ended; its tokens are refused from now on"),
+    );
+    r.add(
+        Post,
+        "/auth/token/revoke",
+        auth::revoke,
+        op("auth", "RFC 7009 token revocation")
+            .form::<RevokeBody>()
+            .empty(200, "Revoked, or unknown (which RFC 7009 also answers 200)")
+            .errors(&[429]),
+    );
+    r.add(
+        Get,
+        "/auth/userinfo",
+        auth::userinfo,
+        op("auth", "OpenID Connect UserInfo of the caller")
+            .bearer_or_cookie()
+            .ok::<UserInfoResponse>(200, "The caller's claims"),
+    );
+    r.add(
+        Get,
+        "/auth/profile",
+        c::profile,
+        op("auth", "The caller and how they authenticated")
+            .bearer_or_cookie()
+            .ok::<ProfileResponse>(200, "The caller"),
+    );
+    r.add(
+        Post,
+        "/auth/register",
+        users::register,
+        op("auth", "Self-registration, when enabled")
+            .json::<RegisterBody>()
+            .ok::<UserResponse>(201, "The new user")
+            .errors(&[403, 409, 429]),
+    );
+    r.add(
+        Post,
+        "/auth/password-reset",
+        users::reset,
+        op("auth", "Set a new password with a single-use reset token")
+            .json::<ResetBody>()
+            .empty(204, "Done; every session of the user ended")
+            .errors(&[401, 429]),
+    );
+
+    r.add(
+        Post,
+        "/mfa/setup",
+        mfa::setup,
+        op("mfa", "Start a TOTP enrolment")
+            .bearer()
+            .ok::<EnrolmentResponse>(
+                200,
+                "The secret, shown here only, with its otpauth URI and QR code",
+            )
+            .errors(&[409]),
+    );
+    r.add(
+        Post,
+        "/mfa/verify",
+        mfa::verify,
+        op("mfa", "Confirm the enrolment with a first code")
+            .bearer()
+            .json::<CodeBody>()
+            .ok::<BackupCodesResponse>(200, "MFA is on; ten backup codes, shown once")
+            .errors(&[409]),
+    );
+    r.add(
+        Post,
+        "/mfa/disable",
+        mfa::disable,
+        op("mfa", "Turn MFA off with the password and a code")
+            .bearer()
+            .json::<DisableMfaBody>()
+            .empty(204, "MFA is off")
+            .errors(&[409]),
+    );
+    r.add(
+        Get,
+        "/mfa/backup-codes",
+        mfa::backup_codes_left,
+        op("mfa", "How many backup codes are left")
+            .bearer()
+            .ok_object(200, "`{\"remaining\": n}`")
+            .errors(&[409]),
+    );
+    r.add(
+        Post,
+        "/mfa/backup-codes",
+        mfa::regenerate_backup_codes,
+        op(
+            "mfa",
+            "A fresh set of backup codes; the old ones stop working",
+        )
+        .bearer()
+        .ok::<BackupCodesResponse>(200, "Ten codes, shown once")
+        .errors(&[409]),
+    );
+    r.add(
+        Delete,
+        "/users/{id}/mfa",
+        mfa::reset,
+        op("mfa", "An admin turns a user's MFA off")
+            .bearer()
+            .empty(204, "MFA off; every session of the user ended")
+            .errors(&[404]),
+    );
+
+    r.add(
+        Get,
+        "/sessions",
+        sessions::mine,
+        op("sessions", "The caller's live sessions")
+            .bearer_or_cookie()
+            .items::<SessionResponse>("Oldest first; `current` marks the caller's"),
+    );
+    r.add(
+        Delete,
+        "/sessions",
+        sessions::end_mine,
+        op(
+            "sessions",
+            "End every session of the caller but the current one",
+        )
+        .bearer_or_cookie()
+        .empty(204, "Ended"),
+    );
+    r.add(
+        Delete,
+        "/sessions/{id}",
+        sessions::end_one,
+        op(
+            "sessions",
+            "End one session of the caller (or, for an admin, of their user)",
+        )
+        .bearer_or_cookie()
+        .empty(204, "Ended")
+        .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/users/{id}/sessions",
+        sessions::of_user,
+        op("sessions", "A user's live sessions")
+            .bearer()
+            .items::<SessionResponse>("Oldest first")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/users/{id}/sessions",
+        sessions::end_of_user,
+        op("sessions", "End every session of a user")
+            .bearer()
+            .empty(204, "Ended")
+            .errors(&[404]),
+    );
+
+    r.add(
+        Get,
+        "/users",
+        users::list,
+        op("users", "List users, by id")
+            .bearer()
+            .query::<ListQuery>()
+            .page::<UserResponse>("A page of users"),
+    );
+    r.add(
+        Post,
+        "/users",
+        users::create,
+        op("users", "Create a user")
+            .bearer()
+            .json::<CreateUserBody>()
+            .ok::<UserResponse>(201, "The user, with `Location`")
+            .errors(&[409]),
+    );
+    r.add(
+        Get,
+        "/users/{id}",
+        users::get,
+        op("users", "One user")
+            .bearer()
+            .ok::<UserResponse>(200, "The user")
+            .errors(&[404]),
+    );
+    r.add(
+        Put,
+        "/users/{id}",
+        users::put,
+        op(
+            "users",
+            "Replace a user's e-mail and display name (roles and active when present)",
+        )
+        .bearer()
+        .json::<UpdateUserBody>()
+        .ok::<UserResponse>(200, "The user")
+        .errors(&[404, 409]),
+    );
+    r.add(
+        Patch,
+        "/users/{id}",
+        users::patch,
+        op("users", "Change the fields present (null clears)")
+            .bearer()
+            .json::<UpdateUserBody>()
+            .ok::<UserResponse>(200, "The user")
+            .errors(&[404, 409]),
+    );
+    r.add(
+        Delete,
+        "/users/{id}",
+        users::delete,
+        op("users", "Delete a user and end their sessions")
+            .bearer()
+            .empty(204, "Deleted; the id is never reused")
+            .errors(&[404, 409]),
+    );
+    r.add(
+        Post,
+        "/users/{id}/password",
+        users::change_password,
+        op("users", "Change a password")
+            .describe(
+                "The user gives `current_password`; an admin setting someone else's leaves it out.",
+            )
+            .bearer()
+            .json::<PasswordBody>()
+            .empty(
+                204,
+                "Changed; the user's other sessions ended (all of them when an admin set it)",
+            )
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/users/{id}/unlock",
+        users::unlock,
+        op("users", "Lift a lockout")
+            .bearer()
+            .empty(204, "Unlocked")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/users/{id}/password-reset",
+        users::issue_reset,
+        op("users", "Issue a single-use password-reset token")
+            .bearer()
+            .ok::<ResetTokenResponse>(201, "The token, shown once")
+            .errors(&[404]),
+    );
+
+    r.add(
+        Get,
+        "/users/{id}/api-keys",
+        c::list_api_keys,
+        op(
+            "credentials",
+            "A user's API keys (never the keys themselves)",
+        )
+        .bearer()
+        .items::<ApiKeyResponse>("The keys' metadata")
+        .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/users/{id}/api-keys",
+        c::create_api_key,
+        op("credentials", "Create an API key")
+            .bearer()
+            .json::<ApiKeyBody>()
+            .ok::<ApiKeyResponse>(201, "The key's metadata and, this once, `key`")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/api-keys/{id}",
+        c::delete_api_key,
+        op(
+            "credentials",
+            "Delete an API key and end the sessions it opened",
+        )
+        .bearer()
+        .empty(204, "Deleted")
+        .errors(&[404]),
+    );
+    r.add(Post, "/check-token", c::check_token, op("credentials", "For resource services: check the caller's credential")
+        .describe("Optionally that it belongs to `user_id`, and with the caller's permissions in `service_id`. A refused credential is 401 with `\"valid\": false`.")
+        .bearer()
+        .optional_json::<CheckTokenBody>()
+        .ok::<CheckTokenResponse>(200, "Valid"));
+    r.add(
+        Post,
+        "/oauth/introspect",
+        c::introspect,
+        op("credentials", "RFC 7662 token introspection, for services")
+            .basic()
+            .form::<IntrospectBody>()
+            .ok::<IntrospectResponse>(200, "`active` and, when active, the token's claims"),
+    );
+    r.add(Post, "/oauth/token", c::oauth_token, op("credentials", "RFC 6749 token endpoint")
+        .describe("Grants: `password` (with `username`, `password`, optional `tenant`), `refresh_token`, and `client_credentials` (an API key as `client_secret`).")
+        .form::<OAuthTokenBody>()
+        .ok::<TokenResponse>(200, "Tokens; the client-credentials grant has no refresh token")
+        .errors(&[401, 423, 429, 503]));
+    r.add(
+        Get,
+        "/audit",
+        audit::list,
+        op("audit", "The audit log, newest first")
+            .bearer()
+            .query::<AuditQueryParams>()
+            .page::<AuditResponse>("A page of entries"),
+    );
+
+    macro_rules! entries {
+        ($kind:ty, $tag:literal, $list:literal, $item:literal) => {
+            r.add(
+                Get,
+                $list,
+                a::list::<$kind>,
+                op("access", concat!("List ", $tag))
+                    .bearer()
+                    .query::<PageQuery>()
+                    .page::<EntryResponse>("A page"),
+            );
+            r.add(
+                Post,
+                $list,
+                a::create::<$kind>,
+                op("access", concat!("Create one of the ", $tag))
+                    .bearer()
+                    .json::<EntryBody>()
+                    .ok::<EntryResponse>(201, "Created, with `Location`")
+                    .errors(&[409]),
+            );
+            r.add(
+                Get,
+                $item,
+                a::get::<$kind>,
+                op("access", concat!("One of the ", $tag))
+                    .bearer()
+                    .ok::<EntryResponse>(200, "Found")
+                    .errors(&[404]),
+            );
+            r.add(
+                Put,
+                $item,
+                a::put::<$kind>,
+                op(
+                    "access",
+                    concat!("Replace the name and description of one of the ", $tag),
+                )
+                .bearer()
+                .json::<EntryBody>()
+                .ok::<EntryResponse>(200, "Replaced")
+                .errors(&[404, 409]),
+            );
+            r.add(
+                Delete,
+                $item,
+                a::delete::<$kind>,
+                op(
+                    "access",
+                    concat!(
+                        "Delete one of the ",
+                        $tag,
+                        " and every link and grant naming it"
+                    ),
+                )
+                .bearer()
+                .empty(204, "Deleted")
+                .errors(&[404, 409]),
+            );
+        };
+    }
+    entries!(Tenants, "tenants", "/tenants", "/tenants/{id}");
+    entries!(Services, "services", "/services", "/services/{id}");
+    entries!(Roles, "roles", "/roles", "/roles/{id}");
+    entries!(
+        Permissions,
+        "permissions",
+        "/permissions",
+        "/permissions/{id}"
+    );
+    r.add(
+        Get,
+        "/services/{id}/roles",
+        a::service_roles,
+        op("access", "The roles a service offers")
+            .bearer()
+            .items::<EntryResponse>("Sorted by name")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/services/{id}/token",
+        c::issue_service_secret,
+        op("credentials", "Issue a service's secret (replacing any)")
+            .bearer()
+            .ok::<ServiceSecretResponse>(201, "The secret, shown once")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/services/{id}/token",
+        c::revoke_service_secret,
+        op("credentials", "Revoke a service's secret")
+            .bearer()
+            .empty(204, "Revoked")
+            .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/services/{service_id}/roles/{role_id}/people",
+        a::role_people,
+        op("access", "Who holds a role in a service")
+            .bearer()
+            .items::<UserResponse>("The people")
+            .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/roles/{id}/permissions",
+        a::role_permissions,
+        op("access", "A role's permissions")
+            .bearer()
+            .items::<EntryResponse>("Sorted by name")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/role-permissions",
+        a::add_link::<RolePermissionBody>,
+        op("access", "Give a role a permission")
+            .bearer()
+            .json::<RolePermissionBody>()
+            .ok::<RolePermissionBody>(201, "The link")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/role-permissions",
+        a::remove_link::<RolePermissionBody>,
+        op("access", "Take a permission from a role")
+            .bearer()
+            .json::<RolePermissionBody>()
+            .empty(204, "Removed")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/service-roles",
+        a::add_link::<ServiceRoleBody>,
+        op("access", "Let a service offer a role")
+            .bearer()
+            .json::<ServiceRoleBody>()
+            .ok::<ServiceRoleBody>(201, "The link")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/service-roles",
+        a::remove_link::<ServiceRoleBody>,
+        op("access", "Stop a service offering a role")
+            .bearer()
+            .json::<ServiceRoleBody>()
+            .empty(204, "Removed")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/person-service-roles",
+        a::grant_role,
+        op("access", "Grant a person a role in a service")
+            .bearer()
+            .json::<GrantBody>()
+            .ok::<GrantBody>(201, "The grant")
+            .errors(&[404]),
+    );
+    r.add(
+        Delete,
+        "/person-service-roles",
+        a::revoke_role,
+        op("access", "Take a role in a service from a person")
+            .bearer()
+            .json::<GrantBody>()
+            .empty(204, "Revoked")
+            .errors(&[404]),
+    );
+    r.add(
+        Post,
+        "/person-service-permissions",
+        a::grant_permission,
+        op(
+            "access",
+            "Grant a person a permission directly in a service",
+        )
+        .bearer()
+        .json::<PermissionGrantBody>()
+        .ok::<PermissionGrantBody>(201, "The grant")
+        .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/people/{person_id}/services",
+        a::person_services,
+        op("access", "The services where a person holds anything")
+            .bearer()
+            .items::<EntryResponse>("The services")
+            .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/people/{person_id}/services/{service_id}",
+        a::person_access,
+        op("access", "A person's roles and permissions in a service")
+            .bearer()
+            .ok::<PersonAccessResponse>(200, "Sorted, possibly empty")
+            .errors(&[404]),
+    );
+    r.add(
+        Get,
+        "/people/{person_id}/services/{service_id}/roles",
+        a::person_roles,
+        op("access", "A person's roles in a service")
+            .bearer()
+            .items::<EntryResponse>("The roles")
+            .errors(&[404]),
+    );
+}
