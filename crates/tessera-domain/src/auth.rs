@@ -103,7 +103,11 @@ impl Authentication {
     /// Checks a login and describes the session it opens, which lasts `refresh_ttl` at most.
     pub(crate) fn checked_login(&self, req: LoginRequest) -> Result<(User, NewSession), AuthError> {
         let user = self.check_login(&req)?;
-        self.require_second_step(&user, &req.context)?;
+        // Failures are forgiven only once the login is complete: a user with a second factor
+        // gets here after the second step, which clears them itself.
+        if self.lockout_policy.enabled() {
+            self.lockout.clear(&LockoutKey::user(user.id))?;
+        }
         let now = self.clock.now();
         let session =
             self.issuer
@@ -111,13 +115,17 @@ impl Authentication {
         Ok((user, session))
     }
 
-    /// Checks a login's name and password, upgrading an outdated hash, and returns the user.
+    /// Checks a login's name and password, upgrading an outdated hash, and returns the user; a
+    /// user with a second factor gets `MfaRequired` and a pending login instead.
     ///
     /// # Errors
     /// As `login`.
     pub(crate) fn check_login(&self, req: &LoginRequest) -> Result<User, AuthError> {
         let mut subject = None;
-        let result = self.verify_login(req, &mut subject);
+        let result = self.verify_login(req, &mut subject).and_then(|user| {
+            self.require_second_step(&user, &req.context)?;
+            Ok(user)
+        });
         let (event, reason) = match &result {
             Ok(_) => (Event::Login, None),
             Err(AuthError::Locked { .. }) => (Event::LoginLocked, Some("account_locked")),
@@ -199,9 +207,6 @@ impl Authentication {
         };
         if !user.active {
             return Err(AuthError::AccountDisabled);
-        }
-        if self.lockout_policy.enabled() {
-            p.lockout.clear(&key)?;
         }
         if needs_rehash {
             let upgraded = p.hasher.hash(&req.password)?;

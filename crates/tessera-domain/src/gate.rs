@@ -132,7 +132,7 @@ impl Gate {
             return Err(TokenError::Revoked);
         }
         let now = p.clock.now();
-        if now >= rec.expires_at {
+        if now >= rec.expires_at || now >= rec.session_expires_at {
             return Err(TokenError::Expired);
         }
         if !self

@@ -163,7 +163,7 @@ impl Issuer {
         });
         Ok(IssuedAccess {
             access_token: token,
-            expires_in: ttl,
+            expires_in: ttl.min(new.expires_at.seconds() - new.created_at.seconds()),
             scope: self.tokens.scope.clone(),
         })
     }

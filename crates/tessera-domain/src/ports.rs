@@ -275,8 +275,8 @@ pub trait AccessRepository: Send + Sync {
     /// Adds a link; an existing one is left as it is.
     ///
     /// # Errors
-    /// MUST return `UserError::Validation` with `not_found` against `role_id`, `permission_id` or
-    /// `service_id` when that end does not exist (or is hidden).
+    /// MUST return `UserError::Validation` with `not_found` against `role`, `permission` or
+    /// `service` when that end does not exist (or is hidden).
     fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError>;
 
     /// Removes a link; false when there was none.
@@ -288,8 +288,8 @@ pub trait AccessRepository: Send + Sync {
     /// Grants a role to a person in a service; an existing grant is left as it is.
     ///
     /// # Errors
-    /// MUST return `UserError::Validation` with `not_found` against `person_id`, `service_id` or
-    /// `role_id` for an unknown id, and `not_offered_by_service` against `role_id` when the service
+    /// MUST return `UserError::Validation` with `not_found` against `person`, `service` or
+    /// `role` for an unknown id, and `not_offered_by_service` against `role` when the service
     /// is not linked to the role.
     fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError>;
 
@@ -300,7 +300,7 @@ pub trait AccessRepository: Send + Sync {
     /// that role (linked to the service and granted to the person) when it does not exist yet.
     ///
     /// # Errors
-    /// As `grant_role`, with `permission_id` for an unknown permission.
+    /// As `grant_role`, with `permission` for an unknown permission.
     fn grant_permission(
         &self,
         person: UserId,
@@ -383,6 +383,7 @@ pub trait CredentialRepository: Send + Sync {
     fn create_key_session(&self, new: &NewSession, api_key: i64) -> anyhow::Result<SessionId>;
 
     /// Opens a session with its first opaque access token, which renews by `ttl`, in one transaction.
+    /// The token first expires `ttl` after the session's creation, or at the session's end if sooner.
     fn create_opaque_session(
         &self,
         new: &NewSession,

@@ -192,7 +192,11 @@ impl CredentialRepository for Store {
                     opaque_tokens::session_id.eq(id),
                     opaque_tokens::token_hash.eq(token.as_str()),
                     opaque_tokens::created_at.eq(new.created_at.seconds()),
-                    opaque_tokens::expires_at.eq(new.created_at.plus(ttl).seconds()),
+                    opaque_tokens::expires_at.eq(new
+                        .created_at
+                        .plus(ttl)
+                        .min(new.expires_at)
+                        .seconds()),
                     opaque_tokens::ttl.eq(ttl),
                 ))
                 .execute(conn)?;

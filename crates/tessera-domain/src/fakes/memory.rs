@@ -328,15 +328,6 @@ fn field_error(field: &str, rule: &'static str) -> UserError {
 }
 
 /// The request field that names an entry of `kind`.
-fn field_of(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Service => "service_id",
-        Kind::Role => "role_id",
-        Kind::Permission => "permission_id",
-        Kind::Tenant => "tenant_id",
-    }
-}
-
 /// Roles as the store returns them: sorted, without duplicates.
 fn sorted_roles(roles: &[Role]) -> Vec<Role> {
     let mut roles = roles.to_vec();
@@ -579,14 +570,14 @@ impl State {
     fn require(&self, kind: Kind, id: i64) -> Result<(), UserError> {
         match self.visible(kind, id) {
             Some(_) => Ok(()),
-            None => Err(field_error(field_of(kind), "not_found")),
+            None => Err(field_error(kind.as_str(), "not_found")),
         }
     }
 
     fn require_person(&self, person: UserId) -> Result<(), UserError> {
         match self.users.get(person.0) {
             Some(_) => Ok(()),
-            None => Err(field_error("person_id", "not_found")),
+            None => Err(field_error("person", "not_found")),
         }
     }
 
@@ -1087,7 +1078,7 @@ impl AccessRepository for MemoryStore {
         st.require(Kind::Service, service)?;
         st.require(Kind::Role, role)?;
         if !st.service_roles.contains(&(service, role)) {
-            return Err(field_error("role_id", "not_offered_by_service"));
+            return Err(field_error("role", "not_offered_by_service"));
         }
         st.grants.insert((person, service, role));
         Ok(())
@@ -1327,7 +1318,7 @@ impl CredentialRepository for MemoryStore {
             session: id,
             hash: token.clone(),
             created_at: new.created_at,
-            expires_at: new.created_at.plus(ttl),
+            expires_at: new.created_at.plus(ttl).min(new.expires_at),
             ttl,
         });
         Ok(id)

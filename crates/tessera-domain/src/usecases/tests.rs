@@ -485,3 +485,16 @@ fn logins_lockouts_and_changes_are_audited_without_secrets() {
         Some(&(Event::Logout, Outcome::Success))
     );
 }
+
+mod access;
+mod accounts;
+mod audit;
+mod credentials;
+mod mfa;
+mod opaque;
+mod properties;
+mod recovery;
+mod revocations;
+mod sessions;
+mod support;
+mod tenants;

@@ -1,0 +1,238 @@
+//! Accounts beyond the basics in `tests.rs`: bulk import and export, lifting a lockout, and
+//! finding a user by login name.
+
+use super::support::{caller, create_with, entry, login_kind, USER_PW};
+use super::{setup, ADMIN_PW};
+use crate::access::Kind;
+use crate::audit::Event;
+use crate::error::{AuthError, UserError};
+use crate::fakes::harness;
+use crate::import::{ImportSecret, ImportUser};
+use crate::issuer::SessionKind;
+use crate::password::{Password, PasswordHash};
+use crate::ports::UserRepository;
+use crate::principal::Principal;
+
+fn person(name: &str, secret: ImportSecret) -> ImportUser {
+    ImportUser {
+        username: name.into(),
+        email: Some(format!("{name}@example.com")),
+        display_name: None,
+        roles: None,
+        active: None,
+        tenant_id: None,
+        secret,
+    }
+}
+
+fn pw(p: &str) -> ImportSecret {
+    ImportSecret::Password(Password::new(p.into()))
+}
+
+fn hash(h: &str) -> ImportSecret {
+    ImportSecret::Hash(PasswordHash::new(h.into()))
+}
+
+#[test]
+fn an_import_is_all_or_nothing_and_names_the_bad_line() {
+    let (h, admin) = setup();
+    let users = |h: &crate::fakes::Harness| h.store.count_users().unwrap();
+    let before = users(&h);
+    let fail = |batch: Vec<(usize, ImportUser)>| {
+        h.core
+            .accounts
+            .import_users(&admin, batch)
+            .map(|_| ())
+            .unwrap_err()
+    };
+    let e = fail(vec![
+        (2, person("ivan", pw(USER_PW))),
+        (3, person("x", pw(USER_PW))),
+        (4, person("judy", pw(USER_PW))),
+    ]);
+    assert_eq!(e.line, 3);
+    assert!(matches!(e.error, UserError::Validation(_)));
+    let e = fail(vec![
+        (1, person("ivan", pw(USER_PW))),
+        (2, person("IVAN", pw(USER_PW))),
+    ]);
+    assert_eq!(e.line, 2);
+    assert!(matches!(
+        e.error,
+        UserError::Duplicate { field: "username" }
+    ));
+    let mut same_mail = person("judy", pw(USER_PW));
+    same_mail.email = Some("IVAN@example.com".into());
+    let e = fail(vec![(1, person("ivan", pw(USER_PW))), (2, same_mail)]);
+    assert_eq!(e.line, 2);
+    assert!(matches!(e.error, UserError::Duplicate { field: "email" }));
+    let e = fail(vec![
+        (1, person("ivan", pw(USER_PW))),
+        (2, person("admin", pw(USER_PW))),
+    ]);
+    assert_eq!(e.line, 2);
+    assert!(matches!(e.error, UserError::Duplicate { .. }));
+    let e = fail(vec![(7, person("ivan", hash("$unknown$format")))]);
+    assert_eq!(e.line, 7);
+    assert_eq!(
+        super::support::fields(&e.error),
+        [("password_hash".to_owned(), vec!["unknown_format"])]
+    );
+    let e = fail(vec![(1, person("ivan", pw("short")))]);
+    assert_eq!(super::support::fields(&e.error)[0].0, "password");
+    let mut in_nowhere = person("ivan", pw(USER_PW));
+    in_nowhere.tenant_id = Some(9999);
+    assert_eq!(
+        super::support::fields(&fail(vec![(1, in_nowhere)]).error),
+        [("tenant_id".to_owned(), vec!["not_found"])]
+    );
+    assert_eq!(users(&h), before);
+    assert!(login_kind(&h, "ivan", USER_PW, None, SessionKind::Jwt).is_err());
+    // Only admins import.
+    create_with(&h, &admin, "alice", &["user"], None);
+    let me = caller(&h, "alice", USER_PW);
+    let e = h
+        .core
+        .accounts
+        .import_users(&me, vec![(1, person("ivan", pw(USER_PW)))])
+        .unwrap_err();
+    assert!(matches!(e.error, UserError::Forbidden(_)));
+}
+
+#[test]
+fn imported_passwords_and_hashes_log_in_and_old_hashes_are_upgraded() {
+    let (h, admin) = setup();
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    let mut in_acme = person("kate", pw(USER_PW));
+    in_acme.tenant_id = Some(acme);
+    in_acme.roles = Some(vec!["editor".into()]);
+    let made = h
+        .core
+        .accounts
+        .import_users(
+            &admin,
+            vec![
+                (1, person("ivan", pw(USER_PW))),
+                // A hash needs no policy check: its password was set elsewhere.
+                (2, person("judy", hash("old:short"))),
+                (3, in_acme),
+            ],
+        )
+        .unwrap();
+    assert_eq!(made.len(), 3);
+    assert_eq!(made[2].tenant_id.map(|t| t.0), Some(acme));
+    assert_eq!(made[2].roles[0].as_str(), "editor");
+    assert!(login_kind(&h, "ivan", USER_PW, None, SessionKind::Jwt).is_ok());
+    assert!(login_kind(&h, "kate", USER_PW, Some("acme"), SessionKind::Jwt).is_ok());
+    assert!(login_kind(&h, "judy", "short", None, SessionKind::Jwt).is_ok());
+    let (_, stored) = h.store.user_credentials(made[1].id).unwrap().unwrap();
+    assert_eq!(stored.as_str(), "plain:short");
+    let entry = h
+        .audit_entries()
+        .into_iter()
+        .find(|e| e.event == Event::UsersImported)
+        .unwrap();
+    assert!(entry.details.contains(&("users".into(), "3".into())));
+}
+
+#[test]
+fn an_export_imports_into_a_fresh_installation() {
+    let (h, admin) = setup();
+    create_with(&h, &admin, "alice", &["editor", "user"], None);
+    let exported = h.core.accounts.export_users(&admin).unwrap();
+    assert_eq!(exported.len(), 2);
+    assert!(exported
+        .iter()
+        .all(|e| e.hash.as_str().starts_with("plain:")));
+    let me = caller(&h, "alice", USER_PW);
+    assert!(matches!(
+        h.core.accounts.export_users(&me),
+        Err(UserError::Forbidden(_))
+    ));
+
+    let fresh = harness();
+    let batch = exported
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                i + 1,
+                ImportUser {
+                    username: e.user.username.as_str().into(),
+                    email: e.user.email.map(|m| m.as_str().to_owned()),
+                    display_name: e.user.display_name.map(|d| d.as_str().to_owned()),
+                    roles: Some(e.user.roles.iter().map(|r| r.as_str().to_owned()).collect()),
+                    active: Some(e.user.active),
+                    tenant_id: None,
+                    secret: ImportSecret::Hash(e.hash),
+                },
+            )
+        })
+        .collect();
+    fresh
+        .core
+        .accounts
+        .import_users(&Principal::system(), batch)
+        .unwrap();
+    assert!(login_kind(&fresh, "admin", ADMIN_PW, None, SessionKind::Jwt).is_ok());
+    let alice = caller(&fresh, "alice", USER_PW);
+    assert_eq!(alice.roles, ["editor", "user"]);
+}
+
+#[test]
+fn an_admin_lifts_a_lockout() {
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let me = caller(&h, "alice", USER_PW);
+    for _ in 0..5 {
+        let _ = login_kind(&h, "alice", "wrong password", None, SessionKind::Jwt);
+    }
+    assert!(matches!(
+        login_kind(&h, "alice", USER_PW, None, SessionKind::Jwt),
+        Err(AuthError::Locked { .. })
+    ));
+    assert!(matches!(
+        h.core.accounts.unlock_user(&me, alice),
+        Err(UserError::Forbidden(_))
+    ));
+    h.core.accounts.unlock_user(&admin, alice).unwrap();
+    assert!(login_kind(&h, "alice", USER_PW, None, SessionKind::Jwt).is_ok());
+    // The count starts again from nothing.
+    for _ in 0..4 {
+        assert!(matches!(
+            login_kind(&h, "alice", "wrong password", None, SessionKind::Jwt),
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+}
+
+#[test]
+fn admins_find_a_user_by_login_name_in_their_tenant() {
+    let (h, admin) = setup();
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let other = create_with(&h, &admin, "alice", &["user"], Some(acme));
+    let a = &h.core.accounts;
+    assert_eq!(a.user_named(&admin, "ALICE", None).unwrap().id, alice);
+    assert_eq!(
+        a.user_named(&admin, "alice@example.com", None).unwrap().id,
+        alice
+    );
+    assert_eq!(
+        a.user_named(&admin, "alice", Some("acme")).unwrap().id,
+        other
+    );
+    assert!(matches!(
+        a.user_named(&admin, "alice", Some("nowhere")),
+        Err(UserError::NotFound)
+    ));
+    assert!(matches!(
+        a.user_named(&admin, "nobody", None),
+        Err(UserError::NotFound)
+    ));
+    let me = caller(&h, "alice", USER_PW);
+    assert!(matches!(
+        a.user_named(&me, "alice", None),
+        Err(UserError::Forbidden(_))
+    ));
+}
