@@ -83,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Openapi => {
             let path = project_root().join("docs/openapi.json");
-            std::fs::write(&path, tessera_http::openapi::document_json())
+            std::fs::write(&path, tessera_http::openapi::document_json()?)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             println!("wrote {}", path.display());
         }
@@ -96,6 +96,8 @@ fn main() -> anyhow::Result<()> {
                     "tessera-crypto",
                     "-p",
                     "tessera-store",
+                    "--features",
+                    "tessera-store/test-support",
                     "--benches",
                     "--",
                 ])

@@ -230,7 +230,10 @@ impl PasswordHasher for Argon2Hasher {
         let h = hash.as_str();
         if is_bcrypt(h) {
             // $2b$<cost>$<22 salt + 31 hash characters>
-            return h.len() == 60 && h[4..6].bytes().all(|b| b.is_ascii_digit());
+            return h.len() == 60
+                && h.as_bytes()
+                    .get(4..6)
+                    .is_some_and(|cost| cost.iter().all(u8::is_ascii_digit));
         }
         Phc::new(h).is_ok_and(|p| p.algorithm.as_str().starts_with("argon2"))
     }
@@ -245,6 +248,7 @@ impl PasswordHasher for Argon2Hasher {
 }
 
 #[cfg(test)]
+#[allow(clippy::string_slice)] // fixtures of known shape
 mod tests {
     use super::*;
 
@@ -272,6 +276,10 @@ mod tests {
         ] {
             assert!(!h.recognizes(&PasswordHash::new(bad.into())), "{bad}");
         }
+        // 60 bytes with a two-byte character where the cost's digits go: refused, not a panic.
+        let odd = format!("$2b$1é{}", "x".repeat(53));
+        assert_eq!(odd.len(), 60);
+        assert!(!h.recognizes(&PasswordHash::new(odd)));
     }
 
     fn cheap() -> Argon2Hasher {

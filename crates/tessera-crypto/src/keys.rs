@@ -76,7 +76,7 @@ fn key_file(path: PathBuf) -> Option<(KeyFile, u32)> {
     let alg = SigningAlg::ALL
         .into_iter()
         .find(|a| rest.ends_with(a.file_suffix()))?;
-    let stamp = &rest[..rest.len() - alg.file_suffix().len()];
+    let stamp = rest.strip_suffix(alg.file_suffix())?;
     let (secs, seq) = stamp.split_once('.').unwrap_or((stamp, "0"));
     Some((
         KeyFile {

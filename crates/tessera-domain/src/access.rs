@@ -260,12 +260,6 @@ pub struct AccessModel {
     pub(crate) audit: Arc<Auditor>,
 }
 
-impl std::fmt::Debug for AccessModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessModel")
-    }
-}
-
 impl AccessModel {
     /// May `actor` grant roles and permissions to `person`? Global admins, and admins of the
     /// person's tenant. A person out of sight is reported as an unknown `person_id`.

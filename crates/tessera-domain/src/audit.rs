@@ -227,12 +227,6 @@ pub struct Auditor {
     log: Arc<dyn AuditLog>,
 }
 
-impl fmt::Debug for Auditor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Auditor")
-    }
-}
-
 impl Auditor {
     pub fn new(clock: Arc<dyn Clock>, observer: Arc<dyn Observer>, log: Arc<dyn AuditLog>) -> Self {
         Self {
@@ -273,12 +267,6 @@ impl Auditor {
 pub struct AuditTrail {
     pub(crate) log: Arc<dyn AuditLog>,
     pub(crate) clock: Arc<dyn Clock>,
-}
-
-impl fmt::Debug for AuditTrail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AuditTrail")
-    }
 }
 
 impl AuditTrail {

@@ -1,7 +1,6 @@
 //! Logins of every kind (password, second factor, OAuth grants), refresh with rotation and reuse
 //! detection, logout and revocation.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
@@ -57,12 +56,6 @@ pub struct Authentication {
     pub(crate) lockout_policy: LockoutPolicy,
     pub(crate) session_policy: SessionPolicy,
     pub(crate) default_format: TokenFormat,
-}
-
-impl fmt::Debug for Authentication {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Authentication")
-    }
 }
 
 impl Authentication {

@@ -3,7 +3,6 @@
 //! and the clean-up of expired credentials.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use crate::access::{authorize, target_user, AccessModel, Action, Entry};
@@ -185,12 +184,6 @@ pub struct Credentials {
     pub(crate) model: Arc<AccessModel>,
     pub(crate) key_usage: Arc<KeyUsage>,
     pub(crate) tokens: TokenSettings,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials")
-    }
 }
 
 impl Credentials {

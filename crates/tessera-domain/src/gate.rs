@@ -1,7 +1,6 @@
 //! Checking bearer credentials: JWT access tokens (a signature and memory lookups), opaque tokens
 //! and API keys (a store lookup), and the CSRF tokens of browser sessions.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::audit::RequestContext;
@@ -33,12 +32,6 @@ pub struct Gate {
     /// The scope and client of opaque tokens.
     pub(crate) scope: String,
     pub(crate) client_id: String,
-}
-
-impl fmt::Debug for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Gate")
-    }
 }
 
 /// Logs a store failure met while checking a credential and says only that it could not be checked.

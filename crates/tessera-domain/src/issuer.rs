@@ -1,7 +1,6 @@
 //! Opening sessions and signing access tokens: the one place a login's result is made, whether the
 //! login was a password, a second factor or an OAuth grant.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
@@ -84,12 +83,6 @@ pub struct Issuer {
     pub(crate) tokens: TokenSettings,
     pub(crate) opaque: OpaqueSettings,
     pub(crate) session_policy: SessionPolicy,
-}
-
-impl fmt::Debug for Issuer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Issuer")
-    }
 }
 
 impl Issuer {

@@ -130,12 +130,6 @@ pub struct SecondFactor {
     pub(crate) password_policy: PasswordPolicy,
 }
 
-impl std::fmt::Debug for SecondFactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecondFactor")
-    }
-}
-
 impl SecondFactor {
     /// New backup codes in plain text, and their digests to store.
     fn new_backup_codes(&self) -> (Vec<String>, Vec<crate::token::HashedToken>) {

@@ -92,12 +92,6 @@ pub struct Recovery {
     pub(crate) settings: RecoverySettings,
 }
 
-impl std::fmt::Debug for Recovery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Recovery")
-    }
-}
-
 impl Recovery {
     /// Creates a global user with the configured roles, when self-registration is on.
     ///

@@ -62,12 +62,6 @@ pub struct Sessions {
     pub(crate) session_policy: SessionPolicy,
 }
 
-impl std::fmt::Debug for Sessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sessions")
-    }
-}
-
 impl Sessions {
     /// A user's live sessions; the user themselves or their admin.
     ///

@@ -115,6 +115,31 @@ impl std::fmt::Debug for Ports {
     }
 }
 
+/// The use-case types hold ports, which print nothing: their `Debug` is their name.
+macro_rules! debug_by_name {
+    ($($t:ty),* $(,)?) => {
+        $(impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($t))
+            }
+        })*
+    };
+}
+
+debug_by_name!(
+    AccessModel,
+    Accounts,
+    AuditTrail,
+    Auditor,
+    Authentication,
+    Credentials,
+    Gate,
+    Issuer,
+    Recovery,
+    SecondFactor,
+    Sessions,
+);
+
 /// Every use case of Tessera, built once and shared by every front door.
 #[derive(Clone)]
 pub struct UseCases {

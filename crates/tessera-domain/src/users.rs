@@ -140,12 +140,6 @@ pub struct Accounts {
     pub(crate) password_policy: PasswordPolicy,
 }
 
-impl std::fmt::Debug for Accounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Accounts")
-    }
-}
-
 impl Accounts {
     /// Lifts a user's lockout and forgets their failed logins. Admins (of the user's tenant) only.
     ///

@@ -530,7 +530,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Post,
         "/role-permissions",
-        a::add_link::<RolePermissionBody>,
+        a::link::<RolePermissionBody>,
         op("access", "Give a role a permission")
             .bearer()
             .json::<RolePermissionBody>()
@@ -540,7 +540,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Delete,
         "/role-permissions",
-        a::remove_link::<RolePermissionBody>,
+        a::link::<RolePermissionBody>,
         op("access", "Take a permission from a role")
             .bearer()
             .json::<RolePermissionBody>()
@@ -550,7 +550,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Post,
         "/service-roles",
-        a::add_link::<ServiceRoleBody>,
+        a::link::<ServiceRoleBody>,
         op("access", "Let a service offer a role")
             .bearer()
             .json::<ServiceRoleBody>()
@@ -560,7 +560,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Delete,
         "/service-roles",
-        a::remove_link::<ServiceRoleBody>,
+        a::link::<ServiceRoleBody>,
         op("access", "Stop a service offering a role")
             .bearer()
             .json::<ServiceRoleBody>()
@@ -570,7 +570,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Post,
         "/person-service-roles",
-        a::grant_role,
+        a::role_grant,
         op("access", "Grant a person a role in a service")
             .bearer()
             .json::<GrantBody>()
@@ -580,7 +580,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     r.add(
         Delete,
         "/person-service-roles",
-        a::revoke_role,
+        a::role_grant,
         op("access", "Take a role in a service from a person")
             .bearer()
             .json::<GrantBody>()

@@ -37,6 +37,22 @@ fn open(settings: &Settings) -> anyhow::Result<Tessera> {
     Tessera::open(settings)
 }
 
+/// Opens Tessera and finds the user `name` (of `tenant`), as the operator.
+fn open_with_user(
+    settings: &Settings,
+    name: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<(Tessera, Principal, tessera_domain::user::User)> {
+    let core = open(settings)?;
+    let system = Principal::system();
+    let user = core
+        .use_cases()
+        .accounts
+        .user_named(&system, name, tenant)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    Ok((core, system, user))
+}
+
 /// `tessera init`: migrations, keys and the first admin; the admin's password is printed once.
 ///
 /// # Errors
@@ -134,13 +150,7 @@ pub fn list_users(settings: &Settings, limit: u32) -> anyhow::Result<()> {
 /// # Errors
 /// For an unknown user, or the last admin.
 pub fn disable_user(settings: &Settings, name: &str, tenant: Option<&str>) -> anyhow::Result<()> {
-    let core = open(settings)?;
-    let system = Principal::system();
-    let user = core
-        .use_cases()
-        .accounts
-        .user_named(&system, name, tenant)
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (core, system, user) = open_with_user(settings, name, tenant)?;
     core.use_cases()
         .accounts
         .update_user(
@@ -166,13 +176,7 @@ pub fn set_password(
     tenant: Option<&str>,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    let core = open(settings)?;
-    let system = Principal::system();
-    let user = core
-        .use_cases()
-        .accounts
-        .user_named(&system, name, tenant)
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let (core, system, user) = open_with_user(settings, name, tenant)?;
     let (password, generated) = password(password_stdin, &core)?;
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
     core.use_cases()

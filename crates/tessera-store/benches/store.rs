@@ -3,6 +3,13 @@
 //! (check-token with a service). Run with `cargo xtask bench`; the figures go to docs/BENCHMARKS.md.
 //! On SQLite always; on PostgreSQL too when `TESSERA_TEST_POSTGRES_URL` names a server (the
 //! benchmarks' names then start with `store_pg_`).
+// A benchmark whose set-up fails must stop.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::string_slice
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -52,7 +52,7 @@ macro_rules! copy_table {
 
 /// Every table, parents before children (the order rows can be inserted in with foreign keys on),
 /// with the tables that have an id sequence.
-const TABLES: &[(&str, bool)] = &[
+pub(crate) const TABLES: &[(&str, bool)] = &[
     ("tenants", true),
     ("users", true),
     ("user_roles", false),

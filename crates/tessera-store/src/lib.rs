@@ -9,6 +9,7 @@ mod mfa;
 mod recovery;
 mod rows;
 pub mod schema;
+#[cfg(any(test, feature = "test-support"))]
 pub mod scratch;
 mod sessions;
 mod users;

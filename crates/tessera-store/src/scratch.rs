@@ -1,4 +1,7 @@
-//! Throw-away PostgreSQL databases, one per test, for the store's and the server's test suites.
+//! Throw-away PostgreSQL databases, one per test, for the store's and the server's test suites
+//! (feature `test-support`).
+// A test that asked for PostgreSQL must fail, not pass, without it.
+#![allow(clippy::panic)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -88,7 +88,48 @@ on_both_backends!(
     revoking_is_recorded_once,
     concurrent_last_failures_lock_exactly_once,
     migrations_leave_nothing_pending,
+    migrate_data_copies_every_table_of_the_schema,
 );
+
+/// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
+fn migrate_data_copies_every_table_of_the_schema(db: &Db) {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let query = match db.store.backend() {
+        super::Backend::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        super::Backend::Postgres(_) => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        }
+    };
+    let tables: Vec<Table> = diesel::sql_query(query)
+        .load(&mut *db.store.conn().unwrap())
+        .unwrap();
+    let mut in_schema: Vec<String> = tables
+        .into_iter()
+        .map(|t| t.name)
+        .filter(|n| n != "__diesel_schema_migrations")
+        .collect();
+    in_schema.sort();
+    let mut copied: Vec<String> = super::copy::TABLES
+        .iter()
+        .map(|(t, _)| (*t).to_owned())
+        .collect();
+    copied.sort();
+    assert_eq!(in_schema, copied);
+
+    // And a copy reports every one of them.
+    let target = open();
+    let report = db.store.copy_into(&target.store, false).unwrap();
+    let mut reported: Vec<String> = report.tables.iter().map(|(t, _)| (*t).to_owned()).collect();
+    reported.sort();
+    assert_eq!(reported, copied);
+}
 
 fn migrations_leave_nothing_pending(db: &Db) {
     use tessera_domain::ports::Readiness as _;

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Test support only (a dev-dependency): a broken fixture must stop the test that uses it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Once};

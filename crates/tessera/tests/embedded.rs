@@ -1,5 +1,12 @@
 //! Tessera opened in-process on a real SQLite file (and, with `TESSERA_TEST_POSTGRES_URL`, on a
 //! real PostgreSQL database): the same rules as the server, with no HTTP.
+// A test asserts by panicking, its helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::string_slice
+)]
 
 use tessera::domain::access::{EntryRequest, Kind, Link};
 use tessera::domain::error::{AuthError, TokenError, UserError};

@@ -817,7 +817,7 @@ impl UserRepository for MemoryStore {
             .map(|(_, row)| &row.user)
             .filter(|u| query.after.is_none_or(|after| u.id > after))
             .filter(|u| query.tenant.is_none_or(|tenant| u.tenant_id == tenant))
-            .filter(|u| matches_prefix(*u))
+            .filter(|u| matches_prefix(u))
             .take(query.limit as usize)
             .cloned()
             .collect())
@@ -968,7 +968,7 @@ impl AccessRepository for MemoryStore {
     ) -> Result<Entry, UserError> {
         let mut st = self.state();
         let table = st.entries_mut(kind);
-        if !table.get(id).is_some_and(|row| !row.is_hidden()) {
+        if table.get(id).is_none_or(|row| row.is_hidden()) {
             return Err(UserError::NotFound);
         }
         if table

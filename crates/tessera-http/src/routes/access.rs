@@ -2,8 +2,12 @@
 //!
 //! Services, roles and permissions share their handlers; a marker type names the kind.
 
-use actix_web::{web, HttpResponse};
-use tessera_domain::access::{Kind, Link, PermissionRef};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_domain::access::{Entry, Kind, Link, PermissionRef};
+use tessera_domain::error::UserError;
+use tessera_domain::principal::Principal;
+use tessera_domain::usecases::UseCases;
 use tessera_domain::user::UserId;
 
 use crate::dto::{
@@ -12,6 +16,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
+use crate::routes::no_content;
 use crate::AppState;
 
 /// Names the kind a generic handler serves, and the path its entries live under.
@@ -84,9 +89,15 @@ pub async fn get<K: KindPath>(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let e = state
-        .run(move |c| c.access.get_entry(&caller, K::KIND, id))
-        .await?;
+    one_entry(&state, move |c| c.access.get_entry(&caller, K::KIND, id)).await
+}
+
+/// Runs a use case that answers one entry, and answers it: 200.
+async fn one_entry(
+    state: &AppState,
+    f: impl FnOnce(&UseCases) -> Result<Entry, UserError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let e = state.run(f).await?;
     Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
 }
 
@@ -97,12 +108,11 @@ pub async fn put<K: KindPath>(
     id: web::Path<i64>,
     JsonBody(body): JsonBody<EntryBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let req = body.into();
-    let e = state
-        .run(move |c| c.access.update_entry(&caller, K::KIND, id, &req))
-        .await?;
-    Ok(HttpResponse::Ok().json(EntryResponse::from(&e)))
+    let (id, req) = (id.into_inner(), body.into());
+    one_entry(&state, move |c| {
+        c.access.update_entry(&caller, K::KIND, id, &req)
+    })
+    .await
 }
 
 /// `DELETE /services/{id}`, …: links and grants go with it.
@@ -111,16 +121,15 @@ pub async fn delete<K: KindPath>(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    state
-        .run(move |c| c.access.delete_entry(&caller, K::KIND, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.access.delete_entry(p, K::KIND, id)
+    })
+    .await
 }
 
 async fn linked(
     state: web::Data<AppState>,
-    caller: tessera_domain::principal::Principal,
+    caller: Principal,
     link: Link,
     left: i64,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,56 +177,45 @@ impl LinkBody for ServiceRoleBody {
     }
 }
 
-/// `POST /role-permissions`, `POST /service-roles`: 201 with the link.
-pub async fn add_link<B: LinkBody>(
+/// `POST /role-permissions`, `POST /service-roles`: 201 with the link; `DELETE`: 204, or 404
+/// when there was no such link.
+pub async fn link<B: LinkBody>(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
     JsonBody(body): JsonBody<B>,
 ) -> Result<HttpResponse, ApiError> {
     let (left, right) = body.ends();
+    if req.method() == Method::DELETE {
+        state
+            .run(move |c| c.access.unlink(&caller, B::LINK, left, right))
+            .await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
     state
         .run(move |c| c.access.link(&caller, B::LINK, left, right))
         .await?;
     Ok(HttpResponse::Created().json(body))
 }
 
-/// `DELETE /role-permissions`, `DELETE /service-roles`: 204, or 404 when there was no such link.
-pub async fn remove_link<B: LinkBody>(
-    state: web::Data<AppState>,
-    Caller(caller): Caller,
-    JsonBody(body): JsonBody<B>,
-) -> Result<HttpResponse, ApiError> {
-    let (left, right) = body.ends();
-    state
-        .run(move |c| c.access.unlink(&caller, B::LINK, left, right))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// `POST /person-service-roles`.
-pub async fn grant_role(
+/// `POST /person-service-roles` grants a person a role in a service; `DELETE` takes it back.
+pub async fn role_grant(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
     JsonBody(b): JsonBody<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
+    if req.method() == Method::DELETE {
+        state
+            .run(move |c| c.access.revoke_role(&caller, person, service, role))
+            .await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
     state
         .run(move |c| c.access.grant_role(&caller, person, service, role))
         .await?;
     Ok(HttpResponse::Created().json(b))
-}
-
-/// `DELETE /person-service-roles`.
-pub async fn revoke_role(
-    state: web::Data<AppState>,
-    Caller(caller): Caller,
-    JsonBody(b): JsonBody<GrantBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (person, service, role) = (UserId(b.person_id), b.service_id, b.role_id);
-    state
-        .run(move |c| c.access.revoke_role(&caller, person, service, role))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /person-service-permissions`: by `permission_id` or `permission_name`, exactly one.
@@ -270,7 +268,7 @@ pub async fn person_services(
 
 async fn access_of(
     state: web::Data<AppState>,
-    caller: tessera_domain::principal::Principal,
+    caller: Principal,
     path: web::Path<(i64, i64)>,
 ) -> Result<tessera_domain::access::PersonAccess, ApiError> {
     let (person, service) = path.into_inner();

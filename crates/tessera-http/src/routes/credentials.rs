@@ -21,6 +21,7 @@ use crate::extract::{
     OptionalJson,
 };
 use crate::routes::auth::login_response;
+use crate::routes::no_content;
 use crate::AppState;
 
 /// A token answer: never cached (RFC 6749 §5.1).
@@ -82,11 +83,10 @@ pub async fn delete_api_key(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    state
-        .run(move |c| c.credentials.delete_api_key(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.credentials.delete_api_key(p, id)
+    })
+    .await
 }
 
 /// `POST /services/{id}/token`: a new secret, replacing the old one, shown once.
@@ -114,11 +114,10 @@ pub async fn revoke_service_secret(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    state
-        .run(move |c| c.credentials.revoke_service_secret(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.credentials.revoke_service_secret(p, id)
+    })
+    .await
 }
 
 /// `POST /check-token`: every refusal is a 401 whose body says `"valid": false`.

@@ -13,8 +13,7 @@ pub async fn health() -> HttpResponse {
 /// `GET /ready`: 200 when this node can serve (the database answers and its schema is current),
 /// else 503 with the reason. `/health` stays a liveness check.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let core = state.core.clone();
-    let outcome = web::block(move || core.ready()).await;
+    let outcome = state.blocking(|c| c.ready()).await;
     let reason = match outcome {
         Ok(Ok(())) => {
             return HttpResponse::Ok()
@@ -36,8 +35,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /metrics`: Prometheus metrics (OpenMetrics text).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let core = state.core.clone();
-    let sessions = match web::block(move || core.sessions.count_live_sessions()).await {
+    let sessions = match state.blocking(|c| c.sessions.count_live_sessions()).await {
         Ok(Ok(n)) => Some(n),
         Ok(Err(e)) => {
             tracing::warn!(

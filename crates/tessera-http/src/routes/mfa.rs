@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, JsonBody};
 use crate::routes::auth::{login_response, session_kind, token_format};
 use crate::routes::credentials::no_store;
+use crate::routes::no_content;
 use crate::AppState;
 
 /// `POST /mfa/setup`: a new secret, its `otpauth://` URI and QR code; nothing is active yet.
@@ -83,11 +84,10 @@ pub async fn reset(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId(id.into_inner());
-    state
-        .run(move |c| c.second_factor.reset_mfa(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.second_factor.reset_mfa(p, UserId(id))
+    })
+    .await
 }
 
 /// `POST /auth/login/mfa {"mfa_token", "code", "token_format"?}`: the second step of a login.

@@ -8,6 +8,7 @@ use tessera_domain::user::UserId;
 use crate::dto::{all_items, SessionResponse};
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::routes::no_content;
 use crate::AppState;
 
 async fn list(
@@ -62,11 +63,10 @@ pub async fn end_one(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = SessionId(id.into_inner());
-    state
-        .run(move |c| c.sessions.end_session(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.sessions.end_session(p, SessionId(id))
+    })
+    .await
 }
 
 /// `GET /users/{id}/sessions`.

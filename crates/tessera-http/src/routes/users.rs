@@ -12,6 +12,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Caller, ClientInfo, JsonBody};
+use crate::routes::no_content;
 use crate::AppState;
 
 /// `POST /users`.
@@ -84,11 +85,10 @@ pub async fn delete(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId(id.into_inner());
-    state
-        .run(move |c| c.accounts.delete_user(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.accounts.delete_user(p, UserId(id))
+    })
+    .await
 }
 
 /// `GET /users?limit=&after=&q=`.
@@ -129,11 +129,10 @@ pub async fn unlock(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId(id.into_inner());
-    state
-        .run(move |c| c.accounts.unlock_user(&caller, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content(&state, caller, id, |c, p, id| {
+        c.accounts.unlock_user(p, UserId(id))
+    })
+    .await
 }
 
 /// `POST /auth/register`: self-registration, when it is on.

@@ -1,5 +1,12 @@
 //! HTTP tests: the real server on a real socket, a fresh database per test: a SQLite file, or a
 //! PostgreSQL database when `TESSERA_TEST_POSTGRES_URL` names a server.
+// A test asserts by panicking, its helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::string_slice
+)]
 
 mod access;
 mod audit;
