@@ -131,6 +131,7 @@ pub fn metrics_server(state: AppState, listener: TcpListener) -> std::io::Result
             .default_service(web::to(routes::meta::not_found))
     })
     .workers(1)
+    .disable_signals()
     .listen(listener)?
     .run())
 }
@@ -153,9 +154,13 @@ pub fn server(
             .configure(|cfg| routes_with_metrics(cfg, metrics_on_main))
             .default_service(web::to(routes::meta::not_found))
             .wrap(actix_web::middleware::from_fn(rate_limit::limit_logins))
+            .wrap(middleware::security_headers())
             .wrap(actix_web::middleware::from_fn(middleware::log_requests))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // The binary stops the server gracefully on SIGINT and SIGTERM alike (actix would force the
+    // stop on SIGINT); see `tessera_server::app`.
+    .disable_signals()
     .listen(listener)?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);

@@ -1,4 +1,4 @@
-//! One log line per request, and the request id.
+//! One log line per request, the request id, and the headers every answer carries.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -11,6 +11,19 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage as _;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Headers for browsers on every answer that does not set its own: no MIME sniffing, no framing
+/// (clickjacking), no referrer, and no caching, since most answers carry personal data or tokens
+/// (the JWKS and discovery documents say how long they may be cached instead).
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    use actix_web::http::header;
+    actix_web::middleware::DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
 
 /// The authenticated user of the current request, filled in by the `Caller` extractor for the log line.
 #[derive(Debug, Clone, Default)]

@@ -122,6 +122,30 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// SIGINT (Ctrl-C) and SIGTERM alike stop the server gracefully: it stops accepting, and requests
+/// in flight may finish within `server.shutdown_timeout_seconds`. A second signal stops it at once.
+async fn stop_on_signals(server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGINT and SIGTERM; stop the server with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("stopping: requests in flight may finish; a second signal stops at once");
+    let graceful = server.stop(true);
+    tokio::select! {
+        () = graceful => {}
+        _ = term.recv() => server.stop(false).await,
+        _ = int.recv() => server.stop(false).await,
+    }
+}
+
 type Announce = tokio::sync::mpsc::UnboundedSender<Vec<tessera_domain::token::SessionId>>;
 
 /// The metrics, the observer the use cases report to (the metrics, announcing revocations to
@@ -309,7 +333,9 @@ impl Application {
             let handle = s.handle();
             (tokio::spawn(s), handle)
         });
+        let stopper = tokio::spawn(stop_on_signals(self.server.handle()));
         let result = self.server.await;
+        stopper.abort();
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

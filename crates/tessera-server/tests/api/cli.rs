@@ -377,3 +377,77 @@ fn an_unusable_database_url_stops_start_up_with_a_clear_message() {
         assert!(!err.contains("hunter2"), "no password in messages: {err}");
     }
 }
+
+/// Sends `signal` while a request is half sent, then the rest of it: a graceful stop answers it.
+fn stop_with_a_request_in_flight(signal: &str) -> (String, std::process::ExitStatus) {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env(
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            "purple monkey dishwasher 42",
+        )
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = crate::listening_port(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !health_ok(port) {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = br#"{"username":"admin","password":"wrong password"}"#;
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = stream.write_all(&body[10..]);
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (answer, exit)
+}
+
+#[test]
+fn sigint_and_sigterm_both_let_a_request_in_flight_finish() {
+    for signal in ["-INT", "-TERM"] {
+        let (answer, exit) = stop_with_a_request_in_flight(signal);
+        assert!(
+            answer.starts_with("HTTP/1.1 401"),
+            "{signal}: the half-sent login was answered: {answer:?}"
+        );
+        assert!(exit.success(), "{signal}: {exit:?}");
+    }
+}

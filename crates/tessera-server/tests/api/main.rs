@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod credentials;
 mod faults;
+mod hardening;
 mod health;
 mod import;
 mod keys;

@@ -1,0 +1,43 @@
+//! What hostile clients, faults and browsers found, each answered with a test.
+
+use reqwest::StatusCode;
+use tessera_testkit::spawn_app;
+
+#[tokio::test]
+async fn every_answer_carries_the_browser_security_headers_and_personal_data_is_not_cached() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let alice = app.create_user(&admin, "alice").await;
+    for (path, token) in [
+        (format!("/users/{alice}"), Some(admin.as_str())),
+        ("/auth/userinfo".to_owned(), Some(admin.as_str())),
+        ("/docs/".to_owned(), None),
+        ("/health".to_owned(), None),
+        ("/nope".to_owned(), None),
+    ] {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            h["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+    // Public key material may be cached, as it says.
+    let res = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+}
