@@ -133,6 +133,21 @@ impl PasswordPolicy {
         broken
     }
 
+    /// What a rule of `violations` asks, in words with its value: "at least 12 characters".
+    pub fn describe(&self, rule: &str) -> String {
+        match rule {
+            "min_length" => format!("at least {} characters", self.min_length),
+            "max_bytes" => format!("at most {} bytes", self.max_bytes),
+            "common_password" => "not one of the most common passwords".into(),
+            "contains_username" => "not containing the username".into(),
+            "require_lowercase" => "a lowercase letter".into(),
+            "require_uppercase" => "an uppercase letter".into(),
+            "require_digit" => "a digit".into(),
+            "require_symbol" => "a character that is neither a letter nor a digit".into(),
+            other => other.to_owned(),
+        }
+    }
+
     /// Checks the policy itself, naming the first unusable setting.
     pub fn validate(&self) -> Result<(), String> {
         if self.min_length == 0 {
@@ -206,6 +221,23 @@ mod tests {
     fn the_common_list_is_loaded() {
         assert!(COMMON_PASSWORDS.len() > 19_000);
         assert!(COMMON_PASSWORDS.contains("password"));
+    }
+
+    #[test]
+    fn every_rule_is_described_with_its_value() {
+        let p = PasswordPolicy {
+            require_lowercase: true,
+            require_uppercase: true,
+            require_digit: true,
+            require_symbol: true,
+            ..PasswordPolicy::default()
+        };
+        let broken = p.violations(&Password::new("ADMIN".into()), "admin");
+        assert!(broken.len() >= 5, "{broken:?}");
+        for rule in broken {
+            assert_ne!(p.describe(rule), rule, "{rule} has words");
+        }
+        assert_eq!(p.describe("min_length"), "at least 12 characters");
     }
 
     #[test]

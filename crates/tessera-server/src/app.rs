@@ -104,6 +104,8 @@ pub struct Application {
     metrics_server: Option<actix_web::dev::Server>,
     metrics_port: Option<u16>,
     cleanup_every: Duration,
+    /// Held while the server runs on a SQLite database, so that no second server opens it.
+    _data_lock: Option<std::fs::File>,
     rotation: Arc<KeyRotation>,
     sync_every: Duration,
     redis: Option<(
@@ -143,6 +145,40 @@ async fn stop_on_signals(server: actix_web::dev::ServerHandle) {
         () = graceful => {}
         _ = term.recv() => server.stop(false).await,
         _ = int.recv() => server.stop(false).await,
+    }
+}
+
+/// One server at a time on a SQLite database: the lock file beside it is held while this server
+/// runs (the admin commands may still open it). Several nodes need PostgreSQL.
+///
+/// # Errors
+/// When another server holds the lock, or the lock file cannot be made.
+fn lock_sqlite_database(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let tessera_store::Backend::Sqlite(path) = tessera_store::Backend::from_url(url)? else {
+        return Ok(None);
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    }
+    let lock_path = std::path::PathBuf::from(format!("{}.lock", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another Tessera server is running on the SQLite database {}: a SQLite database \
+             serves one server; to run several nodes, move to PostgreSQL with \
+             `tessera migrate-data` (docs/OPERATIONS.md, \"Scaling out\")",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
     }
 }
 
@@ -191,6 +227,7 @@ impl Application {
             .as_ref()
             .map(|_| tokio::sync::mpsc::unbounded_channel())
             .unzip();
+        let data_lock = lock_sqlite_database(&settings.database.url)?;
         let metrics = metrics_source_and_observer(announce);
         let tessera = Tessera::open_with(
             &settings,
@@ -269,6 +306,7 @@ impl Application {
             metrics_server,
             metrics_port,
             cleanup_every: Duration::from_secs(settings.cleanup.interval_seconds),
+            _data_lock: data_lock,
             rotation: Arc::new(KeyRotation {
                 codec,
                 dir: settings.keys.dir.clone(),
@@ -285,6 +323,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from elsewhere (tests restart one this way).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// The port of the metrics listener, when metrics have their own.

@@ -35,6 +35,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database of this test, when the suite runs on PostgreSQL; dropped last.
     pub scratch: Option<Arc<ScratchDatabase>>,
+    /// Stops the server; the task ends once it has.
+    server: actix_web::dev::ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Whether the suite runs on PostgreSQL: `TESSERA_TEST_POSTGRES_URL` names a server, and every
@@ -109,7 +112,8 @@ async fn spawn_in(
     let app = Application::build(settings).expect("the application builds");
     let port = app.port();
     let metrics_port = app.metrics_port();
-    tokio::spawn(app.run_until_stopped());
+    let server = app.server_handle();
+    let task = tokio::spawn(app.run_until_stopped());
     let store = Store::open(&StoreConfig {
         url: database_url.clone(),
         max_connections: 2,
@@ -130,14 +134,31 @@ async fn spawn_in(
         database_url,
         dir,
         scratch,
+        server,
+        task,
     }
 }
 
 impl TestApp {
-    /// Starts a second server on the same database and keys (for restarts).
+    /// Stops the server and starts a new one on the same database and keys, as a restart does.
     pub async fn restart_on_same_data(self) -> TestApp {
-        let TestApp { dir, scratch, .. } = self;
+        let (dir, scratch) = self.stop().await;
         spawn_in(dir, scratch, |_| {}).await
+    }
+
+    /// Stops the server and waits until it has let go of its database; hands back what the
+    /// test may still need (its folder and its PostgreSQL database).
+    pub async fn stop(self) -> (tempfile::TempDir, Option<Arc<ScratchDatabase>>) {
+        let TestApp {
+            dir,
+            scratch,
+            server,
+            task,
+            ..
+        } = self;
+        server.stop(true).await;
+        let _ = task.await;
+        (dir, scratch)
     }
 
     async fn answer(res: reqwest::Response) -> Answer {

@@ -14,11 +14,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer};
 use tessera_crypto::HashingConfig;
 use tessera_domain::credentials::TokenFormat;
 use tessera_domain::lockout::LockoutPolicy;
+use tessera_domain::password::Password;
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::recovery::RecoverySettings;
 use tessera_domain::sessions::SessionPolicy;
@@ -486,6 +487,22 @@ impl Settings {
             t.default_format
         );
         self.rate_limit.trusted_proxy_addrs()?;
+        if let Some(password) = &self.bootstrap.admin_password {
+            let password = Password::new(password.expose_secret().to_owned());
+            let broken = self
+                .password_policy
+                .violations(&password, tessera_domain::users::BOOTSTRAP_ADMIN);
+            anyhow::ensure!(
+                broken.is_empty(),
+                "invalid configuration: bootstrap.admin_password (TESSERA_BOOTSTRAP_ADMIN_PASSWORD) \
+                 breaks the password policy: it needs {}",
+                broken
+                    .iter()
+                    .map(|rule| self.password_policy.describe(rule))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         self.keys.signing_alg()?;
         if !self.metrics.bind.is_empty() {
             self.metrics.bind.parse::<SocketAddr>().with_context(|| {

@@ -451,3 +451,27 @@ fn sigint_and_sigterm_both_let_a_request_in_flight_finish() {
         assert!(exit.success(), "{signal}: {exit:?}");
     }
 }
+
+#[test]
+fn a_bootstrap_password_the_policy_refuses_is_named_with_the_rule_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_BOOTSTRAP_ADMIN_PASSWORD", "short")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bootstrap.admin_password"), "{err}");
+    assert!(err.contains("at least 12 characters"), "{err}");
+    assert!(
+        !err.contains("short"),
+        "the password is never echoed: {err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created for a start that cannot succeed"
+    );
+}

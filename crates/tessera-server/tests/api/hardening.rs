@@ -41,3 +41,19 @@ async fn every_answer_carries_the_browser_security_headers_and_personal_data_is_
     assert_eq!(res.headers()["cache-control"], "public, max-age=300");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }
+
+#[tokio::test]
+async fn a_second_server_on_one_sqlite_database_is_refused_and_pointed_to_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = || tessera_testkit::test_settings(dir.path());
+    let first = tessera_server::Application::build(settings()).expect("the first server starts");
+    let err = tessera_server::Application::build(settings())
+        .expect_err("a second server on the same database is refused")
+        .to_string();
+    assert!(err.contains("another Tessera server"), "{err}");
+    assert!(err.contains("PostgreSQL"), "{err}");
+    // The admin commands still open it while the server runs, and a server starts once it stops.
+    tessera::Tessera::open(&settings()).expect("a command opens the database");
+    drop(first);
+    tessera_server::Application::build(settings()).expect("the server starts again");
+}

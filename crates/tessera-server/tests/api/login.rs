@@ -179,6 +179,8 @@ async fn weaker_argon2_hashes_are_upgraded_at_login() {
     .await;
     let admin = weak.admin_token().await;
     let id = weak.create_user(&admin, "upgraded").await;
+    // One server at a time on a SQLite database.
+    weak.stop().await;
     let strong = tessera_testkit::spawn_app_with(|s| {
         s.database.url = format!("sqlite://{}/shared.db", dir.path().display());
         s.keys.dir = dir.path().join("keys");
