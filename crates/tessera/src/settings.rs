@@ -578,7 +578,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret as _;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
