@@ -11,8 +11,8 @@ use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
 use crate::mfa::{use_second_factor, MFA_TOKEN_PREFIX};
 use crate::password::{Password, PasswordPolicy, Verification};
 use crate::ports::{
-    AccessRepository, Clock, CredentialRepository, LockoutRepository, MfaRepository, NewSession,
-    Observer, OneTimeCodes, PasswordHasher, RevokeSessions, Rotation, SecretTokens,
+    AccessRepository, ApiKeys, Clock, CredentialRepository, LockoutRepository, MfaRepository,
+    NewSession, Observer, OneTimeCodes, PasswordHasher, RevokeSessions, Rotation, SecretTokens,
     SessionRepository, UserRepository,
 };
 use crate::principal::Principal;
@@ -203,8 +203,13 @@ impl Authentication {
         }
         if needs_rehash {
             let upgraded = p.hasher.hash(&req.password)?;
-            p.users
-                .set_password_hash(user.id, &upgraded, RevokeSessions::None, now)?;
+            p.users.set_password_hash(
+                user.id,
+                &upgraded,
+                RevokeSessions::None,
+                ApiKeys::Keep,
+                now,
+            )?;
             tracing::info!(
                 user_id = user.id.0,
                 "password hash upgraded to the configured Argon2id parameters"

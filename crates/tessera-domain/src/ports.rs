@@ -96,6 +96,13 @@ pub enum RevokeSessions {
     AllExcept(SessionId),
 }
 
+/// Whether a password change leaves the user's API keys working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeys {
+    Keep,
+    Delete,
+}
+
 /// Users and their credentials.
 pub trait UserRepository: Send + Sync {
     /// # Errors
@@ -143,13 +150,15 @@ pub trait UserRepository: Send + Sync {
         now: UnixTime,
     ) -> Result<(User, Vec<SessionId>), UserError>;
 
-    /// Replaces the password hash and revokes the sessions `revoke` names, in one transaction.
-    /// Returns `None` for an unknown id, else the sessions revoked.
+    /// Replaces the password hash and revokes the sessions `revoke` names, and with
+    /// `ApiKeys::Delete` deletes the user's API keys and ends the sessions opened with them, all in
+    /// one transaction. Returns `None` for an unknown id, else the sessions revoked.
     fn set_password_hash(
         &self,
         id: UserId,
         hash: &PasswordHash,
         revoke: RevokeSessions,
+        api_keys: ApiKeys,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>>;
 

@@ -8,8 +8,8 @@ use crate::error::{FieldErrors, UserError};
 use crate::lockout::LockoutKey;
 use crate::password::{Password, PasswordPolicy, Verification};
 use crate::ports::{
-    AccessRepository, Clock, LockoutRepository, PasswordHasher, RevokeSessions, SecretTokens,
-    UserRepository,
+    AccessRepository, ApiKeys, Clock, LockoutRepository, PasswordHasher, RevokeSessions,
+    SecretTokens, UserRepository,
 };
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -442,7 +442,9 @@ impl Accounts {
     }
 
     /// Sets a new password. Users give their current password; admins changing someone else's do not.
-    /// Ends the user's other sessions (all of them when an admin resets someone else's).
+    /// Ends the user's other sessions (all of them when an admin resets someone else's). An admin's
+    /// reset also deletes the user's API keys; users changing their own keep theirs unless
+    /// `end_api_keys`.
     ///
     /// # Errors
     /// `Forbidden`, `NotFound`, `WrongCurrentPassword`, `Validation`.
@@ -452,6 +454,7 @@ impl Accounts {
         id: UserId,
         current: Option<Password>,
         new: Password,
+        end_api_keys: bool,
     ) -> Result<(), UserError> {
         let own = actor.user_id == id;
         let action = if own {
@@ -489,16 +492,24 @@ impl Accounts {
         fields.into_result()?;
         let new_hash = p.hasher.hash(&new)?;
         let revoke = actor.sessions_to_end(id);
+        // Someone else setting the password is how a taken-over account is recovered: whatever
+        // the intruder may have made goes too.
+        let api_keys = if own && !end_api_keys {
+            ApiKeys::Keep
+        } else {
+            ApiKeys::Delete
+        };
         let revoked = p
             .users
-            .set_password_hash(id, &new_hash, revoke, p.clock.now())?
+            .set_password_hash(id, &new_hash, revoke, api_keys, p.clock.now())?
             .ok_or(UserError::NotFound)?;
         self.revocations.remember(&revoked);
         self.audit.record(
             Audit::new(Event::PasswordChanged, Outcome::Success)
                 .by(actor)
                 .subject(id)
-                .detail("sessions_ended", revoked.len()),
+                .detail("sessions_ended", revoked.len())
+                .detail("api_keys_deleted", api_keys == ApiKeys::Delete),
         );
         Ok(())
     }

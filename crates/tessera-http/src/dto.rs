@@ -202,6 +202,8 @@ impl UpdateUserBody {
 pub struct PasswordBody {
     pub current_password: Option<String>,
     pub new_password: String,
+    /// Also delete the user's API keys. An admin setting someone else's password always does.
+    pub end_api_keys: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -181,7 +181,7 @@ pub fn set_password(
     let shown = generated.then(|| Password::new(password.expose().to_owned()));
     core.use_cases()
         .accounts
-        .change_password(&system, user.id, None, password)
+        .change_password(&system, user.id, None, password, true)
         .map_err(|e| anyhow::anyhow!("cannot set the password of {name}: {e}"))?;
     println!("set the password of {name}; their sessions have ended");
     if let Some(p) = shown {

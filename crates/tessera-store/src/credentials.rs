@@ -124,22 +124,8 @@ impl CredentialRepository for Store {
     }
 
     fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
-        crate::write_tx(&mut *self.conn()?, |conn| {
-            let n = diesel::delete(api_keys::table.find(id)).execute(conn)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            let opened: Vec<i64> = sessions::table
-                .filter(sessions::api_key_id.eq(id))
-                .filter(sessions::revoked_at.is_null())
-                .select(sessions::id)
-                .load(conn)?;
-            for s in &opened {
-                end_session(conn, *s, "api_key_deleted", now)?;
-            }
-            Ok::<_, DieselError>(Some(opened.into_iter().map(SessionId).collect()))
-        })
-        .context("cannot delete an API key")
+        crate::write_tx(&mut *self.conn()?, |conn| delete_key(conn, id, now))
+            .context("cannot delete an API key")
     }
 
     fn find_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
@@ -337,4 +323,25 @@ impl CredentialRepository for Store {
         })
         .context("cannot prune expired credentials")
     }
+}
+
+/// Deletes an API key and ends the live sessions opened with it; `None` for an unknown key.
+pub(crate) fn delete_key(
+    conn: &mut crate::AnyConnection,
+    id: i64,
+    now: UnixTime,
+) -> Result<Option<Vec<SessionId>>, DieselError> {
+    let n = diesel::delete(api_keys::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let opened: Vec<i64> = sessions::table
+        .filter(sessions::api_key_id.eq(id))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::id)
+        .load(conn)?;
+    for s in &opened {
+        end_session(conn, *s, "api_key_deleted", now)?;
+    }
+    Ok(Some(opened.into_iter().map(SessionId).collect()))
 }

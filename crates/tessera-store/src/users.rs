@@ -7,13 +7,14 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tessera_domain::error::UserError;
 use tessera_domain::password::PasswordHash;
-use tessera_domain::ports::{RevokeSessions, UserRepository};
+use tessera_domain::ports::{ApiKeys, RevokeSessions, UserRepository};
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::SessionId;
 use tessera_domain::user::{LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery};
 
+use crate::credentials::delete_key;
 use crate::rows::{NewUserRow, RoleRow, UserChangeset, UserRow};
-use crate::schema::{user_roles, users};
+use crate::schema::{api_keys, user_roles, users};
 use crate::sessions::revoke_user_sessions;
 use crate::{AnyConnection, Store};
 
@@ -261,6 +262,7 @@ impl UserRepository for Store {
         id: UserId,
         hash: &PasswordHash,
         revoke: RevokeSessions,
+        api_keys: ApiKeys,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut conn = self.conn()?;
@@ -274,13 +276,17 @@ impl UserRepository for Store {
             if n == 0 {
                 return Ok::<_, DieselError>(None);
             }
-            Ok(Some(revoke_user_sessions(
-                conn,
-                id.0,
-                revoke,
-                "password_changed",
-                now,
-            )?))
+            let mut ended = revoke_user_sessions(conn, id.0, revoke, "password_changed", now)?;
+            if api_keys == ApiKeys::Delete {
+                let keys: Vec<i64> = api_keys::table
+                    .filter(api_keys::user_id.eq(id.0))
+                    .select(api_keys::id)
+                    .load(conn)?;
+                for key in keys {
+                    ended.extend(delete_key(conn, key, now)?.unwrap_or_default());
+                }
+            }
+            Ok(Some(ended))
         })
         .context("cannot set a password")
     }

@@ -23,10 +23,10 @@ use crate::error::{FieldErrors, UserError};
 use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
 use crate::password::PasswordHash;
 use crate::ports::{
-    AccessRepository, AuditLog, CredentialRepository, Extension, LockoutRepository, MfaRepository,
-    MfaState, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness, RecoveryRepository,
-    RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo, SessionRepository,
-    UserRepository,
+    AccessRepository, ApiKeys, AuditLog, CredentialRepository, Extension, LockoutRepository,
+    MfaRepository, MfaState, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness,
+    RecoveryRepository, RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo,
+    SessionRepository, UserRepository,
 };
 use crate::time::UnixTime;
 use crate::token::{HashedToken, SessionId};
@@ -337,6 +337,23 @@ fn sorted_roles(roles: &[Role]) -> Vec<Role> {
 }
 
 impl State {
+    /// Deletes an API key and ends the live sessions opened with it; `None` for an unknown key.
+    fn delete_key(&mut self, id: i64, now: UnixTime) -> Option<Vec<SessionId>> {
+        if !self.api_keys.delete(id) {
+            return None;
+        }
+        let opened: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.api_key == Some(id) && s.revoked_at.is_none())
+            .map(|(sid, _)| SessionId(sid))
+            .collect();
+        for session in &opened {
+            self.end_session(*session, "api_key_deleted", now);
+        }
+        Some(opened)
+    }
+
     // --- users ---------------------------------------------------------------------------------
 
     /// Users sharing a uniqueness space with `tenant` (`None`: the global users), but `except`.
@@ -775,6 +792,7 @@ impl UserRepository for MemoryStore {
         id: UserId,
         hash: &PasswordHash,
         revoke: RevokeSessions,
+        api_keys: ApiKeys,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
         let mut st = self.state();
@@ -783,12 +801,19 @@ impl UserRepository for MemoryStore {
         };
         row.hash = hash.clone();
         row.user.updated_at = now;
-        Ok(Some(st.revoke_user_sessions(
-            id,
-            revoke,
-            "password_changed",
-            now,
-        )))
+        let mut ended = st.revoke_user_sessions(id, revoke, "password_changed", now);
+        if api_keys == ApiKeys::Delete {
+            let keys: Vec<i64> = st
+                .api_keys
+                .iter()
+                .filter(|(_, k)| k.key.user_id == id)
+                .map(|(kid, _)| kid)
+                .collect();
+            for key in keys {
+                ended.extend(st.delete_key(key, now).unwrap_or_default());
+            }
+        }
+        Ok(Some(ended))
     }
 
     fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
@@ -1257,20 +1282,7 @@ impl CredentialRepository for MemoryStore {
     }
 
     fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
-        let mut st = self.state();
-        if !st.api_keys.delete(id) {
-            return Ok(None);
-        }
-        let opened: Vec<SessionId> = st
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.api_key == Some(id) && s.revoked_at.is_none())
-            .map(|(sid, _)| SessionId(sid))
-            .collect();
-        for session in &opened {
-            st.end_session(*session, "api_key_deleted", now);
-        }
-        Ok(Some(opened))
+        Ok(self.state().delete_key(id, now))
     }
 
     fn find_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {

@@ -114,6 +114,7 @@ fn old_hashes_are_upgraded_at_login() {
             id,
             &PasswordHash::new("old:legacy password".into()),
             crate::ports::RevokeSessions::None,
+            crate::ports::ApiKeys::Keep,
             crate::time::UnixTime(0),
         )
         .unwrap();
@@ -325,7 +326,8 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
             &me,
             id,
             Some(Password::new("wrong one entirely".into())),
-            Password::new("another long password".into())
+            Password::new("another long password".into()),
+            false,
         ),
         Err(UserError::WrongCurrentPassword)
     ));
@@ -336,6 +338,7 @@ fn password_change_needs_the_current_one_and_ends_other_sessions() {
             id,
             Some(Password::new("a fine long password".into())),
             Password::new("another long password".into()),
+            false,
         )
         .unwrap();
     assert!(h.core.gate.authenticate_jwt(&one.access_token).is_ok());

@@ -117,8 +117,12 @@ pub async fn change_password(
     let id = UserId(id.into_inner());
     let current = body.current_password.map(Password::new);
     let new = Password::new(body.new_password);
+    let end_api_keys = body.end_api_keys.unwrap_or(false);
     state
-        .run(move |c| c.accounts.change_password(&caller, id, current, new))
+        .run(move |c| {
+            c.accounts
+                .change_password(&caller, id, current, new, end_api_keys)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -57,3 +57,33 @@ async fn a_second_server_on_one_sqlite_database_is_refused_and_pointed_to_postgr
     drop(first);
     tessera_server::Application::build(settings()).expect("the server starts again");
 }
+
+#[tokio::test]
+async fn an_admins_password_reset_ends_the_users_api_keys() {
+    use tessera_testkit::USER_PASSWORD;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let alice = app.create_user(&admin, "alice").await;
+    let (alice_token, _) = app.login("alice", USER_PASSWORD).await;
+    let made = app
+        .post(
+            &format!("/users/{alice}/api-keys"),
+            Some(&alice_token),
+            serde_json::json!({"name": "laptop"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let key = made.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/auth/userinfo", &key).await.status, StatusCode::OK);
+
+    let reset = app
+        .post(
+            &format!("/users/{alice}/password"),
+            Some(&admin),
+            serde_json::json!({"new_password": "an admin chose this one"}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{:?}", reset.body);
+    let refused = app.get("/auth/userinfo", &key).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}

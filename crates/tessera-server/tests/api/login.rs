@@ -144,7 +144,7 @@ async fn bad_bodies_get_precise_errors_and_write_nothing() {
 #[tokio::test]
 async fn imported_bcrypt_hashes_log_in_and_are_upgraded_to_argon2id() {
     use tessera_domain::password::PasswordHash;
-    use tessera_domain::ports::RevokeSessions;
+    use tessera_domain::ports::{ApiKeys, RevokeSessions};
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let id = app.create_user(&admin, "legacy").await;
@@ -154,6 +154,7 @@ async fn imported_bcrypt_hashes_log_in_and_are_upgraded_to_argon2id() {
             tessera_domain::user::UserId(id),
             &PasswordHash::new(bcrypt),
             RevokeSessions::None,
+            ApiKeys::Keep,
             UnixTime(1),
         )
         .unwrap();

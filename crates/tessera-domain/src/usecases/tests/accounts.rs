@@ -236,3 +236,68 @@ fn admins_find_a_user_by_login_name_in_their_tenant() {
         Err(UserError::Forbidden(_))
     ));
 }
+
+#[test]
+fn an_admins_password_reset_deletes_the_api_keys_and_a_users_own_change_keeps_them() {
+    use crate::credentials::CreateApiKey;
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let me = caller(&h, "alice", USER_PW);
+    let new_key = |h: &crate::fakes::Harness| {
+        h.core
+            .credentials
+            .create_api_key(
+                &me,
+                alice,
+                CreateApiKey {
+                    name: "laptop".into(),
+                    scopes: None,
+                    expires_at: None,
+                },
+            )
+            .unwrap()
+            .secret
+    };
+    let works = |h: &crate::fakes::Harness, key: &crate::token::PlainToken| {
+        h.core
+            .gate
+            .authenticate_credential(key.expose(), false)
+            .is_ok()
+    };
+    let change = |actor: &Principal, current: Option<&str>, new: &str, end: bool| {
+        h.core.accounts.change_password(
+            actor,
+            alice,
+            current.map(|c| Password::new(c.into())),
+            Password::new(new.into()),
+            end,
+        )
+    };
+
+    // The user's own change keeps the key, unless asked.
+    let key = new_key(&h);
+    change(&me, Some(USER_PW), "a second long password", false).unwrap();
+    assert!(works(&h, &key));
+    let me = caller(&h, "alice", "a second long password");
+    change(
+        &me,
+        Some("a second long password"),
+        "a third long password",
+        true,
+    )
+    .unwrap();
+    assert!(!works(&h, &key), "asked to, the change deletes the key");
+
+    // An admin's reset deletes every key of the user.
+    let me = caller(&h, "alice", "a third long password");
+    let (one, two) = (new_key(&h), new_key(&h));
+    change(&admin, None, "an admin chose this one", false).unwrap();
+    assert!(!works(&h, &one) && !works(&h, &two));
+    assert!(h
+        .core
+        .credentials
+        .list_api_keys(&admin, alice)
+        .unwrap()
+        .is_empty());
+    let _ = me;
+}

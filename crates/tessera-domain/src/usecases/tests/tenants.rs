@@ -164,7 +164,7 @@ fn another_tenants_user_is_not_found_for_every_action() {
         },
     ));
     not_found(h.core.accounts.delete_user(ann, gus));
-    not_found(h.core.accounts.change_password(ann, gus, None, pw()));
+    not_found(h.core.accounts.change_password(ann, gus, None, pw(), false));
     not_found(h.core.accounts.unlock_user(ann, gus));
     not_found(h.core.accounts.user_named(ann, "gus", Some("globex")));
     not_found(h.core.accounts.user_named(ann, "glen", None));
