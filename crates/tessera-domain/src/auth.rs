@@ -66,8 +66,57 @@ impl Authentication {
     /// verification); `AccountDisabled` only once the password has been proven right;
     /// `MfaRequired` for a user with a second factor; `Locked`.
     pub fn login(&self, req: LoginRequest, kind: SessionKind) -> Result<Issued, AuthError> {
-        let (user, new) = self.checked_login(req)?;
+        self.login_scoped(req, kind, None)
+    }
+
+    /// As `login`, with the session's scope narrowed to `scope` (the OAuth password grant).
+    ///
+    /// # Errors
+    /// As `login`, and `InvalidScope` (before the password is checked) for a scope outside the
+    /// configured one.
+    pub fn login_scoped(
+        &self,
+        req: LoginRequest,
+        kind: SessionKind,
+        scope: Option<&str>,
+    ) -> Result<Issued, AuthError> {
+        let granted = Issuer::narrow(&self.tokens.scope, scope)?;
+        let (user, mut new) = self.checked_login(req)?;
+        if granted != self.tokens.scope {
+            new.scope = Some(granted);
+        }
         self.issuer.open(&user, &new, kind)
+    }
+
+    /// The public client of the password and refresh grants (`tokens.client_id`) has no secret:
+    /// credentials presented with those grants must name it and carry no secret.
+    ///
+    /// # Errors
+    /// `InvalidClient` for another client id, or any secret.
+    pub fn check_public_client(
+        &self,
+        client_id: Option<&str>,
+        secret: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let wrong_id = client_id.is_some_and(|id| id != self.tokens.client_id);
+        let has_secret = secret.is_some_and(|s| !s.is_empty());
+        if wrong_id || has_secret {
+            self.audit.record(
+                Audit::new(Event::ClientCredentials, Outcome::Failure)
+                    .from(context)
+                    .detail(
+                        "client_id",
+                        client_id
+                            .unwrap_or_default()
+                            .chars()
+                            .take(32)
+                            .collect::<String>(),
+                    ),
+            );
+            return Err(AuthError::InvalidClient);
+        }
+        Ok(())
     }
 
     /// The second step of a login for a user with MFA, opening the session `kind` asks for.
@@ -267,12 +316,27 @@ impl Authentication {
         presented: &PlainToken,
         context: &RequestContext,
     ) -> Result<IssuedTokens, AuthError> {
+        self.refresh_scoped(presented, context, None)
+    }
+
+    /// As `refresh`, with an access token narrowed to `scope` (RFC 6749 §6); the session keeps the
+    /// scope it was granted, so a later refresh may ask for all of it again, never for more.
+    ///
+    /// # Errors
+    /// As `refresh`, and `InvalidScope` (before the token is used) for a scope the session lacks.
+    pub fn refresh_scoped(
+        &self,
+        presented: &PlainToken,
+        context: &RequestContext,
+        scope: Option<&str>,
+    ) -> Result<IssuedTokens, AuthError> {
         let p = self;
         let now = p.clock.now();
         let record = p
             .sessions
             .find_refresh(&p.secrets.digest(presented))?
             .ok_or(AuthError::InvalidGrant)?;
+        let scope = Issuer::narrow(&self.issuer.scope_of(record.scope.as_deref()), scope)?;
         if record.session_revoked || self.revocations.contains(record.session_id) {
             return Err(AuthError::InvalidGrant);
         }
@@ -332,7 +396,7 @@ impl Authentication {
                 .target(format!("session:{}", record.session_id.0)),
         );
         self.issuer
-            .issue(&user, record.session_id, issued_at, jti, successor)
+            .issue(&user, record.session_id, issued_at, jti, successor, scope)
     }
 
     /// Ends the caller's session: its access tokens are refused from now on and its refresh token is dead.
@@ -391,6 +455,20 @@ impl Authentication {
         secret: &str,
         context: &RequestContext,
     ) -> Result<IssuedAccess, AuthError> {
+        self.client_credentials_scoped(key_id, secret, context, None)
+    }
+
+    /// As `client_credentials`, with the token's roles narrowed to `scope`.
+    ///
+    /// # Errors
+    /// As `client_credentials`, and `InvalidScope` for a role the key does not have.
+    pub fn client_credentials_scoped(
+        &self,
+        key_id: &str,
+        secret: &str,
+        context: &RequestContext,
+        scope: Option<&str>,
+    ) -> Result<IssuedAccess, AuthError> {
         let p = self;
         let now = p.clock.now();
         let digest = p.secrets.digest(&PlainToken::new(secret.to_owned()));
@@ -410,13 +488,13 @@ impl Authentication {
             return Err(AuthError::InvalidClient);
         };
         self.key_usage.record(key.id, now);
-        let roles = key_roles(&key, &user);
+        let scope = Issuer::narrow(&key_roles(&key, &user).join(" "), scope)?;
+        let roles: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
         let expires = now.plus(self.tokens.access_ttl);
         let session = p.credentials.create_key_session(
             &self.issuer.new_session(&user, context, now, expires),
             key.id,
         )?;
-        let scope = roles.join(" ");
         let token = self.issuer.sign_access(
             &user,
             session,

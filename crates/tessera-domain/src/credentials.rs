@@ -344,6 +344,29 @@ impl Credentials {
     /// # Errors
     /// `InvalidClient` for an unknown secret or a disabled service.
     pub fn authenticate_service(&self, secret: &str) -> Result<Entry, AuthError> {
+        self.authenticate_service_as(None, secret)
+    }
+
+    /// As `authenticate_service`, for a client that also says who it is (`client_secret_basic`
+    /// or `client_secret_post`): the service's id or name.
+    ///
+    /// # Errors
+    /// `InvalidClient` for an unknown secret, a disabled service, or another service's id.
+    pub fn authenticate_service_as(
+        &self,
+        client_id: Option<&str>,
+        secret: &str,
+    ) -> Result<Entry, AuthError> {
+        let service = self.service_with_secret(secret)?;
+        match client_id {
+            Some(id) if id != service.id.to_string() && id != service.name => {
+                Err(AuthError::InvalidClient)
+            }
+            _ => Ok(service),
+        }
+    }
+
+    fn service_with_secret(&self, secret: &str) -> Result<Entry, AuthError> {
         if !secret.starts_with(SERVICE_SECRET_PREFIX) {
             return Err(AuthError::InvalidClient);
         }
@@ -364,7 +387,20 @@ impl Credentials {
         service_secret: &str,
         token: &str,
     ) -> Result<Option<Principal>, AuthError> {
-        self.authenticate_service(service_secret)?;
+        self.introspect_as(None, service_secret, token)
+    }
+
+    /// As `introspect`, for a service that also names itself (its id or name).
+    ///
+    /// # Errors
+    /// As `introspect`, and `InvalidClient` when the name is not the secret's service's.
+    pub fn introspect_as(
+        &self,
+        client_id: Option<&str>,
+        service_secret: &str,
+        token: &str,
+    ) -> Result<Option<Principal>, AuthError> {
+        self.authenticate_service_as(client_id, service_secret)?;
         match self.gate.authenticate_credential(token, false) {
             Ok(p) => Ok(Some(p)),
             Err(TokenError::Unavailable) => Err(AuthError::Unknown(

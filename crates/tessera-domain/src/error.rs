@@ -90,6 +90,9 @@ pub enum AuthError {
     InvalidMfaToken,
     #[error("the code is wrong or was already used")]
     InvalidMfaCode,
+    /// A scope was asked for that the client may not have (RFC 6749 `invalid_scope`).
+    #[error("the requested scope is not allowed")]
+    InvalidScope,
     /// A client (an API key or a service) failed to authenticate.
     #[error("client authentication failed")]
     InvalidClient,

@@ -86,7 +86,7 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Describes a new session of `user` opened from `context`.
+    /// Describes a new session of `user` opened from `context`, with the configured scope.
     pub(crate) fn new_session(
         &self,
         user: &User,
@@ -95,6 +95,7 @@ impl Issuer {
         expires_at: UnixTime,
     ) -> NewSession {
         NewSession {
+            scope: None,
             user_id: user.id,
             ip: context.ip.clone(),
             user_agent: context
@@ -130,7 +131,34 @@ impl Issuer {
             .create_session(new, &self.secrets.digest(&refresh))?;
         self.enforce_session_limit(user.id)?;
         let jti = self.secrets.new_jwt_id();
-        self.issue(user, session, new.created_at, jti, refresh)
+        let scope = self.scope_of(new.scope.as_deref());
+        self.issue(user, session, new.created_at, jti, refresh, scope)
+    }
+
+    /// The scope a session was granted: its own, or the configured one.
+    pub(crate) fn scope_of(&self, granted: Option<&str>) -> String {
+        granted.unwrap_or(&self.tokens.scope).to_owned()
+    }
+
+    /// The scope to grant for `asked` within `allowed`: every scope asked for must be allowed,
+    /// and the answer keeps `allowed`'s order. Nothing asked (or an empty string): all of it.
+    ///
+    /// # Errors
+    /// `InvalidScope` for a scope outside `allowed`.
+    pub(crate) fn narrow(allowed: &str, asked: Option<&str>) -> Result<String, AuthError> {
+        let Some(asked) = asked.filter(|a| !a.trim().is_empty()) else {
+            return Ok(allowed.to_owned());
+        };
+        let asked: Vec<&str> = asked.split_whitespace().collect();
+        let allowed: Vec<&str> = allowed.split_whitespace().collect();
+        if asked.iter().any(|a| !allowed.contains(a)) {
+            return Err(AuthError::InvalidScope);
+        }
+        Ok(allowed
+            .into_iter()
+            .filter(|a| asked.contains(a))
+            .collect::<Vec<_>>()
+            .join(" "))
     }
 
     /// Opens a session with an opaque token: an API client's (`ttl`) or a browser's (`browser_ttl`).
@@ -161,7 +189,7 @@ impl Issuer {
         })
     }
 
-    /// A JWT access token and `refresh_token` for an existing session.
+    /// A JWT access token with `scope` and `refresh_token` for an existing session.
     pub(crate) fn issue(
         &self,
         user: &User,
@@ -169,11 +197,12 @@ impl Issuer {
         issued_at: UnixTime,
         jwt_id: String,
         refresh_token: PlainToken,
+        scope: String,
     ) -> Result<IssuedTokens, AuthError> {
         let t = &self.tokens;
         let grant = Grant {
             roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            scope: t.scope.clone(),
+            scope: scope.clone(),
             client_id: t.client_id.clone(),
         };
         let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
@@ -184,7 +213,7 @@ impl Issuer {
             access_token,
             expires_in: (expires_at.seconds() - self.clock.now().seconds()).max(0),
             refresh_token,
-            scope: t.scope.clone(),
+            scope,
             user_id: user.id,
             session_id: session,
         })

@@ -183,6 +183,8 @@ pub struct NewSession {
     pub user_agent: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The scope granted, when narrower than the configured one.
+    pub scope: Option<String>,
 }
 
 /// A stored refresh token with the state of its session.
@@ -196,6 +198,8 @@ pub struct RefreshRecord {
     pub session_last_used_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
+    /// The scope the session was granted; `None`: the configured scope.
+    pub scope: Option<String>,
 }
 
 /// The outcome of trying to rotate a refresh token.

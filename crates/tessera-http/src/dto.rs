@@ -367,6 +367,9 @@ pub struct IntrospectBody {
     #[serde(default)]
     #[allow(dead_code)]
     pub token_type_hint: Option<String>,
+    /// `client_secret_post`: the service's id or name, with `client_secret`.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 /// RFC 7662 §2.2 answer for an active token.
@@ -416,8 +419,8 @@ pub struct OAuthTokenBody {
     pub client_secret: Option<String>,
     /// Tessera's extension for the password grant: the tenant's name.
     pub tenant: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
+    /// Narrows what is granted (RFC 6749 §3.3): scopes for the password and refresh grants, roles
+    /// of the API key for client credentials.
     pub scope: Option<String>,
 }
 

@@ -108,6 +108,7 @@ fn populated(url: String) -> (Store, i64) {
                     user_agent: None,
                     created_at: now,
                     expires_at: UnixTime(i64::MAX / 2),
+                    scope: None,
                 },
                 &digest(i, "o"),
                 1_000,

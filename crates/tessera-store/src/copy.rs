@@ -162,7 +162,7 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
     copy_table!(from, to, report, sessions, order(id), {
         id: i64, user_id: i64, created_at: i64, last_used_at: i64, expires_at: i64,
         ip: Option<String>, user_agent: Option<String>, revoked_at: Option<i64>,
-        revoked_reason: Option<String>, api_key_id: Option<i64>,
+        revoked_reason: Option<String>, api_key_id: Option<i64>, scope: Option<String>,
     });
     copy_table!(from, to, report, refresh_tokens, order(id), {
         id: i64, session_id: i64, token_hash: String, created_at: i64, expires_at: i64,

@@ -63,6 +63,7 @@ pub(crate) struct NewSessionRow<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub api_key_id: Option<i64>,
+    pub scope: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]

@@ -35,6 +35,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
         api_key_id -> Nullable<BigInt>,
+        scope -> Nullable<Text>,
     }
 }
 

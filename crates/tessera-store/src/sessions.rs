@@ -17,7 +17,17 @@ use crate::{AnyConnection, Store};
 
 /// Token id, session id, user id, session revoked at, expires at, rotated at, session created at,
 /// session last used at.
-type RefreshRow = (i64, i64, i64, Option<i64>, i64, Option<i64>, i64, i64);
+type RefreshRow = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    Option<String>,
+);
 
 /// Ends the live sessions of `user` that `scope` names and appends them to the revocation list.
 /// Runs inside the caller's transaction.
@@ -60,6 +70,7 @@ pub(crate) fn insert_session(
             ip: new.ip.as_deref(),
             user_agent: new.user_agent.as_deref(),
             api_key_id: api_key,
+            scope: new.scope.as_deref(),
         })
         .returning(sessions::id)
         .get_result(conn)
@@ -124,12 +135,13 @@ impl SessionRepository for Store {
                 refresh_tokens::rotated_at,
                 sessions::created_at,
                 sessions::last_used_at,
+                sessions::scope,
             ))
             .first(&mut self.conn()?)
             .optional()
             .context("cannot look up a refresh token")?;
         Ok(row.map(
-            |(token_id, sid, uid, revoked, exp, rotated, created, used)| RefreshRecord {
+            |(token_id, sid, uid, revoked, exp, rotated, created, used, scope)| RefreshRecord {
                 token_id,
                 session_id: SessionId(sid),
                 user_id: UserId(uid),
@@ -138,6 +150,7 @@ impl SessionRepository for Store {
                 session_last_used_at: UnixTime(used),
                 expires_at: UnixTime(exp),
                 rotated_at: rotated.map(UnixTime),
+                scope,
             },
         ))
     }

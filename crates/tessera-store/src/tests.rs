@@ -161,6 +161,7 @@ fn session(store: &Store, user: UserId, token: &str) -> tessera_domain::token::S
                 user_agent: None,
                 created_at: UnixTime(10),
                 expires_at: UnixTime(1000),
+                scope: Some("openid".into()),
             },
             &HashedToken::from_hex(token.into()),
         )

@@ -140,6 +140,7 @@ struct SessionRow {
     revoked_reason: Option<String>,
     /// The API key whose client-credentials grant opened it. No foreign key: it outlives the key.
     api_key: Option<i64>,
+    scope: Option<String>,
 }
 
 impl SessionRow {
@@ -482,6 +483,7 @@ impl State {
             revoked_at: None,
             revoked_reason: None,
             api_key,
+            scope: new.scope.clone(),
         });
         Ok(SessionId(id))
     }
@@ -898,6 +900,7 @@ impl SessionRepository for MemoryStore {
             session_last_used_at: s.last_used_at,
             expires_at: token.expires_at,
             rotated_at: token.rotated_at,
+            scope: s.scope.clone(),
         }))
     }
 

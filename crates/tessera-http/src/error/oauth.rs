@@ -71,6 +71,10 @@ impl From<AuthError> for OAuthError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidClient => Self::invalid_client(e.to_string()),
+            AuthError::InvalidScope => Self::Rfc {
+                code: "invalid_scope",
+                message: e.to_string(),
+            },
             other => ApiError::from(other).into(),
         }
     }

@@ -281,6 +281,7 @@ impl From<AuthError> for ApiError {
                 code: "invalid_mfa_code",
                 message: e.to_string(),
             },
+            AuthError::InvalidScope => Self::field("scope", "not_allowed", e.to_string()),
             // Only the OAuth endpoints authenticate clients; they answer in their own form.
             AuthError::InvalidClient => Self::Unauthorized {
                 code: "invalid_client",

@@ -147,19 +147,33 @@ pub async fn introspect(
     state: web::Data<AppState>,
     body: Result<FormOrJson<IntrospectBody>, ApiError>,
 ) -> Result<HttpResponse, OAuthError> {
-    let secret = bearer_token(&req).map(str::to_owned).ok_or_else(|| {
-        OAuthError::invalid_client(
-            "authenticate with the service's secret as a bearer token".into(),
-        )
-    })?;
     let body = body?.0;
+    // The service authenticates with its secret: HTTP Basic (client_secret_basic, its id or name
+    // and secret), the form (client_secret_post), or a bearer token.
+    let (client_id, secret) = match (basic_credentials(&req), bearer_token(&req)) {
+        (Some((id, secret)), _) => (Some(id), secret),
+        (None, Some(secret)) => (None, secret.to_owned()),
+        (None, None) => match (body.client_id, body.client_secret) {
+            (id, Some(secret)) => (id, secret),
+            _ => {
+                return Err(OAuthError::invalid_client(
+                    "authenticate with the service's id and secret (HTTP Basic or the form) \
+                     or its secret as a bearer token"
+                        .into(),
+                ))
+            }
+        },
+    };
     let Some(token) = body.token.filter(|t| !t.is_empty()) else {
         return Err(OAuthError::invalid_request(
             "the form field token is required".into(),
         ));
     };
     let found = state
-        .blocking(move |c| c.credentials.introspect(&secret, &token))
+        .blocking(move |c| {
+            c.credentials
+                .introspect_as(client_id.as_deref(), &secret, &token)
+        })
         .await??;
     let mut res = no_store(HttpResponse::Ok());
     Ok(match found {
@@ -193,6 +207,12 @@ async fn oauth_grant(
 ) -> Result<HttpResponse, OAuthError> {
     let body = body?;
     let grant = required(body.grant_type, "grant_type")?;
+    let scope = body.scope.clone();
+    // Client credentials, from HTTP Basic or the form: checked whenever they are presented.
+    let (client_id, client_secret) = match basic_credentials(req) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (body.client_id.clone(), body.client_secret.clone()),
+    };
     match grant.as_str() {
         "password" => {
             let login = required(body.username, "username")?;
@@ -205,7 +225,15 @@ async fn oauth_grant(
             };
             let kind = SessionKind::Jwt;
             let issued = state
-                .blocking(move |c| c.authentication.login(request, kind))
+                .blocking(move |c| {
+                    let a = &c.authentication;
+                    a.check_public_client(
+                        client_id.as_deref(),
+                        client_secret.as_deref(),
+                        &request.context,
+                    )?;
+                    a.login_scoped(request, kind, scope.as_deref())
+                })
                 .await??;
             Ok(login_response(&state, kind, issued))
         }
@@ -213,21 +241,31 @@ async fn oauth_grant(
             let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
             let context = client.0;
             let issued = state
-                .blocking(move |c| c.authentication.refresh(&presented, &context))
+                .blocking(move |c| {
+                    let a = &c.authentication;
+                    a.check_public_client(
+                        client_id.as_deref(),
+                        client_secret.as_deref(),
+                        &context,
+                    )?;
+                    a.refresh_scoped(&presented, &context, scope.as_deref())
+                })
                 .await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
         }
         "client_credentials" => {
-            let (id, secret) = match basic_credentials(req) {
-                Some(pair) => pair,
-                None => (
-                    required(body.client_id, "client_id")?,
-                    required(body.client_secret, "client_secret")?,
-                ),
-            };
+            let id = required(client_id, "client_id")?;
+            let secret = required(client_secret, "client_secret")?;
             let context = client.0;
             let issued = state
-                .blocking(move |c| c.authentication.client_credentials(&id, &secret, &context))
+                .blocking(move |c| {
+                    c.authentication.client_credentials_scoped(
+                        &id,
+                        &secret,
+                        &context,
+                        scope.as_deref(),
+                    )
+                })
                 .await??;
             Ok(no_store(HttpResponse::Ok()).json(AccessResponse::from(issued)))
         }

@@ -87,3 +87,220 @@ async fn an_admins_password_reset_ends_the_users_api_keys() {
     let refused = app.get("/auth/userinfo", &key).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+#[tokio::test]
+async fn the_token_endpoint_checks_every_client_credential_it_is_given() {
+    use tessera_testkit::ADMIN_PASSWORD;
+    let app = spawn_app().await;
+    let password = |extra: &[(&'static str, &'static str)]| {
+        let mut form = vec![
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ];
+        form.extend_from_slice(extra);
+        form
+    };
+    for (auth, extra) in [
+        (Some(basic("my-app", "wrong-secret")), vec![]),
+        (Some(basic("tessera", "any-secret")), vec![]),
+        (None, vec![("client_id", "my-app")]),
+        (
+            None,
+            vec![("client_id", "tessera"), ("client_secret", "a secret")],
+        ),
+    ] {
+        let a = app
+            .post_form("/oauth/token", auth.as_deref(), &password(&extra))
+            .await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::UNAUTHORIZED, "invalid_client"),
+            "{auth:?} {extra:?}"
+        );
+        assert!(a.body["error_description"].is_string());
+    }
+    // The public client, named or not, and with no secret, is served.
+    for (auth, extra) in [
+        (None, vec![]),
+        (None, vec![("client_id", "tessera")]),
+        (Some(basic("tessera", "")), vec![]),
+    ] {
+        let a = app
+            .post_form("/oauth/token", auth.as_deref(), &password(&extra))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{auth:?} {extra:?}: {:?}", a.body);
+    }
+}
+
+#[tokio::test]
+async fn a_requested_scope_narrows_what_is_granted_and_never_widens_it() {
+    use tessera_testkit::ADMIN_PASSWORD;
+    let app = spawn_app().await;
+    let grant = |scope: &'static str| {
+        vec![
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("scope", scope),
+        ]
+    };
+    let a = app.post_form("/oauth/token", None, &grant("openid")).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["scope"], "openid");
+    let access = a.body["access_token"].as_str().unwrap();
+    assert_eq!(crate::claims_of(access)["scope"], "openid");
+    let refresh = a.body["refresh_token"].as_str().unwrap().to_owned();
+
+    let a = app
+        .post_form("/oauth/token", None, &grant("openid admin"))
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+
+    // A refresh keeps what was granted, and cannot ask for more.
+    let wider = app
+        .post_form(
+            "/oauth/token",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("scope", "openid email"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (wider.status, wider.error()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+    let same = app
+        .post_form(
+            "/oauth/token",
+            None,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{:?}", same.body);
+    assert_eq!(same.body["scope"], "openid");
+    assert_eq!(
+        crate::claims_of(same.body["access_token"].as_str().unwrap())["scope"],
+        "openid"
+    );
+
+    // Client credentials: the scope narrows the key's roles.
+    let admin = app.admin_token().await;
+    let key = app
+        .post(
+            "/users/1/api-keys",
+            Some(&admin),
+            serde_json::json!({"name": "ci"}),
+        )
+        .await;
+    let (id, secret) = (
+        key.body["id"].as_i64().unwrap().to_string(),
+        key.body["key"].as_str().unwrap().to_owned(),
+    );
+    let auth = basic(&id, &secret);
+    let a = app
+        .post_form(
+            "/oauth/token",
+            Some(&auth),
+            &[("grant_type", "client_credentials"), ("scope", "user")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["scope"], "user");
+    let claims = crate::claims_of(a.body["access_token"].as_str().unwrap());
+    assert_eq!(claims["roles"], serde_json::json!(["user"]));
+    let a = app
+        .post_form(
+            "/oauth/token",
+            Some(&auth),
+            &[("grant_type", "client_credentials"), ("scope", "superuser")],
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
+}
+
+#[tokio::test]
+async fn introspection_takes_the_services_secret_by_basic_by_form_or_as_a_bearer() {
+    use tessera_testkit::USER_PASSWORD;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let service = app.create_entry(&admin, "/services", "billing").await;
+    let other = app.create_entry(&admin, "/services", "shipping").await;
+    let a = app
+        .post(
+            &format!("/services/{service}/token"),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    let secret = a.body["token"].as_str().unwrap().to_owned();
+    app.create_user(&admin, "alice").await;
+    let (token, _) = app.login("alice", USER_PASSWORD).await;
+    let sid = service.to_string();
+
+    for (auth, extra) in [
+        (Some(basic(&sid, &secret)), vec![]),
+        (Some(basic("billing", &secret)), vec![]),
+        (Some(format!("Bearer {secret}")), vec![]),
+        (
+            None,
+            vec![
+                ("client_id", sid.as_str()),
+                ("client_secret", secret.as_str()),
+            ],
+        ),
+    ] {
+        let mut form = vec![("token", token.as_str())];
+        form.extend_from_slice(&extra);
+        let a = app
+            .post_form("/oauth/introspect", auth.as_deref(), &form)
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{auth:?} {extra:?}: {:?}", a.body);
+        assert_eq!(a.body["active"], true);
+    }
+    // Another service's name with this secret, or a wrong secret: not this client.
+    for auth in [basic(&other.to_string(), &secret), basic(&sid, "tss_wrong")] {
+        let a = app
+            .post_form("/oauth/introspect", Some(&auth), &[("token", &token)])
+            .await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+    }
+    let discovery = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let methods = &discovery["introspection_endpoint_auth_methods_supported"];
+    assert!(methods
+        .as_array()
+        .unwrap()
+        .contains(&"client_secret_basic".into()));
+    assert!(methods
+        .as_array()
+        .unwrap()
+        .contains(&"client_secret_post".into()));
+}
