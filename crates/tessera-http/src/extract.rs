@@ -33,17 +33,29 @@ async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<web::Bytes
             return Err(ApiError::PayloadTooLarge(MAX_BODY));
         }
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::MalformedBody(format!("cannot read the body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError::PayloadTooLarge(MAX_BODY));
+    // A body trickled in a byte at a time would hold a connection for ever: it has a deadline.
+    let deadline = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |s| s.body_timeout);
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::MalformedBody(format!("cannot read the body: {e}")))?;
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(ApiError::PayloadTooLarge(MAX_BODY));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    actix_web::rt::time::timeout(deadline, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?
 }
+
+/// The body deadline when the application state does not say.
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn media_type(req: &HttpRequest) -> String {
     req.headers()

@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: metrics::MetricsSource,
     /// Serve `GET /metrics` on the main listener (false when it has its own).
     pub metrics_on_main: bool,
+    /// How long a request body may take to arrive; a slower one is 408.
+    pub body_timeout: Duration,
 }
 
 impl AppState {

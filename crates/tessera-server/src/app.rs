@@ -281,6 +281,7 @@ impl Application {
             },
             metrics,
             metrics_on_main: m.enabled && metrics_listener.is_none(),
+            body_timeout: Duration::from_secs(settings.server.request_body_timeout_seconds),
         };
         let metrics_port = metrics_listener
             .as_ref()

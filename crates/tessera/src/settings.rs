@@ -208,6 +208,8 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0: one per core.
     pub workers: usize,
     pub shutdown_timeout_seconds: u64,
+    /// How long a request body may take to arrive, from the first byte to the last.
+    pub request_body_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -216,6 +218,7 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8081".into(),
             workers: 0,
             shutdown_timeout_seconds: 30,
+            request_body_timeout_seconds: 10,
         }
     }
 }
@@ -456,6 +459,10 @@ impl Settings {
                 self.server.bind
             )
         })?;
+        anyhow::ensure!(
+            self.server.request_body_timeout_seconds > 0,
+            "invalid configuration: server.request_body_timeout_seconds must be positive"
+        );
         let t = &self.tokens;
         let positive = [
             ("tokens.access_ttl_seconds", t.access_ttl_seconds),

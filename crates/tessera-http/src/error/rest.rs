@@ -50,6 +50,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
+    /// The body did not arrive in time: 408, and the connection closes.
+    #[error("the request body took too long to arrive")]
+    RequestTimeout,
     /// A dependency (the database) did not answer; the cause is logged where it happened.
     #[error("the service is unavailable; try again")]
     Unavailable,
@@ -101,6 +104,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -190,6 +194,7 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -204,6 +209,9 @@ impl ResponseError for ApiError {
         }
         if let Self::Unavailable = self {
             res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::RequestTimeout = self {
+            res.insert_header((header::CONNECTION, "close"));
         }
         if let Self::Unauthorized { code, message } = self {
             super::bearer_challenge(&mut res, code, message);

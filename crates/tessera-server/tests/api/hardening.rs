@@ -304,3 +304,29 @@ async fn introspection_takes_the_services_secret_by_basic_by_form_or_as_a_bearer
         .unwrap()
         .contains(&"client_secret_post".into()));
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_with_a_json_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = tessera_testkit::spawn_app_with(|s| s.server.request_body_timeout_seconds = 1).await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 60\r\n\r\n{\"username\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server never cut the slow body off");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""error":"request_timeout""#), "{answer}");
+}
