@@ -5,7 +5,7 @@
 //! Hidden roles (direct permission grants) have names starting with `~`, which visible names cannot,
 //! and every query that returns entries leaves them out by that mark.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tessera_domain::access::{Entry, Kind, Link, NewEntry};
@@ -109,7 +109,7 @@ impl TxError {
             Self::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 UserError::Duplicate { field: "name" }
             }
-            Self::Db(e) => UserError::Unknown(anyhow::Error::new(e).context(what)),
+            Self::Db(e) => UserError::Unknown(crate::db_error(e, what)),
         }
     }
 }
@@ -273,7 +273,7 @@ impl AccessRepository for Store {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 UserError::InUse("this tenant still has users; delete or move them first")
             }
-            e => UserError::Unknown(anyhow::Error::new(e).context("cannot delete an entry")),
+            e => UserError::Unknown(crate::db_error(e, "cannot delete an entry")),
         })?;
         Ok(n > 0)
     }

@@ -1,6 +1,6 @@
 //! `AuditLog` on Diesel: an append-only table, read with filters and pruned by age.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use tessera_domain::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome, RequestContext};
 use tessera_domain::ports::AuditLog;

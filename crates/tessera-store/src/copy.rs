@@ -1,7 +1,7 @@
 //! Copying a whole database to another, of either backend: how an installation moves from SQLite
 //! to PostgreSQL (or back) without losing a user, a password, a second factor or a session.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 

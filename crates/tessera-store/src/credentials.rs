@@ -1,6 +1,6 @@
 //! `CredentialRepository` on Diesel: API keys, opaque access tokens, and the clean-up of expired rows.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::credentials::{ApiKey, NewApiKey};
@@ -99,7 +99,7 @@ impl CredentialRepository for Store {
                 .get_result(conn)
                 .map(Some)
         })
-        .map_err(|e: DieselError| anyhow::Error::new(e).context("cannot create an API key"))?;
+        .map_err(|e: DieselError| crate::db_error(e, "cannot create an API key"))?;
         Ok(api_key(row.ok_or(UserError::NotFound)?)?)
     }
 

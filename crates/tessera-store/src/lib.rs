@@ -19,7 +19,6 @@ pub use copy::CopyReport;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection as _, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection as _};
@@ -275,6 +274,120 @@ impl Store {
         self.conn()?
             .batch_execute("SELECT 1")
             .context("the database does not answer")
+    }
+}
+
+/// A database failure as the rest of Tessera sees it: the cause with what was being done, and
+/// `Unreachable` in its chain when the connection was lost (the server went away, or the network
+/// to it, in the middle of a query), which the front doors answer as they answer a failed
+/// checkout: 503, try again.
+pub(crate) fn db_error<C>(e: impl Into<anyhow::Error>, what: C) -> anyhow::Error
+where
+    C: std::fmt::Display + Send + Sync + 'static,
+{
+    let e = e.into();
+    if connection_lost(&e) {
+        anyhow::Error::new(ConnectionLost {
+            cause: format!("{e:#}"),
+            unreachable: tessera_domain::error::Unreachable,
+        })
+        .context(what)
+    } else {
+        e.context(what)
+    }
+}
+
+/// A connection that broke under a query: its cause as text, and `Unreachable` as its source so
+/// that it shows in the error's chain.
+#[derive(Debug)]
+struct ConnectionLost {
+    cause: String,
+    unreachable: tessera_domain::error::Unreachable,
+}
+
+impl std::fmt::Display for ConnectionLost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the database connection was lost: {}", self.cause)
+    }
+}
+
+impl std::error::Error for ConnectionLost {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.unreachable)
+    }
+}
+
+/// Whether `e` says the connection to the database broke, as opposed to a query that failed.
+fn connection_lost(e: &anyhow::Error) -> bool {
+    use diesel::result::DatabaseErrorKind;
+    const LOST: &[&str] = &[
+        "server closed the connection",
+        "no connection to the server",
+        "could not send data to server",
+        "could not receive data from server",
+        "terminating connection",
+        "connection to server",
+        "ssl syscall",
+        "broken pipe",
+        "connection reset",
+        "unexpected eof",
+    ];
+    e.chain()
+        .any(|cause| match cause.downcast_ref::<DieselError>() {
+            Some(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+            | Some(DieselError::BrokenTransactionManager) => true,
+            Some(DieselError::DatabaseError(_, info)) => {
+                let message = info.message().to_lowercase();
+                LOST.iter().any(|l| message.contains(l))
+            }
+            _ => false,
+        })
+}
+
+/// `anyhow::Context` for the store: every failure goes through `db_error`, so a connection lost
+/// mid-query is told apart from a failed query.
+pub(crate) trait Context<T> {
+    fn context<C>(self, what: C) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static;
+
+    fn with_context<C, F>(self, what: F) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+        F: FnOnce() -> C;
+}
+
+impl<T, E: Into<anyhow::Error>> Context<T> for Result<T, E> {
+    fn context<C>(self, what: C) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+    {
+        self.map_err(|e| db_error(e, what))
+    }
+
+    fn with_context<C, F>(self, what: F) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+        F: FnOnce() -> C,
+    {
+        self.map_err(|e| db_error(e, what()))
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context<C>(self, what: C) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+    {
+        self.ok_or_else(|| anyhow::anyhow!("{what}"))
+    }
+
+    fn with_context<C, F>(self, what: F) -> anyhow::Result<T>
+    where
+        C: std::fmt::Display + Send + Sync + 'static,
+        F: FnOnce() -> C,
+    {
+        self.ok_or_else(|| anyhow::anyhow!("{}", what()))
     }
 }
 

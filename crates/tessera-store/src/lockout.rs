@@ -1,6 +1,6 @@
 //! `LockoutRepository` on Diesel: one row of consecutive failures per key.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::lockout::{Failure, LockoutKey, LockoutPolicy};

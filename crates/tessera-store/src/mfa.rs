@@ -1,6 +1,6 @@
 //! `MfaRepository` on Diesel: TOTP secrets with the last accepted step, backup codes, pending logins.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::ports::{MfaRepository, MfaState, RevokeSessions};

@@ -1,6 +1,6 @@
 //! `RecoveryRepository` on Diesel: single-use password-reset tokens.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::password::PasswordHash;

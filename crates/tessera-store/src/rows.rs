@@ -1,6 +1,6 @@
 //! Database rows: private to the adapter, converted to and from domain types here.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::{DisplayName, Email, Role, TenantId, User, UserId, Username};

@@ -1,6 +1,6 @@
 //! `SessionRepository` on Diesel: sessions, refresh tokens and the revocation list.
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::ports::{

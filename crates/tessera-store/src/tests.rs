@@ -636,3 +636,38 @@ fn concurrent_last_failures_lock_exactly_once(db: &Db) {
         Failure::Counted(1)
     );
 }
+
+#[test]
+fn a_connection_lost_mid_query_is_told_apart_from_a_failed_query() {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    let unreachable = |e: &anyhow::Error| {
+        e.chain()
+            .any(|c| c.is::<tessera_domain::error::Unreachable>())
+    };
+    let lost = |kind, message: &str| {
+        crate::db_error(
+            DieselError::DatabaseError(kind, Box::new(message.to_owned())),
+            "cannot read a user",
+        )
+    };
+    assert!(unreachable(&lost(
+        DatabaseErrorKind::ClosedConnection,
+        "connection closed"
+    )));
+    assert!(unreachable(&lost(
+        DatabaseErrorKind::Unknown,
+        "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
+    )));
+    assert!(unreachable(&lost(
+        DatabaseErrorKind::Unknown,
+        "terminating connection due to administrator command"
+    )));
+    assert!(!unreachable(&lost(
+        DatabaseErrorKind::UniqueViolation,
+        "duplicate key value violates unique constraint"
+    )));
+    assert!(!unreachable(&crate::db_error(
+        DieselError::NotFound,
+        "cannot read a user"
+    )));
+}

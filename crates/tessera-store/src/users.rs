@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context as _;
+use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tessera_domain::error::UserError;
@@ -40,7 +40,7 @@ fn duplicate_field(e: &DieselError) -> Option<&'static str> {
 fn to_user_error(e: DieselError, what: &'static str) -> UserError {
     match duplicate_field(&e) {
         Some(field) => UserError::Duplicate { field },
-        None => UserError::Unknown(anyhow::Error::new(e).context(what)),
+        None => UserError::Unknown(crate::db_error(e, what)),
     }
 }
 
