@@ -7,7 +7,7 @@ use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
 use crate::credentials::{key_roles, KeyUsage, TokenFormat, API_KEY_PREFIX};
 use crate::error::AuthError;
 use crate::issuer::{Grant, Issued, IssuedAccess, IssuedTokens, Issuer, SessionKind};
-use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
+use crate::lockout::{Failure, Limit, LockoutKey, LockoutPolicy};
 use crate::mfa::{use_second_factor, MFA_TOKEN_PREFIX};
 use crate::password::{Password, PasswordPolicy, Verification};
 use crate::ports::{
@@ -147,9 +147,7 @@ impl Authentication {
         let user = self.check_login(&req)?;
         // Failures are forgiven only once the login is complete: a user with a second factor
         // gets here after the second step, which clears them itself.
-        if self.lockout_policy.enabled() {
-            self.lockout.clear(&LockoutKey::user(user.id))?;
-        }
+        self.forgive(user.id, req.context.ip.as_deref())?;
         let now = self.clock.now();
         let session =
             self.issuer
@@ -220,18 +218,13 @@ impl Authentication {
             _ => None,
         };
         *subject = found.as_ref().map(|(u, _)| u.id);
-        let key = match &found {
+        let name = match &found {
             Some((user, _)) => LockoutKey::user(user.id),
             None => LockoutKey::unknown(tenant.flatten(), &req.login),
         };
         let now = p.clock.now();
-        if self.lockout_policy.enabled() {
-            if let Some(until) = p.lockout.locked_until(&key, now)? {
-                return Err(AuthError::Locked {
-                    retry_after: until.seconds() - now.seconds(),
-                });
-            }
-        }
+        let keys = self.lockout_keys(&name, *subject, req.context.ip.as_deref())?;
+        self.refuse_if_locked(&keys, now)?;
         let checked = match found {
             // No stored password can be this long; refuse before spending a hash on it.
             _ if req.password.expose().len() > self.password_policy.max_bytes => None,
@@ -245,7 +238,7 @@ impl Authentication {
             },
         };
         let Some((user, needs_rehash)) = checked else {
-            return Err(self.login_failed(&key, *subject, &req.context, now)?);
+            return Err(self.login_failed(&keys, *subject, &req.context, now)?);
         };
         if !user.active {
             return Err(AuthError::AccountDisabled);
@@ -267,41 +260,89 @@ impl Authentication {
         Ok(user)
     }
 
-    /// Counts a failed login and says how to answer it: `InvalidCredentials`, or `Locked` once the
-    /// failures reach the limit.
+    /// The keys a failed password of `name` from `ip` counts under (none with lockout off). A user
+    /// with a second factor is exempt from the account-wide limit: the password alone opens
+    /// nothing, and the second step counts its own failures under every key.
+    fn lockout_keys(
+        &self,
+        name: &LockoutKey,
+        user: Option<crate::user::UserId>,
+        ip: Option<&str>,
+    ) -> anyhow::Result<Vec<(LockoutKey, Limit)>> {
+        if !self.lockout_policy.enabled() {
+            return Ok(Vec::new());
+        }
+        let second_factor = match user {
+            Some(id) => self.mfa.mfa_state(id)?.is_some_and(|s| s.enabled),
+            None => false,
+        };
+        Ok(self.lockout_policy.keys(name, ip, second_factor))
+    }
+
+    /// `Locked` until the latest lock of `keys` ends, when any is locked.
+    fn refuse_if_locked(
+        &self,
+        keys: &[(LockoutKey, Limit)],
+        now: UnixTime,
+    ) -> Result<(), AuthError> {
+        let mut until = None;
+        for (key, _) in keys {
+            if let Some(u) = self.lockout.locked_until(key, now)? {
+                until = until.max(Some(u));
+            }
+        }
+        match until {
+            Some(until) => Err(AuthError::Locked {
+                retry_after: until.seconds() - now.seconds(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a complete login: the failures of this account from this address, and of the
+    /// account as a whole, are forgiven (those of the address across accounts are not).
+    fn forgive(&self, user: crate::user::UserId, ip: Option<&str>) -> anyhow::Result<()> {
+        if self.lockout_policy.enabled() {
+            let key = LockoutKey::user(user);
+            self.lockout.clear(&key.from(ip))?;
+            self.lockout.clear(&key)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a failed login under each of `keys` and says how to answer it: `InvalidCredentials`,
+    /// or `Locked` once a key reaches its limit.
     pub(crate) fn login_failed(
         &self,
-        key: &LockoutKey,
+        keys: &[(LockoutKey, Limit)],
         subject: Option<crate::user::UserId>,
         context: &RequestContext,
         now: UnixTime,
     ) -> anyhow::Result<AuthError> {
-        if !self.lockout_policy.enabled() {
-            return Ok(AuthError::InvalidCredentials);
+        let mut locked_now: Option<UnixTime> = None;
+        let mut locked_before: Option<UnixTime> = None;
+        for (key, limit) in keys {
+            match self.lockout.record_failure(key, now, limit)? {
+                Failure::Counted(_) => {}
+                Failure::Locked { until } => locked_now = locked_now.max(Some(until)),
+                Failure::AlreadyLocked { until } => locked_before = locked_before.max(Some(until)),
+            }
         }
-        Ok(
-            match self
-                .lockout
-                .record_failure(key, now, &self.lockout_policy)?
-            {
-                Failure::Counted(_) => AuthError::InvalidCredentials,
-                Failure::Locked { until } => {
-                    let mut audit = Audit::new(Event::Lockout, Outcome::Success)
-                        .from(context)
-                        .detail("until", until.seconds());
-                    if let Some(user) = subject {
-                        audit = audit.subject(user);
-                    }
-                    self.audit.record(audit);
-                    AuthError::Locked {
-                        retry_after: until.seconds() - now.seconds(),
-                    }
-                }
-                Failure::AlreadyLocked { until } => AuthError::Locked {
-                    retry_after: until.seconds() - now.seconds(),
-                },
+        if let Some(until) = locked_now {
+            let mut audit = Audit::new(Event::Lockout, Outcome::Success)
+                .from(context)
+                .detail("until", until.seconds());
+            if let Some(user) = subject {
+                audit = audit.subject(user);
+            }
+            self.audit.record(audit);
+        }
+        Ok(match locked_now.max(locked_before) {
+            Some(until) => AuthError::Locked {
+                retry_after: until.seconds() - now.seconds(),
             },
-        )
+            None => AuthError::InvalidCredentials,
+        })
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
@@ -566,14 +607,11 @@ impl Authentication {
             .mfa
             .challenge_user(&digest, now)?
             .ok_or(AuthError::InvalidMfaToken)?;
-        let key = LockoutKey::user(user_id);
-        if self.lockout_policy.enabled() {
-            if let Some(until) = p.lockout.locked_until(&key, now)? {
-                return Err(AuthError::Locked {
-                    retry_after: until.seconds() - now.seconds(),
-                });
-            }
-        }
+        let ip = context.ip.as_deref();
+        let keys = self
+            .lockout_policy
+            .keys(&LockoutKey::user(user_id), ip, false);
+        self.refuse_if_locked(&keys, now)?;
         if use_second_factor(self, user_id, code)? != Some(true) {
             self.audit.record(
                 Audit::new(Event::LoginFailed, Outcome::Failure)
@@ -582,7 +620,7 @@ impl Authentication {
                     .detail("reason", "invalid_mfa_code"),
             );
             return Err(
-                match self.login_failed(&key, Some(user_id), context, now)? {
+                match self.login_failed(&keys, Some(user_id), context, now)? {
                     AuthError::InvalidCredentials => AuthError::InvalidMfaCode,
                     other => other,
                 },
@@ -596,9 +634,7 @@ impl Authentication {
             Some(_) => return Err(AuthError::AccountDisabled),
             None => return Err(AuthError::InvalidMfaToken),
         };
-        if self.lockout_policy.enabled() {
-            p.lockout.clear(&key)?;
-        }
+        self.forgive(user.id, ip)?;
         self.audit.record(
             Audit::new(Event::Login, Outcome::Success)
                 .from(context)

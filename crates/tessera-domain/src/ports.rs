@@ -6,7 +6,7 @@ use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
 use crate::claims::AccessClaims;
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
-use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
+use crate::lockout::{Failure, Limit, LockoutKey};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
@@ -436,8 +436,9 @@ pub trait LockoutRepository: Send + Sync {
     /// When the key is locked until, if it is locked at `now`.
     fn locked_until(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<Option<UnixTime>>;
 
-    /// Counts a failure; the `policy.max_failures`-th consecutive one locks the key for
-    /// `policy.duration_seconds` and starts the count again.
+    /// Counts a failure: a key whose last failure is older than `limit.forget_after_seconds`
+    /// starts again from one; when `limit.lock_for(count)` says so, the key is locked for that
+    /// long (and keeps its count, so that the next lock lasts longer).
     ///
     /// # Errors
     /// MUST be atomic: of concurrent failures, exactly one returns `Failure::Locked`; those that
@@ -446,11 +447,15 @@ pub trait LockoutRepository: Send + Sync {
         &self,
         key: &LockoutKey,
         now: UnixTime,
-        policy: &LockoutPolicy,
+        limit: &Limit,
     ) -> anyhow::Result<Failure>;
 
-    /// Forgets the key's failures and lock (a successful login, an admin's unlock).
+    /// Forgets the key's failures and lock (a successful login).
     fn clear(&self, key: &LockoutKey) -> anyhow::Result<()>;
+
+    /// Forgets the key's failures and locks, and those of the same key from every address
+    /// (`<key>@<address>`): an admin's unlock.
+    fn clear_all(&self, key: &LockoutKey) -> anyhow::Result<()>;
 }
 
 /// The stored audit log.

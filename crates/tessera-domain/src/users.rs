@@ -151,7 +151,7 @@ impl Accounts {
         id: crate::user::UserId,
     ) -> Result<(), crate::error::UserError> {
         target_user(&*self.users, actor, id, crate::access::Action::Administer)?;
-        self.lockout.clear(&LockoutKey::user(id))?;
+        self.lockout.clear_all(&LockoutKey::user(id))?;
         self.audit.record(
             Audit::new(Event::Unlock, Outcome::Success)
                 .by(actor)
@@ -443,8 +443,8 @@ impl Accounts {
 
     /// Sets a new password. Users give their current password; admins changing someone else's do not.
     /// Ends the user's other sessions (all of them when an admin resets someone else's). An admin's
-    /// reset also deletes the user's API keys; users changing their own keep theirs unless
-    /// `end_api_keys`.
+    /// reset also deletes the user's API keys and lifts their lockout; users changing their own
+    /// keep their keys unless `end_api_keys`.
     ///
     /// # Errors
     /// `Forbidden`, `NotFound`, `WrongCurrentPassword`, `Validation`.
@@ -504,6 +504,10 @@ impl Accounts {
             .set_password_hash(id, &new_hash, revoke, api_keys, p.clock.now())?
             .ok_or(UserError::NotFound)?;
         self.revocations.remember(&revoked);
+        if !own {
+            // An admin's reset gives the account back to its owner: the lockout goes too.
+            self.lockout.clear_all(&LockoutKey::user(id))?;
+        }
         self.audit.record(
             Audit::new(Event::PasswordChanged, Outcome::Success)
                 .by(actor)

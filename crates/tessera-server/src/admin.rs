@@ -166,6 +166,20 @@ pub fn disable_user(settings: &Settings, name: &str, tenant: Option<&str>) -> an
     Ok(())
 }
 
+/// `tessera user unlock`.
+///
+/// # Errors
+/// For an unknown user.
+pub fn unlock_user(settings: &Settings, name: &str, tenant: Option<&str>) -> anyhow::Result<()> {
+    let (core, system, user) = open_with_user(settings, name, tenant)?;
+    core.use_cases()
+        .accounts
+        .unlock_user(&system, user.id)
+        .map_err(|e| anyhow::anyhow!("cannot unlock {name}: {e}"))?;
+    println!("unlocked {name}; their failed logins are forgotten");
+    Ok(())
+}
+
 /// `tessera user set-password`.
 ///
 /// # Errors

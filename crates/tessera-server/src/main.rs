@@ -97,8 +97,14 @@ enum UserCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Lift a user's lockout from every address and forget their failed logins.
+    Unlock {
+        name: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Set a user's password (from standard input with --password-stdin, else a random one printed
-    /// once) and end their sessions.
+    /// once), end their sessions, delete their API keys and lift their lockout.
     SetPassword {
         name: String,
         #[arg(long)]
@@ -208,6 +214,9 @@ fn command(command: Command, settings: Settings) -> anyhow::Result<()> {
             UserCommand::List { limit } => admin::list_users(&settings, limit),
             UserCommand::Disable { name, tenant } => {
                 admin::disable_user(&settings, &name, tenant.as_deref())
+            }
+            UserCommand::Unlock { name, tenant } => {
+                admin::unlock_user(&settings, &name, tenant.as_deref())
             }
             UserCommand::SetPassword {
                 name,

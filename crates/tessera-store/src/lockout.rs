@@ -1,9 +1,9 @@
-//! `LockoutRepository` on Diesel: one row of consecutive failures per key.
+//! `LockoutRepository` on Diesel: one row of consecutive failures per key, kept past each lock.
 
 use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use tessera_domain::lockout::{Failure, LockoutKey, LockoutPolicy};
+use tessera_domain::lockout::{Failure, Limit, LockoutKey};
 use tessera_domain::ports::LockoutRepository;
 use tessera_domain::time::UnixTime;
 
@@ -25,36 +25,44 @@ impl LockoutRepository for Store {
         &self,
         key: &LockoutKey,
         now: UnixTime,
-        policy: &LockoutPolicy,
+        limit: &Limit,
     ) -> anyhow::Result<Failure> {
         // `write_tx` serialises concurrent failures of one key (SQLite's write lock, PostgreSQL's
         // serializable isolation), even from several nodes: exactly one of them reaches the limit.
         crate::write_tx(&mut *self.conn()?, |conn| {
-            let row: Option<(i64, Option<i64>)> = login_failures::table
+            let row: Option<(i64, Option<i64>, i64)> = login_failures::table
                 .find(key.as_str())
-                .select((login_failures::failures, login_failures::locked_until))
+                .select((
+                    login_failures::failures,
+                    login_failures::locked_until,
+                    login_failures::updated_at,
+                ))
                 .first(conn)
                 .optional()?;
-            let (failures, locked_until) = row.unwrap_or((0, None));
+            let (failures, locked_until, updated_at) = row.unwrap_or((0, None, now.seconds()));
             if let Some(until) = locked_until.filter(|u| *u > now.seconds()) {
                 return Ok(Failure::AlreadyLocked {
                     until: UnixTime(until),
                 });
             }
-            // A lock that has ended starts the count afresh (the lock reset it to 0).
-            let failures = failures + 1;
-            let (stored, until, outcome) = if failures >= i64::from(policy.max_failures) {
-                let until = now.plus(policy.duration_seconds);
-                (0, Some(until.seconds()), Failure::Locked { until })
+            // A key left alone long enough starts afresh; otherwise the count goes on past each
+            // lock, so that the next lock lasts longer.
+            let failures = if now.seconds() - updated_at > limit.forget_after_seconds {
+                1
             } else {
-                (
-                    failures,
-                    None,
-                    Failure::Counted(u32::try_from(failures).unwrap_or(u32::MAX)),
-                )
+                u32::try_from(failures)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1)
+            };
+            let (until, outcome) = match limit.lock_for(failures) {
+                Some(seconds) => {
+                    let until = now.plus(seconds);
+                    (Some(until.seconds()), Failure::Locked { until })
+                }
+                None => (None, Failure::Counted(failures)),
             };
             let values = (
-                login_failures::failures.eq(stored),
+                login_failures::failures.eq(i64::from(failures)),
                 login_failures::locked_until.eq(until),
                 login_failures::updated_at.eq(now.seconds()),
             );
@@ -76,6 +84,28 @@ impl LockoutRepository for Store {
         diesel::delete(login_failures::table.find(key.as_str()))
             .execute(&mut *self.conn()?)
             .context("cannot clear a lockout")?;
+        Ok(())
+    }
+
+    fn clear_all(&self, key: &LockoutKey) -> anyhow::Result<()> {
+        let k = key.as_str();
+        let from_anywhere = format!("{k}@%");
+        // A key with a LIKE wildcard in it (a typed name) is cleared exactly, never by pattern.
+        let pattern_safe = !k.contains(['%', '_', '\\']);
+        let mut conn = self.conn()?;
+        if pattern_safe {
+            diesel::delete(
+                login_failures::table.filter(
+                    login_failures::key
+                        .eq(k)
+                        .or(login_failures::key.like(from_anywhere)),
+                ),
+            )
+            .execute(&mut *conn)
+        } else {
+            diesel::delete(login_failures::table.find(k)).execute(&mut *conn)
+        }
+        .context("cannot clear a lockout")?;
         Ok(())
     }
 }

@@ -575,11 +575,13 @@ struct TextPair {
 }
 
 fn concurrent_last_failures_lock_exactly_once(db: &Db) {
-    use tessera_domain::lockout::{Failure, LockoutKey, LockoutPolicy};
+    use tessera_domain::lockout::{Failure, Limit, LockoutKey};
     use tessera_domain::ports::LockoutRepository as _;
-    let policy = LockoutPolicy {
+    let policy = Limit {
         max_failures: 3,
         duration_seconds: 60,
+        max_duration_seconds: 1000,
+        forget_after_seconds: 1000,
     };
     let key = LockoutKey::user(UserId(1));
     for n in 1..=2 {
@@ -621,20 +623,52 @@ fn concurrent_last_failures_lock_exactly_once(db: &Db) {
         Some(UnixTime(71))
     );
     assert_eq!(db.store.locked_until(&key, UnixTime(71)).unwrap(), None);
-    // After the lock, counting starts afresh; clearing forgets everything.
+    // After the lock, counting goes on, and the next lock lasts twice as long.
+    for (n, at) in [(4, 72), (5, 73)] {
+        assert_eq!(
+            db.store
+                .record_failure(&key, UnixTime(at), &policy)
+                .unwrap(),
+            Failure::Counted(n)
+        );
+    }
     assert_eq!(
         db.store
-            .record_failure(&key, UnixTime(72), &policy)
+            .record_failure(&key, UnixTime(74), &policy)
+            .unwrap(),
+        Failure::Locked {
+            until: UnixTime(74 + 120)
+        }
+    );
+    // A key left alone long enough starts afresh.
+    assert_eq!(
+        db.store
+            .record_failure(&key, UnixTime(74 + 1001), &policy)
             .unwrap(),
         Failure::Counted(1)
     );
+    // Clearing forgets everything; clearing all forgets the key from every address too.
     db.store.clear(&key).unwrap();
     assert_eq!(
         db.store
-            .record_failure(&key, UnixTime(73), &policy)
+            .record_failure(&key, UnixTime(2000), &policy)
             .unwrap(),
         Failure::Counted(1)
     );
+    let from = key.from(Some("10.0.0.1"));
+    let other = LockoutKey::user(UserId(11)).from(Some("10.0.0.1"));
+    for k in [&from, &other] {
+        db.store.record_failure(k, UnixTime(2000), &policy).unwrap();
+    }
+    db.store.clear_all(&key).unwrap();
+    for (k, count) in [(&key, 1), (&from, 1), (&other, 2)] {
+        assert_eq!(
+            db.store.record_failure(k, UnixTime(2001), &policy).unwrap(),
+            Failure::Counted(count),
+            "{}",
+            k.as_str()
+        );
+    }
 }
 
 #[test]

@@ -547,6 +547,10 @@ impl Settings {
             self.lockout.duration_seconds > 0,
             "invalid configuration: lockout.duration_seconds must be positive"
         );
+        anyhow::ensure!(
+            self.lockout.max_duration_seconds >= self.lockout.duration_seconds,
+            "invalid configuration: lockout.max_duration_seconds must not be below lockout.duration_seconds"
+        );
         let c = &self.cleanup;
         anyhow::ensure!(
             c.interval_seconds > 0 && c.batch_size > 0 && c.max_batches > 0,

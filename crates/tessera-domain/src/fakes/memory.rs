@@ -20,7 +20,7 @@ use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{FieldErrors, UserError};
-use crate::lockout::{Failure, LockoutKey, LockoutPolicy};
+use crate::lockout::{Failure, Limit, LockoutKey};
 use crate::password::PasswordHash;
 use crate::ports::{
     AccessRepository, ApiKeys, AuditLog, CredentialRepository, Extension, LockoutRepository,
@@ -1427,7 +1427,7 @@ impl LockoutRepository for MemoryStore {
         &self,
         key: &LockoutKey,
         now: UnixTime,
-        policy: &LockoutPolicy,
+        limit: &Limit,
     ) -> anyhow::Result<Failure> {
         let mut st = self.state();
         let row = st
@@ -1441,29 +1441,35 @@ impl LockoutRepository for MemoryStore {
         if let Some(until) = row.locked_until.filter(|until| *until > now) {
             return Ok(Failure::AlreadyLocked { until });
         }
-        // A lock that has ended starts the count afresh (the lock reset it to 0).
-        let failures = row.failures + 1;
-        if failures >= i64::from(policy.max_failures) {
-            let until = now.plus(policy.duration_seconds);
-            *row = LockRow {
-                failures: 0,
-                locked_until: Some(until),
-                updated_at: now,
-            };
-            return Ok(Failure::Locked { until });
-        }
+        let failures = if now.seconds() - row.updated_at.seconds() > limit.forget_after_seconds {
+            1
+        } else {
+            u32::try_from(row.failures)
+                .unwrap_or(u32::MAX)
+                .saturating_add(1)
+        };
+        let locked_until = limit.lock_for(failures).map(|s| now.plus(s));
         *row = LockRow {
-            failures,
-            locked_until: None,
+            failures: i64::from(failures),
+            locked_until,
             updated_at: now,
         };
-        Ok(Failure::Counted(
-            u32::try_from(failures).unwrap_or(u32::MAX),
-        ))
+        Ok(match locked_until {
+            Some(until) => Failure::Locked { until },
+            None => Failure::Counted(failures),
+        })
     }
 
     fn clear(&self, key: &LockoutKey) -> anyhow::Result<()> {
         self.state().login_failures.remove(key.as_str());
+        Ok(())
+    }
+
+    fn clear_all(&self, key: &LockoutKey) -> anyhow::Result<()> {
+        let prefix = format!("{}@", key.as_str());
+        self.state()
+            .login_failures
+            .retain(|k, _| k != key.as_str() && !k.starts_with(&prefix));
         Ok(())
     }
 }

@@ -475,3 +475,57 @@ fn a_bootstrap_password_the_policy_refuses_is_named_with_the_rule_and_nothing_is
         "nothing is created for a start that cannot succeed"
     );
 }
+
+#[test]
+fn tessera_user_unlock_and_set_password_lift_a_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = tessera_testkit::on_postgres().then(tessera_store::scratch::ScratchDatabase::from_env);
+    let url = db.as_ref().map(|db| db.url.as_str());
+    let mut settings = tessera::Settings::default();
+    settings.database.url = url.map_or_else(
+        || format!("sqlite://{}/data/tessera.db", d.display()),
+        str::to_owned,
+    );
+    settings.keys.dir = d.join("data/keys");
+    settings.password_hashing.memory_kib = 1024;
+    settings.password_hashing.iterations = 1;
+    let locked = |settings: &tessera::Settings| {
+        let t = tessera::Tessera::open(settings).unwrap();
+        for _ in 0..5 {
+            let _ = t.authenticate_password("carol", "not her password");
+        }
+        matches!(
+            t.authenticate_password("carol", "purple monkey dishwasher 42"),
+            Err(tessera::domain::error::AuthError::Locked { .. })
+        )
+    };
+    {
+        let t = tessera::Tessera::open(&settings).unwrap();
+        t.create_user("carol", "purple monkey dishwasher 42", None)
+            .unwrap();
+    }
+    assert!(locked(&settings));
+    let (ok, out, err) = tessera_on(d, url, &["user", "unlock", "carol"], None);
+    assert!(ok, "{out}{err}");
+    let t = tessera::Tessera::open(&settings).unwrap();
+    assert!(t
+        .authenticate_password("carol", "purple monkey dishwasher 42")
+        .is_ok());
+    drop(t);
+
+    assert!(locked(&settings));
+    let (ok, out, err) = tessera_on(
+        d,
+        url,
+        &["user", "set-password", "carol", "--password-stdin"],
+        Some("a brand new long passphrase\n"),
+    );
+    assert!(ok, "{out}{err}");
+    let t = tessera::Tessera::open(&settings).unwrap();
+    assert!(t
+        .authenticate_password("carol", "a brand new long passphrase")
+        .is_ok());
+    let (ok, _, err) = tessera_on(d, url, &["user", "unlock", "nobody"], None);
+    assert!(!ok && err.contains("nobody"), "{err}");
+}

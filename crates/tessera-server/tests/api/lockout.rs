@@ -128,3 +128,115 @@ async fn the_last_allowed_failure_arriving_twice_at_once_locks_once() {
     let a = app.get("/audit?event=login_locked", &admin).await;
     assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
 }
+
+/// A login of `user` from the client address `ip` (behind the trusted proxy 127.0.0.1).
+async fn login_from(
+    app: &tessera_testkit::TestApp,
+    ip: &str,
+    user: &str,
+    password: &str,
+) -> StatusCode {
+    app.client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", ip)
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_lockout_from_one_address_leaves_the_owner_in_from_another() {
+    let app = spawn_app_with(|s| s.rate_limit.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "alice").await;
+    let attacker = "203.0.113.9";
+    for _ in 0..4 {
+        assert_eq!(
+            login_from(&app, attacker, "alice", "not the password").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, attacker, "alice", "not the password").await,
+        StatusCode::LOCKED
+    );
+    assert_eq!(
+        login_from(&app, attacker, "alice", USER_PASSWORD).await,
+        StatusCode::LOCKED,
+        "the attacker's address stays locked out, even with the right password"
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.7", "alice", USER_PASSWORD).await,
+        StatusCode::OK,
+        "the owner, from their own address, is not"
+    );
+}
+
+#[tokio::test]
+async fn a_password_sprayer_is_stopped_across_accounts() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.trusted_proxies = vec!["127.0.0.1".into()];
+        s.lockout.address_max_failures = 8;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let names = ["ann", "ben", "cid", "dot"];
+    for name in names {
+        app.create_user(&admin, name).await;
+    }
+    let sprayer = "203.0.113.66";
+    let mut answers = Vec::new();
+    for round in 0..2 {
+        for name in names {
+            let _ = round;
+            answers.push(login_from(&app, sprayer, name, "Summer2026!").await);
+        }
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        7
+    );
+    assert_eq!(answers.last(), Some(&StatusCode::LOCKED));
+    // The address is out for every account, the right password included; others are not.
+    assert_eq!(
+        login_from(&app, sprayer, "ann", USER_PASSWORD).await,
+        StatusCode::LOCKED
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.7", "ann", USER_PASSWORD).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_admins_password_reset_lifts_the_lockout() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let alice = app.create_user(&admin, "alice").await;
+    for _ in 0..5 {
+        let _ = app.post_login("alice", "not the password").await;
+    }
+    assert_eq!(
+        app.post_login("alice", USER_PASSWORD).await.status,
+        StatusCode::LOCKED
+    );
+    let a = app
+        .post(
+            &format!("/users/{alice}/password"),
+            Some(&admin),
+            json!({"new_password": "an admin chose this one"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    assert_eq!(
+        app.post_login("alice", "an admin chose this one")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

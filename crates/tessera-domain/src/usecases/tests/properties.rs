@@ -310,8 +310,9 @@ fn lockout_case() -> impl Strategy<Value = (u32, i64, Vec<Attempt>)> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// A key locks exactly at the `max_failures`-th consecutive failure, a success resets the
-    /// count, a locked key refuses even the right password, and a lock ends after its duration.
+    /// A key locks at every `max_failures`-th consecutive failure, each lock twice as long as the
+    /// one before, a success resets the count, a locked key refuses even the right password, and
+    /// a lock ends after its duration.
     #[test]
     fn lockout_counting((max_failures, duration, attempts) in lockout_case()) {
         lockout_model(max_failures, duration, attempts, &Seen::default())?;
@@ -367,15 +368,26 @@ fn lockout_model(
                 if locked_until.is_some() {
                     saw(seen, "failure after a lock ended");
                 }
-                if failures == max_failures {
-                    saw(seen, "locked");
+                if failures.is_multiple_of(max_failures) {
+                    // Each further lock lasts twice as long, up to a day; the count goes on.
+                    let locks = failures / max_failures;
+                    let lasts = duration
+                        .saturating_mul(1 << (locks - 1).min(30))
+                        .min(86_400);
+                    saw(
+                        seen,
+                        if locks == 1 {
+                            "locked"
+                        } else {
+                            "a longer lock"
+                        },
+                    );
                     prop_assert!(
-                        matches!(got, Err(AuthError::Locked { retry_after }) if retry_after == duration),
+                        matches!(got, Err(AuthError::Locked { retry_after }) if retry_after == lasts),
                         "{:?}",
                         got
                     );
-                    locked_until = Some(t + duration);
-                    failures = 0;
+                    locked_until = Some(t + lasts);
                 } else {
                     saw(seen, "counted");
                     prop_assert!(
@@ -437,6 +449,7 @@ fn the_generated_sequences_reach_every_branch_of_the_models() {
     for b in [
         "counted",
         "locked",
+        "a longer lock",
         "refused while locked",
         "failure after a lock ended",
         "success",
