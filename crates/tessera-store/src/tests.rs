@@ -595,12 +595,8 @@ fn concurrent_last_failures_lock_exactly_once(db: &Db) {
     let barrier = Arc::new(Barrier::new(4));
     let outcomes: Vec<Failure> = (0..4)
         .map(|_| {
-            let (store, key, policy, barrier) = (
-                db.store.clone(),
-                key.clone(),
-                policy.clone(),
-                barrier.clone(),
-            );
+            let (store, key, policy, barrier) =
+                (db.store.clone(), key.clone(), policy, barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 store.record_failure(&key, UnixTime(11), &policy).unwrap()
