@@ -76,8 +76,41 @@ pub fn init(log: &LogSettings, traces: &TraceSettings) -> anyhow::Result<Telemet
     // A subscriber already installed (tests) is fine.
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(lines)
+        .with(
+            lines.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                !is_client_garbage(m)
+            })),
+        )
+        .with(ClientGarbage)
         .with(spans)
         .try_init();
     Ok(Telemetry { provider })
+}
+
+/// The HTTP parser's errors about a connection: a request that does not parse, headers too large,
+/// a client that went away. Any client can cause them, so they are not the server's errors.
+fn is_client_garbage(m: &tracing::Metadata<'_>) -> bool {
+    *m.level() == tracing::Level::ERROR && m.target() == "actix_http::h1::dispatcher"
+}
+
+/// Logs what `is_client_garbage` keeps out of the log lines at debug level instead.
+struct ClientGarbage;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ClientGarbage {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if !is_client_garbage(event.metadata()) {
+            return;
+        }
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        tracing::debug!(target: "tessera::http", error = %message.0, "a client's connection failed");
+    }
 }

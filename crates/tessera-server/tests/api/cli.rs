@@ -529,3 +529,68 @@ fn tessera_user_unlock_and_set_password_lift_a_lockout() {
     let (ok, _, err) = tessera_on(d, url, &["user", "unlock", "nobody"], None);
     assert!(!ok && err.contains("nobody"), "{err}");
 }
+
+#[test]
+fn garbage_from_a_client_is_not_an_error_in_the_log() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env(
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            "purple monkey dishwasher 42",
+        )
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the server stopped"
+        );
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break v["port"].as_u64().unwrap();
+        }
+    };
+    let port = u16::try_from(port).unwrap();
+    let huge_header = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(256 * 1024)
+    );
+    for garbage in [
+        "GARBAGE\r\n\r\n".to_owned(),
+        "POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n".to_owned(),
+        huge_header,
+    ] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.write_all(garbage.as_bytes());
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 4"),
+            "refused as the client's fault: {answer:?}"
+        );
+    }
+    assert!(health_ok(u64::from(port)), "the server goes on");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut log = String::new();
+    stdout.read_to_string(&mut log).unwrap();
+    let _ = child.wait();
+    assert!(
+        !log.contains("\"level\":\"ERROR\""),
+        "no error lines: {log}"
+    );
+}
