@@ -594,3 +594,107 @@ fn garbage_from_a_client_is_not_an_error_in_the_log() {
         "no error lines: {log}"
     );
 }
+
+#[test]
+fn no_acknowledged_write_is_lost_to_kill_9() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tessera_domain::ports::UserRepository as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env(
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            "purple monkey dishwasher 42",
+        )
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
+        .env("TESSERA_RATE_LIMIT__ENABLED", "false")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = crate::listening_port(&mut child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !health_ok(port) {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let login: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": "purple monkey dishwasher 42"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    // Four writers create users as fast as they can; every 201 is remembered.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (stop, acknowledged) = (Arc::clone(&stop), Arc::clone(&acknowledged));
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) && i < 10_000 {
+                    let name = format!("writer{w}n{i}");
+                    i += 1;
+                    let sent = client
+                        .post(format!("{base}/users"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({"username": name, "password": "purple monkey dishwasher 42"}))
+                        .timeout(Duration::from_secs(5))
+                        .send();
+                    match sent {
+                        Ok(res) if res.status().as_u16() == 201 => {
+                            acknowledged.lock().unwrap().push(name)
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL: no clean-up of any kind
+    let _ = child.wait();
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 20,
+        "the load ran: {}",
+        acknowledged.len()
+    );
+
+    // Every write that was acknowledged is there after the crash.
+    let store = tessera_store::Store::open(&tessera_store::StoreConfig {
+        url: format!("sqlite://{}/data/tessera.db", dir.path().display()),
+        max_connections: 2,
+        busy_timeout: Duration::from_secs(5),
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|name| {
+            let login = tessera_domain::user::LoginName::parse(name).unwrap();
+            store.find_credentials(None, &login).unwrap().is_none()
+        })
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged users lost: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
+}
