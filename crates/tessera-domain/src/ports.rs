@@ -436,8 +436,8 @@ pub trait LockoutRepository: Send + Sync {
     /// When the key is locked until, if it is locked at `now`.
     fn locked_until(&self, key: &LockoutKey, now: UnixTime) -> anyhow::Result<Option<UnixTime>>;
 
-    /// Counts a failure: a key whose last failure is older than `limit.forget_after_seconds`
-    /// starts again from one; when `limit.lock_for(count)` says so, the key is locked for that
+    /// Counts a failure: a key whose last failure (or the end of whose last lock) is older than
+    /// `limit.forget_after_seconds` starts again from one; when `limit.lock_for(count)` says so, the key is locked for that
     /// long (and keeps its count, so that the next lock lasts longer).
     ///
     /// # Errors

@@ -141,10 +141,15 @@ async fn stop_on_signals(server: actix_web::dev::ServerHandle) {
     }
     tracing::info!("stopping: requests in flight may finish; a second signal stops at once");
     let graceful = server.stop(true);
-    tokio::select! {
-        () = graceful => {}
-        _ = term.recv() => server.stop(false).await,
-        _ = int.recv() => server.stop(false).await,
+    let forced = tokio::select! {
+        () = graceful => false,
+        _ = term.recv() => true,
+        _ = int.recv() => true,
+    };
+    if forced {
+        // A graceful stop in progress does not hear another stop command: leave at once.
+        tracing::warn!("stopped at once by a second signal; requests in flight were dropped");
+        std::process::exit(1);
     }
 }
 

@@ -47,7 +47,10 @@ impl LockoutRepository for Store {
             }
             // A key left alone long enough starts afresh; otherwise the count goes on past each
             // lock, so that the next lock lasts longer.
-            let failures = if now.seconds() - updated_at > limit.forget_after_seconds {
+            // Quiet is counted from the end of the last lock, so a long lock does not wipe the
+            // count that made it long.
+            let quiet_since = updated_at.max(locked_until.unwrap_or(updated_at));
+            let failures = if now.seconds() - quiet_since > limit.forget_after_seconds {
                 1
             } else {
                 u32::try_from(failures)

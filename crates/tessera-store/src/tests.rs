@@ -636,10 +636,33 @@ fn concurrent_last_failures_lock_exactly_once(db: &Db) {
             until: UnixTime(74 + 120)
         }
     );
-    // A key left alone long enough starts afresh.
+    // A lock as long as the forgetting time does not wipe the count that made it that long.
+    let ceiling = Limit {
+        max_failures: 1,
+        duration_seconds: 1000,
+        max_duration_seconds: 1000,
+        forget_after_seconds: 1000,
+    };
+    let long = LockoutKey::user(UserId(2));
+    assert!(matches!(
+        db.store
+            .record_failure(&long, UnixTime(0), &ceiling)
+            .unwrap(),
+        Failure::Locked { .. }
+    ));
     assert_eq!(
         db.store
-            .record_failure(&key, UnixTime(74 + 1001), &policy)
+            .record_failure(&long, UnixTime(1001), &ceiling)
+            .unwrap(),
+        Failure::Locked {
+            until: UnixTime(2001)
+        },
+        "the second failure, right after the lock, counts as the second"
+    );
+    // A key left alone long enough after its last lock ends starts afresh.
+    assert_eq!(
+        db.store
+            .record_failure(&key, UnixTime(74 + 120 + 1001), &policy)
             .unwrap(),
         Failure::Counted(1)
     );

@@ -1441,7 +1441,10 @@ impl LockoutRepository for MemoryStore {
         if let Some(until) = row.locked_until.filter(|until| *until > now) {
             return Ok(Failure::AlreadyLocked { until });
         }
-        let failures = if now.seconds() - row.updated_at.seconds() > limit.forget_after_seconds {
+        let quiet_since = row
+            .updated_at
+            .max(row.locked_until.unwrap_or(row.updated_at));
+        let failures = if now.seconds() - quiet_since.seconds() > limit.forget_after_seconds {
             1
         } else {
             u32::try_from(row.failures)

@@ -53,6 +53,7 @@ impl From<ApiError> for OAuthError {
             | ApiError::Unavailable
             | ApiError::Locked { .. }
             | ApiError::RateLimited { .. }
+            | ApiError::RequestTimeout
             | ApiError::MfaRequired { .. } => return Self::Other(e),
             ApiError::MalformedBody(_)
             | ApiError::Validation { .. }
@@ -152,5 +153,7 @@ mod tests {
         assert!(body(&e).get("error_description").is_none());
         let e = OAuthError::from(ApiError::validation(&Default::default()));
         assert_eq!(body(&e)["error"], "invalid_request");
+        let e = OAuthError::from(ApiError::RequestTimeout);
+        assert_eq!(e.status_code(), 408);
     }
 }

@@ -149,11 +149,15 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let body = body?.0;
     // The service authenticates with its secret: HTTP Basic (client_secret_basic, its id or name
-    // and secret), the form (client_secret_post), or a bearer token.
-    let (client_id, secret) = match (basic_credentials(&req), bearer_token(&req)) {
-        (Some((id, secret)), _) => (Some(id), secret),
-        (None, Some(secret)) => (None, secret.to_owned()),
-        (None, None) => match (body.client_id, body.client_secret) {
+    // and secret), the form (client_secret_post), or a bearer token (with the form's id, if any).
+    let (client_id, secret) = match bearer_token(&req) {
+        Some(secret) if body.client_secret.is_none() => (body.client_id, secret.to_owned()),
+        Some(_) => {
+            return Err(OAuthError::invalid_request(
+                "authenticate the client one way only".into(),
+            ))
+        }
+        None => match presented_client(&req, body.client_id, body.client_secret)? {
             (id, Some(secret)) => (id, secret),
             _ => {
                 return Err(OAuthError::invalid_client(
@@ -193,6 +197,34 @@ pub async fn oauth_token(
     oauth_grant(&req, state, client, body.map(|b| b.0)).await
 }
 
+/// The client id and secret a request presents, by HTTP Basic or by the form, never both
+/// (RFC 6749 §2.3); a Basic header that cannot be read is refused, not ignored.
+///
+/// # Errors
+/// `invalid_client` for an unreadable Basic header, `invalid_request` for both ways at once.
+fn presented_client(
+    req: &HttpRequest,
+    form_id: Option<String>,
+    form_secret: Option<String>,
+) -> Result<(Option<String>, Option<String>), OAuthError> {
+    let basic_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    match (basic_credentials(req), basic_header) {
+        (Some(_), _) if form_secret.is_some() => Err(OAuthError::invalid_request(
+            "authenticate the client one way only".into(),
+        )),
+        (Some((id, secret)), _) => Ok((Some(id), Some(secret))),
+        (None, true) => Err(OAuthError::invalid_client(
+            "the Basic credentials cannot be read".into(),
+        )),
+        (None, false) => Ok((form_id, form_secret)),
+    }
+}
+
 fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
@@ -209,10 +241,8 @@ async fn oauth_grant(
     let grant = required(body.grant_type, "grant_type")?;
     let scope = body.scope.clone();
     // Client credentials, from HTTP Basic or the form: checked whenever they are presented.
-    let (client_id, client_secret) = match basic_credentials(req) {
-        Some((id, secret)) => (Some(id), Some(secret)),
-        None => (body.client_id.clone(), body.client_secret.clone()),
-    };
+    let (client_id, client_secret) =
+        presented_client(req, body.client_id.clone(), body.client_secret.clone())?;
     match grant.as_str() {
         "password" => {
             let login = required(body.username, "username")?;

@@ -698,3 +698,62 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
         acknowledged.len()
     );
 }
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA_SERVER__SHUTDOWN_TIMEOUT_SECONDS", "60")
+        .env("TESSERA_SERVER__REQUEST_BODY_TIMEOUT_SECONDS", "60")
+        .env(
+            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
+            "purple monkey dishwasher 42",
+        )
+        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let port = crate::listening_port(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !health_ok(port) {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A request that never finishes keeps a graceful stop waiting (for up to a minute).
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).unwrap();
+    stream
+        .write_all(
+            b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second signal did not stop the server at once"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!exit.success(), "a forced stop says so: {exit:?}");
+    drop(stream);
+}

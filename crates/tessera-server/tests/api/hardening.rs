@@ -330,3 +330,55 @@ async fn a_body_that_trickles_in_is_cut_off_with_a_json_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""error":"request_timeout""#), "{answer}");
 }
+
+#[tokio::test]
+async fn client_credentials_that_cannot_be_read_or_come_two_ways_are_refused() {
+    use tessera_testkit::ADMIN_PASSWORD;
+    let app = spawn_app().await;
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", ADMIN_PASSWORD),
+    ];
+    let a = app
+        .post_form("/oauth/token", Some("Basic !!!not-base64!!!"), &grant)
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+    let mut both = grant.to_vec();
+    both.push(("client_secret", "x"));
+    let a = app
+        .post_form("/oauth/token", Some(&basic("tessera", "")), &both)
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+
+    // Introspection: a service's bearer secret with another service's id is not that service.
+    let admin = app.admin_token().await;
+    let billing = app.create_entry(&admin, "/services", "billing").await;
+    let shipping = app.create_entry(&admin, "/services", "shipping").await;
+    let a = app
+        .post(
+            &format!("/services/{billing}/token"),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    let secret = a.body["token"].as_str().unwrap().to_owned();
+    let other = shipping.to_string();
+    let a = app
+        .post_form(
+            "/oauth/introspect",
+            Some(&format!("Bearer {secret}")),
+            &[("token", admin.as_str()), ("client_id", other.as_str())],
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+}
