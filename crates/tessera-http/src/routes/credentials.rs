@@ -7,7 +7,9 @@ use tessera_domain::credentials::CreateApiKey;
 use tessera_domain::issuer::SessionKind;
 use tessera_domain::password::Password;
 use tessera_domain::principal::Credential;
+use tessera_domain::principal::Principal;
 use tessera_domain::token::PlainToken;
+use tessera_domain::usecases::UseCases;
 use tessera_domain::user::UserId;
 
 use crate::dto::{
@@ -114,10 +116,10 @@ pub async fn revoke_service_secret(
     Caller(caller): Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    no_content(&state, caller, id, |c, p, id| {
-        c.credentials.revoke_service_secret(p, id)
-    })
-    .await
+    let revoke = |c: &UseCases, actor: &Principal, service| {
+        c.credentials.revoke_service_secret(actor, service)
+    };
+    no_content(&state, caller, id, revoke).await
 }
 
 /// `POST /check-token`: every refusal is a 401 whose body says `"valid": false`.
@@ -243,6 +245,16 @@ async fn oauth_grant(
     // Client credentials, from HTTP Basic or the form: checked whenever they are presented.
     let (client_id, client_secret) =
         presented_client(req, body.client_id.clone(), body.client_secret.clone())?;
+    if matches!(grant.as_str(), "password" | "refresh_token") {
+        // These grants are the public client's: any other client, or any secret, is refused.
+        let (id, secret, context) = (client_id.clone(), client_secret.clone(), client.0.clone());
+        state
+            .blocking(move |c| {
+                c.authentication
+                    .check_public_client(id.as_deref(), secret.as_deref(), &context)
+            })
+            .await??;
+    }
     match grant.as_str() {
         "password" => {
             let login = required(body.username, "username")?;
@@ -256,13 +268,8 @@ async fn oauth_grant(
             let kind = SessionKind::Jwt;
             let issued = state
                 .blocking(move |c| {
-                    let a = &c.authentication;
-                    a.check_public_client(
-                        client_id.as_deref(),
-                        client_secret.as_deref(),
-                        &request.context,
-                    )?;
-                    a.login_scoped(request, kind, scope.as_deref())
+                    c.authentication
+                        .login_scoped(request, kind, scope.as_deref())
                 })
                 .await??;
             Ok(login_response(&state, kind, issued))
@@ -272,13 +279,8 @@ async fn oauth_grant(
             let context = client.0;
             let issued = state
                 .blocking(move |c| {
-                    let a = &c.authentication;
-                    a.check_public_client(
-                        client_id.as_deref(),
-                        client_secret.as_deref(),
-                        &context,
-                    )?;
-                    a.refresh_scoped(&presented, &context, scope.as_deref())
+                    c.authentication
+                        .refresh_scoped(&presented, &context, scope.as_deref())
                 })
                 .await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
