@@ -378,12 +378,12 @@ fn an_unusable_database_url_stops_start_up_with_a_clear_message() {
     }
 }
 
-/// Sends `signal` while a request is half sent, then the rest of it: a graceful stop answers it.
-fn stop_with_a_request_in_flight(signal: &str) -> (String, std::process::ExitStatus) {
-    use std::io::{Read as _, Write as _};
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
+/// Starts the server binary in `dir` on a free port, with a known admin password, cheap hashing
+/// and `env`, and waits until it answers; returns it and its port (its log is drained).
+fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
         .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
         .env(
             "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
@@ -393,18 +393,27 @@ fn stop_with_a_request_in_flight(signal: &str) -> (String, std::process::ExitSta
         .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
     let port = crate::listening_port(&mut child);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !health_ok(port) {
         assert!(Instant::now() < deadline, "the server never answered");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, u16::try_from(port).unwrap())
+}
+
+/// Sends `signal` while a request is half sent, then the rest of it: a graceful stop answers it.
+fn stop_with_a_request_in_flight(signal: &str) -> (String, std::process::ExitStatus) {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = serve(dir.path(), &[]);
     let body = br#"{"username":"admin","password":"wrong password"}"#;
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -601,29 +610,9 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
     use std::sync::{Arc, Mutex};
     use tessera_domain::ports::UserRepository as _;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
-        .env(
-            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
-            "purple monkey dishwasher 42",
-        )
-        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
-        .env("TESSERA_PASSWORD_HASHING__ITERATIONS", "1")
-        .env("TESSERA_RATE_LIMIT__ENABLED", "false")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let port = crate::listening_port(&mut child);
+    let (mut child, port) = serve(dir.path(), &[("TESSERA_RATE_LIMIT__ENABLED", "false")]);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !health_ok(port) {
-        assert!(Instant::now() < deadline, "the server never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let login: serde_json::Value = client
         .post(format!("{base}/auth/login"))
         .json(&serde_json::json!({"username": "admin", "password": "purple monkey dishwasher 42"}))
@@ -703,30 +692,15 @@ fn no_acknowledged_write_is_lost_to_kill_9() {
 fn a_second_signal_stops_at_once() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .env("TESSERA_SERVER__BIND", "127.0.0.1:0")
-        .env("TESSERA_SERVER__SHUTDOWN_TIMEOUT_SECONDS", "60")
-        .env("TESSERA_SERVER__REQUEST_BODY_TIMEOUT_SECONDS", "60")
-        .env(
-            "TESSERA_BOOTSTRAP_ADMIN_PASSWORD",
-            "purple monkey dishwasher 42",
-        )
-        .env("TESSERA_PASSWORD_HASHING__MEMORY_KIB", "1024")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let port = crate::listening_port(&mut child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !health_ok(port) {
-        assert!(Instant::now() < deadline, "the server never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut child, port) = serve(
+        dir.path(),
+        &[
+            ("TESSERA_SERVER__SHUTDOWN_TIMEOUT_SECONDS", "60"),
+            ("TESSERA_SERVER__REQUEST_BODY_TIMEOUT_SECONDS", "60"),
+        ],
+    );
     // A request that never finishes keeps a graceful stop waiting (for up to a minute).
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .write_all(
             b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
