@@ -393,7 +393,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/oauth/introspect",
         c::introspect,
         op("credentials", "RFC 7662 token introspection, for services")
-            .basic()
+            .service_credentials()
             .form::<IntrospectBody>()
             .ok::<IntrospectResponse>(200, "`active` and, when active, the token's claims"),
     );

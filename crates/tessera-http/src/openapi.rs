@@ -137,6 +137,17 @@ impl Op {
         self
     }
 
+    /// Needs a service's credentials in any of the ways RFC 7662 clients send them: HTTP Basic,
+    /// the service's secret as a bearer token, or `client_id` and `client_secret` in the form
+    /// (which OpenAPI states as a request that may carry no security header).
+    pub fn service_credentials(mut self) -> Self {
+        self = self.basic();
+        self.security
+            .push(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        self.security.push(SecurityRequirement::default());
+        self
+    }
+
     fn with_body<T: ToSchema>(mut self, types: Vec<&'static str>, required: bool) -> Self {
         let schema = reference::<T>(&mut self.schemas);
         self.body = Some((types, schema, required));
