@@ -339,16 +339,8 @@ impl Credentials {
         }
     }
 
-    /// The active service that holds this secret.
-    ///
-    /// # Errors
-    /// `InvalidClient` for an unknown secret or a disabled service.
-    pub fn authenticate_service(&self, secret: &str) -> Result<Entry, AuthError> {
-        self.authenticate_service_as(None, secret)
-    }
-
-    /// As `authenticate_service`, for a client that also says who it is (`client_secret_basic`
-    /// or `client_secret_post`): the service's id or name.
+    /// The active service that holds this secret; when the client also says who it is
+    /// (`client_secret_basic` or `client_secret_post`), it must be that service's id or name.
     ///
     /// # Errors
     /// `InvalidClient` for an unknown secret, a disabled service, or another service's id.

@@ -188,9 +188,8 @@ async fn a_password_sprayer_is_stopped_across_accounts() {
     }
     let sprayer = "203.0.113.66";
     let mut answers = Vec::new();
-    for round in 0..2 {
+    for _ in 0..2 {
         for name in names {
-            let _ = round;
             answers.push(login_from(&app, sprayer, name, "Summer2026!").await);
         }
     }

@@ -289,7 +289,6 @@ fn an_admins_password_reset_deletes_the_api_keys_and_a_users_own_change_keeps_th
     assert!(!works(&h, &key), "asked to, the change deletes the key");
 
     // An admin's reset deletes every key of the user.
-    let me = caller(&h, "alice", "a third long password");
     let (one, two) = (new_key(&h), new_key(&h));
     change(&admin, None, "an admin chose this one", false).unwrap();
     assert!(!works(&h, &one) && !works(&h, &two));
@@ -299,5 +298,4 @@ fn an_admins_password_reset_deletes_the_api_keys_and_a_users_own_change_keeps_th
         .list_api_keys(&admin, alice)
         .unwrap()
         .is_empty());
-    let _ = me;
 }
