@@ -4,6 +4,8 @@
 //! - `cargo xtask keygen [--out DIR]`: create missing keys (signing key, refresh HMAC key).
 //! - `cargo xtask bench`: run the criterion benchmarks.
 //! - `cargo xtask openapi`: write the OpenAPI document of the code to `docs/openapi.json`.
+//! - `cargo xtask loadtest [ARGS]`: build the server and the load generator (release) and run the
+//!   load test (`tessera-loadtest --help` for its arguments).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,6 +43,13 @@ enum Task {
     /// Run the criterion benchmarks (release build).
     Bench {
         /// Extra arguments for criterion, such as a benchmark name filter.
+        args: Vec<String>,
+    },
+    /// Build tessera and tessera-loadtest (release) and run the load test against the built
+    /// server; prints a Markdown table for docs/BENCHMARKS.md.
+    Loadtest {
+        /// Arguments for tessera-loadtest, such as --duration-secs 4 --only login,refresh.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
@@ -105,6 +114,37 @@ fn main() -> anyhow::Result<()> {
                 .status()
                 .context("cannot run cargo bench")?;
             anyhow::ensure!(status.success(), "benchmarks failed");
+        }
+        Task::Loadtest { args } => {
+            let root = project_root();
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "tessera-server",
+                    "-p",
+                    "tessera-loadtest",
+                ])
+                .status()
+                .context("cannot run cargo build")?;
+            anyhow::ensure!(status.success(), "the release build failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), |dir| root.join(dir));
+            let mut loadtest = Command::new(target.join("release/tessera-loadtest"));
+            loadtest.current_dir(root);
+            let own_server = args
+                .iter()
+                .any(|a| a == "--server" || a.starts_with("--server="));
+            if !own_server {
+                loadtest.arg("--server").arg(target.join("release/tessera"));
+            }
+            let status = loadtest
+                .args(&args)
+                .status()
+                .context("cannot run tessera-loadtest")?;
+            anyhow::ensure!(status.success(), "the load test failed");
         }
     }
     Ok(())

@@ -1,15 +1,16 @@
 //! Password hashing: Argon2id on a bounded pool of its own threads, and bcrypt verification for imported hashes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
 use tessera_domain::password::{Password, PasswordHash, Verification};
 use tessera_domain::ports::PasswordHasher;
 
@@ -25,6 +26,8 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Threads that hash; 0 means one per CPU core.
     pub threads: usize,
+    /// Requests that may wait for the hashing pool; more are answered 503.
+    pub max_waiting: usize,
 }
 
 impl Default for HashingConfig {
@@ -34,17 +37,57 @@ impl Default for HashingConfig {
             iterations: 2,
             parallelism: 1,
             threads: 0,
+            max_waiting: 64,
         }
     }
 }
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// How long a hashing thread keeps Argon2's memory once it has nothing to do.
+const KEEP_MEMORY_WHILE_IDLE: Duration = Duration::from_secs(2);
+
+/// Blocks reserved at least when Argon2's memory is allocated: 33 MiB. glibc serves allocations
+/// above its largest mmap threshold (32 MiB) with their own mapping and unmaps them when they are
+/// freed, so the memory goes back to the system when a thread idles; a smaller block, once freed,
+/// raises the threshold and later ones stay in the heap for good. Only the blocks in use are ever
+/// touched, so resident memory is what the parameters ask for.
+const RESERVED_BLOCKS: usize = 33 * 1024;
+
+/// Argon2's working memory, kept by a hashing thread from one hash to the next (allocating and
+/// clearing 19 MiB per hash costs time and, freed by many threads, leaves memory behind).
+#[derive(Default)]
+struct Memory {
+    blocks: Vec<Block>,
+}
+
+impl Memory {
+    fn blocks(&mut self, count: usize) -> anyhow::Result<&mut [Block]> {
+        if self.blocks.len() < count {
+            let mut blocks = Vec::new();
+            blocks
+                .try_reserve_exact(count.max(RESERVED_BLOCKS))
+                .context("cannot allocate the memory to hash a password")?;
+            blocks.resize(count, Block::default());
+            self.blocks = blocks;
+        }
+        self.blocks
+            .get_mut(..count)
+            .context("password hashing memory is too small")
+    }
+
+    fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send + 'static>;
 
 /// A fixed set of threads that run hashing jobs one at a time each, so a flood of logins queues here
-/// and leaves every other thread free.
+/// and leaves every other thread free. Each thread keeps Argon2's memory while it is busy and
+/// gives it back after `KEEP_MEMORY_WHILE_IDLE` without work.
 struct Pool {
     sender: Mutex<mpsc::Sender<Job>>,
     queued: Arc<AtomicUsize>,
+    threads: usize,
     /// Told how long each job took from submission to result.
     timer: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
@@ -57,14 +100,20 @@ impl Pool {
             let receiver = Arc::clone(&receiver);
             thread::Builder::new()
                 .name(format!("tessera-hash-{i}"))
-                .spawn(move || loop {
-                    let job = {
-                        let Ok(rx) = receiver.lock() else { return };
-                        rx.recv()
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                .spawn(move || {
+                    let mut memory = Memory::default();
+                    loop {
+                        // The thread holding the lock waits for the next job; when none comes in
+                        // time it gives its memory back, and so does each other thread in turn.
+                        let job = {
+                            let Ok(rx) = receiver.lock() else { return };
+                            rx.recv_timeout(KEEP_MEMORY_WHILE_IDLE)
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(RecvTimeoutError::Timeout) => memory.release(),
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
                     }
                 })
                 .context("cannot start a password hashing thread")?;
@@ -72,25 +121,33 @@ impl Pool {
         Ok(Self {
             sender: Mutex::new(sender),
             queued: Arc::new(AtomicUsize::new(0)),
+            threads,
             timer: None,
         })
     }
 
-    /// Runs `f` on the pool and waits for its result.
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-        let started = std::time::Instant::now();
-        let (tx, rx) = mpsc::sync_channel(1);
-        let queued = Arc::clone(&self.queued);
-        queued.fetch_add(1, Ordering::Relaxed);
-        let job: Job = Box::new(move || {
-            queued.fetch_sub(1, Ordering::Relaxed);
-            let _ = tx.send(f());
-        });
+    fn submit(&self, job: Job) -> anyhow::Result<()> {
         self.sender
             .lock()
             .map_err(|_| anyhow::anyhow!("hashing pool lock poisoned"))?
             .send(job)
-            .map_err(|_| anyhow::anyhow!("hashing pool stopped"))?;
+            .map_err(|_| anyhow::anyhow!("hashing pool stopped"))
+    }
+
+    /// Runs `f` on the pool and waits for its result.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        tessera_domain::memory_only::may_block()?;
+        let started = std::time::Instant::now();
+        let (tx, rx) = mpsc::sync_channel(1);
+        let queued = Arc::clone(&self.queued);
+        queued.fetch_add(1, Ordering::Relaxed);
+        self.submit(Box::new(move |memory| {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            let _ = tx.send(f(memory));
+        }))?;
         let result = rx.recv().context("hashing job was lost");
         if let Some(timer) = &self.timer {
             timer(started.elapsed());
@@ -99,12 +156,59 @@ impl Pool {
     }
 }
 
+/// Hashes `password` with Argon2id and a fresh salt into a PHC string, in `memory`.
+fn hash_argon2(memory: &mut Memory, params: &Params, password: &[u8]) -> anyhow::Result<String> {
+    let salt = crate::random_bytes::<16>();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2(params.clone())
+        .hash_password_into_with_memory(
+            password,
+            &salt,
+            &mut out,
+            memory.blocks(params.block_count())?,
+        )
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    let phc = Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("argon2 output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` is the one `hash` was made from, computed with the hash's own algorithm,
+/// version and parameters in `memory`, and compared in constant time. A hash that cannot be
+/// recomputed matches nothing.
+fn verify_argon2(memory: &mut Memory, password: &[u8], hash: &Phc) -> bool {
+    let recompute = |memory: &mut Memory| -> Option<bool> {
+        let params = Params::try_from(hash).ok()?;
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+        let version = match hash.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let (salt, expected) = (hash.salt.as_ref()?, hash.hash.as_ref()?);
+        let mut buffer = [0u8; Output::MAX_LENGTH];
+        let out = buffer.get_mut(..expected.len())?;
+        let blocks = memory.blocks(params.block_count()).ok()?;
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt.as_ref(), out, blocks)
+            .ok()?;
+        Some(out.ct_eq(expected.as_bytes()).into())
+    };
+    recompute(memory).unwrap_or(false)
+}
+
 /// Argon2id hasher implementing the domain's `PasswordHasher` port.
 pub struct Argon2Hasher {
     params: Params,
     pool: Pool,
-    /// A hash of a random password with the configured parameters, verified against when the user is unknown.
-    dummy: Arc<String>,
+    /// A hash of a random password with the configured parameters, verified against when the user
+    /// is unknown; made on the pool as the hasher starts, so starting does not wait for it.
+    dummy: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Argon2Hasher {
@@ -117,6 +221,19 @@ impl std::fmt::Debug for Argon2Hasher {
 
 fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The dummy hash, made now if the pool has not made it yet.
+fn dummy_hash(dummy: &OnceLock<String>, memory: &mut Memory, params: &Params) -> Option<Phc> {
+    let encoded = match dummy.get() {
+        Some(d) => d,
+        None => {
+            let password = crate::b64(&crate::random_bytes::<16>());
+            let made = hash_argon2(memory, params, password.as_bytes()).ok()?;
+            dummy.get_or_init(|| made)
+        }
+    };
+    Phc::new(encoded).ok()
 }
 
 impl Argon2Hasher {
@@ -139,19 +256,19 @@ impl Argon2Hasher {
         } else {
             config.threads
         };
-        let dummy_password = crate::b64(&crate::random_bytes::<16>());
-        let dummy = argon2(params.clone())
-            .hash_password(dummy_password.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot hash: {e}"))?
-            .to_string();
+        let pool = Pool::new(threads)?;
+        let dummy = Arc::new(OnceLock::new());
+        let (made, for_pool) = (Arc::clone(&dummy), params.clone());
+        pool.submit(Box::new(move |memory| {
+            let _ = dummy_hash(&made, memory, &for_pool);
+        }))?;
         Ok(Self {
             params,
-            pool: Pool::new(threads)?,
-            dummy: Arc::new(dummy),
+            pool,
+            dummy,
         })
     }
 
-    /// Hashing jobs waiting for a thread, for the metrics.
     /// Reports the time of every hash and verification, queueing included, to `timer`.
     #[must_use]
     pub fn with_timer(mut self, timer: Arc<dyn Fn(std::time::Duration) + Send + Sync>) -> Self {
@@ -159,8 +276,14 @@ impl Argon2Hasher {
         self
     }
 
+    /// Hashing jobs waiting for a thread, for the metrics.
     pub fn queue_len(&self) -> usize {
         self.pool.queued.load(Ordering::Relaxed)
+    }
+
+    /// Threads of the hashing pool.
+    pub fn threads(&self) -> usize {
+        self.pool.threads
     }
 
     fn weaker_than_configured(&self, hash: &Phc) -> bool {
@@ -186,12 +309,9 @@ impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
         let params = self.params.clone();
         let pw = zeroize::Zeroizing::new(password.expose().as_bytes().to_vec());
-        let encoded = self.pool.run(move || {
-            argon2(params)
-                .hash_password(&pw)
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
-        })??;
+        let encoded = self
+            .pool
+            .run(move |memory| hash_argon2(memory, &params, &pw))??;
         Ok(PasswordHash::new(encoded))
     }
 
@@ -201,7 +321,7 @@ impl PasswordHasher for Argon2Hasher {
         if is_bcrypt(&stored) {
             let ok = self
                 .pool
-                .run(move || bcrypt::verify(&*pw, &stored))?
+                .run(move |_| bcrypt::verify(&*pw, &stored))?
                 .context("unreadable bcrypt hash")?;
             return Ok(if ok {
                 Verification::Match { needs_rehash: true }
@@ -211,12 +331,10 @@ impl PasswordHasher for Argon2Hasher {
         }
         let parsed = Phc::new(&stored).context("unreadable password hash")?;
         let weaker = self.weaker_than_configured(&parsed);
-        let ok = self.pool.run(move || {
-            // The hash's own parameters are used, whatever the instance's are.
-            argon2(Params::default())
-                .verify_password(&pw, stored.as_str())
-                .is_ok()
-        })?;
+        // The hash's own parameters are used, whatever the instance's are.
+        let ok = self
+            .pool
+            .run(move |memory| verify_argon2(memory, &pw, &parsed))?;
         Ok(if ok {
             Verification::Match {
                 needs_rehash: weaker,
@@ -239,10 +357,12 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     fn verify_dummy(&self, password: &Password) {
-        let dummy = Arc::clone(&self.dummy);
+        let (dummy, params) = (Arc::clone(&self.dummy), self.params.clone());
         let pw = zeroize::Zeroizing::new(password.expose().as_bytes().to_vec());
-        let _ = self.pool.run(move || {
-            let _ = argon2(Params::default()).verify_password(&pw, dummy.as_str());
+        let _ = self.pool.run(move |memory| {
+            if let Some(hash) = dummy_hash(&dummy, memory, &params) {
+                let _ = verify_argon2(memory, &pw, &hash);
+            }
         });
     }
 }
@@ -259,6 +379,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             threads: 1,
+            ..HashingConfig::default()
         })
         .unwrap();
         let argon = h
@@ -288,6 +409,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             threads: 2,
+            ..HashingConfig::default()
         })
         .unwrap()
     }
@@ -314,6 +436,56 @@ mod tests {
     }
 
     #[test]
+    fn hashes_agree_with_the_argon2_crate_whatever_their_size() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let h = Argon2Hasher::new(&HashingConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+            threads: 1,
+            ..HashingConfig::default()
+        })
+        .unwrap();
+        let ours = h.hash(&pw("correct horse")).unwrap();
+        let reference = Argon2::default();
+        assert!(reference
+            .verify_password(b"correct horse", ours.as_str())
+            .is_ok());
+        assert!(reference.verify_password(b"wrong", ours.as_str()).is_err());
+        // One thread verifies hashes of growing and shrinking memory in the same buffer.
+        for (m, t, p) in [(2048, 1, 1), (1024, 2, 1), (4096, 1, 2), (1024, 1, 1)] {
+            let theirs = argon2(Params::new(m, t, p, None).unwrap())
+                .hash_password(b"their pw")
+                .unwrap()
+                .to_string();
+            let theirs = PasswordHash::new(theirs);
+            assert!(
+                matches!(
+                    h.verify(&pw("their pw"), &theirs).unwrap(),
+                    Verification::Match { .. }
+                ),
+                "m={m} t={t} p={p}"
+            );
+            assert_eq!(
+                h.verify(&pw("their pw!"), &theirs).unwrap(),
+                Verification::Mismatch
+            );
+        }
+        // Argon2i and Argon2d hashes verify too (and ask for a rehash).
+        for alg in [Algorithm::Argon2i, Algorithm::Argon2d] {
+            let other = Argon2::new(alg, Version::V0x13, Params::new(1024, 1, 1, None).unwrap())
+                .hash_password(b"legacy")
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                h.verify(&pw("legacy"), &PasswordHash::new(other)).unwrap(),
+                Verification::Match { needs_rehash: true }
+            );
+        }
+        h.verify_dummy(&pw("anything"));
+    }
+
+    #[test]
     fn weaker_argon2_hashes_ask_for_a_rehash() {
         let weak = cheap().hash(&pw("pw")).unwrap();
         let strong = Argon2Hasher::new(&HashingConfig {
@@ -321,6 +493,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             threads: 1,
+            ..HashingConfig::default()
         })
         .unwrap();
         assert_eq!(

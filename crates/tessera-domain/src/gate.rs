@@ -36,7 +36,9 @@ pub struct Gate {
 
 /// Logs a store failure met while checking a credential and says only that it could not be checked.
 pub(crate) fn unavailable(e: &anyhow::Error) -> TokenError {
-    tracing::error!(error = format!("{e:#}"), "cannot check a credential");
+    if !crate::memory_only::is_would_block(e) {
+        tracing::error!(error = format!("{e:#}"), "cannot check a credential");
+    }
     TokenError::Unavailable
 }
 

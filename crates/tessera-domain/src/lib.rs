@@ -10,6 +10,7 @@ pub mod gate;
 pub mod import;
 pub mod issuer;
 pub mod lockout;
+pub mod memory_only;
 pub mod mfa;
 pub mod password;
 pub mod ports;

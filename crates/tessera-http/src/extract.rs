@@ -231,8 +231,9 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
         None => browser_session(req, &state)?,
     };
     let principal = if Gate::needs_store(&token) {
+        // From memory when the store has the key or token cached, else on the blocking pool.
         state
-            .run(move |c| c.gate.authenticate_credential(&token, renew))
+            .read(move |c| c.gate.authenticate_credential(&token, renew))
             .await?
     } else {
         state.core.gate.authenticate_jwt(&token)?

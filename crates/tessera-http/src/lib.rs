@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admission;
 mod api;
 pub mod dto;
 pub mod error;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub metrics_on_main: bool,
     /// How long a request body may take to arrive; a slower one is 408.
     pub body_timeout: Duration,
+    /// The line of requests waiting to hash a password.
+    pub password_work: Arc<admission::PasswordWork>,
 }
 
 impl AppState {
@@ -52,6 +55,38 @@ impl AppState {
         E: Into<ApiError> + Send + 'static,
     {
         self.blocking(f).await?.map_err(Into::into)
+    }
+
+    /// Runs a use case that only reads: on this worker when everything it reads is in memory (a
+    /// token check, a cached user), otherwise on the blocking pool as `run` does. `f` may run
+    /// twice, so it must not consume what it captures.
+    ///
+    /// # Errors
+    /// As `run`.
+    pub async fn read<T, E>(
+        &self,
+        f: impl Fn(&UseCases) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        self.read_raw(f).await?.map_err(Into::into)
+    }
+
+    /// As `read`, handing back what the use case returned, for a front door that renders the use
+    /// case's error in its own form.
+    ///
+    /// # Errors
+    /// When the blocking pool fails.
+    pub async fn read_raw<T: Send + 'static>(
+        &self,
+        f: impl Fn(&UseCases) -> T + Send + 'static,
+    ) -> Result<T, actix_web::error::BlockingError> {
+        if let Some(done) = tessera_domain::memory_only::attempt(|| f(&self.core)) {
+            return Ok(done);
+        }
+        self.blocking(f).await
     }
 
     /// Runs `f` on the blocking pool and hands back what it returned, for a front door that
@@ -160,6 +195,9 @@ pub fn server(
             .wrap(actix_web::middleware::from_fn(middleware::log_requests))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // A client that closes its side of the connection has gone: its request is dropped, so a
+    // login waiting for its turn to hash leaves the line instead of being hashed for nobody.
+    .h1_allow_half_closed(false)
     // The binary stops the server gracefully on SIGINT and SIGTERM alike (actix would force the
     // stop on SIGINT); see `tessera_server::app`.
     .disable_signals()

@@ -87,7 +87,7 @@ impl Metrics {
         );
         registry.register(
             "password_hash_queue",
-            "Password hashing jobs waiting for a hashing thread",
+            "Requests waiting to hash a password, and hashing jobs waiting for a hashing thread",
             hash_queue.clone(),
         );
         registry.register(
@@ -170,7 +170,7 @@ impl Observer for Metrics {
 #[derive(Clone)]
 pub struct MetricsSource {
     pub metrics: Arc<Metrics>,
-    /// The password-hash queue length.
+    /// Password hashes waiting: requests waiting for a turn and jobs waiting for a hashing thread.
     pub hash_queue: Arc<dyn Fn() -> usize + Send + Sync>,
 }
 

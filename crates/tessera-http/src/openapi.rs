@@ -340,7 +340,7 @@ const ERROR_STATUSES: &[(u16, &str)] = &[
     (423, "Too many consecutive failed logins: `account_locked`, with `Retry-After`."),
     (429, "Too many attempts from one address or for one username: `rate_limited`, with `Retry-After`."),
     (500, "A fault of the server, logged and never described: `internal_error`."),
-    (503, "The database cannot be reached: `unavailable`, with `Retry-After`."),
+    (503, "The database cannot be reached, or too many requests are waiting to hash a password: `unavailable`, with `Retry-After`."),
 ];
 
 fn error_response_name(status: u16) -> String {

@@ -245,9 +245,16 @@ impl Application {
         let mut tessera = tessera;
         let generated_admin_password = tessera.take_generated_admin_password();
         let hasher = Arc::clone(tessera.hasher());
+        // Twice as many requests as hashing threads may be on the blocking pool at once, so the
+        // pool always has the next hash at hand while a request reads or writes the store.
+        let password_work = Arc::new(tessera_http::admission::PasswordWork::new(
+            hasher.threads() * 2,
+            settings.password_hashing.max_waiting,
+        ));
+        let work = Arc::clone(&password_work);
         let metrics = tessera_http::metrics::MetricsSource {
             metrics: metrics.0,
-            hash_queue: Arc::new(move || hasher.queue_len()),
+            hash_queue: Arc::new(move || hasher.queue_len() + work.waiting()),
         };
         let codec = Arc::clone(tessera.keys());
         let core = tessera.use_cases().clone();
@@ -287,6 +294,7 @@ impl Application {
             metrics,
             metrics_on_main: m.enabled && metrics_listener.is_none(),
             body_timeout: Duration::from_secs(settings.server.request_body_timeout_seconds),
+            password_work,
         };
         let metrics_port = metrics_listener
             .as_ref()

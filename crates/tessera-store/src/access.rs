@@ -206,6 +206,7 @@ fn require_grant_ends(
 
 impl AccessRepository for Store {
     fn create_entry(&self, kind: Kind, new: &NewEntry, now: UnixTime) -> Result<Entry, UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         let row: EntryRow = with_table!(kind, t => diesel::insert_into(t::table)
             .values((
@@ -222,7 +223,10 @@ impl AccessRepository for Store {
     }
 
     fn get_entry(&self, kind: Kind, id: i64) -> anyhow::Result<Option<Entry>> {
-        get_visible(&mut *self.conn()?, kind, id).context("cannot read an entry")
+        let cache = &self.cache;
+        cache.read(&cache.entries, (kind as u8, id), || {
+            get_visible(&mut *self.conn()?, kind, id).context("cannot read an entry")
+        })
     }
 
     fn find_entry(&self, kind: Kind, name: &str) -> anyhow::Result<Option<Entry>> {
@@ -244,6 +248,7 @@ impl AccessRepository for Store {
         new: &NewEntry,
         now: UnixTime,
     ) -> Result<Entry, UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         let row: Option<EntryRow> = with_table!(kind, t => diesel::update(
                 t::table.find(id).filter(t::name.not_like(HIDDEN)),
@@ -262,6 +267,7 @@ impl AccessRepository for Store {
     }
 
     fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE; a tenant's
         // users do not, so a tenant with users fails on its foreign key and stays.
@@ -297,6 +303,7 @@ impl AccessRepository for Store {
     }
 
     fn link(&self, link: Link, left: i64, right: i64) -> Result<(), UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let (lk, rk) = link.kinds();
         crate::write_tx(&mut *self.conn()?, |conn| {
             require(conn, lk, left, lk.as_str())?;
@@ -308,6 +315,7 @@ impl AccessRepository for Store {
     }
 
     fn unlink(&self, link: Link, left: i64, right: i64) -> anyhow::Result<bool> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         let n = match link {
             Link::RolePermission => diesel::delete(
@@ -353,6 +361,7 @@ impl AccessRepository for Store {
     }
 
     fn grant_role(&self, person: UserId, service: i64, role: i64) -> Result<(), UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         crate::write_tx(&mut *self.conn()?, |conn| {
             require_grant_ends(conn, person, service)?;
             require(conn, Kind::Role, role, "role")?;
@@ -375,6 +384,7 @@ impl AccessRepository for Store {
     }
 
     fn revoke_role(&self, person: UserId, service: i64, role: i64) -> anyhow::Result<bool> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let n = diesel::delete(
             person_service_roles::table
                 .filter(person_service_roles::person_id.eq(person.0))
@@ -393,6 +403,7 @@ impl AccessRepository for Store {
         permission: i64,
         now: UnixTime,
     ) -> Result<(), UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let hidden_name = format!("~{}/{service}", person.0);
         crate::write_tx(&mut *self.conn()?, |conn| {
             require_grant_ends(conn, person, service)?;
@@ -440,31 +451,19 @@ impl AccessRepository for Store {
     }
 
     fn person_roles(&self, person: UserId, service: i64) -> anyhow::Result<Vec<Entry>> {
-        let rows: Vec<EntryRow> = roles::table
-            .inner_join(person_service_roles::table)
-            .filter(person_service_roles::person_id.eq(person.0))
-            .filter(person_service_roles::service_id.eq(service))
-            .filter(roles::name.not_like(HIDDEN))
-            .order(roles::name.asc())
-            .select(entry_columns!(roles))
-            .load(&mut *self.conn()?)
-            .context("cannot read a person's roles")?;
-        Ok(rows.into_iter().map(|r| entry(Kind::Role, r)).collect())
+        let cache = &self.cache;
+        let roles = cache.read(&cache.person_roles, (person.0, service), || {
+            self.load_person_roles(person, service).map(Some)
+        })?;
+        Ok(roles.unwrap_or_default())
     }
 
     fn effective_permissions(&self, person: UserId, service: i64) -> anyhow::Result<Vec<String>> {
-        let held_roles = person_service_roles::table
-            .filter(person_service_roles::person_id.eq(person.0))
-            .filter(person_service_roles::service_id.eq(service))
-            .select(person_service_roles::role_id);
-        permissions::table
-            .inner_join(role_permissions::table)
-            .filter(role_permissions::role_id.eq_any(held_roles))
-            .select(permissions::name)
-            .distinct()
-            .order(permissions::name.asc())
-            .load(&mut *self.conn()?)
-            .context("cannot read effective permissions")
+        let cache = &self.cache;
+        let permissions = cache.read(&cache.permissions, (person.0, service), || {
+            self.load_effective_permissions(person, service).map(Some)
+        })?;
+        Ok(permissions.unwrap_or_default())
     }
 
     fn role_people(&self, service: i64, role: i64) -> anyhow::Result<Vec<User>> {
@@ -491,6 +490,7 @@ impl AccessRepository for Store {
         secret: Option<&HashedToken>,
         now: UnixTime,
     ) -> anyhow::Result<bool> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let n = diesel::update(services::table.find(service))
             .set((
                 services::secret_hash.eq(secret.map(HashedToken::as_str)),
@@ -503,12 +503,49 @@ impl AccessRepository for Store {
     }
 
     fn service_by_secret(&self, digest: &HashedToken) -> anyhow::Result<Option<Entry>> {
-        let row: Option<EntryRow> = services::table
-            .filter(services::secret_hash.eq(digest.as_str()))
-            .select(entry_columns!(services))
-            .first(&mut *self.conn()?)
-            .optional()
-            .context("cannot look up a service secret")?;
-        Ok(row.map(|r| entry(Kind::Service, r)))
+        let cache = &self.cache;
+        cache.read(&cache.service_secrets, digest.clone(), || {
+            let row: Option<EntryRow> = services::table
+                .filter(services::secret_hash.eq(digest.as_str()))
+                .select(entry_columns!(services))
+                .first(&mut *self.conn()?)
+                .optional()
+                .context("cannot look up a service secret")?;
+            Ok(row.map(|r| entry(Kind::Service, r)))
+        })
+    }
+}
+
+impl Store {
+    fn load_person_roles(&self, person: UserId, service: i64) -> anyhow::Result<Vec<Entry>> {
+        let rows: Vec<EntryRow> = roles::table
+            .inner_join(person_service_roles::table)
+            .filter(person_service_roles::person_id.eq(person.0))
+            .filter(person_service_roles::service_id.eq(service))
+            .filter(roles::name.not_like(HIDDEN))
+            .order(roles::name.asc())
+            .select(entry_columns!(roles))
+            .load(&mut *self.conn()?)
+            .context("cannot read a person's roles")?;
+        Ok(rows.into_iter().map(|r| entry(Kind::Role, r)).collect())
+    }
+
+    fn load_effective_permissions(
+        &self,
+        person: UserId,
+        service: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        let held_roles = person_service_roles::table
+            .filter(person_service_roles::person_id.eq(person.0))
+            .filter(person_service_roles::service_id.eq(service))
+            .select(person_service_roles::role_id);
+        permissions::table
+            .inner_join(role_permissions::table)
+            .filter(role_permissions::role_id.eq_any(held_roles))
+            .select(permissions::name)
+            .distinct()
+            .order(permissions::name.asc())
+            .load(&mut *self.conn()?)
+            .context("cannot read effective permissions")
     }
 }

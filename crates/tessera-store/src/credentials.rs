@@ -68,6 +68,56 @@ fn api_key(
 /// session created at, session last used at, token lifetime.
 type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64, i64, i64, i64);
 
+impl Store {
+    fn load_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
+        let mut conn = self.conn()?;
+        let row: Option<KeyRow> = api_keys::table
+            .filter(api_keys::key_hash.eq(digest.as_str()))
+            .select(key_columns!())
+            .first(&mut conn)
+            .optional()
+            .context("cannot look up an API key")?;
+        let Some(row) = row else { return Ok(None) };
+        let key = api_key(row)?;
+        Ok(load_user(&mut conn, key.user_id.0)?.map(|(user, _)| (key, user)))
+    }
+
+    fn load_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
+        let row: Option<OpaqueRow> = opaque_tokens::table
+            .inner_join(sessions::table)
+            .filter(opaque_tokens::token_hash.eq(digest.as_str()))
+            .select((
+                opaque_tokens::id,
+                opaque_tokens::session_id,
+                sessions::user_id,
+                sessions::revoked_at,
+                sessions::expires_at,
+                opaque_tokens::expires_at,
+                sessions::created_at,
+                sessions::last_used_at,
+                opaque_tokens::ttl,
+            ))
+            .first(&mut *self.conn()?)
+            .optional()
+            .context("cannot look up an opaque token")?;
+        Ok(row.map(
+            |(token_id, session, user, revoked, session_expires, expires, created, used, ttl)| {
+                OpaqueRecord {
+                    token_id,
+                    session_id: SessionId(session),
+                    user_id: UserId(user),
+                    session_revoked: revoked.is_some(),
+                    session_created_at: UnixTime(created),
+                    session_last_used_at: UnixTime(used),
+                    session_expires_at: UnixTime(session_expires),
+                    expires_at: UnixTime(expires),
+                    ttl,
+                }
+            },
+        ))
+    }
+}
+
 impl CredentialRepository for Store {
     fn create_api_key(&self, new: &NewApiKey, digest: &HashedToken) -> Result<ApiKey, UserError> {
         let scopes = new
@@ -124,21 +174,22 @@ impl CredentialRepository for Store {
     }
 
     fn delete_api_key(&self, id: i64, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
+        let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         crate::write_tx(&mut *self.conn()?, |conn| delete_key(conn, id, now))
             .context("cannot delete an API key")
     }
 
     fn find_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
-        let mut conn = self.conn()?;
-        let row: Option<KeyRow> = api_keys::table
-            .filter(api_keys::key_hash.eq(digest.as_str()))
-            .select(key_columns!())
-            .first(&mut conn)
-            .optional()
-            .context("cannot look up an API key")?;
-        let Some(row) = row else { return Ok(None) };
-        let key = api_key(row)?;
-        Ok(load_user(&mut conn, key.user_id.0)?.map(|(user, _)| (key, user)))
+        let cache = &self.cache;
+        cache.read(&cache.api_keys, digest.clone(), || {
+            self.load_api_key(digest)
+        })
+    }
+
+    fn find_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
+        let cache = &self.cache;
+        cache.read(&cache.opaque, digest.clone(), || self.load_opaque(digest))
     }
 
     fn record_api_key_use(&self, uses: &[(i64, UnixTime)]) -> anyhow::Result<()> {
@@ -191,41 +242,6 @@ impl CredentialRepository for Store {
         .context("cannot create an opaque token")
     }
 
-    fn find_opaque(&self, digest: &HashedToken) -> anyhow::Result<Option<OpaqueRecord>> {
-        let row: Option<OpaqueRow> = opaque_tokens::table
-            .inner_join(sessions::table)
-            .filter(opaque_tokens::token_hash.eq(digest.as_str()))
-            .select((
-                opaque_tokens::id,
-                opaque_tokens::session_id,
-                sessions::user_id,
-                sessions::revoked_at,
-                sessions::expires_at,
-                opaque_tokens::expires_at,
-                sessions::created_at,
-                sessions::last_used_at,
-                opaque_tokens::ttl,
-            ))
-            .first(&mut *self.conn()?)
-            .optional()
-            .context("cannot look up an opaque token")?;
-        Ok(row.map(
-            |(token_id, session, user, revoked, session_expires, expires, created, used, ttl)| {
-                OpaqueRecord {
-                    token_id,
-                    session_id: SessionId(session),
-                    user_id: UserId(user),
-                    session_revoked: revoked.is_some(),
-                    session_created_at: UnixTime(created),
-                    session_last_used_at: UnixTime(used),
-                    session_expires_at: UnixTime(session_expires),
-                    expires_at: UnixTime(expires),
-                    ttl,
-                }
-            },
-        ))
-    }
-
     fn extend_opaque(
         &self,
         id: i64,
@@ -233,6 +249,7 @@ impl CredentialRepository for Store {
         to: UnixTime,
         now: UnixTime,
     ) -> anyhow::Result<Extension> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         crate::write_tx(&mut *self.conn()?, |conn| {
             let n = diesel::update(
                 opaque_tokens::table
@@ -270,6 +287,7 @@ impl CredentialRepository for Store {
         ended_before: UnixTime,
         batch: u32,
     ) -> anyhow::Result<u64> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         let limit = i64::from(batch);
         let cutoff = ended_before.seconds();
         crate::write_tx(&mut *self.conn()?, |conn| {

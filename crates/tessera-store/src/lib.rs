@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod cache;
 mod copy;
 mod credentials;
 mod lockout;
@@ -182,6 +183,8 @@ pub struct StoreConfig {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
+    /// Hot reads kept in memory; off (a zero time to live) unless `with_read_cache` says otherwise.
+    cache: std::sync::Arc<cache::ReadCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -235,7 +238,20 @@ impl Store {
             .connection_timeout(config.acquire_timeout)
             .build_unchecked(manager);
         drop(first);
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            cache: std::sync::Arc::new(cache::ReadCache::new(Duration::ZERO)),
+        })
+    }
+
+    /// Keeps the rows every token check reads in memory for at most `ttl` (zero: not at all),
+    /// dropped at once when this store writes something that changes them. Writes by other nodes
+    /// show after `ttl`: give it the bound within which other nodes' revocations show.
+    #[must_use]
+    pub fn with_read_cache(mut self, ttl: Duration) -> Self {
+        self.cache = std::sync::Arc::new(cache::ReadCache::new(ttl));
+        self
     }
 
     /// The backend this store uses.
@@ -260,6 +276,7 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> anyhow::Result<Conn> {
+        tessera_domain::memory_only::may_block()?;
         self.pool.get().map_err(|e| {
             anyhow::Error::new(tessera_domain::error::Unreachable)
                 .context(format!("no database connection available: {e}"))

@@ -168,6 +168,7 @@ impl MfaRepository for Store {
         revoke: RevokeSessions,
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         crate::write_tx(&mut *self.conn()?, |conn| {
             diesel::delete(user_mfa::table.find(user.0)).execute(conn)?;
             diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user.0)))

@@ -55,6 +55,8 @@ impl RecoveryRepository for Store {
         hash: &PasswordHash,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
+        let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         crate::write_tx(&mut *self.conn()?, |conn| {
             // The conditional update is the single point where one use wins.
             let user: Option<i64> = diesel::update(

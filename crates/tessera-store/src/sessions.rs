@@ -162,6 +162,7 @@ impl SessionRepository for Store {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> anyhow::Result<Rotation> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| {
             let won = diesel::update(
@@ -200,6 +201,7 @@ impl SessionRepository for Store {
     }
 
     fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| end_session(conn, id.0, reason, now))
             .context("cannot revoke a session")
@@ -312,6 +314,7 @@ impl SessionDirectory for Store {
         reason: &str,
         now: UnixTime,
     ) -> anyhow::Result<Vec<SessionId>> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
         crate::write_tx(&mut *self.conn()?, |conn| {
             revoke_user_sessions(conn, user.0, scope, reason, now)
         })

@@ -149,6 +149,7 @@ impl UserRepository for Store {
         hash: &PasswordHash,
         now: UnixTime,
     ) -> Result<User, UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         let id = crate::write_tx(&mut conn, |conn| insert_user(conn, new, hash, now))
             .map_err(|e| to_user_error(e, "cannot create a user"))?;
@@ -161,6 +162,7 @@ impl UserRepository for Store {
         users: &[(NewUser, PasswordHash)],
         now: UnixTime,
     ) -> Result<Vec<User>, UserError> {
+        let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
         let ids = crate::write_tx(&mut conn, |conn| {
             users
@@ -180,7 +182,9 @@ impl UserRepository for Store {
     }
 
     fn get_user(&self, id: UserId) -> anyhow::Result<Option<User>> {
-        Ok(load_user(&mut *self.conn()?, id.0)?.map(|(u, _)| u))
+        self.cache.read(&self.cache.users, id.0, || {
+            Ok(load_user(&mut *self.conn()?, id.0)?.map(|(u, _)| u))
+        })
     }
 
     fn find_credentials(
@@ -216,6 +220,8 @@ impl UserRepository for Store {
         revoke: RevokeSessions,
         now: UnixTime,
     ) -> Result<(User, Vec<SessionId>), UserError> {
+        let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
+        let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
         let set = UserChangeset {
             email: changes
@@ -265,6 +271,8 @@ impl UserRepository for Store {
         api_keys: ApiKeys,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
+        let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| {
             let n = diesel::update(users::table.find(id.0))
@@ -292,6 +300,8 @@ impl UserRepository for Store {
     }
 
     fn delete_user(&self, id: UserId, now: UnixTime) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
+        let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| {
             let revoked =

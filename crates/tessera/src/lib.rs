@@ -148,7 +148,11 @@ impl Tessera {
     /// As `open`.
     pub fn open_with(settings: &Settings, options: Options) -> anyhow::Result<Self> {
         settings.validate()?;
-        let store = Arc::new(open_store(settings)?);
+        // The rows token checks read are kept in memory for as long as other nodes may take to
+        // see a revocation: the same bound for a disabled user or a removed grant.
+        let store = Arc::new(open_store(settings)?.with_read_cache(Duration::from_millis(
+            settings.cluster.sync_interval_milliseconds,
+        )));
         let clock = Arc::new(SystemClock);
         let now = clock.now().seconds();
         let report = keys::ensure_keys(&settings.keys.dir, now, settings.keys.signing_alg()?)?;

@@ -51,6 +51,7 @@ impl From<ApiError> for OAuthError {
         let code = match &e {
             ApiError::Internal(_)
             | ApiError::Unavailable
+            | ApiError::Busy
             | ApiError::Locked { .. }
             | ApiError::RateLimited { .. }
             | ApiError::RequestTimeout

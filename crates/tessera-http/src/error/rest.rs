@@ -56,6 +56,9 @@ pub enum ApiError {
     /// A dependency (the database) did not answer; the cause is logged where it happened.
     #[error("the service is unavailable; try again")]
     Unavailable,
+    /// Too many requests are waiting to hash a password: 503 with `Retry-After`.
+    #[error("too many sign-ins are waiting to be checked; try again in a moment")]
+    Busy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -96,7 +99,7 @@ impl ApiError {
             Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. } => code,
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Busy => "unavailable",
             Self::NotFound => "not_found",
             Self::Locked { .. } => "account_locked",
             Self::RateLimited { .. } => "rate_limited",
@@ -185,7 +188,7 @@ impl ResponseError for ApiError {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } | Self::MfaRequired { .. } => StatusCode::UNAUTHORIZED,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Locked { .. } => StatusCode::LOCKED,
@@ -207,7 +210,7 @@ impl ResponseError for ApiError {
         if let Self::Locked { retry_after } | Self::RateLimited { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
-        if let Self::Unavailable = self {
+        if let Self::Unavailable | Self::Busy = self {
             res.insert_header((header::RETRY_AFTER, "1"));
         }
         if let Self::RequestTimeout = self {

@@ -111,6 +111,7 @@ pub async fn login(
         tenant: body.tenant,
         context: client.0,
     };
+    let _turn = state.password_work.enter().await?;
     let issued = state
         .run(move |c| c.authentication.login(request, kind))
         .await?;
@@ -168,6 +169,8 @@ pub async fn userinfo(
     Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
     let me = caller.user_id;
-    let user = state.run(move |c| c.accounts.get_user(&caller, me)).await?;
+    let user = state
+        .read(move |c| c.accounts.get_user(&caller, me))
+        .await?;
     Ok(HttpResponse::Ok().json(UserInfoResponse::from(&user)))
 }

@@ -134,7 +134,10 @@ pub async fn check_token(
         service_id,
     } = body.unwrap_or_default();
     let checked = state
-        .blocking(move |c| c.credentials.check_token(principal, user_id, service_id))
+        .read_raw(move |c| {
+            c.credentials
+                .check_token(principal.clone(), user_id, service_id)
+        })
         .await
         .map_err(ApiError::from)??;
     Ok(HttpResponse::Ok()
@@ -176,7 +179,7 @@ pub async fn introspect(
         ));
     };
     let found = state
-        .blocking(move |c| {
+        .read_raw(move |c| {
             c.credentials
                 .introspect_as(client_id.as_deref(), &secret, &token)
         })
@@ -266,6 +269,7 @@ async fn oauth_grant(
                 context: client.0,
             };
             let kind = SessionKind::Jwt;
+            let _turn = state.password_work.enter().await?;
             let issued = state
                 .blocking(move |c| {
                     c.authentication
@@ -316,7 +320,9 @@ pub async fn profile(
     let renewed = matches!(caller.credential, Credential::Opaque { renewed: true });
     let expires_at = caller.expires_at.map(rfc3339);
     let me = caller.user_id;
-    let user = state.run(move |c| c.accounts.get_user(&caller, me)).await?;
+    let user = state
+        .read(move |c| c.accounts.get_user(&caller, me))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ProfileResponse {

@@ -22,6 +22,7 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_domain();
+    let _turn = state.password_work.enter().await?;
     let user = state
         .run(move |c| c.accounts.create_user(&caller, request))
         .await?;
@@ -37,7 +38,9 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    let user = state.run(move |c| c.accounts.get_user(&caller, id)).await?;
+    let user = state
+        .read(move |c| c.accounts.get_user(&caller, id))
+        .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }
 
@@ -118,6 +121,7 @@ pub async fn change_password(
     let current = body.current_password.map(Password::new);
     let new = Password::new(body.new_password);
     let end_api_keys = body.end_api_keys.unwrap_or(false);
+    let _turn = state.password_work.enter().await?;
     state
         .run(move |c| {
             c.accounts
@@ -150,6 +154,7 @@ pub async fn register(
         password: Password::new(body.password),
         email: body.email,
     };
+    let _turn = state.password_work.enter().await?;
     let user = state
         .run(move |c| c.recovery.register(req, &context))
         .await?;
@@ -185,6 +190,7 @@ pub async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let token = PlainToken::new(body.token);
     let new = Password::new(body.new_password);
+    let _turn = state.password_work.enter().await?;
     state
         .run(move |c| c.recovery.reset_password(&token, &new, &context))
         .await?;

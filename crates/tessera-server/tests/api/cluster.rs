@@ -351,3 +351,150 @@ async fn with_redis_rate_limit_budgets_are_shared_by_the_nodes() {
         break;
     }
 }
+
+/// Polls `check` on the other node until it holds, at most `PROPAGATION`.
+async fn holds_within_bound<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            eprintln!("{what} reached the other node in {:?}", start.elapsed());
+            return;
+        }
+        assert!(
+            start.elapsed() <= PROPAGATION,
+            "{what} on one node did not reach the other within {PROPAGATION:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server named by TESSERA_TEST_POSTGRES_URL"]
+async fn changes_reach_the_other_nodes_cached_reads_within_the_bound() {
+    let (a, b, _db, _dir) = two_nodes();
+    let admin = a.token("admin", ADMIN_PASSWORD).await;
+    let post = |node: &Node, path: &str, body: Value| {
+        node.client
+            .post(format!("{}{path}", node.base))
+            .bearer_auth(&admin)
+            .json(&body)
+    };
+    let (status, body) = a
+        .send(post(
+            &a,
+            "/users",
+            json!({"username": "dave", "password": PASSWORD}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let dave = body["id"].as_i64().unwrap();
+    let mut ids = Vec::new();
+    for (path, name) in [
+        ("/services", "billing"),
+        ("/roles", "clerk"),
+        ("/permissions", "invoice:read"),
+    ] {
+        let (status, body) = a.send(post(&a, path, json!({"name": name}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let (service, role, permission) = (ids[0], ids[1], ids[2]);
+    let grant = json!({"person_id": dave, "service_id": service, "role_id": role});
+    for (path, body) in [
+        (
+            "/role-permissions",
+            json!({"role_id": role, "permission_id": permission}),
+        ),
+        (
+            "/service-roles",
+            json!({"service_id": service, "role_id": role}),
+        ),
+        ("/person-service-roles", grant.clone()),
+    ] {
+        let (status, body) = a.send(post(&a, path, body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+    }
+    let mut keys = Vec::new();
+    for name in ["one", "two"] {
+        let (status, body) = a
+            .send(post(
+                &a,
+                &format!("/users/{dave}/api-keys"),
+                json!({"name": name}),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        keys.push((
+            body["id"].as_i64().unwrap(),
+            body["key"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let dave_jwt = b.token("dave", PASSWORD).await;
+    let permissions_on_b = || async {
+        let (status, body) = b
+            .send(
+                b.client
+                    .post(format!("{}/check-token", b.base))
+                    .bearer_auth(&dave_jwt)
+                    .json(&json!({"service_id": service})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["permissions"].clone()
+    };
+    // B reads everything once, so the answers are in its memory.
+    for _ in 0..2 {
+        assert_eq!(permissions_on_b().await, json!(["invoice:read"]));
+        for (_, key) in &keys {
+            assert_eq!(b.userinfo(key).await, StatusCode::OK);
+        }
+    }
+
+    // A grant removed on A.
+    let (status, _) = a
+        .send(
+            a.client
+                .delete(format!("{}/person-service-roles", a.base))
+                .bearer_auth(&admin)
+                .json(&grant),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    holds_within_bound("a removed grant", || async {
+        permissions_on_b().await == json!([])
+    })
+    .await;
+
+    // An API key deleted on A.
+    let (status, _) = a
+        .send(
+            a.client
+                .delete(format!("{}/api-keys/{}", a.base, keys[0].0))
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    holds_within_bound("a deleted API key", || async {
+        b.userinfo(&keys[0].1).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+
+    // The user disabled on A: the other key stops working on B.
+    let (status, body) = a
+        .send(
+            a.client
+                .patch(format!("{}/users/{dave}", a.base))
+                .bearer_auth(&admin)
+                .json(&json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    holds_within_bound("a disabled user", || async {
+        b.userinfo(&keys[1].1).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}

@@ -11,10 +11,12 @@
 mod access;
 mod audit;
 mod browser;
+mod caches;
 mod cli;
 mod cluster;
 mod credentials;
 mod faults;
+mod flood;
 mod hardening;
 mod health;
 mod import;
