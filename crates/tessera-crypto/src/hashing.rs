@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -206,9 +206,8 @@ fn verify_argon2(memory: &mut Memory, password: &[u8], hash: &Phc) -> bool {
 pub struct Argon2Hasher {
     params: Params,
     pool: Pool,
-    /// A hash of a random password with the configured parameters, verified against when the user
-    /// is unknown; made on the pool as the hasher starts, so starting does not wait for it.
-    dummy: Arc<OnceLock<String>>,
+    /// Verified against when the user is unknown (see `dummy_hash`).
+    dummy: Arc<Phc>,
 }
 
 impl std::fmt::Debug for Argon2Hasher {
@@ -223,17 +222,20 @@ fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// The dummy hash, made now if the pool has not made it yet.
-fn dummy_hash(dummy: &OnceLock<String>, memory: &mut Memory, params: &Params) -> Option<Phc> {
-    let encoded = match dummy.get() {
-        Some(d) => d,
-        None => {
-            let password = crate::b64(&crate::random_bytes::<16>());
-            let made = hash_argon2(memory, params, password.as_bytes()).ok()?;
-            dummy.get_or_init(|| made)
-        }
-    };
-    Phc::new(encoded).ok()
+/// A hash with the configured parameters that no password matches: a random salt and a random
+/// output. Verifying against it costs what verifying against a user's hash costs, and making it
+/// costs nothing (no hash is computed at start-up).
+fn dummy_hash(params: &Params) -> anyhow::Result<Phc> {
+    let salt = crate::random_bytes::<16>();
+    let output = crate::random_bytes::<{ Params::DEFAULT_OUTPUT_LEN }>();
+    Ok(Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?),
+        hash: Some(Output::new(&output).map_err(|e| anyhow::anyhow!("argon2 output: {e}"))?),
+    })
 }
 
 impl Argon2Hasher {
@@ -256,16 +258,10 @@ impl Argon2Hasher {
         } else {
             config.threads
         };
-        let pool = Pool::new(threads)?;
-        let dummy = Arc::new(OnceLock::new());
-        let (made, for_pool) = (Arc::clone(&dummy), params.clone());
-        pool.submit(Box::new(move |memory| {
-            let _ = dummy_hash(&made, memory, &for_pool);
-        }))?;
         Ok(Self {
+            dummy: Arc::new(dummy_hash(&params)?),
             params,
-            pool,
-            dummy,
+            pool: Pool::new(threads)?,
         })
     }
 
@@ -357,13 +353,11 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     fn verify_dummy(&self, password: &Password) {
-        let (dummy, params) = (Arc::clone(&self.dummy), self.params.clone());
+        let dummy = Arc::clone(&self.dummy);
         let pw = zeroize::Zeroizing::new(password.expose().as_bytes().to_vec());
-        let _ = self.pool.run(move |memory| {
-            if let Some(hash) = dummy_hash(&dummy, memory, &params) {
-                let _ = verify_argon2(memory, &pw, &hash);
-            }
-        });
+        let _ = self
+            .pool
+            .run(move |memory| verify_argon2(memory, &pw, &dummy));
     }
 }
 
@@ -481,6 +475,19 @@ mod tests {
                 h.verify(&pw("legacy"), &PasswordHash::new(other)).unwrap(),
                 Verification::Match { needs_rehash: true }
             );
+        }
+        // The dummy hash has the configured parameters, so it costs what a user's hash costs,
+        // and matches no password.
+        assert!(h
+            .dummy
+            .to_string()
+            .starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        for guess in ["", "anything", "correct horse"] {
+            assert!(!verify_argon2(
+                &mut Memory::default(),
+                guess.as_bytes(),
+                &h.dummy
+            ));
         }
         h.verify_dummy(&pw("anything"));
     }

@@ -121,10 +121,12 @@ pub struct HttpSettings {
 }
 
 /// A GET-only resource outside the route table, whose other methods get a JSON 405.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        routes::meta::method_not_allowed_here("GET")
-    }))
+fn resource(path: &'static str) -> actix_web::Resource {
+    web::resource(path)
+        .app_data(openapi::RoutePattern(path))
+        .default_service(web::to(|| async {
+            routes::meta::method_not_allowed_here("GET")
+        }))
 }
 
 /// Registers every route; `/metrics` too unless it has its own listener.

@@ -59,6 +59,24 @@ impl opentelemetry::propagation::Extractor for TraceHeaders<'_> {
     }
 }
 
+/// A new request id: a random prefix drawn once per process and a counter, 24 hex digits. Ids
+/// need to be unique, not secret, so no random number is drawn per request.
+fn new_request_id() -> String {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        let mut buf = [0u8; 4];
+        let _ = getrandom::fill(&mut buf);
+        u32::from_le_bytes(buf)
+    });
+    format!(
+        "{prefix:08x}{:016x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// A client-supplied request id is kept when it is short and plain; otherwise one is made.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
@@ -70,16 +88,7 @@ fn request_id(req: &ServiceRequest) -> String {
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(
-            || {
-                let mut buf = [0u8; 12];
-                if getrandom::fill(&mut buf).is_err() {
-                    return "unavailable".to_owned();
-                }
-                buf.iter().map(|b| format!("{b:02x}")).collect()
-            },
-            str::to_owned,
-        )
+        .map_or_else(new_request_id, str::to_owned)
 }
 
 /// Logs method, route pattern (never the raw path or query), status, latency, client address,
@@ -101,32 +110,47 @@ pub async fn log_requests(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    // The route pattern, never the raw path; the resource map knows it before routing.
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".to_owned());
-    // The request's span, which trace export (when configured) sends as a server span.
+    // The request's span, which trace export (when configured) sends as a server span; its name
+    // and route are recorded once routing has found the route.
     let span = tracing::info_span!(
         "request",
-        otel.name = format!("{method} {route}"),
+        otel.name = method.as_str(),
         otel.kind = "server",
         http.request.method = method.as_str(),
-        http.route = route.as_str(),
+        http.route = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         request_id = id.as_str(),
     );
     // A caller that sends `traceparent` gets this span in its own trace. Without trace export the
     // span has no OpenTelemetry data and this does nothing.
-    let parent = opentelemetry::propagation::TextMapPropagator::extract(
-        &opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        &TraceHeaders(req.headers()),
-    );
-    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+    if req.headers().contains_key("traceparent") {
+        let parent = opentelemetry::propagation::TextMapPropagator::extract(
+            &opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+            &TraceHeaders(req.headers()),
+        );
+        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+    }
     let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
+    // The route pattern, never the raw path: the served resource carries it (looking it up in
+    // the resource map would match the path against every route a second time).
+    let route = res
+        .request()
+        .app_data::<crate::openapi::RoutePattern>()
+        .map_or("<unmatched>", |r| r.0);
     let status = res.status().as_u16();
+    if !span.is_disabled() {
+        span.record("http.route", route);
+        // The exported span was named when it started; it gets its route's name now. Without
+        // trace export there is no exported span and this does nothing.
+        let cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&span);
+        let exported = opentelemetry::trace::TraceContextExt::span(&cx);
+        if exported.span_context().is_valid() {
+            exported.update_name(format!("{method} {route}"));
+        }
+    }
     span.record("http.response.status_code", i64::from(status));
     if let Some(m) = &metrics {
-        m.request(&method, &route, status, started.elapsed());
+        m.request(&method, route, status, started.elapsed());
         if status == 429 {
             m.rate_limited();
         }

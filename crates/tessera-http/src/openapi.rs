@@ -258,6 +258,10 @@ pub trait Routes {
         F::Output: Responder + 'static;
 }
 
+/// The pattern of the route that served a request, such as `/users/{id}`.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePattern(pub &'static str);
+
 /// Collects the routes as actix resources, one per path, each with a JSON 405 for other methods
 /// that names the allowed ones in `Allow` (RFC 9110 §15.5.6).
 #[derive(Default)]
@@ -295,18 +299,27 @@ impl Routes for ActixRoutes {
 }
 
 impl ActixRoutes {
-    /// Registers what was collected.
-    pub fn register(self, cfg: &mut web::ServiceConfig) {
-        for (_, methods, resource) in self.resources {
+    /// Registers what was collected: paths without parameters first, since actix tries resources
+    /// in order and a fixed path is one comparison where a pattern is a regular expression (and
+    /// a fixed path must win over a pattern it also matches). Each resource carries its pattern,
+    /// for the request log and the metrics.
+    pub fn register(mut self, cfg: &mut web::ServiceConfig) {
+        self.resources
+            .sort_by_key(|(path, _, _)| path.contains('{'));
+        for (path, methods, resource) in self.resources {
             let allow = methods
                 .iter()
                 .map(|m| format!("{m:?}").to_uppercase())
                 .collect::<Vec<_>>()
                 .join(", ");
-            cfg.service(resource.default_service(web::to(move || {
-                let allow = allow.clone();
-                async move { crate::routes::meta::method_not_allowed_here(&allow) }
-            })));
+            cfg.service(
+                resource
+                    .app_data(RoutePattern(path))
+                    .default_service(web::to(move || {
+                        let allow = allow.clone();
+                        async move { crate::routes::meta::method_not_allowed_here(&allow) }
+                    })),
+            );
         }
     }
 }

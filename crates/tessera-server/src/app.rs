@@ -250,6 +250,7 @@ impl Application {
         let password_work = Arc::new(tessera_http::admission::PasswordWork::new(
             hasher.threads() * 2,
             settings.password_hashing.max_waiting,
+            Duration::from_secs(1),
         ));
         let work = Arc::clone(&password_work);
         let metrics = tessera_http::metrics::MetricsSource {

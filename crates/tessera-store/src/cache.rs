@@ -25,8 +25,10 @@ use tessera_domain::ports::OpaqueRecord;
 use tessera_domain::token::HashedToken;
 use tessera_domain::user::User;
 
-/// Entries a table holds at most before it is emptied.
+/// Entries a table of single rows holds at most before it is emptied.
 const MAX_ENTRIES: usize = 100_000;
+/// Pages of users kept at most (each holds up to a page of users).
+const MAX_PAGES: usize = 256;
 
 /// Which rows a write may have changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +41,26 @@ pub(crate) enum Family {
 
 pub(crate) struct Table<K, V> {
     family: Family,
+    max: usize,
     rows: Mutex<HashMap<K, (u64, Instant, V)>>,
 }
 
 impl<K: Hash + Eq, V: Clone> Table<K, V> {
     fn new(family: Family) -> Self {
+        Self::bounded(family, MAX_ENTRIES)
+    }
+
+    fn bounded(family: Family, max: usize) -> Self {
         Self {
             family,
+            max,
             rows: Mutex::new(HashMap::new()),
         }
     }
 }
+
+/// A page of the user list: after, limit, prefix, tenant filter.
+pub(crate) type PageKey = (Option<i64>, u32, Option<String>, Option<Option<i64>>);
 
 /// Moves a family's generation on when dropped.
 pub(crate) struct Writing<'a> {
@@ -79,6 +90,8 @@ pub(crate) struct ReadCache {
     pub(crate) permissions: Table<(i64, i64), Vec<String>>,
     /// Services by the digest of their secret.
     pub(crate) service_secrets: Table<HashedToken, Entry>,
+    /// Pages of the user list.
+    pub(crate) user_pages: Table<PageKey, Vec<User>>,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -102,6 +115,7 @@ impl ReadCache {
             person_roles: Table::new(Family::Accounts),
             permissions: Table::new(Family::Accounts),
             service_secrets: Table::new(Family::Accounts),
+            user_pages: Table::bounded(Family::Accounts, MAX_PAGES),
         }
     }
 
@@ -151,7 +165,7 @@ impl ReadCache {
         }
         let found = load()?;
         if let (Some(value), Ok(mut rows)) = (&found, table.rows.lock()) {
-            if rows.len() >= MAX_ENTRIES {
+            if rows.len() >= table.max {
                 rows.clear();
             }
             rows.insert(key, (generation, Instant::now(), value.clone()));

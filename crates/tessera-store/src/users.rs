@@ -313,6 +313,39 @@ impl UserRepository for Store {
     }
 
     fn list_users(&self, q: &UserQuery) -> anyhow::Result<Vec<User>> {
+        let key = (
+            q.after.map(|u| u.0),
+            q.limit,
+            q.prefix.clone(),
+            q.tenant.map(|t| t.map(|t| t.0)),
+        );
+        let cache = &self.cache;
+        let page = cache.read(&cache.user_pages, key, || self.load_users(q).map(Some))?;
+        Ok(page.unwrap_or_default())
+    }
+    fn count_users(&self) -> anyhow::Result<u64> {
+        let n: i64 = users::table
+            .count()
+            .get_result(&mut self.conn()?)
+            .context("cannot count users")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn count_active_admins(&self) -> anyhow::Result<u64> {
+        let n: i64 = users::table
+            .inner_join(user_roles::table)
+            .filter(user_roles::role.eq(tessera_domain::user::Role::ADMIN))
+            .filter(users::active.eq(true))
+            .filter(users::tenant_id.is_null())
+            .count()
+            .get_result(&mut self.conn()?)
+            .context("cannot count admins")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl Store {
+    fn load_users(&self, q: &UserQuery) -> anyhow::Result<Vec<User>> {
         let mut conn = self.conn()?;
         let mut query = users::table
             .select(UserRow::as_select())
@@ -344,25 +377,5 @@ impl UserRepository for Store {
         }
         let rows: Vec<UserRow> = query.load(&mut conn).context("cannot list users")?;
         users_with_roles(&mut conn, rows)
-    }
-
-    fn count_users(&self) -> anyhow::Result<u64> {
-        let n: i64 = users::table
-            .count()
-            .get_result(&mut self.conn()?)
-            .context("cannot count users")?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    fn count_active_admins(&self) -> anyhow::Result<u64> {
-        let n: i64 = users::table
-            .inner_join(user_roles::table)
-            .filter(user_roles::role.eq(tessera_domain::user::Role::ADMIN))
-            .filter(users::active.eq(true))
-            .filter(users::tenant_id.is_null())
-            .count()
-            .get_result(&mut self.conn()?)
-            .context("cannot count admins")?;
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -11,11 +11,12 @@ use serde_json::json;
 use tessera_testkit::{spawn_app_with, TestApp};
 use tokio::io::AsyncWriteExt as _;
 
-/// A costly hash (8 MiB, two passes) on one hashing thread, so that a flood lasts.
+/// A costly hash (32 MiB, three passes: some 20 a second) on one hashing thread, so that a flood
+/// lasts and a request that finds the line full does not get a place within the second it waits.
 async fn slow_hashing_app(max_waiting: usize) -> TestApp {
     spawn_app_with(move |s| {
-        s.password_hashing.memory_kib = 8192;
-        s.password_hashing.iterations = 2;
+        s.password_hashing.memory_kib = 32 * 1024;
+        s.password_hashing.iterations = 3;
         s.password_hashing.threads = 1;
         s.password_hashing.max_waiting = max_waiting;
         s.lockout.max_failures = 0;
@@ -54,7 +55,7 @@ async fn during_a_login_flood_logins_are_shed_and_everything_else_is_answered() 
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     let key = a.body["key"].as_str().unwrap().to_owned();
 
-    // 48 clients post wrong passwords back to back until told to stop.
+    // 64 clients post wrong passwords back to back until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
     let (shed, refused, other) = (
         Arc::new(AtomicUsize::new(0)),
@@ -62,7 +63,7 @@ async fn during_a_login_flood_logins_are_shed_and_everything_else_is_answered() 
         Arc::new(AtomicUsize::new(0)),
     );
     let mut flood = Vec::new();
-    for i in 0..48 {
+    for i in 0..64 {
         let (app, stop) = (Arc::clone(&app), Arc::clone(&stop));
         let (shed, refused, other) = (Arc::clone(&shed), Arc::clone(&refused), Arc::clone(&other));
         flood.push(tokio::spawn(async move {
@@ -97,9 +98,13 @@ async fn during_a_login_flood_logins_are_shed_and_everything_else_is_answered() 
         }));
     }
     // The flood is on once the line is full and logins are being shed.
-    while shed.load(Ordering::Relaxed) == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while shed.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("logins are shed once the line is full");
 
     // Token checks, an API key, an uncached read of the store and a login's refusal all answer.
     let checks = async {
