@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex as TimedMutex;
 use std::thread;
 use std::time::Duration;
 
@@ -57,16 +59,20 @@ const RESERVED_BLOCKS: usize = 33 * 1024;
 #[derive(Default)]
 struct Memory {
     blocks: Vec<Block>,
+    /// Blocks held by every thread of the pool, for the tests.
+    held: Arc<AtomicUsize>,
 }
 
 impl Memory {
     fn blocks(&mut self, count: usize) -> anyhow::Result<&mut [Block]> {
         if self.blocks.len() < count {
+            self.release();
             let mut blocks = Vec::new();
             blocks
                 .try_reserve_exact(count.max(RESERVED_BLOCKS))
                 .context("cannot allocate the memory to hash a password")?;
             blocks.resize(count, Block::default());
+            self.held.fetch_add(blocks.len(), Ordering::Relaxed);
             self.blocks = blocks;
         }
         self.blocks
@@ -75,11 +81,28 @@ impl Memory {
     }
 
     fn release(&mut self) {
+        self.held.fetch_sub(self.blocks.len(), Ordering::Relaxed);
         self.blocks = Vec::new();
     }
 }
 
 type Job = Box<dyn FnOnce(&mut Memory) + Send + 'static>;
+
+/// Hashing threads run at a lower scheduling priority (nice 10) than the HTTP workers: when the
+/// cores are busy, token checks and other requests go first and logins take what is left, and
+/// when they are not, logins have the cores to themselves. Where the system refuses, the
+/// thread keeps the normal priority.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    // The crate maps 0..=99 onto niceness 19..=-20: 22 is nice 10.
+    if let Ok(value) = ThreadPriorityValue::try_from(22u8) {
+        if let Err(e) =
+            thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(value))
+        {
+            tracing::debug!(error = ?e, "hashing threads keep the normal priority");
+        }
+    }
+}
 
 /// A fixed set of threads that run hashing jobs one at a time each, so a flood of logins queues here
 /// and leaves every other thread free. Each thread keeps Argon2's memory while it is busy and
@@ -88,26 +111,35 @@ struct Pool {
     sender: Mutex<mpsc::Sender<Job>>,
     queued: Arc<AtomicUsize>,
     threads: usize,
+    /// Argon2 blocks the threads hold.
+    held: Arc<AtomicUsize>,
     /// Told how long each job took from submission to result.
     timer: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
 
 impl Pool {
-    fn new(threads: usize) -> anyhow::Result<Self> {
+    fn new(threads: usize, keep_memory: Duration) -> anyhow::Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
+        let receiver = Arc::new(TimedMutex::new(receiver));
+        let held = Arc::new(AtomicUsize::new(0));
         for i in 0..threads {
             let receiver = Arc::clone(&receiver);
+            let held = Arc::clone(&held);
             thread::Builder::new()
                 .name(format!("tessera-hash-{i}"))
                 .spawn(move || {
-                    let mut memory = Memory::default();
+                    lower_priority();
+                    let mut memory = Memory {
+                        blocks: Vec::new(),
+                        held,
+                    };
                     loop {
-                        // The thread holding the lock waits for the next job; when none comes in
-                        // time it gives its memory back, and so does each other thread in turn.
-                        let job = {
-                            let Ok(rx) = receiver.lock() else { return };
-                            rx.recv_timeout(KEEP_MEMORY_WHILE_IDLE)
+                        // One thread at a time waits for the next job, the others for their
+                        // turn to wait; either wait is bounded, so every thread that has had
+                        // nothing to do for that long gives its memory back.
+                        let job = match receiver.try_lock_for(keep_memory) {
+                            Some(rx) => rx.recv_timeout(keep_memory),
+                            None => Err(RecvTimeoutError::Timeout),
                         };
                         match job {
                             Ok(job) => job(&mut memory),
@@ -122,6 +154,7 @@ impl Pool {
             sender: Mutex::new(sender),
             queued: Arc::new(AtomicUsize::new(0)),
             threads,
+            held,
             timer: None,
         })
     }
@@ -261,7 +294,7 @@ impl Argon2Hasher {
         Ok(Self {
             dummy: Arc::new(dummy_hash(&params)?),
             params,
-            pool: Pool::new(threads)?,
+            pool: Pool::new(threads, KEEP_MEMORY_WHILE_IDLE)?,
         })
     }
 
@@ -280,6 +313,11 @@ impl Argon2Hasher {
     /// Threads of the hashing pool.
     pub fn threads(&self) -> usize {
         self.pool.threads
+    }
+
+    /// Bytes of Argon2 memory the hashing threads hold now (none once they have idled).
+    pub fn memory_held(&self) -> usize {
+        self.pool.held.load(Ordering::Relaxed) * Block::SIZE
     }
 
     fn weaker_than_configured(&self, hash: &Phc) -> bool {
@@ -490,6 +528,43 @@ mod tests {
             ));
         }
         h.verify_dummy(&pw("anything"));
+    }
+
+    /// The nice value of the calling thread (Linux).
+    fn niceness() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        after_name
+            .split_whitespace()
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn idle_threads_give_their_memory_back_and_hash_at_a_lower_priority() {
+        let pool = Pool::new(2, Duration::from_millis(100)).unwrap();
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        let nice = pool
+            .run(move |m| {
+                assert!(hash_argon2(m, &params, b"pw").is_ok());
+                niceness()
+            })
+            .unwrap();
+        assert_eq!(nice, niceness() + 10, "hashing threads are nicer");
+        assert!(
+            pool.held.load(Ordering::Relaxed) >= 1024,
+            "kept after the hash"
+        );
+        let started = std::time::Instant::now();
+        while pool.held.load(Ordering::Relaxed) > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "idle threads give their memory back"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -61,6 +61,8 @@ impl AuditLog for Store {
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         diesel::insert_into(audit_log::table)
             .values((
                 audit_log::at.eq(e.at.seconds()),
@@ -74,7 +76,7 @@ impl AuditLog for Store {
                 audit_log::request_id.eq(e.context.request_id.as_deref()),
                 audit_log::details.eq(serde_json::Value::Object(details).to_string()),
             ))
-            .execute(&mut *self.conn()?)
+            .execute(&mut *conn)
             .context("cannot append to the audit log")?;
         Ok(())
     }

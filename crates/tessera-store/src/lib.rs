@@ -408,14 +408,35 @@ impl<T> Context<T> for Option<T> {
     }
 }
 
+/// SQLite has one writer at a time, and a writer that finds the database locked sleeps in its busy
+/// handler (1 ms, then 2, 5, 10… up to 100 ms) however soon the lock is free: under concurrent
+/// writes most of the time went to those sleeps. This node's writers therefore queue here first,
+/// and SQLite's own lock is left to writers of other processes (the admin commands).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This process's turn to write, when `conn` is SQLite. Take it with the connection in hand and
+/// never ask for another connection while holding it.
+pub(crate) fn sqlite_writer(conn: &AnyConnection) -> Option<std::sync::MutexGuard<'static, ()>> {
+    match conn {
+        AnyConnection::Sqlite(_) => Some(
+            SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+        AnyConnection::Postgresql(_) => None,
+    }
+}
+
 /// Runs `f` in a transaction that sees and writes the database as if alone: SQLite's `BEGIN
-/// IMMEDIATE` takes the write lock first; PostgreSQL runs it `SERIALIZABLE` and retries it when
-/// the server reports a conflict with a concurrent transaction.
+/// IMMEDIATE` takes the write lock first (after this process's turn, `sqlite_writer`);
+/// PostgreSQL runs it `SERIALIZABLE` and retries it when the server reports a conflict with a
+/// concurrent transaction.
 pub(crate) fn write_tx<T, E, F>(conn: &mut AnyConnection, mut f: F) -> Result<T, E>
 where
     F: FnMut(&mut AnyConnection) -> Result<T, E>,
     E: From<DieselError> + Retryable,
 {
+    let _turn = sqlite_writer(conn);
     const ATTEMPTS: u32 = 8;
     let mut attempt = 0;
     loop {
