@@ -437,7 +437,10 @@ where
     E: From<DieselError> + Retryable,
 {
     let _turn = sqlite_writer(conn);
-    const ATTEMPTS: u32 = 8;
+    // Concurrent writers of neighbouring rows (grants to different people, say) conflict under
+    // SERIALIZABLE more often than one would think; with eight attempts and a fixed back-off,
+    // eight parallel grants exhausted them.
+    const ATTEMPTS: u32 = 30;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -469,7 +472,16 @@ where
         if !(outcome.is_serialization_failure() && attempt < ATTEMPTS) {
             return Err(outcome);
         }
-        std::thread::sleep(Duration::from_millis(u64::from(attempt) * 5));
+        // A back-off that grows, with jitter so that the losers do not collide again in step.
+        let jitter = u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_micros())
+                % 5_000,
+        );
+        std::thread::sleep(
+            Duration::from_millis(u64::from(attempt.min(10)) * 2) + Duration::from_micros(jitter),
+        );
     }
 }
 
