@@ -429,7 +429,10 @@ impl Authentication {
             Some(u) if u.active => u,
             _ => return Err(AuthError::InvalidGrant),
         };
-        p.sessions.touch_session(record.session_id, now)?;
+        // A rotation has just marked the session used; a repeat within the grace window has not.
+        if rotated_at.is_some() {
+            p.sessions.touch_session(record.session_id, now)?;
+        }
         self.audit.record(
             Audit::new(Event::Refresh, Outcome::Success)
                 .from(context)

@@ -84,8 +84,10 @@ impl LockoutRepository for Store {
     }
 
     fn clear(&self, key: &LockoutKey) -> anyhow::Result<()> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         diesel::delete(login_failures::table.find(key.as_str()))
-            .execute(&mut *self.conn()?)
+            .execute(&mut *conn)
             .context("cannot clear a lockout")?;
         Ok(())
     }
@@ -96,6 +98,7 @@ impl LockoutRepository for Store {
         // A key with a LIKE wildcard in it (a typed name) is cleared exactly, never by pattern.
         let pattern_safe = !k.contains(['%', '_', '\\']);
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         if pattern_safe {
             diesel::delete(
                 login_failures::table.filter(

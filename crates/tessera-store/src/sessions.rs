@@ -208,9 +208,11 @@ impl SessionRepository for Store {
     }
 
     fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         diesel::update(sessions::table.find(id.0))
             .set(sessions::last_used_at.eq(now.seconds()))
-            .execute(&mut self.conn()?)
+            .execute(&mut *conn)
             .context("cannot update a session")?;
         Ok(())
     }
