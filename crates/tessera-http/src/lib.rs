@@ -57,6 +57,41 @@ impl AppState {
         self.blocking(f).await?.map_err(Into::into)
     }
 
+    /// As `run`, for a use case that hashes a password: it waits for a turn from `password_work`
+    /// first, and the turn goes with the use case onto the blocking pool, so it is given back when
+    /// the hashing is done, not when the client goes away.
+    ///
+    /// # Errors
+    /// 503 when the line is full; otherwise as `run`.
+    pub async fn run_hashing<T, E>(
+        &self,
+        f: impl FnOnce(&UseCases) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        self.blocking_hashing(f).await?.map_err(Into::into)
+    }
+
+    /// As `run_hashing`, handing back what the use case returned.
+    ///
+    /// # Errors
+    /// 503 when the line is full, or when the blocking pool fails.
+    pub async fn blocking_hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&UseCases) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let turn = self.password_work.enter().await?;
+        Ok(self
+            .blocking(move |c| {
+                let result = f(c);
+                drop(turn);
+                result
+            })
+            .await?)
+    }
+
     /// Runs a use case that only reads: on this worker when everything it reads is in memory (a
     /// token check, a cached user), otherwise on the blocking pool as `run` does. `f` may run
     /// twice, so it must not consume what it captures.

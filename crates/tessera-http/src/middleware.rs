@@ -133,10 +133,16 @@ pub async fn log_requests(
     let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     // The route pattern, never the raw path: the served resource carries it (looking it up in
     // the resource map would match the path against every route a second time).
-    let route = res
-        .request()
-        .app_data::<crate::openapi::RoutePattern>()
-        .map_or("<unmatched>", |r| r.0);
+    // A request answered before routing (a rate limit) or by a service without the pattern
+    // (the API docs' files) is looked up in the resource map, as all were before.
+    let looked_up;
+    let route = match res.request().app_data::<crate::openapi::RoutePattern>() {
+        Some(r) => r.0,
+        None => {
+            looked_up = res.request().match_pattern();
+            looked_up.as_deref().unwrap_or("<unmatched>")
+        }
+    };
     let status = res.status().as_u16();
     if !span.is_disabled() {
         span.record("http.route", route);

@@ -208,6 +208,7 @@ impl AccessRepository for Store {
     fn create_entry(&self, kind: Kind, new: &NewEntry, now: UnixTime) -> Result<Entry, UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let row: EntryRow = with_table!(kind, t => diesel::insert_into(t::table)
             .values((
                 t::name.eq(new.name.as_str()),
@@ -250,6 +251,7 @@ impl AccessRepository for Store {
     ) -> Result<Entry, UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let row: Option<EntryRow> = with_table!(kind, t => diesel::update(
                 t::table.find(id).filter(t::name.not_like(HIDDEN)),
             )
@@ -269,6 +271,7 @@ impl AccessRepository for Store {
     fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE; a tenant's
         // users do not, so a tenant with users fails on its foreign key and stays.
         let n = with_table!(kind, t => diesel::delete(
@@ -317,6 +320,7 @@ impl AccessRepository for Store {
     fn unlink(&self, link: Link, left: i64, right: i64) -> anyhow::Result<bool> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let n = match link {
             Link::RolePermission => diesel::delete(
                 role_permissions::table
@@ -385,13 +389,15 @@ impl AccessRepository for Store {
 
     fn revoke_role(&self, person: UserId, service: i64, role: i64) -> anyhow::Result<bool> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let n = diesel::delete(
             person_service_roles::table
                 .filter(person_service_roles::person_id.eq(person.0))
                 .filter(person_service_roles::service_id.eq(service))
                 .filter(person_service_roles::role_id.eq(role)),
         )
-        .execute(&mut *self.conn()?)
+        .execute(&mut *conn)
         .context("cannot revoke a grant")?;
         Ok(n > 0)
     }
@@ -491,13 +497,15 @@ impl AccessRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<bool> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let n = diesel::update(services::table.find(service))
             .set((
                 services::secret_hash.eq(secret.map(HashedToken::as_str)),
                 services::secret_created_at.eq(secret.map(|_| now.seconds())),
                 services::updated_at.eq(now.seconds()),
             ))
-            .execute(&mut *self.conn()?)
+            .execute(&mut *conn)
             .context("cannot set a service secret")?;
         Ok(n > 0)
     }

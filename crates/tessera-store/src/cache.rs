@@ -10,8 +10,10 @@
 //! every entry also expires `ttl` after it was read, the same bound within which revocations
 //! reach other nodes (`cluster.sync_interval_milliseconds`). A `ttl` of zero turns caching off.
 //!
-//! Only found rows are kept, so unknown tokens cannot fill the cache; a table that reaches
-//! `MAX_ENTRIES` is emptied and fills again.
+//! Only rows that exist are kept, so unknown tokens and keys cannot fill the cache (lists, such as
+//! a person's permissions in a service or a page of users, are kept even when empty: they are
+//! keyed by existing ids or by an admin's query); a table that reaches its bound is emptied and
+//! fills again.
 
 use std::collections::HashMap;
 use std::hash::Hash;

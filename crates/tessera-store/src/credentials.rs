@@ -211,8 +211,10 @@ impl CredentialRepository for Store {
     }
 
     fn create_key_session(&self, new: &NewSession, api_key: i64) -> anyhow::Result<SessionId> {
-        let id = insert_session(&mut *self.conn()?, new, Some(api_key))
-            .context("cannot create a session")?;
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
+        let id =
+            insert_session(&mut conn, new, Some(api_key)).context("cannot create a session")?;
         Ok(SessionId(id))
     }
 
@@ -249,8 +251,11 @@ impl CredentialRepository for Store {
         to: UnixTime,
         now: UnixTime,
     ) -> anyhow::Result<Extension> {
+        // The generation moves on only once a connection is in hand: a memory-only attempt that
+        // reaches a renewal is refused before, and must not empty the cache on its way out.
+        let mut conn = self.conn()?;
         let _changes = self.cache.writing(crate::cache::Family::Sessions);
-        crate::write_tx(&mut *self.conn()?, |conn| {
+        crate::write_tx(&mut conn, |conn| {
             let n = diesel::update(
                 opaque_tokens::table
                     .find(id)

@@ -103,6 +103,8 @@ impl MfaRepository for Store {
     }
 
     fn accept_step(&self, user: UserId, step: i64) -> anyhow::Result<bool> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         // One conditional update: the step must be later than any accepted before.
         let n = diesel::update(
             user_mfa::table
@@ -115,7 +117,7 @@ impl MfaRepository for Store {
                 ),
         )
         .set(user_mfa::last_step.eq(step))
-        .execute(&mut *self.conn()?)
+        .execute(&mut *conn)
         .context("cannot accept a TOTP code")?;
         Ok(n > 0)
     }
@@ -127,6 +129,7 @@ impl MfaRepository for Store {
         now: UnixTime,
     ) -> anyhow::Result<bool> {
         let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let id: Option<i64> = backup_codes::table
             .filter(backup_codes::user_id.eq(user.0))
             .filter(backup_codes::code_hash.eq(digest.as_str()))
@@ -186,13 +189,15 @@ impl MfaRepository for Store {
         digest: &HashedToken,
         expires_at: UnixTime,
     ) -> anyhow::Result<()> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         diesel::insert_into(mfa_challenges::table)
             .values((
                 mfa_challenges::user_id.eq(user.0),
                 mfa_challenges::token_hash.eq(digest.as_str()),
                 mfa_challenges::expires_at.eq(expires_at.seconds()),
             ))
-            .execute(&mut *self.conn()?)
+            .execute(&mut *conn)
             .context("cannot store a pending MFA login")?;
         Ok(())
     }
@@ -214,6 +219,8 @@ impl MfaRepository for Store {
     }
 
     fn consume_challenge(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<bool> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
         let n = diesel::update(
             mfa_challenges::table
                 .filter(mfa_challenges::token_hash.eq(digest.as_str()))
@@ -221,7 +228,7 @@ impl MfaRepository for Store {
                 .filter(mfa_challenges::expires_at.gt(now.seconds())),
         )
         .set(mfa_challenges::used_at.eq(now.seconds()))
-        .execute(&mut *self.conn()?)
+        .execute(&mut *conn)
         .context("cannot use a pending MFA login")?;
         Ok(n > 0)
     }

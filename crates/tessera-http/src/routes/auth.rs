@@ -111,9 +111,8 @@ pub async fn login(
         tenant: body.tenant,
         context: client.0,
     };
-    let _turn = state.password_work.enter().await?;
     let issued = state
-        .run(move |c| c.authentication.login(request, kind))
+        .run_hashing(move |c| c.authentication.login(request, kind))
         .await?;
     Ok(login_response(&state, kind, issued))
 }

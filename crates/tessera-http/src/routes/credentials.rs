@@ -269,9 +269,8 @@ async fn oauth_grant(
                 context: client.0,
             };
             let kind = SessionKind::Jwt;
-            let _turn = state.password_work.enter().await?;
             let issued = state
-                .blocking(move |c| {
+                .blocking_hashing(move |c| {
                     c.authentication
                         .login_scoped(request, kind, scope.as_deref())
                 })

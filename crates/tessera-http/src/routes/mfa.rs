@@ -48,9 +48,8 @@ pub async fn disable(
     JsonBody(body): JsonBody<DisableMfaBody>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::new(body.password);
-    let _turn = state.password_work.enter().await?;
     state
-        .run(move |c| c.second_factor.disable_mfa(&caller, &password, &body.code))
+        .run_hashing(move |c| c.second_factor.disable_mfa(&caller, &password, &body.code))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -22,9 +22,8 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_domain();
-    let _turn = state.password_work.enter().await?;
     let user = state
-        .run(move |c| c.accounts.create_user(&caller, request))
+        .run_hashing(move |c| c.accounts.create_user(&caller, request))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/users/{}", user.id.0)))
@@ -121,9 +120,8 @@ pub async fn change_password(
     let current = body.current_password.map(Password::new);
     let new = Password::new(body.new_password);
     let end_api_keys = body.end_api_keys.unwrap_or(false);
-    let _turn = state.password_work.enter().await?;
     state
-        .run(move |c| {
+        .run_hashing(move |c| {
             c.accounts
                 .change_password(&caller, id, current, new, end_api_keys)
         })
@@ -154,9 +152,8 @@ pub async fn register(
         password: Password::new(body.password),
         email: body.email,
     };
-    let _turn = state.password_work.enter().await?;
     let user = state
-        .run(move |c| c.recovery.register(req, &context))
+        .run_hashing(move |c| c.recovery.register(req, &context))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/users/{}", user.id.0)))
@@ -190,9 +187,8 @@ pub async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let token = PlainToken::new(body.token);
     let new = Password::new(body.new_password);
-    let _turn = state.password_work.enter().await?;
     state
-        .run(move |c| c.recovery.reset_password(&token, &new, &context))
+        .run_hashing(move |c| c.recovery.reset_password(&token, &new, &context))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

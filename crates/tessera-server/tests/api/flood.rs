@@ -181,3 +181,35 @@ async fn a_login_whose_client_has_gone_is_not_hashed() {
         "{hashed} of 40 logins were hashed although their clients had gone"
     );
 }
+
+#[tokio::test]
+async fn a_login_whose_client_hangs_up_keeps_its_turn_until_its_hash_is_done() {
+    // Two turns, no places in the line: a third login is refused once it has waited its second.
+    let app = slow_hashing_app(0).await;
+    let body = r#"{"username":"nobody","password":"wrong password"}"#;
+    let request = format!(
+        "POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // A sends a login and hangs up at once; its hash (tens of milliseconds) goes on.
+    let mut a = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    a.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // B and C come while A's hash still runs: B takes the second turn, and C finds none, since
+    // A's turn stays taken until its hash is done (were it given back when A hung up, C would be
+    // hashed and answered 401).
+    let (b, c) = tokio::join!(
+        app.post_login("nobody", "wrong password"),
+        async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            app.post_login("nobody", "wrong password").await
+        }
+    );
+    assert_eq!(b.status, StatusCode::UNAUTHORIZED, "{:?}", b.body);
+    assert_eq!(c.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", c.body);
+}
