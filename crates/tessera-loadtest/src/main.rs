@@ -61,9 +61,12 @@ struct RunArgs {
     /// Length of each scenario.
     #[arg(long, default_value_t = 8)]
     duration_secs: u64,
-    /// Connections of each scenario (the login flood has 256 of its own).
+    /// Connections of each scenario (the login flood has its own).
     #[arg(long, default_value_t = 32)]
     connections: usize,
+    /// Connections of the login flood.
+    #[arg(long, default_value_t = 256)]
+    flood_connections: usize,
     /// Users to import.
     #[arg(long, default_value_t = 10_000)]
     users: usize,
@@ -112,6 +115,7 @@ fn bench(args: RunArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .collect(),
         threads,
+        flood_connections: args.flood_connections,
     };
     opts.check()?;
 

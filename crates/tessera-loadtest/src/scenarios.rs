@@ -48,8 +48,7 @@ const MAX_REQUESTS: u64 = 20_000_000;
 const TOKEN_USERS: usize = 256;
 /// Users granted the service's role.
 const GRANTED_USERS: usize = 1000;
-/// Connections of the login flood, and of the client measuring check-token beside it.
-const FLOOD_CONNECTIONS: usize = 256;
+/// Connections of the client measuring check-token beside the login flood.
 const PROBE_CONNECTIONS: usize = 4;
 /// Logins at once while preparing credentials.
 const SETUP_PARALLEL: usize = 8;
@@ -71,6 +70,8 @@ pub struct Options {
     pub only: Vec<String>,
     /// CPU cores: Tessera's HTTP workers and hashing threads, and the ceiling's workers.
     pub threads: usize,
+    /// Connections of the login flood.
+    pub flood_connections: usize,
 }
 
 impl Options {
@@ -94,6 +95,10 @@ impl Options {
         anyhow::ensure!(
             (1..=4096).contains(&self.connections),
             "--connections must be 1 to 4096"
+        );
+        anyhow::ensure!(
+            (1..=4096).contains(&self.flood_connections),
+            "--flood-connections must be 1 to 4096"
         );
         anyhow::ensure!(
             !self.duration.is_zero(),
@@ -725,7 +730,7 @@ impl Context<'_> {
             shed_ok: true,
             ..Expect::status(StatusCode::UNAUTHORIZED)
         };
-        let flood: Vec<Box<dyn Script>> = (0..FLOOD_CONNECTIONS)
+        let flood: Vec<Box<dyn Script>> = (0..self.opts.flood_connections)
             .map(|i| {
                 Box::new(Picker::new(
                     Arc::clone(&wrong),
@@ -735,7 +740,8 @@ impl Context<'_> {
             })
             .collect();
         eprintln!(
-            "login-flood: {FLOOD_CONNECTIONS} connections of wrong-password logins, {PROBE_CONNECTIONS} of check-token beside them, for {} s",
+            "login-flood: {} connections of wrong-password logins, {PROBE_CONNECTIONS} of check-token beside them, for {} s",
+            self.opts.flood_connections,
             self.bounds.duration.as_secs()
         );
         let sampler = RssSampler::start(self.pid);
@@ -770,9 +776,10 @@ impl Context<'_> {
         progress(&flood_row);
         progress(&probe_row);
         self.notes.push(format!(
-            "login-flood: check-token p99 with {PROBE_CONNECTIONS} connections was {:.2} ms alone and {:.2} ms during the flood of {FLOOD_CONNECTIONS} connections of wrong-password logins, which got {} answers 401 and {} shed (503 with Retry-After, 429, 423); the two rows share the flood's memory figures; the server's RSS 10 s after the flood was {}.",
+            "login-flood: check-token p99 with {PROBE_CONNECTIONS} connections was {:.2} ms alone and {:.2} ms during the flood of {} connections of wrong-password logins, which got {} answers 401 and {} shed (503 with Retry-After, 429, 423); the two rows share the flood's memory figures; the server's RSS 10 s after the flood was {}.",
             alone.report.latency.percentile_ms(0.99),
             probe_row.report.latency.percentile_ms(0.99),
+            self.opts.flood_connections,
             flood_row.report.ok,
             flood_row.report.shed,
             mib(after_10s),

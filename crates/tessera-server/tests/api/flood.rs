@@ -203,13 +203,10 @@ async fn a_login_whose_client_hangs_up_keeps_its_turn_until_its_hash_is_done() {
     // B and C come while A's hash still runs: B takes the second turn, and C finds none, since
     // A's turn stays taken until its hash is done (were it given back when A hung up, C would be
     // hashed and answered 401).
-    let (b, c) = tokio::join!(
-        app.post_login("nobody", "wrong password"),
-        async {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            app.post_login("nobody", "wrong password").await
-        }
-    );
+    let (b, c) = tokio::join!(app.post_login("nobody", "wrong password"), async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        app.post_login("nobody", "wrong password").await
+    });
     assert_eq!(b.status, StatusCode::UNAUTHORIZED, "{:?}", b.body);
     assert_eq!(c.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", c.body);
 }
