@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The store (the database) cannot be reached at all: in an error's chain, it tells the HTTP
+/// The store (the database) cannot be reached at all, or cannot do a write now because it kept
+/// conflicting with concurrent ones: in an error's chain, it tells the HTTP
 /// adapter to answer 503 (try again) rather than 500.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the database cannot be reached")]

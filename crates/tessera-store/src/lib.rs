@@ -307,7 +307,7 @@ where
     C: std::fmt::Display + Send + Sync + 'static,
 {
     let e = e.into();
-    if connection_lost(&e) {
+    if connection_lost(&e) || still_contended(&e) {
         anyhow::Error::new(ConnectionLost {
             cause: format!("{e:#}"),
             unreachable: tessera_domain::error::Unreachable,
@@ -318,8 +318,23 @@ where
     }
 }
 
-/// A connection that broke under a query: its cause as text, and `Unreachable` as its source so
-/// that it shows in the error's chain.
+/// Whether `e` is a serialization failure that reached the caller: `write_tx` retried it until
+/// it gave up, so the database is too busy with conflicting writes for now. Like a lost
+/// connection, it is answered 503, try again, not 500.
+fn still_contended(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<DieselError>(),
+            Some(DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                _
+            ))
+        )
+    })
+}
+
+/// A connection that broke under a query, or a write that kept conflicting with others: its cause
+/// as text, and `Unreachable` as its source so that it shows in the error's chain (503).
 #[derive(Debug)]
 struct ConnectionLost {
     cause: String,
@@ -328,7 +343,7 @@ struct ConnectionLost {
 
 impl std::fmt::Display for ConnectionLost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the database connection was lost: {}", self.cause)
+        write!(f, "the database could not do this now: {}", self.cause)
     }
 }
 

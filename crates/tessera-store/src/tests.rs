@@ -723,4 +723,9 @@ fn a_connection_lost_mid_query_is_told_apart_from_a_failed_query() {
         DieselError::NotFound,
         "cannot read a user"
     )));
+    // A write that still conflicted after write_tx's retries is "try again" too.
+    assert!(unreachable(&lost(
+        DatabaseErrorKind::SerializationFailure,
+        "could not serialize access due to read/write dependencies among transactions"
+    )));
 }

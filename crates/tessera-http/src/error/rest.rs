@@ -84,7 +84,7 @@ impl ApiError {
         {
             tracing::warn!(
                 error = format!("{cause:#}"),
-                "the database cannot be reached"
+                "the database cannot serve this now (unreachable, or still conflicting after retries)"
             );
             Self::Unavailable
         } else {
