@@ -101,7 +101,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { limit, after, q } = query.into_inner();
     let page = state
-        .run(move |c| c.accounts.list_users(&caller, limit, after, q.as_deref()))
+        .read(move |c| c.accounts.list_users(&caller, limit, after, q.as_deref()))
         .await?;
     Ok(HttpResponse::Ok().json(PageResponse {
         items: page.items.iter().map(UserResponse::from).collect(),
