@@ -162,7 +162,10 @@ impl SessionRepository for Store {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> anyhow::Result<Rotation> {
-        let _changes = self.cache.writing(crate::cache::Family::Sessions);
+        // No cached read changes: only sessions with a refresh token rotate, and cached opaque
+        // tokens belong to sessions without one. (Were one to have both, its cached record would
+        // only show the session's older use and expiry: stricter, never looser.) A refresh load
+        // therefore keeps the opaque-token cache.
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| {
             let won = diesel::update(
