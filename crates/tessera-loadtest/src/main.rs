@@ -76,6 +76,10 @@ struct RunArgs {
     /// Run only these scenarios (comma-separated); the ceilings always run.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     only: Vec<String>,
+    /// Run everything this many times (a fresh server each time) and end with the medians: one
+    /// short run on two shared cores moves a ratio by 10 to 15 points.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -137,9 +141,87 @@ fn bench(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let results = runtime.block_on(scenarios::run_all(&opts, &keys, &hash, ceilings))?;
-    print!("{}", markdown(&opts, &results));
+    let mut runs = Vec::new();
+    for run in 1..=args.repeat {
+        if args.repeat > 1 {
+            eprintln!("run {run} of {}", args.repeat);
+        }
+        let results =
+            runtime.block_on(scenarios::run_all(&opts, &keys, &hash, ceilings.clone()))?;
+        print!("{}", markdown(&opts, &results));
+        runs.push(results);
+    }
+    if runs.len() > 1 {
+        print!("{}", medians(&runs));
+    }
     Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values.get(n / 2).copied().unwrap_or(0.0),
+        n => {
+            let (a, b) = (values.get(n / 2 - 1), values.get(n / 2));
+            a.zip(b).map_or(0.0, |(a, b)| (a + b) / 2.0)
+        }
+    }
+}
+
+/// A row's share of its ceiling, when it has one.
+fn share(row: &Row) -> Option<f64> {
+    row.ceiling
+        .as_ref()
+        .filter(|c| c.per_second > 0.0)
+        .map(|c| row.report.rate() / c.per_second)
+}
+
+/// The medians of every scenario over the runs, each run's share beside them.
+fn medians(runs: &[Results]) -> String {
+    let mut out = format!(
+        "
+Medians of {} runs:\n\n| scenario | req/s | p99 ms | peak RSS MB | share of ceiling | each run |\n|---|---|---|---|---|---|\n",
+        runs.len()
+    );
+    let names = runs.first().map(|r| {
+        r.rows
+            .iter()
+            .map(|row| row.name.clone())
+            .collect::<Vec<_>>()
+    });
+    for name in names.unwrap_or_default() {
+        let rows: Vec<&Row> = runs
+            .iter()
+            .filter_map(|r| r.rows.iter().find(|row| row.name == name))
+            .collect();
+        let shares: Vec<f64> = rows.iter().filter_map(|row| share(row)).collect();
+        let each = shares
+            .iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let share = if shares.is_empty() {
+            "—".to_owned()
+        } else {
+            format!("{:.2}", median(shares))
+        };
+        out.push_str(&format!(
+            "| {name} | {} | {:.2} | {:.1} | {share} | {each} |\n",
+            rate(median(rows.iter().map(|r| r.report.rate()).collect())),
+            median(
+                rows.iter()
+                    .map(|r| r.report.latency.percentile_ms(0.99))
+                    .collect()
+            ),
+            median(
+                rows.iter()
+                    .map(|r| r.peak_rss_kib as f64 / 1024.0)
+                    .collect()
+            ),
+        ));
+    }
+    out
 }
 
 /// The first line of a command's output, if it runs and succeeds.
