@@ -35,9 +35,7 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    crate::metrics::value(&text, &format!("{name} "))
 }
 
 #[tokio::test]

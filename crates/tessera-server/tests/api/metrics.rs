@@ -3,7 +3,8 @@
 use reqwest::StatusCode;
 use tessera_testkit::{spawn_app, spawn_app_with, ADMIN_PASSWORD};
 
-fn value(text: &str, prefix: &str) -> f64 {
+/// The value of the first metric line starting with `prefix`.
+pub(crate) fn value(text: &str, prefix: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
