@@ -126,8 +126,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the body must be a JSON object".into(),
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(json_error)
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    // One JSON value and nothing after it but whitespace.
+    de.end().map_err(|e| {
+        ApiError::MalformedBody(format!(
+            "the body is not valid JSON: unexpected data after the object (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(value)
 }
 
 type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;

@@ -400,6 +400,9 @@ fn config_vars(vars: impl IntoIterator<Item = (String, String)>) -> HashMap<Stri
         .collect()
 }
 
+/// The longest lifetime any token setting may give: ten years.
+pub const MAX_LIFETIME_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
 impl Settings {
     /// Seconds a retired signing key stays published: the longest an access token it signed lives.
     pub fn key_retirement(&self) -> i64 {
@@ -480,6 +483,25 @@ impl Settings {
             t.refresh_reuse_grace_seconds >= 0 && t.leeway_seconds >= 0,
             "invalid configuration: tokens.refresh_reuse_grace_seconds and tokens.leeway_seconds must not be negative"
         );
+        // Every lifetime is added to a Unix time: bounded, no sum can overflow.
+        let bounded = positive.into_iter().chain([
+            ("tokens.leeway_seconds", t.leeway_seconds),
+            (
+                "tokens.refresh_reuse_grace_seconds",
+                t.refresh_reuse_grace_seconds,
+            ),
+            (
+                "tokens.opaque_renew_threshold_seconds",
+                t.opaque_renew_threshold_seconds,
+            ),
+            ("cookies.ttl_seconds", self.cookies.ttl_seconds),
+        ]);
+        for (key, v) in bounded {
+            anyhow::ensure!(
+                v <= MAX_LIFETIME_SECONDS,
+                "invalid configuration: {key} must be at most {MAX_LIFETIME_SECONDS} (ten years), got {v}"
+            );
+        }
         anyhow::ensure!(
             self.cookies.ttl_seconds > t.opaque_renew_threshold_seconds,
             "invalid configuration: cookies.ttl_seconds must be above tokens.opaque_renew_threshold_seconds"
@@ -677,6 +699,15 @@ mod tests {
         .unwrap_err();
         assert!(
             format!("{err:#}").contains("opaque_renew_threshold"),
+            "{err:#}"
+        );
+        let err = Settings::load(
+            None,
+            env(&[("TESSERA_TOKENS__ACCESS_TTL_SECONDS", "9223372036854775807")]),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("tokens.access_ttl_seconds must be at most"),
             "{err:#}"
         );
         let err = Settings::load(None, env(&[("TESSERA_CLEANUP__BATCH_SIZE", "0")])).unwrap_err();

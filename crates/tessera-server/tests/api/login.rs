@@ -79,6 +79,18 @@ async fn bad_bodies_get_precise_errors_and_write_nothing() {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.error(), "malformed_body");
 
+    // One object and nothing after it: a valid login followed by junk is not a login.
+    let trailing = app
+        .post_raw(
+            "/auth/login",
+            "application/json",
+            "{\"username\": \"admin\", \"password\": \"correct horse battery staple\"} junk",
+        )
+        .await;
+    assert_eq!(trailing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(trailing.error(), "malformed_body");
+    assert!(trailing.body.get("access_token").is_none());
+
     // Fields in order as an array are not an object, whatever serde would make of them.
     let array = app
         .post(
