@@ -158,6 +158,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/mfa/verify",
         mfa::verify,
         op("mfa", "Confirm the enrolment with a first code")
+            .describe("A well-formed but wrong code is 422 (`code`: `invalid`).")
             .bearer()
             .json::<CodeBody>()
             .ok::<BackupCodesResponse>(200, "MFA is on; ten backup codes, shown once")
@@ -168,6 +169,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/mfa/disable",
         mfa::disable,
         op("mfa", "Turn MFA off with the password and a code")
+            .describe("A wrong password is 403 `invalid_current_password`; a well-formed but wrong code is 422 (`code`: `invalid`).")
             .bearer()
             .json::<DisableMfaBody>()
             .empty(204, "MFA is off")
@@ -268,6 +270,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/users",
         users::create,
         op("users", "Create a user")
+            .describe("Beyond the schema: the password must not contain the username nor be a common password (422 on `password`), and `tenant_id` must name a tenant (422 `not_found`).")
             .bearer()
             .json::<CreateUserBody>()
             .ok::<UserResponse>(201, "The user, with `Location`")
@@ -320,7 +323,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         users::change_password,
         op("users", "Change a password")
             .describe(
-                "The user gives `current_password`; an admin setting someone else's leaves it out.",
+                "The user gives `current_password` (422 `required` without it); an admin setting someone else's leaves it out. The new password must not contain the username nor be a common password (422).",
             )
             .bearer()
             .json::<PasswordBody>()
@@ -366,6 +369,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/users/{id}/api-keys",
         c::create_api_key,
         op("credentials", "Create an API key")
+            .describe("Beyond the schema: every scope must be a role the user holds (422 `not_held_by_user`) and `expires_at` must be in the future (422 `in_the_past`).")
             .bearer()
             .json::<ApiKeyBody>()
             .ok::<ApiKeyResponse>(201, "The key's metadata and, this once, `key`")
@@ -393,12 +397,13 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/oauth/introspect",
         c::introspect,
         op("credentials", "RFC 7662 token introspection, for services")
+            .describe("The service authenticates one way only: HTTP Basic (its id or name and its secret), its secret as a bearer token (with the form's `client_id`, if any), or `client_id` and `client_secret` in the form. A form `client_secret` together with an `Authorization` header is refused (400 `invalid_request`), which the schema cannot state since it ties a header to a body field.")
             .service_credentials()
             .form::<IntrospectBody>()
             .ok::<IntrospectResponse>(200, "`active` and, when active, the token's claims"),
     );
     r.add(Post, "/oauth/token", c::oauth_token, op("credentials", "RFC 6749 token endpoint")
-        .describe("Grants: `password` (with `username`, `password`, optional `tenant`), `refresh_token`, and `client_credentials` (an API key as `client_secret`).")
+        .describe("Grants: `password` (with `username`, `password`, optional `tenant`), `refresh_token`, and `client_credentials` (the API key's id as `client_id` and the key as `client_secret`, in the form or in HTTP Basic). What the schema cannot state: the client authenticates one way only (HTTP Basic with a form `client_secret` is 400 `invalid_request`), with client credentials in HTTP Basic the form needs neither `client_id` nor `client_secret`, and `scope` may name only scopes the client may have (the configured ones for the password and refresh-token grants, the API key's roles for client credentials), else 400 `invalid_scope`.")
         .form::<OAuthTokenBody>()
         .ok::<TokenResponse>(200, "Tokens; the client-credentials grant has no refresh token")
         .errors(&[401, 423, 429, 503]));
@@ -412,8 +417,10 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             .page::<AuditResponse>("A page of entries"),
     );
 
+    // `$body`: what the document says the body is. Every kind deserializes `EntryBody`, but only
+    // services take `active`, so the others are described as `NamedEntryBody`.
     macro_rules! entries {
-        ($kind:ty, $tag:literal, $list:literal, $item:literal) => {
+        ($kind:ty, $body:ty, $tag:literal, $list:literal, $item:literal) => {
             r.add(
                 Get,
                 $list,
@@ -429,7 +436,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
                 a::create::<$kind>,
                 op("access", concat!("Create one of the ", $tag))
                     .bearer()
-                    .json::<EntryBody>()
+                    .json::<$body>()
                     .ok::<EntryResponse>(201, "Created, with `Location`")
                     .errors(&[409]),
             );
@@ -451,7 +458,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
                     concat!("Replace the name and description of one of the ", $tag),
                 )
                 .bearer()
-                .json::<EntryBody>()
+                .json::<$body>()
                 .ok::<EntryResponse>(200, "Replaced")
                 .errors(&[404, 409]),
             );
@@ -473,11 +480,24 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             );
         };
     }
-    entries!(Tenants, "tenants", "/tenants", "/tenants/{id}");
-    entries!(Services, "services", "/services", "/services/{id}");
-    entries!(Roles, "roles", "/roles", "/roles/{id}");
+    entries!(
+        Tenants,
+        NamedEntryBody,
+        "tenants",
+        "/tenants",
+        "/tenants/{id}"
+    );
+    entries!(
+        Services,
+        EntryBody,
+        "services",
+        "/services",
+        "/services/{id}"
+    );
+    entries!(Roles, NamedEntryBody, "roles", "/roles", "/roles/{id}");
     entries!(
         Permissions,
+        NamedEntryBody,
         "permissions",
         "/permissions",
         "/permissions/{id}"
@@ -532,6 +552,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/role-permissions",
         a::link::<RolePermissionBody>,
         op("access", "Give a role a permission")
+            .describe("An id that names nothing is 422 `not_found` on its field.")
             .bearer()
             .json::<RolePermissionBody>()
             .ok::<RolePermissionBody>(201, "The link")
@@ -552,6 +573,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/service-roles",
         a::link::<ServiceRoleBody>,
         op("access", "Let a service offer a role")
+            .describe("An id that names nothing is 422 `not_found` on its field.")
             .bearer()
             .json::<ServiceRoleBody>()
             .ok::<ServiceRoleBody>(201, "The link")
@@ -572,6 +594,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         "/person-service-roles",
         a::role_grant,
         op("access", "Grant a person a role in a service")
+            .describe("An id that names nothing is 422 `not_found` on its field; a role the service does not offer is 422 `not_offered_by_service` on `role_id`.")
             .bearer()
             .json::<GrantBody>()
             .ok::<GrantBody>(201, "The grant")
@@ -595,6 +618,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             "access",
             "Grant a person a permission directly in a service",
         )
+        .describe("An id or permission name that names nothing is 422 `not_found` on its field.")
         .bearer()
         .json::<PermissionGrantBody>()
         .ok::<PermissionGrantBody>(201, "The grant")

@@ -14,6 +14,11 @@ use tessera_domain::principal::Principal;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::User;
 use tessera_domain::users::{CreateUser, UpdateUser};
+use utoipa::openapi::{RefOr, Schema};
+
+/// The rules of the request fields, as JSON Schema: `#[schema(schema_with = rules::…)]`. Ids
+/// carry `minimum = 1` directly: the store assigns them from 1.
+pub mod rules;
 
 /// RFC 3339 in UTC, as every timestamp in a JSON body.
 pub fn rfc3339(t: UnixTime) -> String {
@@ -40,11 +45,11 @@ pub struct LoginBody {
     /// A username or an e-mail address.
     pub username: String,
     pub password: String,
-    /// `jwt` or `opaque`; the configured default when absent.
+    #[schema(schema_with = rules::token_format_or_null)]
     pub token_format: Option<String>,
     /// The tenant's name, for a user of a tenant.
     pub tenant: Option<String>,
-    /// `cookie`: a browser session in an `HttpOnly` cookie instead of tokens in the body.
+    #[schema(schema_with = rules::session_or_null)]
     pub session: Option<String>,
 }
 
@@ -59,6 +64,7 @@ pub struct RevokeBody {
     pub token: String,
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(schema_with = rules::token_type_hint_or_null)]
     pub token_type_hint: Option<String>,
 }
 
@@ -94,7 +100,9 @@ pub struct UserResponse {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<i64>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -142,12 +150,23 @@ impl From<&User> for UserInfoResponse {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateUserBody {
+    #[schema(schema_with = rules::username)]
     pub username: String,
+    #[schema(schema_with = rules::new_password)]
     pub password: String,
+    #[schema(schema_with = rules::email_or_null)]
     pub email: Option<String>,
+    #[schema(schema_with = rules::display_name_or_null)]
     pub display_name: Option<String>,
+    // Absent or null: `user`.
+    #[schema(schema_with = rules::roles_or_null)]
     pub roles: Option<Vec<String>>,
+    /// Absent or null: active.
     pub active: Option<bool>,
+    /// The tenant the user belongs to (global admins only; a tenant admin's users go to their
+    /// own tenant). An id that names no tenant is 422 `not_found`.
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub tenant_id: Option<i64>,
 }
 
@@ -168,10 +187,15 @@ impl CreateUserBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = rules::email_or_null)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = rules::display_name_or_null)]
     pub display_name: Option<Option<String>>,
+    // Admins only (403 otherwise), as `active`.
+    #[schema(schema_with = rules::roles_or_null)]
     pub roles: Option<Vec<String>>,
+    /// Admins only.
     pub active: Option<bool>,
 }
 
@@ -200,7 +224,10 @@ impl UpdateUserBody {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
+    /// Required when users change their own password (422 `required` without it); an admin
+    /// setting someone else's leaves it out.
     pub current_password: Option<String>,
+    #[schema(schema_with = rules::new_password)]
     pub new_password: String,
     /// Also delete the user's API keys. An admin setting someone else's password always does.
     pub end_api_keys: Option<bool>,
@@ -209,10 +236,11 @@ pub struct PasswordBody {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(schema_with = rules::page_limit)]
     pub limit: Option<u32>,
+    /// The previous page's `next_after`: only ids after this one.
     pub after: Option<i64>,
+    #[param(schema_with = rules::user_search)]
     pub q: Option<String>,
 }
 
@@ -220,9 +248,9 @@ pub struct ListQuery {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(schema_with = rules::page_limit)]
     pub limit: Option<u32>,
+    /// The previous page's `next_after`: only ids after this one.
     pub after: Option<i64>,
 }
 
@@ -240,7 +268,9 @@ pub struct EntryResponse {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -265,10 +295,27 @@ pub fn all_items<T: Serialize>(items: Vec<T>) -> PageResponse<T> {
     }
 }
 
+/// A service as created or replaced. (Tenants, roles and permissions take the same body, but
+/// without `active`: `NamedEntryBody`.)
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct EntryBody {
+    #[schema(schema_with = rules::entry_name)]
     pub name: String,
+    #[schema(schema_with = rules::description_or_null)]
     pub description: Option<String>,
+    /// Whether the service is enabled; absent or null keeps it (a new service is active).
+    pub active: Option<bool>,
+}
+
+/// A tenant, role or permission as created or replaced: what the document says of `EntryBody`
+/// on their routes, where only an absent or null `active` is accepted. Never deserialized.
+#[derive(utoipa::ToSchema)]
+pub struct NamedEntryBody {
+    #[schema(schema_with = rules::entry_name)]
+    pub name: String,
+    #[schema(schema_with = rules::description_or_null)]
+    pub description: Option<String>,
+    #[schema(schema_with = rules::only_for_services)]
     pub active: Option<bool>,
 }
 
@@ -284,28 +331,48 @@ impl From<EntryBody> for EntryRequest {
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct RolePermissionBody {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub role_id: i64,
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub permission_id: i64,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ServiceRoleBody {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub service_id: i64,
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub role_id: i64,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct GrantBody {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub person_id: i64,
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub service_id: i64,
+    /// When granting: a role the service offers (422 `not_offered_by_service` otherwise).
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub role_id: i64,
 }
 
-#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+/// A direct permission grant: the permission by id or by name, exactly one. Its schema is
+/// `rules::permission_grant_body` (a `oneOf` the derive cannot state).
+#[derive(Deserialize, Serialize)]
 pub struct PermissionGrantBody {
+    #[serde(deserialize_with = "whole::deserialize")]
     pub person_id: i64,
+    #[serde(deserialize_with = "whole::deserialize")]
     pub service_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole::option")]
     pub permission_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission_name: Option<String>,
@@ -318,6 +385,14 @@ pub struct PersonAccessResponse {
     pub roles: Vec<String>,
     pub permissions: Vec<String>,
 }
+
+impl utoipa::PartialSchema for PermissionGrantBody {
+    fn schema() -> RefOr<Schema> {
+        rules::permission_grant_body()
+    }
+}
+
+impl utoipa::ToSchema for PermissionGrantBody {}
 
 impl From<&PersonAccess> for PersonAccessResponse {
     fn from(a: &PersonAccess) -> Self {
@@ -332,7 +407,13 @@ impl From<&PersonAccess> for PersonAccessResponse {
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CheckTokenBody {
+    /// The user the credential must belong to (401 `token_mismatch` otherwise).
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub user_id: Option<i64>,
+    /// The service whose permissions to add: an active one (401 `unknown_service` otherwise).
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub service_id: Option<i64>,
 }
 
@@ -344,6 +425,7 @@ pub struct CheckTokenResponse {
     pub roles: Vec<String>,
     /// Effective permissions in the service asked about; empty when none was named.
     pub permissions: Vec<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -363,9 +445,12 @@ impl From<TokenCheck> for CheckTokenResponse {
 /// RFC 7662 introspection request.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct IntrospectBody {
+    /// The token to introspect (400 `invalid_request` when absent or empty).
+    #[schema(value_type = String, min_length = 1)]
     pub token: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(schema_with = rules::token_type_hint_or_null)]
     pub token_type_hint: Option<String>,
     /// `client_secret_post`: the service's id or name, with `client_secret`.
     pub client_id: Option<String>,
@@ -408,8 +493,9 @@ impl From<Principal> for IntrospectResponse {
     }
 }
 
-/// RFC 6749 token request, form-encoded; which fields matter depends on `grant_type`.
-#[derive(Deserialize, utoipa::ToSchema)]
+/// RFC 6749 token request, form-encoded; which fields matter depends on `grant_type`. Its schema
+/// is `rules::oauth_token_body` (a `oneOf` by grant type, which the derive cannot state).
+#[derive(Deserialize)]
 pub struct OAuthTokenBody {
     pub grant_type: Option<String>,
     pub username: Option<String>,
@@ -423,6 +509,14 @@ pub struct OAuthTokenBody {
     /// of the API key for client credentials.
     pub scope: Option<String>,
 }
+
+impl utoipa::PartialSchema for OAuthTokenBody {
+    fn schema() -> RefOr<Schema> {
+        rules::oauth_token_body()
+    }
+}
+
+impl utoipa::ToSchema for OAuthTokenBody {}
 
 /// RFC 6749 §5.1 answer without a refresh token (client credentials, opaque logins).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -446,9 +540,11 @@ impl From<IssuedAccess> for AccessResponse {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyBody {
+    #[schema(schema_with = rules::api_key_name)]
     pub name: String,
+    #[schema(schema_with = rules::scopes_or_null)]
     pub scopes: Option<Vec<String>>,
-    /// RFC 3339.
+    #[schema(schema_with = rules::expiry_or_null)]
     pub expires_at: Option<String>,
 }
 
@@ -460,8 +556,11 @@ pub struct ApiKeyResponse {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -487,12 +586,14 @@ impl From<&ApiKey> for ApiKeyResponse {
 pub struct ServiceSecretResponse {
     pub service_id: i64,
     pub token: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProfileResponse {
     pub user: UserResponse,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     pub renewed: bool,
 }
@@ -507,24 +608,31 @@ pub fn parse_rfc3339(raw: &str) -> Option<UnixTime> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQueryParams {
+    /// Only entries whose actor or subject is this user (any integer: one that names no user
+    /// matches nothing).
     pub user_id: Option<i64>,
+    #[param(schema_with = rules::audit_event_filter)]
     pub event: Option<String>,
+    #[param(schema_with = rules::audit_outcome_filter)]
     pub outcome: Option<String>,
-    /// RFC 3339.
+    #[param(schema_with = rules::since_filter)]
     pub since: Option<String>,
-    /// RFC 3339.
+    #[param(schema_with = rules::until_filter)]
     pub until: Option<String>,
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(schema_with = rules::page_limit)]
     pub limit: Option<u32>,
+    /// The previous page's `next_after`: only entries after this id.
     pub after: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditResponse {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub at: String,
+    #[schema(schema_with = rules::audit_event_name)]
     pub event: &'static str,
+    #[schema(schema_with = rules::audit_outcome)]
     pub outcome: &'static str,
     pub actor_id: Option<i64>,
     pub subject_id: Option<i64>,
@@ -556,14 +664,19 @@ impl From<&AuditRecord> for AuditResponse {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
+    #[schema(schema_with = rules::username)]
     pub username: String,
+    #[schema(schema_with = rules::new_password)]
     pub password: String,
+    #[schema(schema_with = rules::email_or_null)]
     pub email: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
+    /// The single-use reset token (401 when unknown, used or expired).
     pub token: String,
+    #[schema(schema_with = rules::new_password)]
     pub new_password: String,
 }
 
@@ -571,6 +684,7 @@ pub struct ResetBody {
 pub struct ResetTokenResponse {
     pub user_id: i64,
     pub token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -583,12 +697,15 @@ pub struct EnrolmentResponse {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
+    #[schema(schema_with = rules::totp_code)]
     pub code: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DisableMfaBody {
+    /// The caller's password (403 `invalid_current_password` when wrong).
     pub password: String,
+    #[schema(schema_with = rules::mfa_code)]
     pub code: String,
 }
 
@@ -599,19 +716,24 @@ pub struct BackupCodesResponse {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct MfaLoginBody {
+    /// The `mfa_token` of the 401 `mfa_required` answer to the first step.
     pub mfa_token: String,
+    #[schema(schema_with = rules::mfa_code)]
     pub code: String,
-    /// `jwt` or `opaque`; the configured default when absent.
+    #[schema(schema_with = rules::token_format_or_null)]
     pub token_format: Option<String>,
-    /// `cookie`: a browser session, as at `POST /auth/login`.
+    #[schema(schema_with = rules::session_or_null)]
     pub session: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub last_used_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -632,6 +754,94 @@ impl SessionResponse {
             user_agent: s.user_agent.clone(),
             api_key: s.api_key,
             current: current == Some(s.id),
+        }
+    }
+}
+
+/// Ids in JSON bodies. JSON has one number type, so `3` and `3.0` are the same number (RFC 8259
+/// §6), and an OpenAPI `integer` admits both: an id written either way is read, a fraction is not.
+pub mod whole {
+    use serde::de::{Error, Unexpected, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i64, E> {
+            // Below 2^63 in magnitude, so the conversion is exact.
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+
+    /// A required id.
+    ///
+    /// # Errors
+    /// For anything but a whole number within `i64`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(Whole)
+    }
+
+    /// An optional id (absent or null: `None`); use with `#[serde(default)]`.
+    ///
+    /// # Errors
+    /// For anything but null or a whole number within `i64`.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        #[derive(Deserialize)]
+        struct Id(#[serde(deserialize_with = "deserialize")] i64);
+        Ok(Option::<Id>::deserialize(d)?.map(|Id(v)| v))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize, Debug)]
+        struct Body {
+            #[serde(deserialize_with = "super::deserialize")]
+            id: i64,
+            #[serde(default, deserialize_with = "super::option")]
+            other: Option<i64>,
+        }
+
+        fn read(json: &str) -> Result<Body, serde_json::Error> {
+            serde_json::from_str(json)
+        }
+
+        #[test]
+        fn whole_numbers_are_read_however_written_and_fractions_are_not() {
+            let b = read(r#"{"id": 3.0, "other": 7}"#).unwrap();
+            assert_eq!((b.id, b.other), (3, Some(7)));
+            let b = read(r#"{"id": -2, "other": null}"#).unwrap();
+            assert_eq!((b.id, b.other), (-2, None));
+            assert_eq!(read(r#"{"id": 1e3}"#).unwrap().id, 1000);
+            assert_eq!(read(r#"{"id": 1}"#).unwrap().other, None);
+            for bad in [
+                r#"{"id": 3.5}"#,
+                r#"{"id": "3"}"#,
+                r#"{"id": 1e19}"#,
+                r#"{"id": 9223372036854775808}"#,
+                r#"{"id": 1, "other": 2.25}"#,
+            ] {
+                assert!(read(bad).is_err(), "{bad}");
+            }
         }
     }
 }

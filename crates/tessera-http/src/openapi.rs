@@ -384,11 +384,13 @@ impl Routes for OpenApiRoutes {
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
                     .schema(Some(
-                        ObjectBuilder::new().schema_type(Type::Integer).format(Some(
-                            utoipa::openapi::SchemaFormat::KnownFormat(
+                        // The store assigns ids from 1.
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
                                 utoipa::openapi::KnownFormat::Int64,
-                            ),
-                        )),
+                            )))
+                            .minimum(Some(1)),
                     )),
             );
         }
