@@ -305,7 +305,8 @@ async fn wrong_codes_count_towards_lockout_and_an_admin_can_reset_mfa() {
 
 #[tokio::test]
 async fn malformed_codes_and_expired_mfa_tokens_are_refused() {
-    let app = spawn_app_with(|s| s.tokens.mfa_token_ttl_seconds = 1).await;
+    // Long enough for the four refusals below on a loaded machine, short enough to wait out.
+    let app = spawn_app_with(|s| s.tokens.mfa_token_ttl_seconds = 4).await;
     let (token, secret, backup, t) = enrol(&app).await;
     let pending = mfa_token(&app).await;
     // Four, so that the lockout (five) does not step in.
@@ -324,7 +325,7 @@ async fn malformed_codes_and_expired_mfa_tokens_are_refused() {
         (a.status, a.error()),
         (StatusCode::CONFLICT, "mfa_already_enabled")
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
     let a = second_step(&app, &pending, &totp(&secret, t + 30)).await;
     assert_eq!(
         (a.status, a.error()),
