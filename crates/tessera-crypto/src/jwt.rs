@@ -1,4 +1,5 @@
-//! RFC 9068 access tokens signed with josekit, and the JWKS that publishes their keys.
+//! RFC 9068 access tokens and OpenID Connect ID tokens signed with josekit, and the JWKS that
+//! publishes their keys.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,8 @@ use josekit::jwk::{Jwk, KeyPair as _};
 use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::JwtPayload;
 use serde_json::{json, Map, Value};
-use sha2::{Digest as _, Sha256};
-use tessera_domain::claims::AccessClaims;
+use sha2::{Digest as _, Sha256, Sha512};
+use tessera_domain::claims::{AccessClaims, IdClaims};
 use tessera_domain::error::TokenError;
 use tessera_domain::ports::AccessTokenCodec;
 use tessera_domain::time::UnixTime;
@@ -20,6 +21,9 @@ use tessera_domain::user::UserId;
 
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The `typ` header of ID tokens: plain `JWT`, which `decode` refuses, so an ID token is never
+/// taken for an access token.
+pub const ID_TOKEN_TYPE: &str = "JWT";
 /// Tokens longer than this are refused before any parsing.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
@@ -390,6 +394,51 @@ pub(crate) fn claims_from(map: &Map<String, Value>) -> Result<AccessClaims, Toke
     })
 }
 
+/// `at_hash` (OIDC Core §3.1.3.6): the base64url left half of the hash of `access_token`, with the
+/// hash of the signing algorithm: SHA-256 for RS256 and ES256, SHA-512 for EdDSA (Ed25519, as
+/// the OpenID Foundation's errata for EdDSA says).
+pub fn at_hash(alg: &str, access_token: &str) -> String {
+    let digest: Vec<u8> = if alg == "EdDSA" {
+        Sha512::digest(access_token.as_bytes()).to_vec()
+    } else {
+        Sha256::digest(access_token.as_bytes()).to_vec()
+    };
+    let (left, _) = digest.split_at(digest.len() / 2);
+    crate::b64(left)
+}
+
+/// The claims of an ID token, as JSON.
+fn id_token_claims(c: &IdClaims, at_hash: String) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("iss".into(), json!(c.issuer));
+    map.insert("sub".into(), json!(c.subject.0.to_string()));
+    map.insert("aud".into(), json!(c.audience));
+    map.insert("azp".into(), json!(c.audience));
+    map.insert("exp".into(), json!(c.expires_at.seconds()));
+    map.insert("iat".into(), json!(c.issued_at.seconds()));
+    map.insert("auth_time".into(), json!(c.auth_time.seconds()));
+    map.insert("amr".into(), json!(c.amr));
+    map.insert("at_hash".into(), json!(at_hash));
+    if let Some(nonce) = &c.nonce {
+        map.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = c.session_id {
+        map.insert("sid".into(), json!(sid.0.to_string()));
+    }
+    let optional = [
+        ("preferred_username", &c.preferred_username),
+        ("name", &c.name),
+        ("email", &c.email),
+    ];
+    for (name, value) in optional
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
+    {
+        map.insert(name.into(), json!(value));
+    }
+    map
+}
+
 /// Checks what can be checked before the signature (size, an `at+jwt` type) and returns the `kid`.
 pub(crate) fn checked_header(token: &str) -> Result<String, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
@@ -444,6 +493,17 @@ impl AccessTokenCodec for JwtCodec {
         let payload = JwtPayload::from_map(map).context("invalid claims")?;
         josekit::jwt::encode_with_signer(&payload, &header, keys.signer.as_ref())
             .context("cannot sign an access token")
+    }
+
+    fn sign_id_token(&self, claims: &IdClaims, access_token: &str) -> anyhow::Result<String> {
+        let keys = self.read();
+        let mut header = JwsHeader::new();
+        header.set_token_type(ID_TOKEN_TYPE);
+        header.set_key_id(keys.signing_kid.clone());
+        let map = id_token_claims(claims, at_hash(keys.signing_alg, access_token));
+        let payload = JwtPayload::from_map(map).context("invalid claims")?;
+        josekit::jwt::encode_with_signer(&payload, &header, keys.signer.as_ref())
+            .context("cannot sign an ID token")
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -629,6 +689,73 @@ mod tests {
             Err(TokenError::Invalid)
         );
         assert!(!b.reload_if_changed().unwrap(), "already up to date");
+    }
+
+    fn id_claims() -> IdClaims {
+        IdClaims {
+            issuer: "http://127.0.0.1:8081".into(),
+            subject: UserId(42),
+            audience: "tc_wiki".into(),
+            expires_at: UnixTime(2_000_000_000),
+            issued_at: UnixTime(1_700_000_000),
+            auth_time: UnixTime(1_699_999_000),
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            session_id: Some(SessionId(7)),
+            amr: vec!["pwd".into(), "otp".into()],
+            preferred_username: Some("root".into()),
+            name: None,
+            email: Some("root@example.com".into()),
+        }
+    }
+
+    #[test]
+    fn id_tokens_carry_their_claims_and_at_hash_and_are_never_access_tokens() {
+        for pem in [
+            RS256.generate_key_pair(2048).unwrap().to_pem_private_key(),
+            ES256.generate_key_pair().unwrap().to_pem_private_key(),
+            EdDSA
+                .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                .unwrap()
+                .to_pem_private_key(),
+        ] {
+            let c = JwtCodec::from_pems(&[pem]).unwrap();
+            let access = c.sign(&claims()).unwrap();
+            let token = c.sign_id_token(&id_claims(), &access).unwrap();
+            let (kid, alg) = (c.signing_kid(), c.signing_alg());
+            let header = josekit::jwt::decode_header(&token).unwrap();
+            assert_eq!(header.claim("typ").unwrap(), "JWT");
+            assert_eq!(header.claim("kid").unwrap().as_str().unwrap(), kid);
+            let keys = c.read();
+            let key = keys.keys.get(&kid).unwrap();
+            let (payload, _) =
+                josekit::jwt::decode_with_verifier(&token, key.verifier.as_ref()).unwrap();
+            let map = payload.claims_set();
+            assert_eq!(map["aud"], "tc_wiki");
+            assert_eq!(map["azp"], "tc_wiki");
+            assert_eq!(map["sub"], "42");
+            assert_eq!(map["auth_time"], 1_699_999_000);
+            assert_eq!(map["nonce"], "n-0S6_WzA2Mj");
+            assert_eq!(map["sid"], "7");
+            assert_eq!(map["amr"], json!(["pwd", "otp"]));
+            assert_eq!(map["email"], "root@example.com");
+            assert!(map.get("name").is_none());
+            assert_eq!(map["at_hash"], json!(at_hash(alg, &access)));
+            drop(keys);
+            assert_eq!(c.decode(&token), Err(TokenError::Invalid));
+        }
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_algorithms_hash() {
+        // OIDC Core's example (Appendix A.3): the access token `jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y`
+        // has the RS256 at_hash `77QmUPtjPfzWtF2AnpK9RQ`.
+        assert_eq!(
+            at_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(at_hash("ES256", "x").len(), 22);
+        assert_eq!(at_hash("EdDSA", "x").len(), 43);
+        assert_ne!(at_hash("EdDSA", "x"), at_hash("RS256", "x"));
     }
 
     #[test]

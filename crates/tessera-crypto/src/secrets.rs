@@ -1,4 +1,5 @@
-//! Opaque secret tokens: generation, SHA-256 digests, and HMAC-derived refresh successors.
+//! Opaque secret tokens: generation, SHA-256 digests, HMAC-derived refresh successors, and PKCE
+//! challenges.
 
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
@@ -89,6 +90,10 @@ impl SecretTokens for TokenSecrets {
     fn new_password(&self) -> Password {
         Password::new(crate::b64(&crate::random_bytes::<18>()))
     }
+
+    fn s256(&self, verifier: &str) -> String {
+        crate::b64(&Sha256::digest(verifier.as_bytes()))
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +141,15 @@ mod tests {
         let other = PlainToken::new("tso_other".into());
         assert_ne!(a.csrf_token(&t), a.csrf_token(&other));
         assert_eq!(a.csrf_token(&t), a.csrf_token(&t));
+    }
+
+    #[test]
+    fn s256_is_the_pkce_challenge_of_rfc_7636_appendix_b() {
+        let s = TokenSecrets::new(vec![0; 32]);
+        assert_eq!(
+            s.s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

@@ -88,6 +88,10 @@ events! {
     SessionRevoked => "session_revoked",
     UsersImported => "users_imported",
     UsersExported => "users_exported",
+    ClientCreated => "client_created",
+    CodeIssued => "code_issued",
+    CodeExchanged => "code_exchanged",
+    CodeReplayed => "code_replayed",
 }
 
 impl fmt::Display for Event {

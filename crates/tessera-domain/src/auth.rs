@@ -6,7 +6,10 @@ use std::sync::Arc;
 use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
 use crate::credentials::{key_roles, KeyUsage, TokenFormat, API_KEY_PREFIX};
 use crate::error::AuthError;
-use crate::issuer::{Grant, Issued, IssuedAccess, IssuedTokens, Issuer, SessionKind};
+use crate::issuer::{
+    Grant, Issued, IssuedAccess, IssuedTokens, Issuer, SessionKind, AMR_PASSWORD,
+    AMR_PASSWORD_AND_OTP,
+};
 use crate::lockout::{Failure, Limit, LockoutKey, LockoutPolicy};
 use crate::mfa::{use_second_factor, MFA_TOKEN_PREFIX};
 use crate::password::{Password, PasswordPolicy, Verification};
@@ -149,9 +152,10 @@ impl Authentication {
         // gets here after the second step, which clears them itself.
         self.forgive(user.id, req.context.ip.as_deref())?;
         let now = self.clock.now();
-        let session =
+        let mut session =
             self.issuer
                 .new_session(&user, &req.context, now, now.plus(self.tokens.refresh_ttl));
+        session.amr = Some(AMR_PASSWORD.to_owned());
         Ok((user, session))
     }
 
@@ -377,6 +381,11 @@ impl Authentication {
             .sessions
             .find_refresh(&p.secrets.digest(presented))?
             .ok_or(AuthError::InvalidGrant)?;
+        // A session opened for a registered OAuth client is refreshed by that client, which this
+        // grant does not authenticate; until it does (docs/OIDC.md), such a token is refused.
+        if record.client_id.is_some() {
+            return Err(AuthError::InvalidGrant);
+        }
         let scope = Issuer::narrow(&self.issuer.scope_of(record.scope.as_deref()), scope)?;
         if record.session_revoked || self.revocations.contains(record.session_id) {
             return Err(AuthError::InvalidGrant);
@@ -644,9 +653,10 @@ impl Authentication {
                 .subject(user.id)
                 .detail("mfa", true),
         );
-        let session =
+        let mut session =
             self.issuer
                 .new_session(&user, context, now, now.plus(self.tokens.refresh_ttl));
+        session.amr = Some(AMR_PASSWORD_AND_OTP.to_owned());
         Ok((user, session))
     }
 }

@@ -1,4 +1,5 @@
-//! The claims of an access token (RFC 9068) and the rules a verifier applies to them.
+//! The claims of an access token (RFC 9068) and the rules a verifier applies to them, and the
+//! claims of an OpenID Connect ID token.
 
 use crate::error::TokenError;
 use crate::time::UnixTime;
@@ -22,6 +23,32 @@ pub struct AccessClaims {
     pub roles: Vec<String>,
     pub tenant_id: Option<String>,
     pub preferred_username: String,
+}
+
+/// The claims of an OpenID Connect ID token (OIDC Core §2), issued to one client. It tells the
+/// client who signed in and how; it is never a credential for an API (`typ: JWT`, not `at+jwt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdClaims {
+    pub issuer: String,
+    pub subject: UserId,
+    /// The client's `client_id`: the token's `aud` and `azp`.
+    pub audience: String,
+    pub expires_at: UnixTime,
+    pub issued_at: UnixTime,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// The `nonce` of the authorization request, when it had one.
+    pub nonce: Option<String>,
+    /// The single sign-on (browser) session the user was signed in with: `sid`.
+    pub session_id: Option<SessionId>,
+    /// RFC 8176 authentication methods: `pwd`, and `otp` after a second factor.
+    pub amr: Vec<String>,
+    /// With the `profile` scope.
+    pub preferred_username: Option<String>,
+    /// With the `profile` scope, when the user has a display name.
+    pub name: Option<String>,
+    /// With the `email` scope, when the user has an e-mail address.
+    pub email: Option<String>,
 }
 
 /// What a verifier trusts: one issuer, a set of audiences, and a small clock leeway.

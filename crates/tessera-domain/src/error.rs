@@ -1,7 +1,8 @@
 //! Errors of the domain's use cases.
 //!
 //! One enum per family of use cases: `AuthError` for login, refresh and revocation,
-//! `TokenError` for checking an access token, `UserError` for managing users.
+//! `TokenError` for checking an access token, `UserError` for managing users, `AuthorizeError`
+//! for the OAuth authorization endpoint and `OAuthGrantError` for the code exchange.
 //! Each has an `Unknown` variant for failures of an adapter that the domain cannot act on;
 //! the HTTP adapter turns it into a 500 and logs the cause.
 
@@ -160,6 +161,56 @@ pub enum UserError {
     InUse(&'static str),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
+}
+
+/// Why an authorization request (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1) is refused, in the two
+/// ways RFC 6749 §4.1.2.1 tells apart.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// The client or its redirect URI cannot be trusted (unknown, missing, not registered): the
+    /// user is told, and never sent anywhere.
+    #[error("{description}")]
+    NoRedirect {
+        /// An RFC 6749 error code, such as `invalid_request`.
+        error: &'static str,
+        description: &'static str,
+    },
+    /// Anything else: the user goes back to the client's (registered) redirect URI with the error.
+    #[error("{description}")]
+    Redirect {
+        redirect_uri: String,
+        /// An RFC 6749 §4.1.2.1 or OIDC Core §3.1.2.6 error code.
+        error: &'static str,
+        description: String,
+        /// The request's `state`, echoed.
+        state: Option<String>,
+    },
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Failures of the authorization-code grant (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthGrantError {
+    /// The client is unknown, or did not authenticate as it registered to.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The code is unknown, used, expired, another client's, for another redirect URI, or its
+    /// PKCE verifier does not match; or its user can no longer sign in.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<AuthError> for OAuthGrantError {
+    /// The session and token machinery fails only in its adapters.
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unknown(cause) => Self::Unknown(cause),
+            other => Self::Unknown(anyhow::Error::new(other)),
+        }
+    }
 }
 
 impl From<FieldErrors> for UserError {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::audit::{AuditEntry, AuditQuery, Event, Outcome};
-use crate::claims::AccessClaims;
+use crate::claims::{AccessClaims, IdClaims};
 use crate::error::TokenError;
 use crate::password::{Password, PasswordHash, Verification};
 use crate::ports::*;
@@ -86,23 +86,50 @@ impl SecretTokens for FakeSecrets {
     fn new_password(&self) -> Password {
         Password::new("generated-password-123".into())
     }
+    /// Not SHA-256, but as the real one, 43 base64url characters that depend on the verifier.
+    fn s256(&self, verifier: &str) -> String {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        verifier.hash(&mut h);
+        format!("{:016x}", h.finish())
+            .repeat(3)
+            .chars()
+            .take(43)
+            .collect()
+    }
 }
 
-/// Tokens are keys into a table of the claims they were signed with.
+/// Tokens are keys into a table of the claims they were signed with; ID tokens (`id<n>`) into
+/// another, with the access token each was bound to.
 #[derive(Default)]
-pub struct FakeCodec(Mutex<Vec<AccessClaims>>);
+pub struct FakeCodec {
+    access: Mutex<Vec<AccessClaims>>,
+    id: Mutex<Vec<(IdClaims, String)>>,
+}
+impl FakeCodec {
+    /// The claims an ID token was signed with, and the access token it was bound to (`at_hash`).
+    pub fn id_token(&self, token: &str) -> Option<(IdClaims, String)> {
+        let i: usize = token.strip_prefix("id")?.parse().ok()?;
+        self.id.lock().unwrap().get(i).cloned()
+    }
+}
 impl AccessTokenCodec for FakeCodec {
     fn sign(&self, c: &AccessClaims) -> anyhow::Result<String> {
-        let mut v = self.0.lock().unwrap();
+        let mut v = self.access.lock().unwrap();
         v.push(c.clone());
         Ok(format!("tok{}", v.len() - 1))
+    }
+    fn sign_id_token(&self, c: &IdClaims, access_token: &str) -> anyhow::Result<String> {
+        let mut v = self.id.lock().unwrap();
+        v.push((c.clone(), access_token.to_owned()));
+        Ok(format!("id{}", v.len() - 1))
     }
     fn decode(&self, t: &str) -> Result<AccessClaims, TokenError> {
         let i: usize = t
             .strip_prefix("tok")
             .and_then(|n| n.parse().ok())
             .ok_or(TokenError::Invalid)?;
-        self.0
+        self.access
             .lock()
             .unwrap()
             .get(i)
@@ -123,6 +150,7 @@ pub struct Harness {
     pub hasher: Arc<FakeHasher>,
     pub store: Arc<MemoryStore>,
     pub observer: Arc<CountingObserver>,
+    pub codec: Arc<FakeCodec>,
 }
 
 impl Harness {
@@ -169,12 +197,13 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
     let hasher = Arc::new(FakeHasher::default());
     let store = Arc::new(MemoryStore::default());
     let observer = Arc::new(CountingObserver::default());
+    let codec = Arc::new(FakeCodec::default());
     let ports = Ports {
         users: store.clone(),
         sessions: store.clone(),
         hasher: hasher.clone(),
         secrets: Arc::new(FakeSecrets::default()),
-        codec: Arc::new(FakeCodec::default()),
+        codec: codec.clone(),
         clock: clock.clone(),
         access: store.clone(),
         credentials: store.clone(),
@@ -186,6 +215,8 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         directory: store.clone(),
         readiness: store.clone(),
         observer: observer.clone(),
+        clients: store.clone(),
+        codes: store.clone(),
     };
     let mut settings = Settings::new(token_settings());
     change(&mut settings);
@@ -197,5 +228,6 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         hasher,
         store,
         observer,
+        codec,
     }
 }

@@ -9,13 +9,22 @@ use crate::credentials::{
     key_roles, KeyUsage, OpaqueSettings, API_KEY_PREFIX, OPAQUE_TOKEN_PREFIX,
 };
 use crate::error::TokenError;
+use crate::issuer::AMR_PASSWORD;
+use crate::oauth::SsoSession;
 use crate::ports::{
-    AccessTokenCodec, Clock, CredentialRepository, Extension, SecretTokens, UserRepository,
+    AccessTokenCodec, Clock, CredentialRepository, Extension, OpaqueRecord, SecretTokens,
+    UserRepository,
 };
 use crate::principal::{Credential, Principal};
 use crate::revocation::Revocations;
 use crate::sessions::SessionPolicy;
+use crate::time::UnixTime;
 use crate::token::PlainToken;
+use crate::user::User;
+
+/// Prefix of the random value a sign-in page keeps in a cookie, whose `csrf_token` its form
+/// carries. Invariant: never changes, as `API_KEY_PREFIX`.
+pub const LOGIN_NONCE_PREFIX: &str = "tsl_";
 
 /// Checks bearer credentials. A JWT check never touches the store.
 pub struct Gate {
@@ -32,6 +41,14 @@ pub struct Gate {
     /// The scope and client of opaque tokens.
     pub(crate) scope: String,
     pub(crate) client_id: String,
+}
+
+/// An opaque token that passed every check: its record, its user, and its expiry after any renewal.
+struct OpaqueSession {
+    record: OpaqueRecord,
+    user: User,
+    expires_at: UnixTime,
+    renewed: bool,
 }
 
 /// Logs a store failure met while checking a credential and says only that it could not be checked.
@@ -78,6 +95,36 @@ impl Gate {
                 == 0
     }
 
+    /// A new random value for a sign-in form's cookie; the form carries its `csrf_token`, so that
+    /// only a page this server rendered can post a sign-in.
+    pub fn new_login_nonce(&self) -> PlainToken {
+        self.secrets.new_secret(LOGIN_NONCE_PREFIX)
+    }
+
+    /// The single sign-on session whose opaque token a browser's session cookie holds: who signed
+    /// in, when (the session's creation) and how. The token renews as with any use.
+    ///
+    /// # Errors
+    /// As `authenticate_credential` refuses an opaque token.
+    pub fn sso_session(&self, cookie_token: &str) -> Result<SsoSession, TokenError> {
+        let s = self.opaque_session(cookie_token, true)?;
+        Ok(SsoSession {
+            user_id: s.user.id,
+            tenant_id: s.user.tenant_id,
+            session_id: s.record.session_id,
+            auth_time: s.record.session_created_at,
+            // Sessions opened before methods were recorded were opened with a password.
+            amr: s
+                .record
+                .amr
+                .as_deref()
+                .unwrap_or(AMR_PASSWORD)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
     /// Whether checking `token` needs the store (and so a blocking thread).
     pub fn needs_store(token: &str) -> bool {
         token.starts_with(API_KEY_PREFIX) || token.starts_with(OPAQUE_TOKEN_PREFIX)
@@ -116,6 +163,30 @@ impl Gate {
     }
 
     fn authenticate_opaque(&self, token: &str, renew: bool) -> Result<Principal, TokenError> {
+        let OpaqueSession {
+            record,
+            user,
+            expires_at,
+            renewed,
+        } = self.opaque_session(token, renew)?;
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username.as_str().to_owned(),
+            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            session_id: Some(record.session_id),
+            scope: self.scope.clone(),
+            expires_at: Some(expires_at),
+            tenant_id: user.tenant_id,
+            credential: Credential::Opaque { renewed },
+            client_id: self.client_id.clone(),
+            issued_at: None,
+            context: RequestContext::default(),
+        })
+    }
+
+    /// Checks an opaque token (its session alive, its user active) and, with `renew`, extends it
+    /// when it is near its expiry.
+    fn opaque_session(&self, token: &str, renew: bool) -> Result<OpaqueSession, TokenError> {
         let p = self;
         let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
         let rec = p
@@ -162,18 +233,11 @@ impl Gate {
                 Extension::Gone => return Err(TokenError::Revoked),
             }
         }
-        Ok(Principal {
-            user_id: user.id,
-            username: user.username.as_str().to_owned(),
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            session_id: Some(rec.session_id),
-            scope: self.scope.clone(),
-            expires_at: Some(expires_at),
-            tenant_id: user.tenant_id,
-            credential: Credential::Opaque { renewed },
-            client_id: self.client_id.clone(),
-            issued_at: None,
-            context: RequestContext::default(),
+        Ok(OpaqueSession {
+            record: rec,
+            user,
+            expires_at,
+            renewed,
         })
     }
 

@@ -20,6 +20,10 @@ use crate::user::{User, UserId};
 
 /// Longest user agent kept with a session, in characters.
 pub(crate) const MAX_USER_AGENT: usize = 512;
+/// The RFC 8176 methods of a sign-in with a password.
+pub(crate) const AMR_PASSWORD: &str = "pwd";
+/// The RFC 8176 methods of a sign-in with a password and a one-time code (TOTP or backup code).
+pub(crate) const AMR_PASSWORD_AND_OTP: &str = "pwd otp";
 
 /// What a login hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +108,8 @@ impl Issuer {
                 .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
             created_at: now,
             expires_at,
+            amr: None,
+            client_id: None,
         }
     }
 
@@ -133,6 +139,47 @@ impl Issuer {
         let jti = self.secrets.new_jwt_id();
         let scope = self.scope_of(new.scope.as_deref());
         self.issue(user, session, new.created_at, jti, refresh, scope)
+    }
+
+    /// Opens a session for a registered OAuth client's code exchange: a JWT access token for
+    /// `client_id` with the session's scope, and a refresh token that the caller hands out only
+    /// when `offline_access` was granted (otherwise nobody ever learns it).
+    ///
+    /// # Errors
+    /// Only when the store or the signing key fails.
+    pub(crate) fn open_for_client(
+        &self,
+        user: &User,
+        new: &NewSession,
+        client_id: &str,
+    ) -> Result<IssuedTokens, AuthError> {
+        let refresh = self.secrets.new_refresh_token();
+        let session = self
+            .sessions
+            .create_session(new, &self.secrets.digest(&refresh))?;
+        self.enforce_session_limit(user.id)?;
+        let scope = self.scope_of(new.scope.as_deref());
+        let grant = Grant {
+            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            scope: scope.clone(),
+            client_id: client_id.to_owned(),
+        };
+        let access_token = self.sign_access(
+            user,
+            session,
+            new.created_at,
+            self.secrets.new_jwt_id(),
+            grant,
+        )?;
+        self.observer.token_issued("access_jwt");
+        Ok(IssuedTokens {
+            access_token,
+            expires_in: self.tokens.access_ttl,
+            refresh_token: refresh,
+            scope,
+            user_id: user.id,
+            session_id: session,
+        })
     }
 
     /// The scope a session was granted: its own, or the configured one.

@@ -12,6 +12,7 @@ pub mod issuer;
 pub mod lockout;
 pub mod memory_only;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod ports;
 pub mod principal;

@@ -3,10 +3,11 @@
 
 use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
-use crate::claims::AccessClaims;
+use crate::claims::{AccessClaims, IdClaims};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
+use crate::oauth::{NewClient, OAuthClient};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
@@ -69,6 +70,10 @@ pub trait SecretTokens: Send + Sync {
 
     /// A random password for the first admin, when none was configured.
     fn new_password(&self) -> Password;
+
+    /// The PKCE `S256` challenge of a code verifier (RFC 7636 §4.2):
+    /// BASE64URL-ENCODE(SHA256(ASCII(verifier))), without padding.
+    fn s256(&self, verifier: &str) -> String;
 }
 
 /// Signing and decoding of access tokens.
@@ -86,6 +91,14 @@ pub trait AccessTokenCodec: Send + Sync {
     /// MUST return `TokenError::Invalid` for anything that is not a well-formed token signed by
     /// one of its keys with that key's algorithm.
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// Signs an OpenID Connect ID token with the current key, header `typ: JWT` (so `decode` never
+    /// takes one for an access token), with `at_hash` computed from `access_token` (OIDC Core
+    /// §3.1.3.6: the left half of its hash, SHA-256 for RS256 and ES256, SHA-512 for EdDSA).
+    ///
+    /// # Errors
+    /// Only when the signing library fails.
+    fn sign_id_token(&self, claims: &IdClaims, access_token: &str) -> anyhow::Result<String>;
 }
 
 /// Which of a user's sessions a change revokes, in the same transaction.
@@ -185,6 +198,12 @@ pub struct NewSession {
     pub expires_at: UnixTime,
     /// The scope granted, when narrower than the configured one.
     pub scope: Option<String>,
+    /// How the user authenticated, as space-separated RFC 8176 values (`pwd`, `pwd otp`); `None`
+    /// for a session no person signed in to (an API key's).
+    pub amr: Option<String>,
+    /// The OAuth client whose code exchange opened the session; `None`: Tessera's own public
+    /// client (`tokens.client_id`).
+    pub client_id: Option<String>,
 }
 
 /// A stored refresh token with the state of its session.
@@ -200,6 +219,8 @@ pub struct RefreshRecord {
     pub rotated_at: Option<UnixTime>,
     /// The scope the session was granted; `None`: the configured scope.
     pub scope: Option<String>,
+    /// The OAuth client the session was opened for; `None`: Tessera's own public client.
+    pub client_id: Option<String>,
 }
 
 /// The outcome of trying to rotate a refresh token.
@@ -274,7 +295,8 @@ pub trait AccessRepository: Send + Sync {
     /// Deleting a service also deletes the hidden roles scoped to it.
     ///
     /// # Errors
-    /// MUST return `UserError::InUse` for a tenant that still has users, deleting nothing.
+    /// MUST return `UserError::InUse` for a tenant that still has users or OAuth clients,
+    /// deleting nothing.
     fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError>;
 
     /// Visible entries with ids after `after`, in id order, at most `limit`.
@@ -359,6 +381,8 @@ pub struct OpaqueRecord {
     pub expires_at: UnixTime,
     /// How far each renewal moves the expiry.
     pub ttl: i64,
+    /// How the session's user authenticated (`NewSession::amr`).
+    pub amr: Option<String>,
 }
 
 /// The outcome of trying to extend an opaque token.
@@ -420,15 +444,101 @@ pub trait CredentialRepository: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<Extension>;
 
-    /// Deletes at most `batch` opaque tokens expired before `now`, and at most `batch` sessions
-    /// (with their refresh and opaque tokens) that ended or expired before `ended_before`.
-    /// Returns how many rows went.
+    /// Deletes at most `batch` opaque tokens expired before `now`, at most `batch` sessions
+    /// (with their refresh and opaque tokens) that ended or expired before `ended_before`, and at
+    /// most `batch` authorization codes that expired before `ended_before` (kept that long so that
+    /// a replay can still revoke what the code's first use opened). Returns how many rows went.
     fn prune_expired(
         &self,
         now: UnixTime,
         ended_before: UnixTime,
         batch: u32,
     ) -> anyhow::Result<u64>;
+}
+
+/// Registered OAuth 2.0 / OpenID Connect clients.
+pub trait ClientRepository: Send + Sync {
+    /// Stores a client under `client_id`, with the digest of its secret when it is confidential.
+    ///
+    /// # Errors
+    /// `UserError::Unknown` when the store fails, an unknown tenant included (the use case checks
+    /// the tenant first); nothing is written then.
+    fn create_client(
+        &self,
+        new: &NewClient,
+        client_id: &str,
+        secret: Option<&HashedToken>,
+        now: UnixTime,
+    ) -> Result<OAuthClient, UserError>;
+
+    /// The client with this `client_id`.
+    fn find_client(&self, client_id: &str) -> anyhow::Result<Option<OAuthClient>>;
+}
+
+/// An authorization code to store: what its redemption may issue, and to whom.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    pub code_hash: HashedToken,
+    /// The client's row id (`OAuthClient::id`).
+    pub client_pk: i64,
+    pub user_id: UserId,
+    /// The browser session the user was signed in with.
+    pub sso_session_id: Option<SessionId>,
+    pub redirect_uri: String,
+    /// The scope granted, space-separated.
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// The PKCE `S256` challenge.
+    pub code_challenge: String,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// Space-separated RFC 8176 methods.
+    pub amr: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A stored authorization code, just redeemed.
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub id: i64,
+    pub client_pk: i64,
+    pub user_id: UserId,
+    pub sso_session_id: Option<SessionId>,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: UnixTime,
+    pub amr: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug, Clone)]
+pub enum Redeemed {
+    /// First use: it is marked used now. Its expiry is for the caller to check.
+    Fresh(CodeRecord),
+    /// It had been used already; its first redemption opened this session (if it got that far).
+    Replayed { issued_session: Option<SessionId> },
+    /// No such code (or it was pruned).
+    Unknown,
+}
+
+/// Single-use authorization codes.
+pub trait AuthorizationCodes: Send + Sync {
+    fn create_code(&self, new: &NewCode) -> anyhow::Result<()>;
+
+    /// Marks the code with this digest used at `now` and returns it.
+    ///
+    /// # Errors
+    /// MUST be atomic: of concurrent redemptions of one code, exactly one gets `Fresh`; the others
+    /// get `Replayed`.
+    fn redeem_code(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<Redeemed>;
+
+    /// Records the session the redemption of code `code_id` opened, for revoking it on a replay.
+    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<()>;
 }
 
 /// Consecutive failed logins, per `LockoutKey`.
@@ -638,7 +748,8 @@ pub trait Observer: Send + Sync {
     /// An audited event and its outcome.
     fn event(&self, event: crate::audit::Event, outcome: crate::audit::Outcome);
 
-    /// A token was issued: `access_jwt`, `access_opaque`, `refresh` or `client_credentials`.
+    /// A token was issued: `access_jwt`, `access_opaque`, `browser_session`, `refresh`,
+    /// `client_credentials` or `id_token`.
     fn token_issued(&self, kind: &'static str);
 
     /// Sessions this node just revoked (already in the store), for whoever tells other nodes

@@ -68,6 +68,12 @@ impl Principal {
         }
     }
 
+    /// An access token issued to a registered OAuth client (`oauth::is_client_id`): it tells that
+    /// client who signed in, and Tessera's own API refuses it (the UserInfo endpoint takes it).
+    pub fn issued_to_oauth_client(&self) -> bool {
+        self.credential == Credential::AccessToken && crate::oauth::is_client_id(&self.client_id)
+    }
+
     fn has_admin_role(&self) -> bool {
         self.roles.iter().any(|r| r == Role::ADMIN)
     }

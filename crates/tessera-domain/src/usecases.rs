@@ -4,7 +4,8 @@
 //! `Accounts` (users, tenants' users, passwords, import, unlock), `Authentication` (logins of every
 //! kind, the MFA step, refresh, logout, revocation, client credentials), `Sessions`, `AccessModel`
 //! (services, roles, permissions, grants), `Credentials` (API keys, service secrets, check-token,
-//! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, and the `Gate` that checks
+//! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, `OAuthProvider` (OpenID
+//! Connect clients, the authorization endpoint, the code exchange), and the `Gate` that checks
 //! bearer credentials. They share three parts: the `Auditor`, the `Revocations` view and the
 //! `Issuer` that opens sessions.
 
@@ -19,11 +20,13 @@ use crate::gate::Gate;
 use crate::issuer::Issuer;
 use crate::lockout::LockoutPolicy;
 use crate::mfa::SecondFactor;
+use crate::oauth::OAuthProvider;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AccessRepository, AccessTokenCodec, AuditLog, Clock, CredentialRepository, LockoutRepository,
-    MfaRepository, Observer, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository,
-    SecretTokens, SessionDirectory, SessionRepository, UserRepository,
+    AccessRepository, AccessTokenCodec, AuditLog, AuthorizationCodes, ClientRepository, Clock,
+    CredentialRepository, LockoutRepository, MfaRepository, Observer, OneTimeCodes, PasswordHasher,
+    Readiness, RecoveryRepository, SecretTokens, SessionDirectory, SessionRepository,
+    UserRepository,
 };
 use crate::recovery::{Recovery, RecoverySettings};
 use crate::revocation::Revocations;
@@ -107,6 +110,8 @@ pub struct Ports {
     pub directory: Arc<dyn SessionDirectory>,
     pub readiness: Arc<dyn Readiness>,
     pub observer: Arc<dyn Observer>,
+    pub clients: Arc<dyn ClientRepository>,
+    pub codes: Arc<dyn AuthorizationCodes>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -135,6 +140,7 @@ debug_by_name!(
     Credentials,
     Gate,
     Issuer,
+    OAuthProvider,
     Recovery,
     SecondFactor,
     Sessions,
@@ -151,6 +157,8 @@ pub struct UseCases {
     pub second_factor: Arc<SecondFactor>,
     pub recovery: Arc<Recovery>,
     pub audit: Arc<AuditTrail>,
+    /// The OpenID Connect provider: clients, the authorization endpoint, the code exchange.
+    pub oauth: Arc<OAuthProvider>,
     /// Checks bearer credentials: JWTs, opaque tokens, API keys, CSRF tokens.
     pub gate: Arc<Gate>,
     /// What this node knows of ended sessions, kept fresh by `load` and `sync`.
@@ -297,6 +305,21 @@ impl UseCases {
             audit: Arc::new(AuditTrail {
                 log: p.audit.clone(),
                 clock: p.clock.clone(),
+            }),
+            oauth: Arc::new(OAuthProvider {
+                clients: p.clients.clone(),
+                codes: p.codes.clone(),
+                users: p.users.clone(),
+                access: p.access.clone(),
+                sessions: p.sessions.clone(),
+                secrets: p.secrets.clone(),
+                codec: p.codec.clone(),
+                clock: p.clock.clone(),
+                observer: p.observer.clone(),
+                audit: auditor.clone(),
+                revocations: revocations.clone(),
+                issuer: issuer.clone(),
+                tokens: s.tokens.clone(),
             }),
             access,
             gate,

@@ -10,7 +10,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     use crate::dto::*;
     use openapi::{op, Method::*};
     use routes::access::{self as a, Permissions, Roles, Services, Tenants};
-    use routes::{audit, auth, credentials as c, meta, mfa, sessions, users};
+    use routes::{audit, auth, credentials as c, meta, mfa, oauth, sessions, users};
 
     if metrics {
         r.add(Get, "/metrics", meta::metrics, op("meta", "Prometheus metrics")
@@ -403,10 +403,24 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             .ok::<IntrospectResponse>(200, "`active` and, when active, the token's claims"),
     );
     r.add(Post, "/oauth/token", c::oauth_token, op("credentials", "RFC 6749 token endpoint")
-        .describe("Grants: `password` (with `username`, `password`, optional `tenant`), `refresh_token`, and `client_credentials` (the API key's id as `client_id` and the key as `client_secret`, in the form or in HTTP Basic). What the schema cannot state: the client authenticates one way only (HTTP Basic with a form `client_secret` is 400 `invalid_request`), with client credentials in HTTP Basic the form needs neither `client_id` nor `client_secret`, and `scope` may name only scopes the client may have (the configured ones for the password and refresh-token grants, the API key's roles for client credentials), else 400 `invalid_scope`.")
+        .describe("Grants: `authorization_code` (OpenID Connect, with `code`, `redirect_uri` and the PKCE `code_verifier`; the answer adds `id_token`, and `refresh_token` only when `offline_access` was granted), `password` (with `username`, `password`, optional `tenant`), `refresh_token`, and `client_credentials` (the API key's id as `client_id` and the key as `client_secret`, in the form or in HTTP Basic). What the schema cannot state: the client authenticates one way only (HTTP Basic with a form `client_secret` is 400 `invalid_request`); with client credentials in HTTP Basic the form needs neither `client_id` nor `client_secret`; a registered client authenticates as it registered (`client_secret_basic`, `client_secret_post`, or `none`: `client_id` in the form and no secret), else 401 `invalid_client`; and `scope` may name only scopes the client may have (the configured ones for the password and refresh-token grants, the API key's roles for client credentials), else 400 `invalid_scope`. A code is good once, for a minute; presented again, it is 400 `invalid_grant` and the session its first use opened ends.")
         .form::<OAuthTokenBody>()
         .ok::<TokenResponse>(200, "Tokens; the client-credentials grant has no refresh token")
         .errors(&[401, 423, 429, 503]));
+    r.add(Get, "/oauth/authorize", oauth::authorize, op("oauth", "OpenID Connect authorization endpoint: the code flow with PKCE")
+        .describe("For browsers. A registered client sends the user here with `response_type=code`, its `client_id`, one of its `redirect_uris`, a `scope` with `openid`, and a PKCE `code_challenge` with `code_challenge_method=S256` (required of every client). A user not signed in (or signed in longer ago than `max_age`, or to another tenant than the client's, or when `prompt=login`) goes to the sign-in page first, which brings them back. A client or redirect URI that cannot be trusted gets an HTML error page; every other error goes back to the redirect URI (RFC 6749 §4.1.2.1), `login_required` for `prompt=none` when a sign-in is needed.")
+        .params::<AuthorizeParams>()
+        .redirect(302, "Back to the client's redirect URI with `code`, `state` and `iss` (RFC 9207), or with `error`, `error_description`, `state` and `iss`")
+        .redirect(303, "To the sign-in page, `/login?return_to=…`, which comes back here once the user has signed in")
+        .html(400, "An HTML page: the client or its redirect URI is missing, unknown or not registered, so the browser is sent nowhere")
+        .html(500, "An HTML page: a fault of the server, logged and never described")
+        .html(503, "An HTML page: the database cannot be reached; try again (`Retry-After`)"));
+    r.add(Post, "/oauth/clients", oauth::create_client, op("oauth", "Register an OpenID Connect client")
+        .describe("RFC 7591 fields, with Tessera's `first_party` and `tenant_id`; global admins, and tenant admins for their own tenant (404 for another). A refused value is 400 `invalid_redirect_uri` (about `redirect_uris`) or `invalid_client_metadata`, with `fields`. `client_id_issued_at` is seconds since the epoch, as RFC 7591 says.")
+        .bearer_or_cookie()
+        .json::<ClientBody>()
+        .ok::<ClientResponse>(201, "The client; `client_secret` in this answer only, for a confidential client")
+        .errors(&[404]));
     r.add(
         Get,
         "/audit",

@@ -8,6 +8,7 @@ use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::credentials::{ApiKey, TokenCheck};
 use tessera_domain::issuer::{IssuedAccess, IssuedTokens};
+use tessera_domain::oauth::{ClientRequest, OAuthClient, OidcTokens};
 use tessera_domain::password::Password;
 use tessera_domain::ports::SessionInfo;
 use tessera_domain::principal::Principal;
@@ -508,6 +509,10 @@ pub struct OAuthTokenBody {
     /// Narrows what is granted (RFC 6749 §3.3): scopes for the password and refresh grants, roles
     /// of the API key for client credentials.
     pub scope: Option<String>,
+    /// The authorization-code grant: the code, the redirect URI of its request, and the PKCE verifier.
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
 }
 
 impl utoipa::PartialSchema for OAuthTokenBody {
@@ -517,6 +522,150 @@ impl utoipa::PartialSchema for OAuthTokenBody {
 }
 
 impl utoipa::ToSchema for OAuthTokenBody {}
+
+/// The answer to the authorization-code grant: RFC 6749 §5.1 with OIDC Core §3.1.3.3's
+/// `id_token`; a refresh token only when `offline_access` was granted.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OidcTokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub id_token: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl From<OidcTokens> for OidcTokenResponse {
+    fn from(t: OidcTokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            id_token: t.id_token,
+            scope: t.scope,
+            refresh_token: t.refresh_token.map(|r| r.expose().to_owned()),
+        }
+    }
+}
+
+/// The query of `GET /oauth/authorize` (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3), for
+/// the document: the handler reads the parameters itself, to tell a repeated one.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeParams {
+    /// `code`: the only response type.
+    pub response_type: Option<String>,
+    /// A registered client (`tc_…`).
+    pub client_id: Option<String>,
+    /// One of the client's redirect URIs, exactly.
+    pub redirect_uri: Option<String>,
+    /// Space-separated, with `openid`; scopes the client did not register are left out.
+    pub scope: Option<String>,
+    /// Returned as it came, with the code or the error.
+    pub state: Option<String>,
+    /// Returned in the ID token.
+    pub nonce: Option<String>,
+    /// BASE64URL(SHA-256(code_verifier)): 43 characters. Required of every client.
+    pub code_challenge: Option<String>,
+    /// `S256`; `plain` is refused.
+    pub code_challenge_method: Option<String>,
+    /// `query`, the only one.
+    pub response_mode: Option<String>,
+    /// `none` (never show a page) or `login` (sign in again); `consent` and `select_account` ask for nothing here.
+    pub prompt: Option<String>,
+    /// Seconds since the user signed in beyond which they sign in again.
+    pub max_age: Option<String>,
+    /// The login name to put in the sign-in form.
+    pub login_hint: Option<String>,
+}
+
+/// A client registration (RFC 7591 §2 names), with Tessera's `first_party` and `tenant_id`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ClientBody {
+    #[schema(schema_with = rules::client_name)]
+    pub client_name: String,
+    #[schema(schema_with = rules::redirect_uris)]
+    pub redirect_uris: Vec<String>,
+    #[schema(schema_with = rules::post_logout_redirect_uris_or_null)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[schema(schema_with = rules::client_grant_types_or_null)]
+    pub grant_types: Option<Vec<String>>,
+    #[schema(schema_with = rules::response_types_or_null)]
+    pub response_types: Option<Vec<String>>,
+    #[schema(schema_with = rules::auth_method_or_null)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[schema(schema_with = rules::client_scope_or_null)]
+    pub scope: Option<String>,
+    /// Tessera's own application (for the consent step to come); absent or null: false.
+    pub first_party: Option<bool>,
+    /// The tenant whose users sign in to the client (global admins only; a tenant admin's clients
+    /// are their tenant's). An id that names no tenant is 400 `invalid_client_metadata`.
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole::option")]
+    pub tenant_id: Option<i64>,
+}
+
+impl ClientBody {
+    pub fn into_domain(self) -> ClientRequest {
+        ClientRequest {
+            client_name: self.client_name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            grant_types: self.grant_types,
+            response_types: self.response_types,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            scope: self.scope,
+            first_party: self.first_party,
+            tenant_id: self.tenant_id,
+        }
+    }
+}
+
+/// A registered client (RFC 7591 §3.2.1). `client_id_issued_at` and `client_secret_expires_at`
+/// are seconds since the epoch, as RFC 7591 says, not RFC 3339 strings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClientResponse {
+    pub client_id: String,
+    /// Confidential clients only, and only in the answer that registers them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub client_id_issued_at: i64,
+    /// With `client_secret`: 0, it does not expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: String,
+    pub first_party: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<i64>,
+}
+
+impl ClientResponse {
+    /// The client, with its secret when it was just made.
+    pub fn new(c: &OAuthClient, secret: Option<&str>) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            client_secret: secret.map(str::to_owned),
+            client_id_issued_at: c.created_at.seconds(),
+            client_secret_expires_at: secret.map(|_| 0),
+            client_name: c.client_name.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            response_types: c.response_types.clone(),
+            token_endpoint_auth_method: c.auth_method.as_str().to_owned(),
+            scope: c.scope.clone(),
+            first_party: c.first_party,
+            tenant_id: c.tenant_id.map(|t| t.0),
+        }
+    }
+}
 
 /// RFC 6749 §5.1 answer without a refresh token (client credentials, opaque logins).
 #[derive(Serialize, utoipa::ToSchema)]

@@ -22,7 +22,14 @@ use crate::AppState;
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
 
-async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<web::BytesMut, ApiError> {
+/// Reads a body of at most `MAX_BODY` bytes within the body deadline.
+///
+/// # Errors
+/// 413 for a larger body, 408 for one that does not arrive in time, 400 for one that breaks off.
+pub(crate) async fn read_body(
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> Result<web::BytesMut, ApiError> {
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -288,7 +295,9 @@ fn browser_session(req: &HttpRequest, state: &AppState) -> Result<String, ApiErr
     Ok(token)
 }
 
-/// The authenticated caller: any bearer credential (JWT, opaque token or API key).
+/// The authenticated caller of Tessera's API: any bearer credential (JWT, opaque token or API
+/// key) but an access token issued to a registered OAuth client, which only `/auth/userinfo`
+/// takes (403 `insufficient_scope`).
 #[derive(Debug)]
 pub struct Caller(pub Principal);
 
@@ -298,7 +307,16 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req, true).await.map(Caller) })
+        Box::pin(async move {
+            let principal = authenticate(&req, true).await?;
+            if principal.issued_to_oauth_client() {
+                return Err(ApiError::Forbidden {
+                    code: "insufficient_scope",
+                    message: "this access token was issued to an OAuth client; of Tessera's API, only /auth/userinfo takes it".into(),
+                });
+            }
+            Ok(Caller(principal))
+        })
     }
 }
 

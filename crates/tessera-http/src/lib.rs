@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod rate_limit;
 pub mod resource;
 pub mod routes;
@@ -16,8 +17,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
+use tessera_domain::token::PlainToken;
 use tessera_domain::usecases::UseCases;
 
 use crate::error::ApiError;
@@ -146,6 +149,21 @@ pub struct CookieSettings {
     pub secure: bool,
 }
 
+impl CookieSettings {
+    /// The browser-session cookie holding `token`, however the session was opened (`POST
+    /// /auth/login` or the sign-in page): `HttpOnly`, `SameSite=Lax` (so that a link from an
+    /// application's site still brings it to the authorization endpoint), `Path=/`, and `Secure`
+    /// unless turned off.
+    pub fn session(&self, token: &PlainToken) -> Cookie<'static> {
+        Cookie::build(self.name.clone(), token.expose().to_owned())
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .finish()
+    }
+}
+
 /// Server tuning.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -164,11 +182,13 @@ fn resource(path: &'static str) -> actix_web::Resource {
         }))
 }
 
-/// Registers every route; `/metrics` too unless it has its own listener.
+/// Registers every route; `/metrics` too unless it has its own listener. The pages and the API's
+/// rendered docs are registered beside the route table, which describes the API alone.
 pub fn routes_with_metrics(cfg: &mut web::ServiceConfig, metrics: bool) {
     let mut table = openapi::ActixRoutes::default();
     api::api(&mut table, metrics);
     table.register(cfg);
+    pages::register(cfg);
     let doc = openapi::document();
     cfg.service(resource("/docs").route(web::get().to(|| async {
         actix_web::HttpResponse::PermanentRedirect()

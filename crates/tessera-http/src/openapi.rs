@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{web, FromRequest, Handler, Responder};
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
@@ -64,6 +65,10 @@ pub struct Op {
     body: Option<(Vec<&'static str>, RefOr<Schema>, bool)>,
     params: Vec<utoipa::openapi::path::Parameter>,
     ok: Vec<(u16, &'static str, Option<RefOr<Schema>>)>,
+    /// Redirects (a `Location` header, no body).
+    redirects: Vec<(u16, &'static str)>,
+    /// Answers that are HTML pages, for a browser (errors included).
+    pages: Vec<(u16, &'static str)>,
     errors: Vec<u16>,
     schemas: Vec<(String, RefOr<Schema>)>,
     content_type: &'static str,
@@ -88,6 +93,8 @@ pub fn op(tag: &'static str, summary: &'static str) -> Op {
         body: None,
         params: Vec::new(),
         ok: Vec::new(),
+        redirects: Vec::new(),
+        pages: Vec::new(),
         errors: vec![500],
         schemas: Vec::new(),
         content_type: "application/json",
@@ -173,11 +180,29 @@ impl Op {
         )
     }
 
-    /// Query parameters.
-    pub fn query<T: IntoParams>(mut self) -> Self {
+    /// Query parameters that the handler reads itself (so a bad one is not a 422).
+    pub fn params<T: IntoParams>(mut self) -> Self {
         self.params
             .extend(T::into_params(|| Some(ParameterIn::Query)));
+        self
+    }
+
+    /// Query parameters, checked by the `web::Query` extractor (422 when they do not parse).
+    pub fn query<T: IntoParams>(mut self) -> Self {
+        self = self.params::<T>();
         self.errors.push(422);
+        self
+    }
+
+    /// Answers `status` by sending the browser to `Location`.
+    pub fn redirect(mut self, status: u16, description: &'static str) -> Self {
+        self.redirects.push((status, description));
+        self
+    }
+
+    /// Answers `status` with an HTML page (in place of a JSON error of that status).
+    pub fn html(mut self, status: u16, description: &'static str) -> Self {
+        self.pages.push((status, description));
         self
     }
 
@@ -341,9 +366,9 @@ impl std::fmt::Debug for OpenApiRoutes {
 }
 
 const ERROR_STATUSES: &[(u16, &str)] = &[
-    (400, "The body is not JSON (`malformed_body`); OAuth endpoints: `invalid_request`, `invalid_grant`, `unsupported_grant_type`."),
+    (400, "The body is not JSON (`malformed_body`); OAuth endpoints: `invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`; client registration: `invalid_redirect_uri`, `invalid_client_metadata` (with `fields`)."),
     (401, "No, bad or ended credentials: `missing_token`, `invalid_token`, `token_expired`, `token_not_yet_valid`, `token_revoked`, `invalid_credentials`, `refresh_token_reused`, `token_mismatch`, `unknown_service`, `invalid_client`, `mfa_required` (with `mfa_token`)."),
-    (403, "Authenticated, but not allowed: `forbidden`, `account_disabled`, `invalid_current_password`, `no_session`, `csrf_failed`."),
+    (403, "Authenticated, but not allowed: `forbidden`, `account_disabled`, `invalid_current_password`, `no_session`, `csrf_failed`, `insufficient_scope` (an access token issued to an OAuth client, which only `/auth/userinfo` takes)."),
     (404, "Unknown id (a non-numeric one too), or one outside the caller's tenant: `not_found`."),
     (405, "A known path with a method it does not support: `method_not_allowed`."),
     (409, "A conflict: `duplicate` (with `fields`), `last_admin`, `in_use`, `mfa_already_enabled`, `mfa_not_enabled`."),
@@ -422,11 +447,35 @@ impl Routes for OpenApiRoutes {
             }
             responses = responses.response(status.to_string(), response);
         }
+        for (status, description) in &op.redirects {
+            let location = HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("Where the browser goes next."))
+                .build();
+            responses = responses.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description(*description)
+                    .header("Location", location),
+            );
+        }
+        for (status, description) in &op.pages {
+            responses = responses.response(
+                status.to_string(),
+                ResponseBuilder::new().description(*description).content(
+                    "text/html",
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build(),
+                ),
+            );
+        }
         // Every path answers other methods with a JSON 405.
         let mut errors = op.errors;
         errors.push(405);
         errors.sort_unstable();
         errors.dedup();
+        errors.retain(|status| !op.pages.iter().any(|(page, _)| page == status));
         for status in errors {
             responses = responses.response(
                 status.to_string(),
@@ -534,6 +583,10 @@ impl OpenApiRoutes {
                 "Tenants, services, roles, permissions and grants.",
             ),
             ("audit", "The audit log."),
+            (
+                "oauth",
+                "OpenID Connect: clients and the authorization endpoint (the token endpoint is under credentials).",
+            ),
         ];
         OpenApiBuilder::new()
             .info(
@@ -594,7 +647,9 @@ mod tests {
             for (method, operation) in item.as_object().unwrap() {
                 let responses = operation["responses"].as_object().unwrap();
                 assert!(
-                    responses.keys().any(|s| s.starts_with('2')),
+                    responses
+                        .keys()
+                        .any(|s| s.starts_with('2') || s.starts_with('3')),
                     "{method} {path} has no success answer"
                 );
                 assert!(

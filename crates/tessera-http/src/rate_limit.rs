@@ -172,14 +172,18 @@ impl RateLimits {
     }
 }
 
-/// The per-address limit on POSTs to `/auth/*` and `/oauth/token`. A refusal is an ordinary response, so
-/// the request log still records it.
+/// The per-address limit on POSTs to `/auth/*`, `/oauth/token` and the sign-in pages. A refusal is
+/// an ordinary response (a page for the sign-in pages), so the request log still records it.
 pub async fn limit_logins(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Err(e) = check_address(&req).await {
-        let res = actix_web::ResponseError::error_response(&e);
+        let res = if req.path().starts_with("/login") {
+            crate::pages::failure(e)
+        } else {
+            actix_web::ResponseError::error_response(&e)
+        };
         return Ok(req.into_response(res).map_into_right_body());
     }
     next.call(req)
@@ -188,12 +192,13 @@ pub async fn limit_logins(
 }
 
 /// Requests that present credentials to be checked: every POST to `/auth/*` (logins, MFA,
-/// registration, reset, refresh, revocation, logout) and to `/oauth/token`. Reads such as
-/// `/auth/userinfo` and the JWKS, which other services call often, are not limited.
+/// registration, reset, refresh, revocation, logout), to `/oauth/token`, and to the sign-in pages
+/// (`/login`, `/login/mfa`). Reads such as `/auth/userinfo` and the JWKS, which other services
+/// call often, are not limited.
 fn limited(req: &ServiceRequest) -> bool {
     let path = req.path();
     req.method() == actix_web::http::Method::POST
-        && (path.starts_with("/auth/") || path == "/oauth/token")
+        && (path.starts_with("/auth/") || matches!(path, "/oauth/token" | "/login" | "/login/mfa"))
 }
 
 async fn check_address(req: &ServiceRequest) -> Result<(), ApiError> {

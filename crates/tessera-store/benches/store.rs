@@ -109,6 +109,8 @@ fn populated(url: String) -> (Store, i64) {
                     created_at: now,
                     expires_at: UnixTime(i64::MAX / 2),
                     scope: None,
+                    amr: None,
+                    client_id: None,
                 },
                 &digest(i, "o"),
                 1_000,

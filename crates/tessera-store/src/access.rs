@@ -273,14 +273,16 @@ impl AccessRepository for Store {
         let mut conn = self.conn()?;
         let _turn = crate::sqlite_writer(&conn);
         // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE; a tenant's
-        // users do not, so a tenant with users fails on its foreign key and stays.
+        // users and OAuth clients do not, so a tenant with either fails on its foreign key and stays.
         let n = with_table!(kind, t => diesel::delete(
                 t::table.find(id).filter(t::name.not_like(HIDDEN)),
             )
             .execute(&mut conn))
         .map_err(|e| match e {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                UserError::InUse("this tenant still has users; delete or move them first")
+                UserError::InUse(
+                    "this tenant still has users or OAuth clients; delete or move them first",
+                )
             }
             e => UserError::Unknown(crate::db_error(e, "cannot delete an entry")),
         })?;

@@ -73,6 +73,8 @@ pub(crate) const TABLES: &[(&str, bool)] = &[
     ("user_mfa", false),
     ("backup_codes", true),
     ("mfa_challenges", true),
+    ("oauth_clients", true),
+    ("authorization_codes", true),
 ];
 
 /// How many rows the database holds, over all tables.
@@ -163,6 +165,7 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
         id: i64, user_id: i64, created_at: i64, last_used_at: i64, expires_at: i64,
         ip: Option<String>, user_agent: Option<String>, revoked_at: Option<i64>,
         revoked_reason: Option<String>, api_key_id: Option<i64>, scope: Option<String>,
+        amr: Option<String>, client_id: Option<String>,
     });
     copy_table!(from, to, report, refresh_tokens, order(id), {
         id: i64, session_id: i64, token_hash: String, created_at: i64, expires_at: i64,
@@ -221,6 +224,18 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
     });
     copy_table!(from, to, report, mfa_challenges, order(id), {
         id: i64, user_id: i64, token_hash: String, expires_at: i64, used_at: Option<i64>,
+    });
+    copy_table!(from, to, report, oauth_clients, order(id), {
+        id: i64, client_id: String, tenant_id: Option<i64>, client_name: String,
+        secret_hash: Option<String>, token_endpoint_auth_method: String, redirect_uris: String,
+        post_logout_redirect_uris: String, grant_types: String, response_types: String,
+        scope: String, first_party: bool, created_at: i64, updated_at: i64,
+    });
+    copy_table!(from, to, report, authorization_codes, order(id), {
+        id: i64, code_hash: String, client_pk: i64, user_id: i64, sso_session_id: Option<i64>,
+        redirect_uri: String, scope: String, nonce: Option<String>, code_challenge: String,
+        auth_time: i64, amr: String, created_at: i64, expires_at: i64, used_at: Option<i64>,
+        issued_session_id: Option<i64>,
     });
     debug_assert_eq!(report.tables.len(), TABLES.len());
     Ok(report)

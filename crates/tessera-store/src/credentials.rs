@@ -11,7 +11,8 @@ use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{Role, User, UserId};
 
 use crate::schema::{
-    api_keys, mfa_challenges, opaque_tokens, password_resets, session_revocations, sessions, users,
+    api_keys, authorization_codes, mfa_challenges, opaque_tokens, password_resets,
+    session_revocations, sessions, users,
 };
 use crate::sessions::{end_session, insert_session};
 use crate::users::load_user;
@@ -65,8 +66,19 @@ fn api_key(
 }
 
 /// Token id, session id, user id, session revoked at, session expires at, token expires at,
-/// session created at, session last used at, token lifetime.
-type OpaqueRow = (i64, i64, i64, Option<i64>, i64, i64, i64, i64, i64);
+/// session created at, session last used at, token lifetime, session authentication methods.
+type OpaqueRow = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 
 impl Store {
     fn load_api_key(&self, digest: &HashedToken) -> anyhow::Result<Option<(ApiKey, User)>> {
@@ -96,12 +108,24 @@ impl Store {
                 sessions::created_at,
                 sessions::last_used_at,
                 opaque_tokens::ttl,
+                sessions::amr,
             ))
             .first(&mut *self.conn()?)
             .optional()
             .context("cannot look up an opaque token")?;
         Ok(row.map(
-            |(token_id, session, user, revoked, session_expires, expires, created, used, ttl)| {
+            |(
+                token_id,
+                session,
+                user,
+                revoked,
+                session_expires,
+                expires,
+                created,
+                used,
+                ttl,
+                amr,
+            )| {
                 OpaqueRecord {
                     token_id,
                     session_id: SessionId(session),
@@ -112,6 +136,7 @@ impl Store {
                     session_expires_at: UnixTime(session_expires),
                     expires_at: UnixTime(expires),
                     ttl,
+                    amr,
                 }
             },
         ))
@@ -342,7 +367,20 @@ impl CredentialRepository for Store {
             let challenges =
                 diesel::delete(mfa_challenges::table.filter(mfa_challenges::id.eq_any(&ids)))
                     .execute(conn)?;
-            Ok::<_, DieselError>((tokens + ended + revocations + resets + challenges) as u64)
+            // Kept as long after their expiry as an access token lives, so that a replay can
+            // still revoke what the code's first use opened.
+            let ids: Vec<i64> = authorization_codes::table
+                .filter(authorization_codes::expires_at.lt(cutoff))
+                .select(authorization_codes::id)
+                .limit(limit)
+                .load(conn)?;
+            let codes = diesel::delete(
+                authorization_codes::table.filter(authorization_codes::id.eq_any(&ids)),
+            )
+            .execute(conn)?;
+            Ok::<_, DieselError>(
+                (tokens + ended + revocations + resets + challenges + codes) as u64,
+            )
         })
         .context("cannot prune expired credentials")
     }

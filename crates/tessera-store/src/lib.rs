@@ -7,6 +7,7 @@ mod copy;
 mod credentials;
 mod lockout;
 mod mfa;
+mod oauth;
 mod recovery;
 mod rows;
 pub mod schema;

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use tessera_domain::time::UnixTime;
 use tessera_domain::user::{DisplayName, Email, Role, TenantId, User, UserId, Username};
 
-use crate::schema::{refresh_tokens, sessions, user_roles, users};
+use crate::schema::{
+    authorization_codes, oauth_clients, refresh_tokens, sessions, user_roles, users,
+};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -64,6 +66,8 @@ pub(crate) struct NewSessionRow<'a> {
     pub user_agent: Option<&'a str>,
     pub api_key_id: Option<i64>,
     pub scope: Option<&'a str>,
+    pub amr: Option<&'a str>,
+    pub client_id: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]
@@ -71,6 +75,77 @@ pub(crate) struct NewSessionRow<'a> {
 pub(crate) struct NewRefreshRow<'a> {
     pub session_id: i64,
     pub token_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = oauth_clients)]
+pub(crate) struct ClientRow {
+    pub id: i64,
+    pub client_id: String,
+    pub tenant_id: Option<i64>,
+    pub client_name: String,
+    pub secret_hash: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub response_types: String,
+    pub scope: String,
+    pub first_party: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = oauth_clients)]
+pub(crate) struct NewClientRow<'a> {
+    pub client_id: &'a str,
+    pub tenant_id: Option<i64>,
+    pub client_name: &'a str,
+    pub secret_hash: Option<&'a str>,
+    pub token_endpoint_auth_method: &'a str,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub response_types: String,
+    pub scope: &'a str,
+    pub first_party: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = authorization_codes)]
+pub(crate) struct CodeRow {
+    pub id: i64,
+    pub client_pk: i64,
+    pub user_id: i64,
+    pub sso_session_id: Option<i64>,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub(crate) struct NewCodeRow<'a> {
+    pub code_hash: &'a str,
+    pub client_pk: i64,
+    pub user_id: i64,
+    pub sso_session_id: Option<i64>,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: &'a str,
+    pub auth_time: i64,
+    pub amr: &'a str,
     pub created_at: i64,
     pub expires_at: i64,
 }

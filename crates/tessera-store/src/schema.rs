@@ -36,6 +36,8 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         api_key_id -> Nullable<BigInt>,
         scope -> Nullable<Text>,
+        amr -> Nullable<Text>,
+        client_id -> Nullable<Text>,
     }
 }
 
@@ -219,6 +221,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        tenant_id -> Nullable<BigInt>,
+        client_name -> Text,
+        secret_hash -> Nullable<Text>,
+        token_endpoint_auth_method -> Text,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        response_types -> Text,
+        scope -> Text,
+        first_party -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        client_pk -> BigInt,
+        user_id -> BigInt,
+        sso_session_id -> Nullable<BigInt>,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        issued_session_id -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -233,6 +274,9 @@ diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(opaque_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(oauth_clients -> tenants (tenant_id));
+diesel::joinable!(authorization_codes -> oauth_clients (client_pk));
+diesel::joinable!(authorization_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -255,4 +299,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_service_roles,
     api_keys,
     opaque_tokens,
+    oauth_clients,
+    authorization_codes,
 );

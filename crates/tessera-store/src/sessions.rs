@@ -16,7 +16,7 @@ use crate::schema::{refresh_tokens, session_revocations, sessions};
 use crate::{AnyConnection, Store};
 
 /// Token id, session id, user id, session revoked at, expires at, rotated at, session created at,
-/// session last used at.
+/// session last used at, session scope, session client.
 type RefreshRow = (
     i64,
     i64,
@@ -26,6 +26,7 @@ type RefreshRow = (
     Option<i64>,
     i64,
     i64,
+    Option<String>,
     Option<String>,
 );
 
@@ -71,6 +72,8 @@ pub(crate) fn insert_session(
             user_agent: new.user_agent.as_deref(),
             api_key_id: api_key,
             scope: new.scope.as_deref(),
+            amr: new.amr.as_deref(),
+            client_id: new.client_id.as_deref(),
         })
         .returning(sessions::id)
         .get_result(conn)
@@ -136,21 +139,25 @@ impl SessionRepository for Store {
                 sessions::created_at,
                 sessions::last_used_at,
                 sessions::scope,
+                sessions::client_id,
             ))
             .first(&mut self.conn()?)
             .optional()
             .context("cannot look up a refresh token")?;
         Ok(row.map(
-            |(token_id, sid, uid, revoked, exp, rotated, created, used, scope)| RefreshRecord {
-                token_id,
-                session_id: SessionId(sid),
-                user_id: UserId(uid),
-                session_revoked: revoked.is_some(),
-                session_created_at: UnixTime(created),
-                session_last_used_at: UnixTime(used),
-                expires_at: UnixTime(exp),
-                rotated_at: rotated.map(UnixTime),
-                scope,
+            |(token_id, sid, uid, revoked, exp, rotated, created, used, scope, client_id)| {
+                RefreshRecord {
+                    token_id,
+                    session_id: SessionId(sid),
+                    user_id: UserId(uid),
+                    session_revoked: revoked.is_some(),
+                    session_created_at: UnixTime(created),
+                    session_last_used_at: UnixTime(used),
+                    expires_at: UnixTime(exp),
+                    rotated_at: rotated.map(UnixTime),
+                    scope,
+                    client_id,
+                }
             },
         ))
     }

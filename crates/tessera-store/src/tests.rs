@@ -89,6 +89,10 @@ on_both_backends!(
     concurrent_last_failures_lock_exactly_once,
     migrations_leave_nothing_pending,
     migrate_data_copies_every_table_of_the_schema,
+    clients_are_stored_as_registered_and_found_by_client_id,
+    a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session,
+    codes_go_with_the_clean_up_once_no_token_they_issued_can_be_alive,
+    sessions_keep_how_they_were_opened_and_for_which_client,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -162,6 +166,8 @@ fn session(store: &Store, user: UserId, token: &str) -> tessera_domain::token::S
                 created_at: UnixTime(10),
                 expires_at: UnixTime(1000),
                 scope: Some("openid".into()),
+                amr: Some("pwd".into()),
+                client_id: None,
             },
             &HashedToken::from_hex(token.into()),
         )
@@ -728,4 +734,203 @@ fn a_connection_lost_mid_query_is_told_apart_from_a_failed_query() {
         DatabaseErrorKind::SerializationFailure,
         "could not serialize access due to read/write dependencies among transactions"
     )));
+}
+
+/// A public client of `127.0.0.1` with the refresh-token grant.
+fn oauth_client(db: &Db) -> tessera_domain::oauth::OAuthClient {
+    use tessera_domain::oauth::{supported_scopes, ClientRequest, NewClient};
+    use tessera_domain::ports::ClientRepository as _;
+    let new = NewClient::parse(
+        &ClientRequest {
+            client_name: "Wiki".into(),
+            redirect_uris: vec![
+                "http://127.0.0.1:9/cb".into(),
+                "https://wiki.example/cb".into(),
+            ],
+            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+            token_endpoint_auth_method: Some("none".into()),
+            ..ClientRequest::default()
+        },
+        &supported_scopes("openid profile email"),
+    )
+    .unwrap();
+    db.store
+        .create_client(&new, "tc_wiki", None, UnixTime(5))
+        .unwrap()
+}
+
+fn new_code(
+    client: &tessera_domain::oauth::OAuthClient,
+    user: UserId,
+    digest: &str,
+    expires_at: i64,
+) -> tessera_domain::ports::NewCode {
+    tessera_domain::ports::NewCode {
+        code_hash: HashedToken::from_hex(digest.into()),
+        client_pk: client.id,
+        user_id: user,
+        sso_session_id: Some(tessera_domain::token::SessionId(77)),
+        redirect_uri: "http://127.0.0.1:9/cb".into(),
+        scope: "openid profile".into(),
+        nonce: Some("n-0S6".into()),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        auth_time: UnixTime(40),
+        amr: "pwd otp".into(),
+        created_at: UnixTime(50),
+        expires_at: UnixTime(expires_at),
+    }
+}
+
+fn clients_are_stored_as_registered_and_found_by_client_id(db: &Db) {
+    use tessera_domain::oauth::AuthMethod;
+    use tessera_domain::ports::ClientRepository as _;
+    let client = oauth_client(db);
+    assert_eq!(client.client_id, "tc_wiki");
+    assert_eq!(client.auth_method, AuthMethod::None);
+    assert_eq!(client.secret, None);
+    assert_eq!(
+        client.redirect_uris,
+        ["http://127.0.0.1:9/cb", "https://wiki.example/cb"]
+    );
+    assert!(client.post_logout_redirect_uris.is_empty());
+    assert_eq!(client.grant_types, ["authorization_code", "refresh_token"]);
+    assert_eq!(client.response_types, ["code"]);
+    assert_eq!(client.scope, "openid profile email offline_access");
+    assert_eq!(db.store.find_client("tc_wiki").unwrap(), Some(client));
+    assert_eq!(db.store.find_client("tc_other").unwrap(), None);
+}
+
+fn a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session(db: &Db) {
+    use tessera_domain::ports::{AuthorizationCodes as _, Redeemed};
+    let client = oauth_client(db);
+    let u = db
+        .store
+        .create_user(&new_user("gail", None), &hash(), UnixTime(1))
+        .unwrap();
+    db.store
+        .create_code(&new_code(&client, u.id, "code-1", 110))
+        .unwrap();
+    let digest = HashedToken::from_hex("code-1".into());
+    let barrier = Arc::new(Barrier::new(8));
+    let outcomes: Vec<Redeemed> = (0..8)
+        .map(|_| {
+            let (store, digest, barrier) = (db.store.clone(), digest.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.redeem_code(&digest, UnixTime(60)).unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let fresh: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Redeemed::Fresh(record) => Some(record),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fresh.len(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(
+        o,
+        Redeemed::Fresh(_)
+            | Redeemed::Replayed {
+                issued_session: None
+            }
+    )));
+    let record = fresh[0];
+    assert_eq!(
+        (
+            record.client_pk,
+            record.user_id,
+            record.auth_time,
+            record.expires_at
+        ),
+        (client.id, u.id, UnixTime(40), UnixTime(110))
+    );
+    assert_eq!(record.amr, "pwd otp");
+    assert_eq!(record.nonce.as_deref(), Some("n-0S6"));
+    assert_eq!(
+        record.sso_session_id,
+        Some(tessera_domain::token::SessionId(77))
+    );
+
+    let issued = session(&db.store, u.id, "issued");
+    db.store.attach_session(record.id, issued).unwrap();
+    assert!(matches!(
+        db.store.redeem_code(&digest, UnixTime(61)).unwrap(),
+        Redeemed::Replayed { issued_session: Some(s) } if s == issued
+    ));
+    assert!(matches!(
+        db.store
+            .redeem_code(&HashedToken::from_hex("never".into()), UnixTime(61))
+            .unwrap(),
+        Redeemed::Unknown
+    ));
+}
+
+fn codes_go_with_the_clean_up_once_no_token_they_issued_can_be_alive(db: &Db) {
+    use tessera_domain::ports::{AuthorizationCodes as _, CredentialRepository as _, Redeemed};
+    let client = oauth_client(db);
+    let u = db
+        .store
+        .create_user(&new_user("hal", None), &hash(), UnixTime(1))
+        .unwrap();
+    db.store
+        .create_code(&new_code(&client, u.id, "old", 100))
+        .unwrap();
+    db.store
+        .create_code(&new_code(&client, u.id, "recent", 1_000))
+        .unwrap();
+    // Expired at 100 and at 1000; what an access token issued then may live is over by 500 for
+    // the first only.
+    let pruned = db
+        .store
+        .prune_expired(UnixTime(1_100), UnixTime(500), 100)
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let redeem = |code: &str| {
+        db.store
+            .redeem_code(&HashedToken::from_hex(code.into()), UnixTime(1_100))
+            .unwrap()
+    };
+    assert!(matches!(redeem("old"), Redeemed::Unknown));
+    assert!(matches!(redeem("recent"), Redeemed::Fresh(_)));
+}
+
+fn sessions_keep_how_they_were_opened_and_for_which_client(db: &Db) {
+    use tessera_domain::ports::CredentialRepository as _;
+    let u = db
+        .store
+        .create_user(&new_user("ida", None), &hash(), UnixTime(1))
+        .unwrap();
+    let new = NewSession {
+        user_id: u.id,
+        ip: None,
+        user_agent: None,
+        created_at: UnixTime(10),
+        expires_at: UnixTime(1000),
+        scope: Some("openid".into()),
+        amr: Some("pwd otp".into()),
+        client_id: Some("tc_wiki".into()),
+    };
+    db.store
+        .create_session(&new, &HashedToken::from_hex("r-ida".into()))
+        .unwrap();
+    let refresh = db
+        .store
+        .find_refresh(&HashedToken::from_hex("r-ida".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(refresh.client_id.as_deref(), Some("tc_wiki"));
+    db.store
+        .create_opaque_session(&new, &HashedToken::from_hex("o-ida".into()), 300)
+        .unwrap();
+    let opaque = db
+        .store
+        .find_opaque(&HashedToken::from_hex("o-ida".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(opaque.amr.as_deref(), Some("pwd otp"));
 }

@@ -196,6 +196,8 @@ impl Tessera {
             mfa: store.clone(),
             directory: store.clone(),
             readiness: store.clone(),
+            clients: store.clone(),
+            codes: store.clone(),
             otp: Arc::new(TotpCodes),
             observer: options.observer.unwrap_or_else(|| Arc::new(Unobserved)),
             credentials: store,

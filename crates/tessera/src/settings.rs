@@ -511,6 +511,11 @@ impl Settings {
             "invalid configuration: tokens.opaque_renew_threshold_seconds must be at least 0 and below tokens.opaque_ttl_seconds"
         );
         anyhow::ensure!(
+            !tessera_domain::oauth::is_client_id(&t.client_id),
+            "invalid configuration: tokens.client_id must not start with {:?}, which marks the OAuth clients Tessera registers",
+            tessera_domain::oauth::CLIENT_ID_PREFIX
+        );
+        anyhow::ensure!(
             TokenFormat::parse(&t.default_format).is_some(),
             "invalid configuration: tokens.default_format must be jwt or opaque, got {:?}",
             t.default_format
@@ -692,6 +697,9 @@ mod tests {
             format!("{err:#}").contains("tokens.default_format"),
             "{err:#}"
         );
+        let err =
+            Settings::load(None, env(&[("TESSERA_TOKENS__CLIENT_ID", "tc_mine")])).unwrap_err();
+        assert!(format!("{err:#}").contains("tokens.client_id"), "{err:#}");
         let err = Settings::load(
             None,
             env(&[("TESSERA_TOKENS__OPAQUE_RENEW_THRESHOLD_SECONDS", "300")]),

@@ -21,12 +21,14 @@ use crate::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{FieldErrors, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
+use crate::oauth::{NewClient, OAuthClient};
 use crate::password::PasswordHash;
 use crate::ports::{
-    AccessRepository, ApiKeys, AuditLog, CredentialRepository, Extension, LockoutRepository,
-    MfaRepository, MfaState, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness,
-    RecoveryRepository, RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo,
-    SessionRepository, UserRepository,
+    AccessRepository, ApiKeys, AuditLog, AuthorizationCodes, ClientRepository, CodeRecord,
+    CredentialRepository, Extension, LockoutRepository, MfaRepository, MfaState, NewCode,
+    NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness, RecoveryRepository, Redeemed,
+    RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo, SessionRepository,
+    UserRepository,
 };
 use crate::time::UnixTime;
 use crate::token::{HashedToken, SessionId};
@@ -141,6 +143,8 @@ struct SessionRow {
     /// The API key whose client-credentials grant opened it. No foreign key: it outlives the key.
     api_key: Option<i64>,
     scope: Option<String>,
+    amr: Option<String>,
+    client_id: Option<String>,
 }
 
 impl SessionRow {
@@ -292,6 +296,39 @@ impl ChallengeRow {
     }
 }
 
+#[derive(Debug)]
+struct ClientRow {
+    client: OAuthClient,
+}
+
+#[derive(Debug)]
+struct CodeRow {
+    hash: HashedToken,
+    code: NewCode,
+    used_at: Option<UnixTime>,
+    issued_session: Option<SessionId>,
+}
+
+impl CodeRow {
+    fn record(&self, id: i64) -> CodeRecord {
+        let c = &self.code;
+        CodeRecord {
+            id,
+            client_pk: c.client_pk,
+            user_id: c.user_id,
+            sso_session_id: c.sso_session_id,
+            redirect_uri: c.redirect_uri.clone(),
+            scope: c.scope.clone(),
+            nonce: c.nonce.clone(),
+            code_challenge: c.code_challenge.clone(),
+            auth_time: c.auth_time,
+            amr: c.amr.clone(),
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+        }
+    }
+}
+
 /// Every table of the store.
 #[derive(Debug, Default)]
 struct State {
@@ -318,6 +355,8 @@ struct State {
     user_mfa: BTreeMap<UserId, MfaRow>,
     backup_codes: Table<BackupRow>,
     mfa_challenges: Table<ChallengeRow>,
+    clients: Table<ClientRow>,
+    authorization_codes: Table<CodeRow>,
     /// Why `Readiness::check` fails, when a test says it should.
     unready: Option<String>,
 }
@@ -463,6 +502,8 @@ impl State {
         self.user_mfa.remove(&id);
         self.backup_codes.delete_where(|_, c| c.user == id);
         self.mfa_challenges.delete_where(|_, c| c.user == id);
+        self.authorization_codes
+            .delete_where(|_, c| c.code.user_id == id);
     }
 
     // --- sessions ------------------------------------------------------------------------------
@@ -484,6 +525,8 @@ impl State {
             revoked_reason: None,
             api_key,
             scope: new.scope.clone(),
+            amr: new.amr.clone(),
+            client_id: new.client_id.clone(),
         });
         Ok(SessionId(id))
     }
@@ -901,6 +944,7 @@ impl SessionRepository for MemoryStore {
             expires_at: token.expires_at,
             rotated_at: token.rotated_at,
             scope: s.scope.clone(),
+            client_id: s.client_id.clone(),
         }))
     }
 
@@ -1021,14 +1065,14 @@ impl AccessRepository for MemoryStore {
         }
         match kind {
             Kind::Tenant => {
-                // `users.tenant_id` has no cascade: the foreign key refuses the delete.
-                if st
-                    .users
-                    .iter()
-                    .any(|(_, row)| row.user.tenant_id == Some(TenantId(id)))
+                // `users.tenant_id` and `oauth_clients.tenant_id` have no cascade: the foreign
+                // keys refuse the delete.
+                let tenant = Some(TenantId(id));
+                if st.users.iter().any(|(_, row)| row.user.tenant_id == tenant)
+                    || st.clients.iter().any(|(_, c)| c.client.tenant_id == tenant)
                 {
                     return Err(UserError::InUse(
-                        "this tenant still has users; delete or move them first",
+                        "this tenant still has users or OAuth clients; delete or move them first",
                     ));
                 }
                 st.tenants.delete(id);
@@ -1354,6 +1398,7 @@ impl CredentialRepository for MemoryStore {
             session_expires_at: s.expires_at,
             expires_at: token.expires_at,
             ttl: token.ttl,
+            amr: s.amr.clone(),
         }))
     }
 
@@ -1409,7 +1454,14 @@ impl CredentialRepository for MemoryStore {
         let ids = st.mfa_challenges.first_ids(limit, |c| c.expires_at < now);
         let challenges = st.mfa_challenges.delete_where(|id, _| ids.contains(&id));
 
-        Ok((tokens + sessions + revocations + resets + challenges) as u64)
+        let ids = st
+            .authorization_codes
+            .first_ids(limit, |c| c.code.expires_at < ended_before);
+        let codes = st
+            .authorization_codes
+            .delete_where(|id, _| ids.contains(&id));
+
+        Ok((tokens + sessions + revocations + resets + challenges + codes) as u64)
     }
 }
 
@@ -1724,6 +1776,119 @@ impl MfaRepository for MemoryStore {
         };
         challenge.used_at = Some(now);
         Ok(true)
+    }
+}
+
+impl ClientRepository for MemoryStore {
+    fn create_client(
+        &self,
+        new: &NewClient,
+        client_id: &str,
+        secret: Option<&HashedToken>,
+        now: UnixTime,
+    ) -> Result<OAuthClient, UserError> {
+        let mut st = self.state();
+        if let Some(tenant) = new.tenant_id {
+            if st.tenants.get(tenant.0).is_none() {
+                return Err(UserError::Unknown(anyhow!(
+                    "foreign key: tenant {} does not exist",
+                    tenant.0
+                )));
+            }
+        }
+        if st
+            .clients
+            .find(|c| {
+                c.client.client_id == client_id
+                    || (secret.is_some() && c.client.secret.as_ref() == secret)
+            })
+            .is_some()
+        {
+            return Err(UserError::Unknown(anyhow!(
+                "unique: a client with this id or secret exists"
+            )));
+        }
+        let client = OAuthClient {
+            id: st.clients.next_id(),
+            client_id: client_id.to_owned(),
+            tenant_id: new.tenant_id,
+            client_name: new.client_name.as_str().to_owned(),
+            auth_method: new.auth_method,
+            secret: secret.cloned(),
+            redirect_uris: new.redirect_uris.clone(),
+            post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
+            grant_types: new.grant_types.clone(),
+            response_types: new.response_types.clone(),
+            scope: new.scope.clone(),
+            first_party: new.first_party,
+            created_at: now,
+            updated_at: now,
+        };
+        st.clients.insert(ClientRow {
+            client: client.clone(),
+        });
+        Ok(client)
+    }
+
+    fn find_client(&self, client_id: &str) -> anyhow::Result<Option<OAuthClient>> {
+        Ok(self
+            .state()
+            .clients
+            .find(|c| c.client.client_id == client_id)
+            .map(|(_, c)| c.client.clone()))
+    }
+}
+
+impl AuthorizationCodes for MemoryStore {
+    fn create_code(&self, new: &NewCode) -> anyhow::Result<()> {
+        let mut st = self.state();
+        ensure!(
+            st.clients.get(new.client_pk).is_some(),
+            "foreign key: client {} does not exist",
+            new.client_pk
+        );
+        st.require_user(new.user_id)?;
+        ensure!(
+            st.authorization_codes
+                .find(|c| c.hash == new.code_hash)
+                .is_none(),
+            "unique: a code with this digest exists"
+        );
+        st.authorization_codes.insert(CodeRow {
+            hash: new.code_hash.clone(),
+            code: new.clone(),
+            used_at: None,
+            issued_session: None,
+        });
+        Ok(())
+    }
+
+    fn redeem_code(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<Redeemed> {
+        let mut st = self.state();
+        let Some(id) = st
+            .authorization_codes
+            .find(|c| c.hash == *digest)
+            .map(|(id, _)| id)
+        else {
+            return Ok(Redeemed::Unknown);
+        };
+        let Some(row) = st.authorization_codes.get_mut(id) else {
+            return Ok(Redeemed::Unknown);
+        };
+        if row.used_at.is_some() {
+            return Ok(Redeemed::Replayed {
+                issued_session: row.issued_session,
+            });
+        }
+        row.used_at = Some(now);
+        Ok(Redeemed::Fresh(row.record(id)))
+    }
+
+    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<()> {
+        if let Some(row) = self.state().authorization_codes.get_mut(code_id) {
+            row.issued_session = Some(session);
+        }
+        Ok(())
     }
 }
 

@@ -494,6 +494,7 @@ mod accounts;
 mod audit;
 mod credentials;
 mod mfa;
+mod oauth;
 mod opaque;
 mod properties;
 mod recovery;

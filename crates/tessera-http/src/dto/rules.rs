@@ -13,6 +13,7 @@
 use serde_json::Value;
 use tessera_domain::access::{Description, Name};
 use tessera_domain::audit::Event;
+use tessera_domain::oauth::{self, AuthMethod};
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::user::{DisplayName, Email, Role, Username};
 use tessera_domain::users::{DEFAULT_PAGE, MAX_PAGE};
@@ -50,7 +51,12 @@ pub(crate) const TOKEN_FORMATS: [&str; 2] = ["jwt", "opaque"];
 /// The `session` value `routes::auth::wants_cookie` knows.
 pub(crate) const SESSION_KINDS: [&str; 1] = ["cookie"];
 /// The grants `/oauth/token` serves (`routes::credentials::oauth_grant`).
-pub(crate) const GRANT_TYPES: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+pub(crate) const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "password",
+    "refresh_token",
+    "client_credentials",
+];
 /// The `outcome` values `audit::Outcome::parse` knows.
 pub(crate) const OUTCOMES: [&str; 2] = ["success", "failure"];
 /// RFC 7009 §2.1 and RFC 7662 §2.1 hints.
@@ -385,6 +391,94 @@ pub fn permission_grant_body() -> RefOr<Schema> {
         .into()
 }
 
+/// A client's name: the same rules as a display name.
+pub fn client_name() -> RefOr<Schema> {
+    display_name_rules(string(), "The client's name, shown to people").into()
+}
+
+fn redirect_uri() -> ObjectBuilder {
+    string()
+        .format(Some(SchemaFormat::Custom("uri".to_owned())))
+        .max_length(Some(oauth::MAX_URI_LEN))
+}
+
+/// What `oauth::redirect_uri_problems` accepts, refused with `code`.
+fn redirect_uri_rules(code: &str) -> String {
+    format!(
+        "each an absolute URI of at most {} characters of printable ASCII, without a fragment or user information, `https`, or `http` to `127.0.0.1`, `[::1]` or `localhost` only (400 `{code}` otherwise); matched exactly",
+        oauth::MAX_URI_LEN
+    )
+}
+
+/// The redirect URIs of a client registration.
+pub fn redirect_uris() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(redirect_uri())
+        .min_items(Some(1))
+        .max_items(Some(oauth::MAX_URIS))
+        .description(Some(format!(
+            "1 to {} redirect URIs, {}.",
+            oauth::MAX_URIS,
+            redirect_uri_rules("invalid_redirect_uri")
+        )))
+        .into()
+}
+
+/// The post-logout redirect URIs of a client registration, or `null`.
+pub fn post_logout_redirect_uris_or_null() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(redirect_uri())
+        .max_items(Some(oauth::MAX_URIS))
+        .description(Some(format!(
+            "Where RP-initiated logout may return to (kept for the logout endpoint to come): at most {}, {}; absent or null: none.",
+            oauth::MAX_URIS,
+            redirect_uri_rules("invalid_client_metadata")
+        )))
+        .into()
+}
+
+/// The grant types of a client registration, or `null`.
+pub fn client_grant_types_or_null() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(string().enum_values(Some(oauth::GRANT_TYPES)))
+        .description(Some(
+            "With `authorization_code`, and `refresh_token` for `offline_access`; absent or null: `authorization_code`.",
+        ))
+        .into()
+}
+
+/// The response types of a client registration, or `null`.
+pub fn response_types_or_null() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(string().enum_values(Some(oauth::RESPONSE_TYPES)))
+        .min_items(Some(1))
+        .description(Some("`code`, the only one; absent or null: `code`."))
+        .into()
+}
+
+/// How a client authenticates at the token endpoint, or `null`.
+pub fn auth_method_or_null() -> RefOr<Schema> {
+    let methods: Vec<&'static str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+    string_or_null()
+        .enum_values(Some(with_null(&methods)))
+        .description(Some(
+            "`client_secret_basic` or `client_secret_post` (a confidential client, which gets a secret) or `none` (a public client: PKCE alone); absent or null: `client_secret_basic`.",
+        ))
+        .into()
+}
+
+/// The scope a client may be granted, or `null`.
+pub fn client_scope_or_null() -> RefOr<Schema> {
+    string_or_null()
+        .description(Some(
+            "Space-separated, with `openid`: `profile`, `email`, the configured `tokens.scope` values, and `offline_access` with the refresh-token grant (400 `invalid_client_metadata` otherwise). Absent or null: all of them (`offline_access` only with the refresh-token grant).",
+        ))
+        .into()
+}
+
 /// A field of a token request: a non-empty string when the grant needs it, else optional.
 fn grant_field(
     name: &'static str,
@@ -401,7 +495,7 @@ fn grant_field(
 
 /// A token request of one grant type, with the fields it needs.
 fn grant(grant_type: &'static str, required: &[&'static str]) -> ObjectBuilder {
-    let fields: [(&'static str, &'static str); 7] = [
+    let fields: [(&'static str, &'static str); 10] = [
         ("username", "The password grant: a username or an e-mail address."),
         ("password", "The password grant: the user's password."),
         (
@@ -410,12 +504,24 @@ fn grant(grant_type: &'static str, required: &[&'static str]) -> ObjectBuilder {
         ),
         ("refresh_token", "The refresh-token grant: the refresh token."),
         (
+            "code",
+            "The authorization-code grant: the code from the authorization endpoint; good once, for a minute.",
+        ),
+        (
+            "redirect_uri",
+            "The authorization-code grant: the redirect URI of the authorization request, exactly.",
+        ),
+        (
+            "code_verifier",
+            "The authorization-code grant: the PKCE verifier (RFC 7636, 43 to 128 characters) whose S256 challenge the authorization request carried.",
+        ),
+        (
             "client_id",
-            "The client. The password and refresh-token grants are the public client's: absent, or its id (401 `invalid_client` otherwise). Client credentials: the API key's id, here or in HTTP Basic.",
+            "The client. The password and refresh-token grants are the public client's: absent, or its id (401 `invalid_client` otherwise). Client credentials: the API key's id, here or in HTTP Basic. The authorization-code grant: the registered client, here (a public client, or `client_secret_post`) or in HTTP Basic (`client_secret_basic`).",
         ),
         (
             "client_secret",
-            "Client credentials: the API key, here or in HTTP Basic (not both: 400 `invalid_request`). The password and refresh-token grants take no secret (401 `invalid_client`).",
+            "Client credentials: the API key, here or in HTTP Basic (not both: 400 `invalid_request`). The authorization-code grant: a confidential client's secret, sent the way it registered (401 `invalid_client` otherwise); a public client sends none. The password and refresh-token grants take no secret (401 `invalid_client`).",
         ),
         (
             "scope",
@@ -440,6 +546,7 @@ pub fn oauth_token_body() -> RefOr<Schema> {
     let mut one_of = OneOfBuilder::new();
     for grant_type in GRANT_TYPES {
         let required: &[&'static str] = match grant_type {
+            "authorization_code" => &["code", "redirect_uri", "code_verifier"],
             "password" => &["username", "password"],
             "refresh_token" => &["refresh_token"],
             _ => &["client_id", "client_secret"],
@@ -495,5 +602,15 @@ mod tests {
         assert_eq!(grant["oneOf"].as_array().unwrap().len(), 2);
         let token = value(oauth_token_body());
         assert_eq!(token["oneOf"].as_array().unwrap().len(), GRANT_TYPES.len());
+        let uris = value(redirect_uris());
+        assert_eq!(uris["maxItems"], oauth::MAX_URIS);
+        assert_eq!(uris["items"]["maxLength"], oauth::MAX_URI_LEN);
+        assert_eq!(
+            value(auth_method_or_null())["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            AuthMethod::ALL.len() + 1
+        );
     }
 }

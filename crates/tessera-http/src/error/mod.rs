@@ -7,12 +7,16 @@
 //!   every handler and extractor returns unless it belongs to one of the doors below.
 //! - `oauth`: `OAuthError`, the RFC 6749 §5.2 form of `/oauth/token` and `/oauth/introspect`.
 //! - `check`: `CheckTokenError`, the `"valid": false` answers of `POST /check-token`.
+//! - `registration`: `RegistrationError`, the RFC 7591 form of `POST /oauth/clients`.
+//!
+//! The server-rendered pages (`crate::pages`) render the same failures as HTML pages instead.
 //!
 //! A 500 logs its cause and tells the client nothing more; a database that cannot be reached is a
 //! 503 with `Retry-After`, in every door.
 
 pub mod check;
 pub mod oauth;
+pub mod registration;
 pub mod rest;
 
 use std::collections::BTreeMap;
@@ -22,6 +26,7 @@ use actix_web::HttpResponseBuilder;
 
 pub use check::CheckTokenError;
 pub use oauth::OAuthError;
+pub use registration::RegistrationError;
 pub use rest::ApiError;
 
 /// Every error answer: this body is also the `Error` schema of the OpenAPI document.

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use tessera_domain::error::AuthError;
+use tessera_domain::error::{AuthError, OAuthGrantError};
 
 use super::ApiError;
 
@@ -82,6 +82,19 @@ impl From<AuthError> for OAuthError {
     }
 }
 
+impl From<OAuthGrantError> for OAuthError {
+    fn from(e: OAuthGrantError) -> Self {
+        match e {
+            OAuthGrantError::InvalidClient => Self::invalid_client(e.to_string()),
+            OAuthGrantError::InvalidGrant(why) => Self::Rfc {
+                code: "invalid_grant",
+                message: why.to_owned(),
+            },
+            OAuthGrantError::Unknown(cause) => Self::Other(ApiError::from_cause(cause)),
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for OAuthError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::Other(e.into())
@@ -134,6 +147,16 @@ mod tests {
         assert_eq!(b["error"], "invalid_grant");
         assert!(b["error_description"].is_string());
         assert_eq!(b["error_description"], b["message"]);
+        let e = OAuthError::from(OAuthGrantError::InvalidGrant("the code has expired"));
+        assert_eq!(
+            (e.status_code().as_u16(), body(&e)["error"].clone()),
+            (400, "invalid_grant".into())
+        );
+        assert_eq!(body(&e)["error_description"], "the code has expired");
+        assert_eq!(
+            OAuthError::from(OAuthGrantError::InvalidClient).status_code(),
+            401
+        );
         let e = OAuthError::from(AuthError::InvalidClient);
         assert_eq!(e.status_code(), 401);
         assert_eq!(

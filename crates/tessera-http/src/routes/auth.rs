@@ -6,7 +6,7 @@ use tessera_domain::auth::LoginRequest;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use tessera_domain::credentials::TokenFormat;
 use tessera_domain::issuer::{Issued, IssuedAccess, IssuedTokens, SessionKind};
@@ -15,7 +15,7 @@ use crate::dto::{
     AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, ClientInfo, FormOrJson, JsonBody};
+use crate::extract::{authenticate, Caller, ClientInfo, FormOrJson, JsonBody};
 use crate::routes::credentials::no_store;
 use crate::AppState;
 
@@ -40,17 +40,8 @@ pub(crate) fn wants_cookie(session: Option<&str>) -> Result<bool, ApiError> {
 /// token the page sends back in `X-CSRF-Token`.
 pub(crate) fn browser_session(state: &AppState, issued: IssuedAccess) -> HttpResponse {
     let csrf = state.core.gate.csrf_token(&issued.access_token);
-    let cookie = Cookie::build(
-        state.cookies.name.clone(),
-        issued.access_token.expose().to_owned(),
-    )
-    .path("/")
-    .http_only(true)
-    .same_site(SameSite::Lax)
-    .secure(state.cookies.secure)
-    .finish();
     no_store(HttpResponse::Ok())
-        .cookie(cookie)
+        .cookie(state.cookies.session(&issued.access_token))
         .json(serde_json::json!({
             "session": "cookie",
             "csrf_token": csrf,
@@ -162,11 +153,12 @@ pub async fn revoke(
         .finish())
 }
 
-/// `GET /auth/userinfo`.
+/// `GET /auth/userinfo`: the one endpoint that also takes the access tokens issued to OAuth clients.
 pub async fn userinfo(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    Caller(caller): Caller,
 ) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&req, true).await?;
     let me = caller.user_id;
     let user = state
         .read(move |c| c.accounts.get_user(&caller, me))

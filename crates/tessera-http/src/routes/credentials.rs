@@ -1,10 +1,12 @@
 //! Credentials and token checks: API keys, service secrets, `check-token`, RFC 7662 introspection,
-//! the RFC 6749 token endpoint, and the profile of an opaque-token holder.
+//! the RFC 6749 token endpoint (with OpenID Connect's authorization-code grant), and the profile
+//! of an opaque-token holder.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_domain::credentials::CreateApiKey;
 use tessera_domain::issuer::SessionKind;
+use tessera_domain::oauth::{AuthMethod, CodeExchange, PresentedClient};
 use tessera_domain::password::Password;
 use tessera_domain::principal::Credential;
 use tessera_domain::principal::Principal;
@@ -14,8 +16,8 @@ use tessera_domain::user::UserId;
 
 use crate::dto::{
     all_items, parse_rfc3339, rfc3339, AccessResponse, ApiKeyBody, ApiKeyResponse, CheckTokenBody,
-    CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody, ProfileResponse,
-    ServiceSecretResponse, TokenResponse, UserResponse,
+    CheckTokenResponse, IntrospectBody, IntrospectResponse, OAuthTokenBody, OidcTokenResponse,
+    ProfileResponse, ServiceSecretResponse, TokenResponse, UserResponse,
 };
 use crate::error::{ApiError, CheckTokenError, OAuthError};
 use crate::extract::{
@@ -191,8 +193,8 @@ pub async fn introspect(
     })
 }
 
-/// `POST /oauth/token` (RFC 6749): `password`, `refresh_token` and `client_credentials` grants,
-/// with errors in the RFC's form.
+/// `POST /oauth/token` (RFC 6749): `authorization_code`, `password`, `refresh_token` and
+/// `client_credentials` grants, with errors in the RFC's form.
 pub async fn oauth_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -230,6 +232,17 @@ fn presented_client(
     }
 }
 
+/// How a client presented a secret: HTTP Basic, the form, or not at all.
+fn auth_method(req: &HttpRequest, secret: Option<&str>) -> AuthMethod {
+    if basic_credentials(req).is_some() {
+        AuthMethod::ClientSecretBasic
+    } else if secret.is_some() {
+        AuthMethod::ClientSecretPost
+    } else {
+        AuthMethod::None
+    }
+}
+
 fn required(value: Option<String>, name: &str) -> Result<String, OAuthError> {
     value
         .filter(|v| !v.is_empty())
@@ -259,6 +272,23 @@ async fn oauth_grant(
             .await??;
     }
     match grant.as_str() {
+        "authorization_code" => {
+            let presented = PresentedClient {
+                method: auth_method(req, client_secret.as_deref()),
+                client_id: required(client_id, "client_id")?,
+                secret: client_secret.map(PlainToken::new),
+            };
+            let exchange = CodeExchange {
+                code: PlainToken::new(required(body.code, "code")?),
+                redirect_uri: required(body.redirect_uri, "redirect_uri")?,
+                code_verifier: PlainToken::new(required(body.code_verifier, "code_verifier")?),
+            };
+            let context = client.0;
+            let tokens = state
+                .blocking(move |c| c.oauth.exchange_code(&presented, &exchange, &context))
+                .await??;
+            Ok(no_store(HttpResponse::Ok()).json(OidcTokenResponse::from(tokens)))
+        }
         "password" => {
             let login = required(body.username, "username")?;
             state.limits.check_username(&login).await?;
@@ -306,7 +336,7 @@ async fn oauth_grant(
         }
         _ => Err(OAuthError::Rfc {
             code: "unsupported_grant_type",
-            message: "grant_type must be password, refresh_token or client_credentials".into(),
+            message: "grant_type must be authorization_code, password, refresh_token or client_credentials".into(),
         }),
     }
 }

@@ -1,7 +1,8 @@
-//! Liveness and the published signing keys.
+//! Liveness, the published signing keys, the discovery documents and the metrics.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use tessera_domain::oauth::{self, AuthMethod};
 
 use crate::AppState;
 
@@ -73,22 +74,31 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(serde_json::json!({
             "issuer": t.issuer,
+            "authorization_endpoint": format!("{base}/oauth/authorize"),
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
             "token_endpoint": format!("{base}/oauth/token"),
             "userinfo_endpoint": format!("{base}/auth/userinfo"),
             "introspection_endpoint": format!("{base}/oauth/introspect"),
             "revocation_endpoint": format!("{base}/auth/token/revoke"),
-            "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-            "response_types_supported": ["token"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "grant_types_supported": crate::dto::rules::GRANT_TYPES,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": true,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "claims_parameter_supported": false,
+            "token_endpoint_auth_methods_supported": AuthMethod::ALL.map(AuthMethod::as_str),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "bearer"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [state.keys.signing_alg()],
-            "scopes_supported": t.scope.split_whitespace().collect::<Vec<_>>(),
+            "scopes_supported": oauth::supported_scopes(&t.scope),
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "sid", "scope",
                 "roles", "tenant_id", "preferred_username", "email", "name", "updated_at",
+                "auth_time", "nonce", "azp", "amr", "at_hash",
             ],
         }))
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod credentials;
 pub mod meta;
 pub mod mfa;
+pub mod oauth;
 pub mod sessions;
 pub mod users;
 

@@ -432,6 +432,10 @@ async fn the_token_endpoint_speaks_rfc_6749() {
         (vec![("username", "admin")], "invalid_request"),
         (
             vec![("grant_type", "authorization_code"), ("code", "x")],
+            "invalid_request",
+        ),
+        (
+            vec![("grant_type", "implicit"), ("code", "x")],
             "unsupported_grant_type",
         ),
     ];

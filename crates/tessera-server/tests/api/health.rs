@@ -106,10 +106,22 @@ async fn discovery_names_every_endpoint_from_the_issuer_alone() {
         assert_eq!(doc["issuer"], tessera_testkit::ISSUER);
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["password", "refresh_token", "client_credentials"])
+            serde_json::json!([
+                "authorization_code",
+                "password",
+                "refresh_token",
+                "client_credentials"
+            ])
         );
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         // Every endpoint is on this server under the issuer: swap the issuer for the real address.
         for (key, method) in [
+            ("authorization_endpoint", reqwest::Method::GET),
             ("jwks_uri", reqwest::Method::GET),
             ("token_endpoint", reqwest::Method::POST),
             ("userinfo_endpoint", reqwest::Method::GET),

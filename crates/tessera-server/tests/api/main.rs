@@ -26,6 +26,7 @@ mod login;
 mod metrics;
 mod mfa;
 mod migrate_data;
+mod oidc;
 mod rate_limit;
 mod recovery;
 mod refresh;

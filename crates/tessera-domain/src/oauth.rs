@@ -1,0 +1,1278 @@
+//! The OpenID Connect provider, authorization code flow with PKCE: registered clients, the checks
+//! of the authorization endpoint, single-use codes, and the exchange of a code for an access
+//! token, an ID token and (with `offline_access`) a refresh token.
+//!
+//! The front door reads the browser's single sign-on session (`Gate::sso_session`), calls
+//! `OAuthProvider::authorize`, and either sends the user to sign in first or back to the client
+//! with a code; the client then calls `OAuthProvider::exchange_code` from its back end.
+
+use std::sync::Arc;
+
+use crate::access::{authorize, Action, Kind, Target};
+use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
+use crate::claims::IdClaims;
+use crate::error::{AuthorizeError, FieldErrors, OAuthGrantError, UserError};
+use crate::issuer::Issuer;
+use crate::ports::{
+    AccessRepository, AccessTokenCodec, AuthorizationCodes, ClientRepository, Clock, CodeRecord,
+    NewCode, Observer, Redeemed, SecretTokens, SessionRepository, UserRepository,
+};
+use crate::principal::Principal;
+use crate::revocation::Revocations;
+use crate::time::UnixTime;
+use crate::token::{HashedToken, PlainToken, SessionId};
+use crate::usecases::TokenSettings;
+use crate::user::{DisplayName, TenantId, User, UserId};
+
+/// Prefix of every OAuth client id.
+///
+/// Invariant: this prefix never changes, and no other client id starts with it (settings refuse
+/// it for `tokens.client_id`): the access tokens issued to registered clients are told apart by
+/// it (`Principal::issued_to_oauth_client`).
+pub const CLIENT_ID_PREFIX: &str = "tc_";
+/// Prefix of every client secret. Invariant: never changes, as `API_KEY_PREFIX`.
+pub const CLIENT_SECRET_PREFIX: &str = "tsc_";
+/// Prefix of every authorization code. Invariant: never changes, as `API_KEY_PREFIX`.
+pub const CODE_PREFIX: &str = "tac_";
+/// Seconds an authorization code can be exchanged (RFC 6749 §4.1.2 asks for a short lifetime).
+pub const CODE_TTL: i64 = 60;
+/// The OpenID Connect scopes a client may register beside the configured `tokens.scope`.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// The grant types a client may register.
+pub const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+/// The response types a client may register.
+pub const RESPONSE_TYPES: [&str; 1] = ["code"];
+/// Longest redirect URI, in characters.
+pub const MAX_URI_LEN: usize = 2000;
+/// Most redirect URIs (and, apart, post-logout redirect URIs) a client may register.
+pub const MAX_URIS: usize = 20;
+/// Longest `state` an authorization request may carry, in characters.
+pub const MAX_STATE_LEN: usize = 2048;
+/// Longest `nonce` an authorization request may carry, in characters.
+pub const MAX_NONCE_LEN: usize = 512;
+/// A `login_hint` longer than this is cut.
+const MAX_LOGIN_HINT_LEN: usize = 256;
+
+/// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Its secret in HTTP Basic.
+    ClientSecretBasic,
+    /// Its secret in the form.
+    ClientSecretPost,
+    /// A public client (a browser or native app): no secret, PKCE alone protects its codes.
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 3] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::None,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    /// Whether clients of this method have a secret.
+    pub fn is_confidential(self) -> bool {
+        self != Self::None
+    }
+}
+
+/// A registered client. It never carries its secret, only the secret's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    /// The row id, assigned by the store.
+    pub id: i64,
+    /// The public id: `CLIENT_ID_PREFIX` and 128 random bits.
+    pub client_id: String,
+    /// The tenant whose users sign in to it; `None`: the global users.
+    pub tenant_id: Option<TenantId>,
+    pub client_name: String,
+    pub auth_method: AuthMethod,
+    /// The digest of its secret; `None` for a public client.
+    pub secret: Option<HashedToken>,
+    /// Absolute URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    /// The scopes it may be granted, space-separated; always with `openid`.
+    pub scope: String,
+    /// Tessera's own application (for the consent step to come); stored, not used yet.
+    pub first_party: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl OAuthClient {
+    /// Whether it registered the refresh-token grant (and so may be granted `offline_access`).
+    pub fn may_refresh(&self) -> bool {
+        self.grant_types.iter().any(|g| g == "refresh_token")
+    }
+}
+
+/// A client registration as received (RFC 7591 §2 names); `NewClient::parse` checks it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRequest {
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    /// Absent: none.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Absent: `authorization_code`.
+    pub grant_types: Option<Vec<String>>,
+    /// Absent: `code`.
+    pub response_types: Option<Vec<String>>,
+    /// Absent: `client_secret_basic`.
+    pub token_endpoint_auth_method: Option<String>,
+    /// Absent: every supported scope (`offline_access` only with the refresh-token grant).
+    pub scope: Option<String>,
+    /// Absent: false.
+    pub first_party: Option<bool>,
+    /// Absent: the caller's tenant (none for a global admin).
+    pub tenant_id: Option<i64>,
+}
+
+/// A checked registration, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub tenant_id: Option<TenantId>,
+    pub client_name: DisplayName,
+    pub auth_method: AuthMethod,
+    // Invariant: 1 to `MAX_URIS` URIs, each passing `redirect_uri_problems`, without duplicates.
+    pub redirect_uris: Vec<String>,
+    // Invariant: at most `MAX_URIS`, each passing `redirect_uri_problems`.
+    pub post_logout_redirect_uris: Vec<String>,
+    // Invariant: a subset of `GRANT_TYPES` with `authorization_code`.
+    pub grant_types: Vec<String>,
+    // Invariant: a subset of `RESPONSE_TYPES`, not empty.
+    pub response_types: Vec<String>,
+    // Invariant: supported scopes with `openid`, and `offline_access` only with `refresh_token`.
+    pub scope: String,
+    pub first_party: bool,
+}
+
+impl NewClient {
+    /// Checks a registration, naming every broken rule by field: `client_name` as a display name;
+    /// `redirect_uris[i]` and `post_logout_redirect_uris[i]` by `redirect_uri_problems`, and
+    /// the lists `empty` or `too_many`; `grant_types`, `response_types`,
+    /// `token_endpoint_auth_method` and `scope` `unsupported` outside what Tessera serves (`scope`
+    /// within `supported`); `grant_types` `missing_authorization_code`; `scope` `missing_openid`
+    /// and `offline_access_needs_refresh_token`. The tenant is left for the use case.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn parse(req: &ClientRequest, supported: &[String]) -> Result<Self, FieldErrors> {
+        let mut f = FieldErrors::new();
+        let client_name = DisplayName::parse(&req.client_name)
+            .map_err(|p| f.extend("client_name", p))
+            .ok();
+        let redirect_uris = uri_list(&mut f, "redirect_uris", &req.redirect_uris, true);
+        let post_logout_redirect_uris = uri_list(
+            &mut f,
+            "post_logout_redirect_uris",
+            req.post_logout_redirect_uris.as_deref().unwrap_or_default(),
+            false,
+        );
+        let grant_types = values(
+            &mut f,
+            "grant_types",
+            req.grant_types.as_deref(),
+            &GRANT_TYPES,
+            &["authorization_code"],
+        );
+        if !grant_types.iter().any(|g| g == "authorization_code") {
+            f.add("grant_types", "missing_authorization_code");
+        }
+        let response_types = values(
+            &mut f,
+            "response_types",
+            req.response_types.as_deref(),
+            &RESPONSE_TYPES,
+            &RESPONSE_TYPES,
+        );
+        let auth_method = match req.token_endpoint_auth_method.as_deref() {
+            None => AuthMethod::ClientSecretBasic,
+            Some(raw) => AuthMethod::parse(raw).unwrap_or_else(|| {
+                f.add("token_endpoint_auth_method", "unsupported");
+                AuthMethod::ClientSecretBasic
+            }),
+        };
+        let refresh = grant_types.iter().any(|g| g == "refresh_token");
+        let scope = client_scope(&mut f, req.scope.as_deref(), supported, refresh);
+        let client_name = client_name.filter(|_| f.is_empty());
+        let Some(client_name) = client_name else {
+            return Err(f);
+        };
+        Ok(Self {
+            tenant_id: None,
+            client_name,
+            auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            response_types,
+            scope,
+            first_party: req.first_party.unwrap_or(false),
+        })
+    }
+}
+
+/// Checks a list of redirect URIs and returns the good ones without duplicates.
+fn uri_list(f: &mut FieldErrors, field: &str, uris: &[String], required: bool) -> Vec<String> {
+    if required && uris.is_empty() {
+        f.add(field, "empty");
+    }
+    if uris.len() > MAX_URIS {
+        f.add(field, "too_many");
+    }
+    let mut good: Vec<String> = Vec::new();
+    for (i, uri) in uris.iter().enumerate() {
+        let problems = redirect_uri_problems(uri);
+        if !problems.is_empty() {
+            f.extend(&format!("{field}[{i}]"), problems);
+        } else if !good.contains(uri) {
+            good.push(uri.clone());
+        }
+    }
+    good
+}
+
+/// The values asked for (or `default`), each of which must be in `allowed`, without duplicates.
+fn values(
+    f: &mut FieldErrors,
+    field: &str,
+    asked: Option<&[String]>,
+    allowed: &[&str],
+    default: &[&str],
+) -> Vec<String> {
+    let Some(asked) = asked else {
+        return default.iter().map(|v| (*v).to_owned()).collect();
+    };
+    if asked.is_empty() {
+        f.add(field, "empty");
+    }
+    if asked.iter().any(|v| !allowed.contains(&v.as_str())) {
+        f.add(field, "unsupported");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for v in asked {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
+/// The scope a client registers: the one asked for, checked, or every supported scope
+/// (`offline_access` only with the refresh-token grant).
+fn client_scope(
+    f: &mut FieldErrors,
+    asked: Option<&str>,
+    supported: &[String],
+    refresh: bool,
+) -> String {
+    let Some(asked) = asked else {
+        return supported
+            .iter()
+            .filter(|s| refresh || *s != "offline_access")
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in asked.split_whitespace() {
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    if scopes.iter().any(|s| !supported.iter().any(|k| k == s)) {
+        f.add("scope", "unsupported");
+    }
+    if !scopes.contains(&"openid") {
+        f.add("scope", "missing_openid");
+    }
+    if scopes.contains(&"offline_access") && !refresh {
+        f.add("scope", "offline_access_needs_refresh_token");
+    }
+    scopes.join(" ")
+}
+
+/// What is wrong with a redirect URI, if anything: `too_long` (over `MAX_URI_LEN` characters),
+/// `invalid_characters` (anything but printable ASCII: a URI is ASCII, and goes in a `Location`
+/// header as it is), `fragment`, `not_absolute`,
+/// `unsupported_scheme` (other than `https` and `http`), `insecure` (`http` to a host other than
+/// `127.0.0.1`, `[::1]` or `localhost`), `userinfo` (a user or password in it).
+pub fn redirect_uri_problems(raw: &str) -> Vec<&'static str> {
+    if raw.chars().count() > MAX_URI_LEN {
+        return vec!["too_long"];
+    }
+    let mut problems = Vec::new();
+    if !raw.chars().all(|c| c.is_ascii_graphic()) {
+        problems.push("invalid_characters");
+    }
+    if raw.contains('#') {
+        problems.push("fragment");
+    }
+    match url::Url::parse(raw) {
+        Err(_) => problems.push("not_absolute"),
+        Ok(uri) => {
+            match uri.scheme() {
+                "https" => {}
+                "http" if is_loopback(&uri) => {}
+                "http" => problems.push("insecure"),
+                _ => problems.push("unsupported_scheme"),
+            }
+            if !uri.username().is_empty() || uri.password().is_some() {
+                problems.push("userinfo");
+            }
+        }
+    }
+    problems
+}
+
+/// `127.0.0.1`, `[::1]` or `localhost`: where a native app listens for its redirect (RFC 8252 §7.3).
+fn is_loopback(uri: &url::Url) -> bool {
+    match uri.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    }
+}
+
+/// Whether `client_id` names a registered OAuth client (rather than Tessera's own public client
+/// or an API key).
+pub fn is_client_id(client_id: &str) -> bool {
+    client_id.starts_with(CLIENT_ID_PREFIX)
+}
+
+/// The scopes a client may register: `openid`, the configured ones (`tokens.scope`), then
+/// `profile`, `email` and `offline_access`, each once.
+pub fn supported_scopes(configured: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    let all = std::iter::once("openid")
+        .chain(configured.split_whitespace())
+        .chain(OIDC_SCOPES);
+    for s in all {
+        if !scopes.iter().any(|k| k == s) {
+            scopes.push(s.to_owned());
+        }
+    }
+    scopes
+}
+
+/// An authorization request's parameters as received (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1);
+/// `OAuthProvider::authorize` checks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub response_mode: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    /// The parameters that came more than once (RFC 6749 §3.1 allows each once).
+    pub repeated: Vec<String>,
+}
+
+impl AuthorizationRequest {
+    /// Reads the parameters of a request by name; unknown ones are ignored (RFC 6749 §3.1), a
+    /// repeated one keeps its first value and is named in `repeated`.
+    pub fn from_params<K, V>(params: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut req = Self::default();
+        for (name, value) in params {
+            let name = name.as_ref();
+            let Some(slot) = req.slot(name) else { continue };
+            let taken = slot.is_some();
+            if !taken {
+                *slot = Some(value.into());
+            } else if !req.repeated.iter().any(|r| r == name) {
+                req.repeated.push(name.to_owned());
+            }
+        }
+        req
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "response_type" => &mut self.response_type,
+            "client_id" => &mut self.client_id,
+            "redirect_uri" => &mut self.redirect_uri,
+            "scope" => &mut self.scope,
+            "state" => &mut self.state,
+            "nonce" => &mut self.nonce,
+            "code_challenge" => &mut self.code_challenge,
+            "code_challenge_method" => &mut self.code_challenge_method,
+            "response_mode" => &mut self.response_mode,
+            "prompt" => &mut self.prompt,
+            "max_age" => &mut self.max_age,
+            "login_hint" => &mut self.login_hint,
+            _ => return None,
+        })
+    }
+
+    /// The parameters present, by name, to send the request on.
+    pub fn params(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("response_mode", &self.response_mode),
+            ("prompt", &self.prompt),
+            ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// The request to send again once the user has signed in: without what asked for a fresh
+    /// sign-in (`prompt=login`, `max_age=0`), which that sign-in has just satisfied, so that it
+    /// does not ask again.
+    fn after_login(&self) -> Self {
+        let mut next = self.clone();
+        next.prompt = self
+            .prompt
+            .as_deref()
+            .map(|p| {
+                p.split_whitespace()
+                    .filter(|v| *v != "login")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|p| !p.is_empty());
+        if self.max_age.as_deref().and_then(|m| m.parse::<i64>().ok()) == Some(0) {
+            next.max_age = None;
+        }
+        next
+    }
+}
+
+/// The browser's single sign-on session, from its session cookie (`Gate::sso_session`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub user_id: UserId,
+    pub tenant_id: Option<TenantId>,
+    pub session_id: SessionId,
+    /// When the user signed in: the session's creation.
+    pub auth_time: UnixTime,
+    /// The RFC 8176 methods of that sign-in.
+    pub amr: Vec<String>,
+}
+
+/// What the authorization endpoint does next.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// The user must sign in first (none is signed in, or not recently enough, or the client
+    /// asked for it); then `resume` is the request to make again.
+    Login {
+        resume: Box<AuthorizationRequest>,
+        /// What the client suggested as the login name.
+        login_hint: Option<String>,
+        /// The name of the client's tenant, whose users sign in to it.
+        tenant: Option<String>,
+    },
+    /// Back to the client's redirect URI with a code.
+    Code {
+        redirect_uri: String,
+        code: PlainToken,
+        state: Option<String>,
+    },
+}
+
+/// How a client presented itself at the token endpoint.
+#[derive(Debug)]
+pub struct PresentedClient {
+    pub client_id: String,
+    pub secret: Option<PlainToken>,
+    /// How the secret came: `ClientSecretBasic` (HTTP Basic), `ClientSecretPost` (the form), or
+    /// `None` (no secret).
+    pub method: AuthMethod,
+}
+
+/// The authorization-code grant's own fields (RFC 6749 §4.1.3, RFC 7636 §4.5).
+#[derive(Debug)]
+pub struct CodeExchange {
+    pub code: PlainToken,
+    pub redirect_uri: String,
+    pub code_verifier: PlainToken,
+}
+
+/// What a code buys.
+#[derive(Debug)]
+pub struct OidcTokens {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub id_token: String,
+    /// The scope granted.
+    pub scope: String,
+    /// Only when `offline_access` was granted.
+    pub refresh_token: Option<PlainToken>,
+}
+
+/// What `prompt` asks for. `consent` and `select_account` are accepted and ask for nothing: there
+/// is no consent step yet and a browser holds one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    Default,
+    /// Never show a page: an error if the user is not signed in.
+    None,
+    /// Always sign in again.
+    Login,
+}
+
+impl Prompt {
+    fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
+        let Some(raw) = raw else {
+            return Ok(Self::Default);
+        };
+        let values: Vec<&str> = raw.split_whitespace().collect();
+        if values
+            .iter()
+            .any(|v| !matches!(*v, "none" | "login" | "consent" | "select_account"))
+        {
+            return Err("prompt has a value this server does not know");
+        }
+        if values.contains(&"none") {
+            return if values.len() == 1 {
+                Ok(Self::None)
+            } else {
+                Err("prompt=none cannot be combined with another value")
+            };
+        }
+        Ok(if values.contains(&"login") {
+            Self::Login
+        } else {
+            Self::Default
+        })
+    }
+}
+
+/// An authorization request that passed every check.
+#[derive(Debug)]
+struct Checked {
+    client: OAuthClient,
+    redirect_uri: String,
+    /// The scope granted: the client's scopes that were asked for.
+    scope: String,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: String,
+    prompt: Prompt,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+}
+
+impl Checked {
+    /// An error sent back to the client.
+    fn refuse(&self, error: &'static str, description: &str) -> AuthorizeError {
+        redirect_error(&self.redirect_uri, self.state.as_ref(), error, description)
+    }
+}
+
+fn redirect_error(
+    redirect_uri: &str,
+    state: Option<&String>,
+    error: &'static str,
+    description: &str,
+) -> AuthorizeError {
+    AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        error,
+        description: description.to_owned(),
+        state: state.cloned(),
+    }
+}
+
+fn no_redirect(error: &'static str, description: &'static str) -> AuthorizeError {
+    AuthorizeError::NoRedirect { error, description }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An `S256` challenge: the unpadded base64url of a SHA-256 digest, 43 characters.
+fn is_s256_challenge(s: &str) -> bool {
+    s.len() == 43 && is_base64url(s)
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+fn is_code_verifier(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The OpenID Connect provider: client registration, the authorization endpoint and the
+/// authorization-code grant.
+pub struct OAuthProvider {
+    pub(crate) clients: Arc<dyn ClientRepository>,
+    pub(crate) codes: Arc<dyn AuthorizationCodes>,
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) sessions: Arc<dyn SessionRepository>,
+    pub(crate) secrets: Arc<dyn SecretTokens>,
+    pub(crate) codec: Arc<dyn AccessTokenCodec>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) audit: Arc<Auditor>,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) issuer: Arc<Issuer>,
+    pub(crate) tokens: TokenSettings,
+}
+
+impl OAuthProvider {
+    /// Registers a client. Global admins register any; tenant admins register clients of their
+    /// own tenant (the default for them). A confidential client's secret is in this answer only.
+    ///
+    /// # Errors
+    /// `Forbidden` for others, `NotFound` for another tenant, `Validation` naming every broken
+    /// rule (`NewClient::parse`) or `tenant` `not_found`.
+    pub fn create_client(
+        &self,
+        actor: &Principal,
+        req: &ClientRequest,
+    ) -> Result<(OAuthClient, Option<PlainToken>), UserError> {
+        let tenant = req.tenant_id.map(TenantId).or(actor.tenant_id);
+        authorize(
+            actor,
+            Action::Administer(Target {
+                id: UserId(0),
+                tenant,
+            }),
+        )?;
+        let mut new = NewClient::parse(req, &supported_scopes(&self.tokens.scope))?;
+        if let Some(t) = tenant {
+            if self.access.get_entry(Kind::Tenant, t.0)?.is_none() {
+                let mut f = FieldErrors::new();
+                f.add("tenant", "not_found");
+                return Err(f.into());
+            }
+        }
+        new.tenant_id = tenant;
+        // 128 random bits: an id need not be secret, only unique and unguessable enough.
+        let client_id = format!("{CLIENT_ID_PREFIX}{}", self.secrets.new_jwt_id());
+        let secret = new
+            .auth_method
+            .is_confidential()
+            .then(|| self.secrets.new_secret(CLIENT_SECRET_PREFIX));
+        let digest = secret.as_ref().map(|s| self.secrets.digest(s));
+        let client =
+            self.clients
+                .create_client(&new, &client_id, digest.as_ref(), self.clock.now())?;
+        self.audit.record(
+            Audit::new(Event::ClientCreated, Outcome::Success)
+                .by(actor)
+                .target(format!("client:{}", client.client_id))
+                .detail("client_name", &client.client_name)
+                .detail("token_endpoint_auth_method", client.auth_method.as_str()),
+        );
+        Ok((client, secret))
+    }
+
+    /// The authorization endpoint: checks the request, then sends the user to sign in first
+    /// (nobody is signed in, or not to the client's tenant, or longer ago than `max_age`, or the
+    /// client asked with `prompt=login`) or back to the client with a code for the signed-in
+    /// user. A code is good for `CODE_TTL` seconds, once.
+    ///
+    /// # Errors
+    /// `NoRedirect` for a missing or unknown client, or a missing or unregistered redirect URI;
+    /// `Redirect` for anything else wrong (RFC 6749 §4.1.2.1), and `login_required` for
+    /// `prompt=none` when a sign-in would be needed.
+    pub fn authorize(
+        &self,
+        req: &AuthorizationRequest,
+        sso: Option<&SsoSession>,
+        context: &RequestContext,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let checked = self.check(req)?;
+        let now = self.clock.now();
+        let session = sso
+            .filter(|s| s.tenant_id == checked.client.tenant_id)
+            .filter(|s| {
+                checked
+                    .max_age
+                    .is_none_or(|max| now.seconds() - s.auth_time.seconds() <= max)
+            });
+        match (checked.prompt, session) {
+            (Prompt::None, None) => Err(checked.refuse(
+                "login_required",
+                "the user must sign in, and prompt=none forbids asking",
+            )),
+            (Prompt::None | Prompt::Default, Some(s)) => self.issue_code(&checked, s, now, context),
+            (Prompt::Login, _) | (Prompt::Default, None) => self.login_first(req, &checked),
+        }
+    }
+
+    /// Checks an authorization request: first what decides whether the user may be sent back to
+    /// the client at all, then the rest.
+    fn check(&self, req: &AuthorizationRequest) -> Result<Checked, AuthorizeError> {
+        if req
+            .repeated
+            .iter()
+            .any(|p| p == "client_id" || p == "redirect_uri")
+        {
+            return Err(no_redirect(
+                "invalid_request",
+                "client_id or redirect_uri is given more than once",
+            ));
+        }
+        let client_id = non_empty(&req.client_id)
+            .ok_or_else(|| no_redirect("invalid_request", "client_id is missing"))?;
+        let client = self
+            .clients
+            .find_client(client_id)?
+            .ok_or_else(|| no_redirect("invalid_client", "no client has this client_id"))?;
+        let redirect_uri = non_empty(&req.redirect_uri)
+            .ok_or_else(|| no_redirect("invalid_request", "redirect_uri is missing"))?;
+        if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+            return Err(no_redirect(
+                "invalid_request",
+                "redirect_uri is not registered for this client",
+            ));
+        }
+        // From here on the user goes back to the client, with the error.
+        let state = req
+            .state
+            .clone()
+            .filter(|s| s.chars().count() <= MAX_STATE_LEN);
+        let refuse = |error: &'static str, description: &str| {
+            redirect_error(redirect_uri, state.as_ref(), error, description)
+        };
+        if req.state.is_some() && state.is_none() {
+            return Err(refuse("invalid_request", "state is too long"));
+        }
+        if let Some(p) = req.repeated.first() {
+            return Err(refuse(
+                "invalid_request",
+                &format!("{p} is given more than once"),
+            ));
+        }
+        match non_empty(&req.response_type) {
+            None => return Err(refuse("invalid_request", "response_type is missing")),
+            Some("code") => {}
+            Some(_) => {
+                return Err(refuse(
+                    "unsupported_response_type",
+                    "response_type must be code",
+                ))
+            }
+        }
+        if !matches!(req.response_mode.as_deref(), None | Some("query")) {
+            return Err(refuse("invalid_request", "response_mode must be query"));
+        }
+        let asked: Vec<&str> = req
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        if !asked.contains(&"openid") {
+            return Err(refuse("invalid_scope", "scope must include openid"));
+        }
+        // Scopes the client did not register are left out (OIDC Core §3.1.2.1: ignored).
+        let scope = client
+            .scope
+            .split_whitespace()
+            .filter(|s| asked.contains(s))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let challenge = non_empty(&req.code_challenge).ok_or_else(|| {
+            refuse(
+                "invalid_request",
+                "code_challenge is required (PKCE with S256)",
+            )
+        })?;
+        if req.code_challenge_method.as_deref() != Some("S256") {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method must be S256",
+            ));
+        }
+        if !is_s256_challenge(challenge) {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge must be 43 base64url characters",
+            ));
+        }
+        if req
+            .nonce
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NONCE_LEN)
+        {
+            return Err(refuse("invalid_request", "nonce is too long"));
+        }
+        let prompt =
+            Prompt::parse(req.prompt.as_deref()).map_err(|d| refuse("invalid_request", d))?;
+        let max_age = match req.max_age.as_deref() {
+            None => None,
+            Some(raw) => Some(raw.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+                refuse(
+                    "invalid_request",
+                    "max_age must be a whole number of seconds",
+                )
+            })?),
+        };
+        let login_hint = req
+            .login_hint
+            .as_deref()
+            .map(|h| h.chars().take(MAX_LOGIN_HINT_LEN).collect());
+        Ok(Checked {
+            client,
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            nonce: non_empty(&req.nonce).map(str::to_owned),
+            code_challenge: challenge.to_owned(),
+            prompt,
+            max_age,
+            login_hint,
+            state,
+        })
+    }
+
+    fn login_first(
+        &self,
+        req: &AuthorizationRequest,
+        checked: &Checked,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let tenant = match checked.client.tenant_id {
+            Some(t) => self.access.get_entry(Kind::Tenant, t.0)?.map(|e| e.name),
+            None => None,
+        };
+        Ok(AuthorizeOutcome::Login {
+            resume: Box::new(req.after_login()),
+            login_hint: checked.login_hint.clone(),
+            tenant,
+        })
+    }
+
+    fn issue_code(
+        &self,
+        checked: &Checked,
+        sso: &SsoSession,
+        now: UnixTime,
+        context: &RequestContext,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let code = self.secrets.new_secret(CODE_PREFIX);
+        self.codes.create_code(&NewCode {
+            code_hash: self.secrets.digest(&code),
+            client_pk: checked.client.id,
+            user_id: sso.user_id,
+            sso_session_id: Some(sso.session_id),
+            redirect_uri: checked.redirect_uri.clone(),
+            scope: checked.scope.clone(),
+            nonce: checked.nonce.clone(),
+            code_challenge: checked.code_challenge.clone(),
+            auth_time: sso.auth_time,
+            amr: sso.amr.join(" "),
+            created_at: now,
+            expires_at: now.plus(CODE_TTL),
+        })?;
+        self.audit.record(
+            Audit::new(Event::CodeIssued, Outcome::Success)
+                .from(context)
+                .actor(sso.user_id)
+                .subject(sso.user_id)
+                .target(format!("client:{}", checked.client.client_id))
+                .detail("scope", &checked.scope),
+        );
+        Ok(AuthorizeOutcome::Code {
+            redirect_uri: checked.redirect_uri.clone(),
+            code,
+            state: checked.state.clone(),
+        })
+    }
+
+    /// The authorization-code grant: the client authenticates as it registered (a public client
+    /// with no secret at all), the code must be fresh, its own, for the same redirect URI and
+    /// match the PKCE verifier. It buys an access token for the client, an ID token and, when
+    /// `offline_access` was granted, a refresh token, in a session of their own. A code presented
+    /// a second time ends the session its first use opened.
+    ///
+    /// # Errors
+    /// `InvalidClient`, `InvalidGrant` saying why.
+    pub fn exchange_code(
+        &self,
+        presented: &PresentedClient,
+        exchange: &CodeExchange,
+        context: &RequestContext,
+    ) -> Result<OidcTokens, OAuthGrantError> {
+        let client = self.authenticate_client(presented, context)?;
+        let now = self.clock.now();
+        let record = match self
+            .codes
+            .redeem_code(&self.secrets.digest(&exchange.code), now)?
+        {
+            Redeemed::Fresh(record) => record,
+            Redeemed::Unknown => {
+                return Err(self.grant_failed(
+                    &client,
+                    None,
+                    context,
+                    "unknown_code",
+                    "the code is invalid",
+                ))
+            }
+            Redeemed::Replayed { issued_session } => {
+                self.revoke_replayed(&client, issued_session, context, now)?;
+                return Err(OAuthGrantError::InvalidGrant("the code was already used"));
+            }
+        };
+        if let Some((reason, description)) = self.refusal(&client, &record, exchange, now) {
+            return Err(self.grant_failed(
+                &client,
+                Some(record.user_id),
+                context,
+                reason,
+                description,
+            ));
+        }
+        let user = match self.users.get_user(record.user_id)? {
+            Some(u) if u.active => u,
+            _ => {
+                return Err(self.grant_failed(
+                    &client,
+                    Some(record.user_id),
+                    context,
+                    "user_unavailable",
+                    "the user can no longer sign in",
+                ))
+            }
+        };
+        self.issue_tokens(&client, &record, &user, context, now)
+    }
+
+    /// The client of a token request, if it authenticated as it registered to.
+    fn authenticate_client(
+        &self,
+        presented: &PresentedClient,
+        context: &RequestContext,
+    ) -> Result<OAuthClient, OAuthGrantError> {
+        let found = self.clients.find_client(&presented.client_id)?;
+        match found {
+            Some(client) if self.credentials_fit(&client, presented) => Ok(client),
+            _ => {
+                self.audit.record(
+                    Audit::new(Event::CodeExchanged, Outcome::Failure)
+                        .from(context)
+                        .detail("reason", "invalid_client")
+                        .detail(
+                            "client_id",
+                            presented.client_id.chars().take(64).collect::<String>(),
+                        ),
+                );
+                Err(OAuthGrantError::InvalidClient)
+            }
+        }
+    }
+
+    /// A confidential client presents its secret by its registered method; a public client
+    /// presents none.
+    fn credentials_fit(&self, client: &OAuthClient, presented: &PresentedClient) -> bool {
+        if presented.method != client.auth_method {
+            return false;
+        }
+        match (&client.secret, &presented.secret) {
+            (None, None) => true,
+            (Some(stored), Some(secret)) => self.secrets.digest(secret) == *stored,
+            _ => false,
+        }
+    }
+
+    /// Why a code just redeemed cannot be exchanged, if it cannot: the audit reason and what the
+    /// client is told.
+    fn refusal(
+        &self,
+        client: &OAuthClient,
+        record: &CodeRecord,
+        exchange: &CodeExchange,
+        now: UnixTime,
+    ) -> Option<(&'static str, &'static str)> {
+        let verifier = exchange.code_verifier.expose();
+        if record.client_pk != client.id {
+            Some(("wrong_client", "the code was issued to another client"))
+        } else if now >= record.expires_at {
+            Some(("expired", "the code has expired"))
+        } else if record.redirect_uri != exchange.redirect_uri {
+            Some((
+                "redirect_uri_mismatch",
+                "redirect_uri differs from the authorization request's",
+            ))
+        } else if !is_code_verifier(verifier)
+            || self.secrets.s256(verifier) != record.code_challenge
+        {
+            Some((
+                "pkce_mismatch",
+                "the code_verifier does not match the code_challenge",
+            ))
+        } else if record
+            .sso_session_id
+            .is_some_and(|s| self.revocations.contains(s))
+        {
+            Some(("signed_out", "the user has signed out since"))
+        } else {
+            None
+        }
+    }
+
+    /// Audits a refused exchange and says why to the client.
+    fn grant_failed(
+        &self,
+        client: &OAuthClient,
+        user: Option<UserId>,
+        context: &RequestContext,
+        reason: &'static str,
+        description: &'static str,
+    ) -> OAuthGrantError {
+        let mut audit = Audit::new(Event::CodeExchanged, Outcome::Failure)
+            .from(context)
+            .target(format!("client:{}", client.client_id))
+            .detail("reason", reason);
+        if let Some(user) = user {
+            audit = audit.subject(user);
+        }
+        self.audit.record(audit);
+        OAuthGrantError::InvalidGrant(description)
+    }
+
+    /// RFC 6749 §4.1.2: a code used twice may have been stolen, so what its first use issued is
+    /// revoked.
+    fn revoke_replayed(
+        &self,
+        client: &OAuthClient,
+        issued: Option<SessionId>,
+        context: &RequestContext,
+        now: UnixTime,
+    ) -> anyhow::Result<()> {
+        let mut audit = Audit::new(Event::CodeReplayed, Outcome::Failure)
+            .from(context)
+            .target(format!("client:{}", client.client_id));
+        if let Some(session) = issued {
+            self.sessions
+                .revoke_session(session, "code_replayed", now)?;
+            self.revocations.remember(&[session]);
+            audit = audit.detail("session_revoked", session.0);
+        }
+        tracing::warn!(
+            client_id = client.client_id.as_str(),
+            session_id = issued.map(|s| s.0),
+            "authorization code presented again; the session it opened is revoked"
+        );
+        self.audit.record(audit);
+        Ok(())
+    }
+
+    fn issue_tokens(
+        &self,
+        client: &OAuthClient,
+        record: &CodeRecord,
+        user: &User,
+        context: &RequestContext,
+        now: UnixTime,
+    ) -> Result<OidcTokens, OAuthGrantError> {
+        let offline = client.may_refresh() && has_scope(&record.scope, "offline_access");
+        // Without a refresh token the session is over when its access token is.
+        let lifetime = if offline {
+            self.tokens.refresh_ttl
+        } else {
+            self.tokens.access_ttl
+        };
+        let mut new = self
+            .issuer
+            .new_session(user, context, now, now.plus(lifetime));
+        new.scope = Some(record.scope.clone());
+        new.amr = Some(record.amr.clone());
+        new.client_id = Some(client.client_id.clone());
+        let issued = self.issuer.open_for_client(user, &new, &client.client_id)?;
+        self.codes.attach_session(record.id, issued.session_id)?;
+        let id_token = self.codec.sign_id_token(
+            &self.id_claims(client, record, user, now),
+            &issued.access_token,
+        )?;
+        self.observer.token_issued("id_token");
+        if offline {
+            self.observer.token_issued("refresh");
+        }
+        self.audit.record(
+            Audit::new(Event::CodeExchanged, Outcome::Success)
+                .from(context)
+                .actor(user.id)
+                .subject(user.id)
+                .target(format!("client:{}", client.client_id))
+                .detail("session", issued.session_id.0)
+                .detail("scope", &issued.scope),
+        );
+        Ok(OidcTokens {
+            access_token: issued.access_token,
+            expires_in: issued.expires_in,
+            id_token,
+            scope: issued.scope,
+            refresh_token: offline.then_some(issued.refresh_token),
+        })
+    }
+
+    /// The ID token's claims: who signed in, when and how, and what the granted scopes reveal.
+    fn id_claims(
+        &self,
+        client: &OAuthClient,
+        record: &CodeRecord,
+        user: &User,
+        now: UnixTime,
+    ) -> IdClaims {
+        let profile = has_scope(&record.scope, "profile");
+        let email = has_scope(&record.scope, "email");
+        IdClaims {
+            issuer: self.tokens.issuer.clone(),
+            subject: user.id,
+            audience: client.client_id.clone(),
+            expires_at: now.plus(self.tokens.access_ttl),
+            issued_at: now,
+            auth_time: record.auth_time,
+            nonce: record.nonce.clone(),
+            session_id: record.sso_session_id,
+            amr: record.amr.split_whitespace().map(str::to_owned).collect(),
+            preferred_username: profile.then(|| user.username.as_str().to_owned()),
+            name: user
+                .display_name
+                .as_ref()
+                .filter(|_| profile)
+                .map(|d| d.as_str().to_owned()),
+            email: user
+                .email
+                .as_ref()
+                .filter(|_| email)
+                .map(|e| e.as_str().to_owned()),
+        }
+    }
+}
+
+fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split_whitespace().any(|s| s == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_absolute_https_or_loopback_http_without_fragment() {
+        for good in [
+            "https://app.example/cb",
+            "https://app.example:8443/cb?x=1",
+            "http://127.0.0.1:9/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost/cb",
+        ] {
+            assert!(redirect_uri_problems(good).is_empty(), "{good}");
+        }
+        let cases: [(&str, &str); 8] = [
+            ("http://app.example/cb", "insecure"),
+            ("http://127.0.0.2/cb", "insecure"),
+            ("http://127.0.0.1.evil.example/cb", "insecure"),
+            ("https://app.example/cb#frag", "fragment"),
+            ("/cb", "not_absolute"),
+            ("javascript:alert(1)", "unsupported_scheme"),
+            ("https://user:pw@app.example/cb", "userinfo"),
+            ("https://app.example/c b", "invalid_characters"),
+        ];
+        for (bad, problem) in cases {
+            assert!(redirect_uri_problems(bad).contains(&problem), "{bad}");
+        }
+        let long = format!("https://app.example/{}", "a".repeat(MAX_URI_LEN));
+        assert_eq!(redirect_uri_problems(&long), ["too_long"]);
+    }
+
+    #[test]
+    fn repeated_parameters_are_named_and_unknown_ones_ignored() {
+        let req = AuthorizationRequest::from_params([
+            ("client_id", "a"),
+            ("state", "s1"),
+            ("state", "s2"),
+            ("state", "s3"),
+            ("claims", "{}"),
+        ]);
+        assert_eq!(req.client_id.as_deref(), Some("a"));
+        assert_eq!(req.state.as_deref(), Some("s1"));
+        assert_eq!(req.repeated, ["state"]);
+        assert_eq!(req.params(), [("client_id", "a"), ("state", "s1")]);
+    }
+
+    #[test]
+    fn the_request_after_a_sign_in_does_not_ask_for_one_again() {
+        let req = AuthorizationRequest::from_params([
+            ("prompt", "login consent"),
+            ("max_age", "0"),
+            ("state", "x"),
+        ]);
+        let next = req.after_login();
+        assert_eq!(next.prompt.as_deref(), Some("consent"));
+        assert_eq!(next.max_age, None);
+        assert_eq!(next.state.as_deref(), Some("x"));
+        let req = AuthorizationRequest::from_params([("prompt", "login"), ("max_age", "300")]);
+        let next = req.after_login();
+        assert_eq!((next.prompt, next.max_age.as_deref()), (None, Some("300")));
+    }
+
+    #[test]
+    fn prompt_values() {
+        assert_eq!(Prompt::parse(None), Ok(Prompt::Default));
+        assert_eq!(Prompt::parse(Some("none")), Ok(Prompt::None));
+        assert_eq!(Prompt::parse(Some("consent login")), Ok(Prompt::Login));
+        assert_eq!(Prompt::parse(Some("select_account")), Ok(Prompt::Default));
+        assert!(Prompt::parse(Some("none login")).is_err());
+        assert!(Prompt::parse(Some("create")).is_err());
+    }
+
+    #[test]
+    fn pkce_values() {
+        assert!(is_s256_challenge(&"a".repeat(43)));
+        assert!(!is_s256_challenge(&"a".repeat(44)));
+        assert!(!is_s256_challenge(&format!("{}=", "a".repeat(42))));
+        assert!(is_code_verifier(&"-._~aZ9".repeat(7)));
+        assert!(!is_code_verifier(&"a".repeat(42)));
+        assert!(!is_code_verifier(&"a".repeat(129)));
+        assert!(!is_code_verifier(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn supported_scopes_put_openid_first_and_name_each_once() {
+        assert_eq!(
+            supported_scopes("openid profile email api:read"),
+            ["openid", "profile", "email", "api:read", "offline_access"]
+        );
+    }
+}

@@ -1,0 +1,605 @@
+//! The OpenID Connect provider: client registration, the authorization endpoint's two kinds of
+//! error, signing in first, PKCE, single-use codes that expire, replay, and client authentication.
+
+use super::setup;
+use super::support::{
+    access, audited, create_with, ctx, entry, fields, jwt_login, login_kind, now, principal,
+    USER_PW,
+};
+use crate::access::Kind;
+use crate::audit::{Event, Outcome};
+use crate::error::{AuthError, AuthorizeError, OAuthGrantError, TokenError, UserError};
+use crate::fakes::{fake_totp_at, Harness};
+use crate::issuer::SessionKind;
+use crate::oauth::{
+    AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange, OAuthClient,
+    OidcTokens, PresentedClient, SsoSession, CODE_TTL,
+};
+use crate::principal::Principal;
+use crate::token::PlainToken;
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+const VERIFIER: &str = "a-verifier-of-forty-three-characters-or-more_0123";
+
+fn registration(method: &str) -> ClientRequest {
+    ClientRequest {
+        client_name: "Wiki".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        token_endpoint_auth_method: Some(method.into()),
+        ..ClientRequest::default()
+    }
+}
+
+fn register(
+    h: &Harness,
+    admin: &Principal,
+    req: &ClientRequest,
+) -> (OAuthClient, Option<PlainToken>) {
+    h.core.oauth.create_client(admin, req).unwrap()
+}
+
+fn public_client(h: &Harness, admin: &Principal) -> OAuthClient {
+    register(h, admin, &registration("none")).0
+}
+
+/// A complete, valid authorization request of `client` with `VERIFIER`'s challenge.
+fn request(h: &Harness, client: &OAuthClient) -> AuthorizationRequest {
+    AuthorizationRequest::from_params([
+        ("response_type", "code".to_owned()),
+        ("client_id", client.client_id.clone()),
+        ("redirect_uri", REDIRECT.to_owned()),
+        ("scope", "openid profile email".to_owned()),
+        ("state", "st-1".to_owned()),
+        ("nonce", "n-1".to_owned()),
+        ("code_challenge", h.ports.secrets.s256(VERIFIER)),
+        ("code_challenge_method", "S256".to_owned()),
+    ])
+}
+
+/// The single sign-on session of a browser sign-in of `user`.
+fn browser(h: &Harness, user: &str, pw: &str) -> SsoSession {
+    let token = access(login_kind(h, user, pw, None, SessionKind::Browser).unwrap());
+    h.core.gate.sso_session(token.expose()).unwrap()
+}
+
+fn authorize(
+    h: &Harness,
+    req: &AuthorizationRequest,
+    sso: Option<&SsoSession>,
+) -> Result<AuthorizeOutcome, AuthorizeError> {
+    h.core.oauth.authorize(req, sso, &ctx())
+}
+
+fn code_for(h: &Harness, client: &OAuthClient, sso: &SsoSession) -> PlainToken {
+    match authorize(h, &request(h, client), Some(sso)).unwrap() {
+        AuthorizeOutcome::Code {
+            redirect_uri,
+            code,
+            state,
+        } => {
+            assert_eq!(
+                (redirect_uri.as_str(), state.as_deref()),
+                (REDIRECT, Some("st-1"))
+            );
+            code
+        }
+        other => panic!("expected a code, got {other:?}"),
+    }
+}
+
+fn public(client: &OAuthClient) -> PresentedClient {
+    PresentedClient {
+        client_id: client.client_id.clone(),
+        secret: None,
+        method: AuthMethod::None,
+    }
+}
+
+fn exchange(
+    h: &Harness,
+    presented: &PresentedClient,
+    code: &PlainToken,
+    verifier: &str,
+) -> Result<OidcTokens, OAuthGrantError> {
+    h.core.oauth.exchange_code(
+        presented,
+        &CodeExchange {
+            code: PlainToken::new(code.expose().to_owned()),
+            redirect_uri: REDIRECT.into(),
+            code_verifier: PlainToken::new(verifier.to_owned()),
+        },
+        &ctx(),
+    )
+}
+
+/// An admin, a public client and the admin's browser session.
+fn world() -> (Harness, Principal, OAuthClient, SsoSession) {
+    let (h, admin) = setup();
+    let client = public_client(&h, &admin);
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+    (h, admin, client, sso)
+}
+
+fn invalid_grant<T: std::fmt::Debug>(r: Result<T, OAuthGrantError>) {
+    assert!(matches!(r, Err(OAuthGrantError::InvalidGrant(_))), "{r:?}");
+}
+
+#[test]
+fn a_registration_names_every_broken_rule_and_writes_nothing() {
+    let (h, admin) = setup();
+    let bad = ClientRequest {
+        client_name: " ".into(),
+        redirect_uris: vec![
+            "http://app.example/cb".into(),
+            "https://app.example/cb#x".into(),
+        ],
+        grant_types: Some(vec!["authorization_code".into(), "password".into()]),
+        response_types: Some(vec!["token".into()]),
+        token_endpoint_auth_method: Some("private_key_jwt".into()),
+        scope: Some("profile offline_access".into()),
+        ..ClientRequest::default()
+    };
+    let err = h.core.oauth.create_client(&admin, &bad).unwrap_err();
+    let got = fields(&err);
+    for (field, rule) in [
+        ("client_name", "empty"),
+        ("redirect_uris[0]", "insecure"),
+        ("redirect_uris[1]", "fragment"),
+        ("grant_types", "unsupported"),
+        ("response_types", "unsupported"),
+        ("token_endpoint_auth_method", "unsupported"),
+        ("scope", "missing_openid"),
+        ("scope", "offline_access_needs_refresh_token"),
+    ] {
+        assert!(
+            got.iter()
+                .any(|(f, rules)| f == field && rules.contains(&rule)),
+            "{field} {rule} in {got:?}"
+        );
+    }
+    let none = ClientRequest {
+        redirect_uris: vec![],
+        ..registration("none")
+    };
+    let err = h.core.oauth.create_client(&admin, &none).unwrap_err();
+    assert_eq!(fields(&err), [("redirect_uris".to_owned(), vec!["empty"])]);
+    let no_code = ClientRequest {
+        grant_types: Some(vec!["refresh_token".into()]),
+        ..registration("none")
+    };
+    let err = h.core.oauth.create_client(&admin, &no_code).unwrap_err();
+    assert_eq!(
+        fields(&err),
+        [("grant_types".to_owned(), vec!["missing_authorization_code"])]
+    );
+    assert_eq!(audited(&h, Event::ClientCreated, Outcome::Success), 0);
+}
+
+#[test]
+fn a_confidential_client_gets_its_secret_once_and_a_public_one_none() {
+    let (h, admin) = setup();
+    let (client, secret) = register(&h, &admin, &registration("client_secret_post"));
+    let secret = secret.unwrap();
+    assert!(secret.expose().starts_with("tsc_"));
+    assert!(client.client_id.starts_with("tc_"));
+    assert_eq!(client.secret, Some(h.ports.secrets.digest(&secret)));
+    assert_eq!(client.auth_method, AuthMethod::ClientSecretPost);
+    // The defaults: the authorization-code grant, `code`, every scope but offline_access.
+    assert_eq!(client.grant_types, ["authorization_code"]);
+    assert_eq!(client.response_types, ["code"]);
+    assert_eq!(client.scope, "openid profile email");
+    let (public, none) = register(&h, &admin, &registration("none"));
+    assert!(none.is_none());
+    assert_eq!(public.secret, None);
+    assert_eq!(audited(&h, Event::ClientCreated, Outcome::Success), 2);
+}
+
+#[test]
+fn only_admins_register_clients_and_tenant_admins_only_for_their_tenant() {
+    let (h, admin) = setup();
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    let globex = entry(&h, &admin, Kind::Tenant, "globex").id;
+    create_with(&h, &admin, "ann", &["admin", "user"], Some(acme));
+    create_with(&h, &admin, "bob", &["user"], None);
+    let ann = principal(
+        &h,
+        &jwt_login(&h, "ann", USER_PW, Some("acme")).access_token,
+    );
+    let bob = principal(&h, &jwt_login(&h, "bob", USER_PW, None).access_token);
+    assert!(matches!(
+        h.core.oauth.create_client(&bob, &registration("none")),
+        Err(UserError::Forbidden(_))
+    ));
+    let elsewhere = ClientRequest {
+        tenant_id: Some(globex),
+        ..registration("none")
+    };
+    assert!(matches!(
+        h.core.oauth.create_client(&ann, &elsewhere),
+        Err(UserError::NotFound)
+    ));
+    let (own, _) = register(&h, &ann, &registration("none"));
+    assert_eq!(own.tenant_id.map(|t| t.0), Some(acme));
+    let nowhere = ClientRequest {
+        tenant_id: Some(999),
+        ..registration("none")
+    };
+    let err = h.core.oauth.create_client(&admin, &nowhere).unwrap_err();
+    assert_eq!(fields(&err), [("tenant".to_owned(), vec!["not_found"])]);
+}
+
+#[test]
+fn an_untrustworthy_client_or_redirect_uri_is_never_redirected_to() {
+    let (h, _, client, sso) = world();
+    let mut cases: Vec<(&str, AuthorizationRequest)> = Vec::new();
+    let mut r = request(&h, &client);
+    r.client_id = None;
+    cases.push(("no client_id", r));
+    let mut r = request(&h, &client);
+    r.client_id = Some("tc_unknown".into());
+    cases.push(("unknown client", r));
+    let mut r = request(&h, &client);
+    r.redirect_uri = None;
+    cases.push(("no redirect_uri", r));
+    let mut r = request(&h, &client);
+    r.redirect_uri = Some("http://127.0.0.1:9/other".into());
+    cases.push(("unregistered redirect_uri", r));
+    let mut r = request(&h, &client);
+    r.repeated = vec!["redirect_uri".into()];
+    cases.push(("repeated redirect_uri", r));
+    for (what, req) in cases {
+        let outcome = authorize(&h, &req, Some(&sso));
+        assert!(
+            matches!(outcome, Err(AuthorizeError::NoRedirect { .. })),
+            "{what}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn other_errors_go_back_to_the_client_with_the_state() {
+    let (h, _, client, sso) = world();
+    type Change = fn(&mut AuthorizationRequest);
+    let cases: [(&str, Change, &str); 9] = [
+        (
+            "no response_type",
+            |r| r.response_type = None,
+            "invalid_request",
+        ),
+        (
+            "implicit",
+            |r| r.response_type = Some("token".into()),
+            "unsupported_response_type",
+        ),
+        (
+            "no openid",
+            |r| r.scope = Some("profile".into()),
+            "invalid_scope",
+        ),
+        ("no PKCE", |r| r.code_challenge = None, "invalid_request"),
+        (
+            "plain PKCE",
+            |r| r.code_challenge_method = Some("plain".into()),
+            "invalid_request",
+        ),
+        (
+            "no PKCE method",
+            |r| r.code_challenge_method = None,
+            "invalid_request",
+        ),
+        (
+            "short challenge",
+            |r| r.code_challenge = Some("abc".into()),
+            "invalid_request",
+        ),
+        (
+            "form_post",
+            |r| r.response_mode = Some("form_post".into()),
+            "invalid_request",
+        ),
+        (
+            "repeated scope",
+            |r| r.repeated = vec!["scope".into()],
+            "invalid_request",
+        ),
+    ];
+    for (what, change, code) in cases {
+        let mut req = request(&h, &client);
+        change(&mut req);
+        match authorize(&h, &req, Some(&sso)) {
+            Err(AuthorizeError::Redirect {
+                redirect_uri,
+                error,
+                state,
+                ..
+            }) => {
+                assert_eq!(
+                    (redirect_uri.as_str(), error, state.as_deref()),
+                    (REDIRECT, code, Some("st-1")),
+                    "{what}"
+                );
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // prompt=none when a sign-in would be needed.
+    let mut req = request(&h, &client);
+    req.prompt = Some("none".into());
+    assert!(matches!(
+        authorize(&h, &req, None),
+        Err(AuthorizeError::Redirect {
+            error: "login_required",
+            ..
+        })
+    ));
+    assert!(matches!(
+        authorize(&h, &req, Some(&sso)),
+        Ok(AuthorizeOutcome::Code { .. })
+    ));
+}
+
+#[test]
+fn without_a_session_the_user_signs_in_first_and_prompt_login_asks_once() {
+    let (h, _, client, sso) = world();
+    let req = request(&h, &client);
+    match authorize(&h, &req, None).unwrap() {
+        AuthorizeOutcome::Login { resume, tenant, .. } => {
+            assert_eq!(*resume, req);
+            assert_eq!(tenant, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut forced = request(&h, &client);
+    forced.prompt = Some("login".into());
+    let resume = match authorize(&h, &forced, Some(&sso)).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => resume,
+        other => panic!("prompt=login with a session: {other:?}"),
+    };
+    assert_eq!(resume.prompt, None);
+    // After signing in, the resumed request goes through.
+    let fresh = browser(&h, "admin", super::ADMIN_PW);
+    assert!(matches!(
+        authorize(&h, &resume, Some(&fresh)),
+        Ok(AuthorizeOutcome::Code { .. })
+    ));
+}
+
+#[test]
+fn a_sign_in_older_than_max_age_or_of_another_tenant_is_not_enough() {
+    let (h, admin, client, sso) = world();
+    h.clock.advance(120);
+    let mut req = request(&h, &client);
+    req.max_age = Some("60".into());
+    assert!(matches!(
+        authorize(&h, &req, Some(&sso)),
+        Ok(AuthorizeOutcome::Login { .. })
+    ));
+    req.max_age = Some("600".into());
+    assert!(matches!(
+        authorize(&h, &req, Some(&sso)),
+        Ok(AuthorizeOutcome::Code { .. })
+    ));
+    req.max_age = Some("-1".into());
+    assert!(matches!(
+        authorize(&h, &req, Some(&sso)),
+        Err(AuthorizeError::Redirect {
+            error: "invalid_request",
+            ..
+        })
+    ));
+    // A client of a tenant wants that tenant's users, and says which tenant to sign in to.
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    let (acme_client, _) = register(
+        &h,
+        &admin,
+        &ClientRequest {
+            tenant_id: Some(acme),
+            ..registration("none")
+        },
+    );
+    match authorize(&h, &request(&h, &acme_client), Some(&sso)).unwrap() {
+        AuthorizeOutcome::Login { tenant, .. } => assert_eq!(tenant.as_deref(), Some("acme")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_code_buys_an_access_token_for_the_client_and_an_id_token_once() {
+    let (h, _, client, sso) = world();
+    let code = code_for(&h, &client, &sso);
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    assert_eq!(tokens.scope, "openid profile email");
+    assert!(tokens.refresh_token.is_none(), "no offline_access asked");
+    let caller = h.core.gate.authenticate_jwt(&tokens.access_token).unwrap();
+    assert_eq!(caller.client_id, client.client_id);
+    assert_eq!(caller.user_id, sso.user_id);
+    assert!(caller.issued_to_oauth_client());
+    assert_ne!(
+        caller.session_id,
+        Some(sso.session_id),
+        "a session of its own"
+    );
+    let (id, bound_to) = h.codec.id_token(&tokens.id_token).unwrap();
+    assert_eq!(bound_to, tokens.access_token);
+    assert_eq!(id.audience, client.client_id);
+    assert_eq!(id.subject, sso.user_id);
+    assert_eq!(id.nonce.as_deref(), Some("n-1"));
+    assert_eq!(id.session_id, Some(sso.session_id));
+    assert_eq!(id.auth_time, sso.auth_time);
+    assert_eq!(id.amr, ["pwd"]);
+    assert_eq!(id.preferred_username.as_deref(), Some("admin"));
+    assert_eq!(h.observer.token_count("id_token"), 1);
+    assert_eq!(audited(&h, Event::CodeExchanged, Outcome::Success), 1);
+    // Once only.
+    invalid_grant(exchange(&h, &public(&client), &code, VERIFIER));
+}
+
+#[test]
+fn a_code_needs_the_verifier_of_its_challenge_and_is_spent_by_a_wrong_one() {
+    let (h, _, client, sso) = world();
+    let code = code_for(&h, &client, &sso);
+    let wrong = "another-verifier-of-forty-three-characters-at-least";
+    invalid_grant(exchange(&h, &public(&client), &code, wrong));
+    invalid_grant(exchange(&h, &public(&client), &code, VERIFIER));
+    let code = code_for(&h, &client, &sso);
+    invalid_grant(exchange(&h, &public(&client), &code, "short"));
+}
+
+#[test]
+fn a_code_expires_after_a_minute() {
+    let (h, _, client, sso) = world();
+    let early = code_for(&h, &client, &sso);
+    h.clock.advance(CODE_TTL - 1);
+    assert!(exchange(&h, &public(&client), &early, VERIFIER).is_ok());
+    let late = code_for(&h, &client, &sso);
+    h.clock.advance(CODE_TTL + 1);
+    invalid_grant(exchange(&h, &public(&client), &late, VERIFIER));
+}
+
+#[test]
+fn a_replayed_code_revokes_the_session_it_opened() {
+    let (h, admin) = setup();
+    let client = public_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let code = code_for(&h, &client, &sso);
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    invalid_grant(exchange(&h, &public(&client), &code, VERIFIER));
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&tokens.access_token),
+        Err(TokenError::Revoked)
+    );
+    assert_eq!(audited(&h, Event::CodeReplayed, Outcome::Failure), 1);
+    // The browser session is not the code's: it goes on.
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+}
+
+fn browser_token(h: &Harness) -> String {
+    access(login_kind(h, "admin", super::ADMIN_PW, None, SessionKind::Browser).unwrap())
+        .expose()
+        .to_owned()
+}
+
+#[test]
+fn a_code_is_for_its_client_and_its_redirect_uri() {
+    let (h, admin, client, sso) = world();
+    let other = public_client(&h, &admin);
+    let code = code_for(&h, &client, &sso);
+    invalid_grant(exchange(&h, &public(&other), &code, VERIFIER));
+    let code = code_for(&h, &client, &sso);
+    let moved = h.core.oauth.exchange_code(
+        &public(&client),
+        &CodeExchange {
+            code,
+            redirect_uri: "http://127.0.0.1:9/other".into(),
+            code_verifier: PlainToken::new(VERIFIER.into()),
+        },
+        &ctx(),
+    );
+    invalid_grant(moved);
+}
+
+#[test]
+fn a_confidential_client_authenticates_as_it_registered() {
+    let (h, admin, _, sso) = world();
+    let (client, secret) = register(&h, &admin, &registration("client_secret_basic"));
+    let secret = secret.unwrap();
+    let presented = |secret: &str, method| PresentedClient {
+        client_id: client.client_id.clone(),
+        secret: Some(PlainToken::new(secret.to_owned())),
+        method,
+    };
+    let code = code_for(&h, &client, &sso);
+    for wrong in [
+        presented("tsc_wrong", AuthMethod::ClientSecretBasic),
+        presented(secret.expose(), AuthMethod::ClientSecretPost),
+        public(&client),
+    ] {
+        assert!(matches!(
+            exchange(&h, &wrong, &code, VERIFIER),
+            Err(OAuthGrantError::InvalidClient)
+        ));
+    }
+    // The refusals did not spend the code.
+    let right = presented(secret.expose(), AuthMethod::ClientSecretBasic);
+    assert!(exchange(&h, &right, &code, VERIFIER).is_ok());
+    assert!(audited(&h, Event::CodeExchanged, Outcome::Failure) >= 3);
+}
+
+#[test]
+fn a_public_client_presenting_a_secret_is_refused() {
+    let (h, _, client, sso) = world();
+    let code = code_for(&h, &client, &sso);
+    for method in [AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic] {
+        let presented = PresentedClient {
+            client_id: client.client_id.clone(),
+            secret: Some(PlainToken::new("anything".into())),
+            method,
+        };
+        assert!(matches!(
+            exchange(&h, &presented, &code, VERIFIER),
+            Err(OAuthGrantError::InvalidClient)
+        ));
+    }
+    assert!(exchange(&h, &public(&client), &code, VERIFIER).is_ok());
+}
+
+#[test]
+fn offline_access_brings_a_refresh_token_that_the_password_clients_grant_refuses() {
+    let (h, admin, _, sso) = world();
+    let (client, _) = register(
+        &h,
+        &admin,
+        &ClientRequest {
+            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+            ..registration("none")
+        },
+    );
+    assert!(client.scope.contains("offline_access"));
+    let mut req = request(&h, &client);
+    req.scope = Some("openid offline_access unknown_scope".into());
+    let code = match authorize(&h, &req, Some(&sso)).unwrap() {
+        AuthorizeOutcome::Code { code, .. } => code,
+        other => panic!("{other:?}"),
+    };
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    assert_eq!(tokens.scope, "openid offline_access");
+    let refresh = tokens.refresh_token.unwrap();
+    // Refreshing for a registered client is a later step; until then Tessera's own grant refuses.
+    assert!(matches!(
+        h.core.authentication.refresh(&refresh, &ctx()),
+        Err(AuthError::InvalidGrant)
+    ));
+}
+
+#[test]
+fn a_sign_in_with_a_second_factor_says_so_in_the_id_token() {
+    let (h, admin) = setup();
+    let client = public_client(&h, &admin);
+    create_with(&h, &admin, "mia", &["user"], None);
+    let me = principal(&h, &jwt_login(&h, "mia", USER_PW, None).access_token);
+    let enrolment = h.core.second_factor.setup_mfa(&me).unwrap();
+    let backup = h
+        .core
+        .second_factor
+        .verify_mfa(&me, &fake_totp_at(&enrolment.secret, now(&h)))
+        .unwrap();
+    let mfa_token = match login_kind(&h, "mia", USER_PW, None, SessionKind::Browser) {
+        Err(AuthError::MfaRequired { mfa_token }) => mfa_token,
+        other => panic!("{other:?}"),
+    };
+    let cookie = access(
+        h.core
+            .authentication
+            .login_mfa(&mfa_token, &backup[0], &ctx(), SessionKind::Browser)
+            .unwrap(),
+    );
+    let sso = h.core.gate.sso_session(cookie.expose()).unwrap();
+    assert_eq!(sso.amr, ["pwd", "otp"]);
+    let code = code_for(&h, &client, &sso);
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    let (id, _) = h.codec.id_token(&tokens.id_token).unwrap();
+    assert_eq!(id.amr, ["pwd", "otp"]);
+    assert_eq!(id.email.as_deref(), Some("mia@example.com"));
+}

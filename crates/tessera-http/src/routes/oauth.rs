@@ -1,0 +1,186 @@
+//! The OpenID Connect endpoints of the route table: client registration and the authorization
+//! endpoint. (The token endpoint's authorization-code grant is in `credentials`; the sign-in page
+//! the authorization endpoint sends browsers to is in `crate::pages`.)
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
+use tessera_domain::error::{AuthorizeError, TokenError};
+use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome, SsoSession};
+
+use crate::dto::{ClientBody, ClientResponse};
+use crate::error::{ApiError, RegistrationError};
+use crate::extract::{request_context, Caller, JsonBody};
+use crate::pages;
+use crate::routes::credentials::no_store;
+use crate::AppState;
+
+/// `POST /oauth/clients`: registers a client; a confidential client's secret is in this answer only.
+pub async fn create_client(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Result<JsonBody<ClientBody>, ApiError>,
+) -> Result<HttpResponse, RegistrationError> {
+    let req = body?.0.into_domain();
+    let (client, secret) = state
+        .run(move |c| c.oauth.create_client(&caller, &req))
+        .await?;
+    Ok(no_store(HttpResponse::Created()).json(ClientResponse::new(
+        &client,
+        secret.as_ref().map(|s| s.expose()),
+    )))
+}
+
+/// `GET /oauth/authorize`: back to the client with a code (or an error it may see), to the sign-in
+/// page first, or, when the client or its redirect URI cannot be trusted, an error page.
+pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let request =
+        AuthorizationRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
+    let sso = match sso_session(&req, &state).await {
+        Ok(sso) => sso,
+        Err(e) => return pages::failure(e),
+    };
+    let context = request_context(&req);
+    let outcome = match state
+        .blocking(move |c| c.oauth.authorize(&request, sso.as_ref(), &context))
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return pages::failure(e.into()),
+    };
+    let issuer = state.core.token_settings().issuer.as_str();
+    match outcome {
+        Ok(AuthorizeOutcome::Code {
+            redirect_uri,
+            code,
+            state: client_state,
+        }) => found(&with_params(
+            &redirect_uri,
+            &[
+                ("code", Some(code.expose())),
+                ("state", client_state.as_deref()),
+                ("iss", Some(issuer)),
+            ],
+        )),
+        Ok(AuthorizeOutcome::Login {
+            resume,
+            login_hint,
+            tenant,
+        }) => {
+            let return_to = authorize_path(&resume);
+            see_other(&pages::login::login_url(
+                Some(&return_to),
+                tenant.as_deref(),
+                login_hint.as_deref(),
+            ))
+        }
+        Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link is not valid",
+            &format!("The application that sent you here made a mistake: {description} ({error})."),
+            None,
+        ),
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: client_state,
+        }) => found(&with_params(
+            &redirect_uri,
+            &[
+                ("error", Some(error)),
+                ("error_description", Some(description.as_str())),
+                ("state", client_state.as_deref()),
+                ("iss", Some(issuer)),
+            ],
+        )),
+        Err(AuthorizeError::Unknown(cause)) => pages::failure(ApiError::from_cause(cause)),
+    }
+}
+
+/// The browser's single sign-on session, when its cookie holds a live one.
+///
+/// # Errors
+/// `Unavailable` when the store cannot say.
+async fn sso_session(req: &HttpRequest, state: &AppState) -> Result<Option<SsoSession>, ApiError> {
+    let Some(token) = req
+        .cookie(&state.cookies.name)
+        .map(|c| c.value().to_owned())
+        .filter(|t| t.starts_with(OPAQUE_TOKEN_PREFIX))
+    else {
+        return Ok(None);
+    };
+    match state.read_raw(move |c| c.gate.sso_session(&token)).await? {
+        Ok(sso) => Ok(Some(sso)),
+        Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The authorization endpoint's path with `request`'s parameters: where the sign-in page returns.
+fn authorize_path(request: &AuthorizationRequest) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(request.params());
+    format!("/oauth/authorize?{}", query.finish())
+}
+
+/// `uri` with `params` added to its query; a query the client registered stays (RFC 6749 §3.1.2).
+fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", query.finish())
+}
+
+fn found(location: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_join_a_registered_query_and_are_encoded() {
+        assert_eq!(
+            with_params(
+                "https://app.example/cb",
+                &[("code", Some("c 1")), ("state", None)]
+            ),
+            "https://app.example/cb?code=c+1"
+        );
+        assert_eq!(
+            with_params("https://app.example/cb?tenant=a", &[("state", Some("x&y"))]),
+            "https://app.example/cb?tenant=a&state=x%26y"
+        );
+    }
+
+    #[test]
+    fn the_sign_in_page_returns_to_the_same_request() {
+        let request = AuthorizationRequest::from_params([
+            ("client_id", "tc_1"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ]);
+        let path = authorize_path(&request);
+        assert_eq!(
+            path,
+            "/oauth/authorize?client_id=tc_1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb"
+        );
+        let back = AuthorizationRequest::from_params(form_urlencoded::parse(
+            path.trim_start_matches("/oauth/authorize?").as_bytes(),
+        ));
+        assert_eq!(back, request);
+    }
+}

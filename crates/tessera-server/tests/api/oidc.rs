@@ -1,0 +1,604 @@
+//! OpenID Connect end to end, as a browser and a client application would go through it: client
+//! registration, the authorization endpoint, the sign-in pages (with their CSRF protection and the
+//! second factor), the code exchange with PKCE, the ID token checked with an independent JWT
+//! library, single sign-on, and a replayed code.
+
+use base64::Engine as _;
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode, Url};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use tessera_testkit::{spawn_app_with, Answer, TestApp, ADMIN_PASSWORD, USER_PASSWORD};
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+/// The code verifier of RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A server whose issuer is its own address, with cookies a plain-HTTP client sends back.
+async fn oidc_app() -> TestApp {
+    spawn_app_with(|s| {
+        s.tokens.issuer = None;
+        s.cookies.secure = false;
+    })
+    .await
+}
+
+/// A browser: it keeps cookies, and follows no redirect by itself.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn challenge() -> String {
+    b64(&Sha256::digest(VERIFIER.as_bytes()))
+}
+
+async fn register(app: &TestApp, token: &str, body: Value) -> Answer {
+    app.post("/oauth/clients", Some(token), body).await
+}
+
+/// Registers a public client of `REDIRECT` and returns its id.
+async fn public_client(app: &TestApp) -> String {
+    let admin = app.admin_token().await;
+    let a = register(
+        app,
+        &admin,
+        json!({"client_name": "Wiki", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert!(a.body.get("client_secret").is_none());
+    a.body["client_id"].as_str().unwrap().to_owned()
+}
+
+/// An authorization request of `client_id` with PKCE, `state=xyz` and `nonce=n-0S6`, changed by
+/// `extra` (a parameter given an empty value is left out).
+fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> Url {
+    let challenge = challenge();
+    let mut params: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile email"),
+        ("state", "xyz"),
+        ("nonce", "n-0S6"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    for &(name, value) in extra {
+        params.retain(|(n, _)| *n != name);
+        if !value.is_empty() {
+            params.push((name, value));
+        }
+    }
+    Url::parse_with_params(&app.url("/oauth/authorize"), &params).unwrap()
+}
+
+fn location(res: &Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location in a {} answer", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `location` as a URL, relative ones against the server.
+fn resolve(app: &TestApp, location: &str) -> Url {
+    Url::parse(&app.address).unwrap().join(location).unwrap()
+}
+
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The value of a hidden field of a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].to_owned()
+}
+
+/// The sign-in page the authorization endpoint sent the browser to (its URL), and its CSRF field.
+async fn login_form(app: &TestApp, b: &reqwest::Client, to_login: &str) -> (Url, String) {
+    let url = resolve(app, to_login);
+    assert_eq!(url.path(), "/login", "{to_login}");
+    let res = b.get(url.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    let set_cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in [
+        "tessera_login=tsl_",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/login",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(page.contains("<label for=\"password\">"), "{page}");
+    (url, hidden(&page, "csrf"))
+}
+
+/// Posts the sign-in form of `form` with these credentials.
+async fn post_login(
+    app: &TestApp,
+    b: &reqwest::Client,
+    form: &Url,
+    csrf: Option<&str>,
+    user: &str,
+    password: &str,
+) -> Response {
+    let return_to = param(form, "return_to").unwrap_or_default();
+    let mut fields = vec![
+        ("username", user),
+        ("password", password),
+        ("return_to", return_to.as_str()),
+    ];
+    if let Some(csrf) = csrf {
+        fields.push(("csrf", csrf));
+    }
+    b.post(app.url("/login"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows the authorization request as a browser signed in (or signing in) as `user`, and
+/// returns the code and the redirect it came in.
+async fn code_for(
+    app: &TestApp,
+    b: &reqwest::Client,
+    request: &Url,
+    user: &str,
+    password: &str,
+) -> (String, Url) {
+    let res = b.get(request.clone()).send().await.unwrap();
+    let res = if res.status() == StatusCode::SEE_OTHER {
+        let (form, csrf) = login_form(app, b, &location(&res)).await;
+        let res = post_login(app, b, &form, Some(&csrf), user, password).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let back = location(&res);
+        assert_eq!(Some(back.clone()), param(&form, "return_to"));
+        b.get(app.url(&back)).send().await.unwrap()
+    } else {
+        res
+    };
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let redirect = resolve(app, &location(&res));
+    assert!(redirect.as_str().starts_with(REDIRECT), "{redirect}");
+    (param(&redirect, "code").unwrap(), redirect)
+}
+
+async fn exchange(app: &TestApp, client_id: &str, code: &str) -> Answer {
+    app.post_form(
+        "/oauth/token",
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// Verifies an ID token with jsonwebtoken and the server's JWKS alone; returns its claims.
+async fn verify_id_token(app: &TestApp, token: &str, client_id: &str) -> Value {
+    let set: jsonwebtoken::jwk::JwkSet = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwk = set.find(header.kid.as_deref().unwrap()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[&app.address]);
+    validation.set_audience(&[client_id]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the ID token verifies")
+        .claims
+}
+
+#[tokio::test]
+async fn the_code_flow_signs_in_once_and_hands_out_tokens_an_independent_library_verifies() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+
+    let (code, redirect) = code_for(
+        &app,
+        &b,
+        &authorize_url(&app, &client_id, &[]),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(param(&redirect, "state").as_deref(), Some("xyz"));
+    assert_eq!(param(&redirect, "iss"), Some(app.address.clone()));
+
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(a.body["token_type"], "Bearer");
+    assert_eq!(a.body["scope"], "openid profile email");
+    assert!(a.body["expires_in"].as_i64().unwrap() > 0);
+    assert!(a.body.get("refresh_token").is_none(), "{:?}", a.body);
+    let access = a.body["access_token"].as_str().unwrap().to_owned();
+    let id_token = a.body["id_token"].as_str().unwrap().to_owned();
+
+    let claims = verify_id_token(&app, &id_token, &client_id).await;
+    assert_eq!(claims["azp"], client_id.as_str());
+    assert_eq!(claims["nonce"], "n-0S6");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["preferred_username"], "admin");
+    assert!(claims["sid"].as_str().unwrap().parse::<i64>().is_ok());
+    let auth_time = claims["auth_time"].as_i64().unwrap();
+    assert!(
+        (before - 5..=claims["iat"].as_i64().unwrap()).contains(&auth_time),
+        "{claims}"
+    );
+    assert_eq!(
+        claims["at_hash"],
+        b64(&Sha256::digest(access.as_bytes())[..16]).as_str()
+    );
+
+    // The access token is good at the UserInfo endpoint, and nowhere else in Tessera's API.
+    let me = app.get("/auth/userinfo", &access).await;
+    assert_eq!(
+        (me.status, me.body["preferred_username"].clone()),
+        (StatusCode::OK, json!("admin"))
+    );
+    let a = app.get("/auth/profile", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    let a = app.get("/users", &access).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // Signed in once: the next authorization needs no password.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("state", "again")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let second = resolve(&app, &location(&res));
+    assert_eq!(param(&second, "state").as_deref(), Some("again"));
+    assert!(param(&second, "code").is_some());
+
+    // The first code again: refused, and what it bought ends at once.
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let a = app.get("/auth/userinfo", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_is_never_taken_as_a_bearer_token() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = exchange(&app, &client_id, &code).await;
+    let id_token = a.body["id_token"].as_str().unwrap().to_owned();
+    let a = app.get("/auth/userinfo", &id_token).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn a_client_or_redirect_uri_that_cannot_be_trusted_gets_a_page_and_no_redirect() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    for extra in [
+        vec![("redirect_uri", "http://127.0.0.1:9/elsewhere")],
+        vec![("redirect_uri", "")],
+        vec![("client_id", "tc_unknown")],
+    ] {
+        let res = b
+            .get(authorize_url(&app, &client_id, &extra))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{extra:?}");
+        assert!(res.headers().get(LOCATION).is_none(), "{extra:?}");
+        assert!(res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains("not valid"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn other_mistakes_go_back_to_the_client_with_the_error_and_the_state() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    for (extra, error) in [
+        (vec![("code_challenge", "")], "invalid_request"),
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (vec![("scope", "profile")], "invalid_scope"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (vec![("prompt", "none")], "login_required"),
+    ] {
+        let res = b
+            .get(authorize_url(&app, &client_id, &extra))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "{extra:?}");
+        let back = resolve(&app, &location(&res));
+        assert!(back.as_str().starts_with(REDIRECT), "{back}");
+        assert_eq!(param(&back, "error").as_deref(), Some(error), "{extra:?}");
+        assert!(param(&back, "error_description").is_some());
+        assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+        assert_eq!(param(&back, "iss"), Some(app.address.clone()));
+        assert!(param(&back, "code").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = b.get(request.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (form, csrf) = login_form(&app, &b, &location(&res)).await;
+
+    for presented in [None, Some("forged"), Some(&csrf[1..])] {
+        let res = post_login(&app, &b, &form, presented, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{presented:?}");
+        assert!(res.headers().get(SET_COOKIE).is_none());
+        assert!(res.text().await.unwrap().contains("Sign in again"));
+    }
+    // A wrong password shows the form again, with the API's words.
+    let res = post_login(&app, &b, &form, Some(&csrf), "admin", "not the password").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+    // Still nobody signed in.
+    let res = b.get(request).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/login?"));
+    // A sign-in never returns elsewhere than to the authorization endpoint.
+    let evil = resolve(&app, "/login?return_to=https%3A%2F%2Fevil.example%2F");
+    let res = b.get(evil).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers().get(LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn a_user_with_a_second_factor_finishes_on_its_form_and_the_id_token_says_so() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let (_, _, backup, _) = crate::mfa::enrol(&app).await;
+    let b = browser();
+    let res = b
+        .get(authorize_url(&app, &client_id, &[]))
+        .send()
+        .await
+        .unwrap();
+    let (form, csrf) = login_form(&app, &b, &location(&res)).await;
+    let res = post_login(&app, &b, &form, Some(&csrf), "alice", USER_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(SET_COOKIE).is_none(), "no session yet");
+    let page = res.text().await.unwrap();
+    let mfa_token = hidden(&page, "mfa_token");
+    let return_to = param(&form, "return_to").unwrap();
+    let second = |code: &str| {
+        b.post(app.url("/login/mfa"))
+            .form(&[
+                ("mfa_token", mfa_token.as_str()),
+                ("code", code),
+                ("csrf", csrf.as_str()),
+                ("return_to", return_to.as_str()),
+            ])
+            .send()
+    };
+    // Neither a TOTP code nor a backup code (whose alphabet has no 0).
+    let res = second("00000-00000").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("name=\"code\""));
+    let res = second(backup[0].as_str()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), return_to);
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let code = param(&resolve(&app, &location(&res)), "code").unwrap();
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let claims = verify_id_token(&app, a.body["id_token"].as_str().unwrap(), &client_id).await;
+    assert_eq!(claims["amr"], json!(["pwd", "otp"]));
+    assert_eq!(claims["email"], "alice@example.com");
+}
+
+#[tokio::test]
+async fn clients_are_registered_by_admins_and_refusals_follow_rfc_7591() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let a = register(
+        &app,
+        &admin,
+        json!({
+            "client_name": "Billing",
+            "redirect_uris": ["https://billing.example/cb"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "first_party": true,
+        }),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert!(a.body["client_id"].as_str().unwrap().starts_with("tc_"));
+    assert!(a.body["client_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("tsc_"));
+    assert_eq!(a.body["client_secret_expires_at"], 0);
+    assert!(a.body["client_id_issued_at"].as_i64().unwrap() > 1_700_000_000);
+    assert_eq!(a.body["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(a.body["response_types"], json!(["code"]));
+    assert_eq!(a.body["scope"], "openid profile email offline_access");
+    assert_eq!(a.body["first_party"], true);
+
+    let cases = [
+        (
+            json!({"client_name": "A", "redirect_uris": ["http://app.example/cb"]}),
+            "invalid_redirect_uri",
+            "redirect_uris[0]",
+        ),
+        (
+            json!({"client_name": "A", "redirect_uris": ["https://app.example/cb#x"]}),
+            "invalid_redirect_uri",
+            "redirect_uris[0]",
+        ),
+        (
+            json!({"client_name": "A", "redirect_uris": [REDIRECT], "grant_types": ["implicit"]}),
+            "invalid_client_metadata",
+            "grant_types",
+        ),
+        (
+            json!({"client_name": "A", "redirect_uris": [REDIRECT], "scope": "profile"}),
+            "invalid_client_metadata",
+            "scope",
+        ),
+        (
+            json!({"client_name": "A"}),
+            "invalid_redirect_uri",
+            "redirect_uris",
+        ),
+    ];
+    for (body, error, field) in cases {
+        let a = register(&app, &admin, body.clone()).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::BAD_REQUEST, error),
+            "{body}: {:?}",
+            a.body
+        );
+        assert!(a.body["fields"][field].is_array(), "{body}: {:?}", a.body);
+        assert_eq!(a.body["error_description"], a.body["message"]);
+    }
+    let user = app.create_user(&admin, "bob").await;
+    assert!(user > 0);
+    let (bob, _) = app.login("bob", USER_PASSWORD).await;
+    let a = register(
+        &app,
+        &bob,
+        json!({"client_name": "Mine", "redirect_uris": [REDIRECT]}),
+    )
+    .await;
+    assert_eq!((a.status, a.error()), (StatusCode::FORBIDDEN, "forbidden"));
+    // Only the first registration was written.
+    let audit = app.get("/audit?event=client_created", &admin).await;
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_confidential_client_exchanges_its_code_with_its_secret_only() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let a = register(
+        &app,
+        &admin,
+        json!({"client_name": "Billing", "redirect_uris": [REDIRECT]}),
+    )
+    .await;
+    let client_id = a.body["client_id"].as_str().unwrap().to_owned();
+    let secret = a.body["client_secret"].as_str().unwrap().to_owned();
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let basic = |secret: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+        )
+    };
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let a = app
+        .post_form("/oauth/token", Some(&basic("tsc_wrong")), &form)
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+    assert!(a.headers.contains_key("www-authenticate"));
+    // Without its secret, as if it were public.
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(a.error(), "invalid_client");
+    let a = app
+        .post_form("/oauth/token", Some(&basic(&secret)), &form)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert!(a.body["id_token"].is_string());
+}

@@ -1,0 +1,4 @@
+ALTER TABLE sessions DROP COLUMN client_id;
+ALTER TABLE sessions DROP COLUMN amr;
+DROP TABLE authorization_codes;
+DROP TABLE oauth_clients;
