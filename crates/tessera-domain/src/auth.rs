@@ -375,15 +375,29 @@ impl Authentication {
         context: &RequestContext,
         scope: Option<&str>,
     ) -> Result<IssuedTokens, AuthError> {
+        self.refresh_for(presented, context, scope, None)
+    }
+
+    /// As `refresh_scoped`, by `client`: `None` for the public client (`tokens.client_id`), or a
+    /// registered OAuth client that has already authenticated. A refresh token is refreshed only
+    /// by the client it was issued to (RFC 6749 §6), and its new access token is for that client.
+    ///
+    /// # Errors
+    /// As `refresh`; `InvalidGrant` for another client's refresh token.
+    pub fn refresh_for(
+        &self,
+        presented: &PlainToken,
+        context: &RequestContext,
+        scope: Option<&str>,
+        client: Option<&str>,
+    ) -> Result<IssuedTokens, AuthError> {
         let p = self;
         let now = p.clock.now();
         let record = p
             .sessions
             .find_refresh(&p.secrets.digest(presented))?
             .ok_or(AuthError::InvalidGrant)?;
-        // A session opened for a registered OAuth client is refreshed by that client, which this
-        // grant does not authenticate; until it does (docs/OIDC.md), such a token is refused.
-        if record.client_id.is_some() {
+        if record.client_id.as_deref() != client {
             return Err(AuthError::InvalidGrant);
         }
         let scope = Issuer::narrow(&self.issuer.scope_of(record.scope.as_deref()), scope)?;
@@ -448,8 +462,16 @@ impl Authentication {
                 .subject(user.id)
                 .target(format!("session:{}", record.session_id.0)),
         );
-        self.issuer
-            .issue(&user, record.session_id, issued_at, jti, successor, scope)
+        let client_id = client.unwrap_or(&self.tokens.client_id);
+        self.issuer.issue_as(
+            &user,
+            record.session_id,
+            issued_at,
+            jti,
+            successor,
+            scope,
+            client_id,
+        )
     }
 
     /// Ends the caller's session: its access tokens are refused from now on and its refresh token is dead.

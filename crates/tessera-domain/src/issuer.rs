@@ -246,11 +246,38 @@ impl Issuer {
         refresh_token: PlainToken,
         scope: String,
     ) -> Result<IssuedTokens, AuthError> {
+        let client_id = self.tokens.client_id.clone();
+        self.issue_as(
+            user,
+            session,
+            issued_at,
+            jwt_id,
+            refresh_token,
+            scope,
+            &client_id,
+        )
+    }
+
+    /// As `issue`, with an access token for `client_id`: a registered OAuth client's refresh.
+    ///
+    /// # Errors
+    /// Only when the signing key fails.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn issue_as(
+        &self,
+        user: &User,
+        session: SessionId,
+        issued_at: UnixTime,
+        jwt_id: String,
+        refresh_token: PlainToken,
+        scope: String,
+        client_id: &str,
+    ) -> Result<IssuedTokens, AuthError> {
         let t = &self.tokens;
         let grant = Grant {
             roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             scope: scope.clone(),
-            client_id: t.client_id.clone(),
+            client_id: client_id.to_owned(),
         };
         let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
         self.observer.token_issued("access_jwt");

@@ -976,6 +976,25 @@ impl OAuthProvider {
         self.issue_tokens(&client, &record, &user, context, now)
     }
 
+    /// The refresh grant's client, when it is a registered one: it must authenticate as it
+    /// registered to and be registered for the `refresh_token` grant. Its id is what
+    /// `Authentication::refresh_for` then checks the refresh token against.
+    ///
+    /// # Errors
+    /// `InvalidClient` for a client that did not authenticate or may not refresh.
+    pub fn refresh_client(
+        &self,
+        presented: &PresentedClient,
+        context: &RequestContext,
+    ) -> Result<String, OAuthGrantError> {
+        let client = self.authenticate_client(presented, context)?;
+        if client.may_refresh() {
+            Ok(client.client_id)
+        } else {
+            Err(OAuthGrantError::InvalidClient)
+        }
+    }
+
     /// The client of a token request, if it authenticated as it registered to.
     fn authenticate_client(
         &self,

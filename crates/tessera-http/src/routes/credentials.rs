@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_domain::credentials::CreateApiKey;
 use tessera_domain::issuer::SessionKind;
-use tessera_domain::oauth::{AuthMethod, CodeExchange, PresentedClient};
+use tessera_domain::oauth::{self, AuthMethod, CodeExchange, PresentedClient};
 use tessera_domain::password::Password;
 use tessera_domain::principal::Credential;
 use tessera_domain::principal::Principal;
@@ -261,7 +261,9 @@ async fn oauth_grant(
     // Client credentials, from HTTP Basic or the form: checked whenever they are presented.
     let (client_id, client_secret) =
         presented_client(req, body.client_id.clone(), body.client_secret.clone())?;
-    if matches!(grant.as_str(), "password" | "refresh_token") {
+    // A registered OAuth client refreshes its own tokens, authenticating as it registered to.
+    let registered = client_id.as_deref().is_some_and(oauth::is_client_id);
+    if grant == "password" || (grant == "refresh_token" && !registered) {
         // These grants are the public client's: any other client, or any secret, is refused.
         let (id, secret, context) = (client_id.clone(), client_secret.clone(), client.0.clone());
         state
@@ -309,11 +311,26 @@ async fn oauth_grant(
         }
         "refresh_token" => {
             let presented = PlainToken::new(required(body.refresh_token, "refresh_token")?);
+            let oauth_client = match client_id {
+                Some(id) if registered => Some(PresentedClient {
+                    method: auth_method(req, client_secret.as_deref()),
+                    client_id: id,
+                    secret: client_secret.map(PlainToken::new),
+                }),
+                _ => None,
+            };
             let context = client.0;
             let issued = state
-                .blocking(move |c| {
-                    c.authentication
-                        .refresh_scoped(&presented, &context, scope.as_deref())
+                .blocking(move |c| -> Result<_, OAuthError> {
+                    let client = oauth_client
+                        .map(|p| c.oauth.refresh_client(&p, &context))
+                        .transpose()?;
+                    Ok(c.authentication.refresh_for(
+                        &presented,
+                        &context,
+                        scope.as_deref(),
+                        client.as_deref(),
+                    )?)
                 })
                 .await??;
             Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))

@@ -602,3 +602,77 @@ async fn a_confidential_client_exchanges_its_code_with_its_secret_only() {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.body["id_token"].is_string());
 }
+
+#[tokio::test]
+async fn offline_access_gives_a_refresh_token_only_its_client_can_use() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let a = register(
+        &app,
+        &admin,
+        json!({
+            "client_name": "Mail",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+        }),
+    )
+    .await;
+    let client_id = a.body["client_id"].as_str().unwrap().to_owned();
+    let secret = a.body["client_secret"].as_str().unwrap().to_owned();
+    let basic = |secret: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+        )
+    };
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[("scope", "openid offline_access")]);
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = app
+        .post_form(
+            "/oauth/token",
+            Some(&basic(&secret)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let refresh = a.body["refresh_token"].as_str().unwrap().to_owned();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", &refresh)];
+
+    // Not through Tessera's own public client, and not without the client's secret.
+    let a = app.post_form("/oauth/token", None, &form).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let a = app
+        .post_form("/oauth/token", Some(&basic("tsc_wrong")), &form)
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+
+    // Its own client gets a rotated pair; the new access token is the client's.
+    let a = app
+        .post_form("/oauth/token", Some(&basic(&secret)), &form)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_ne!(a.body["refresh_token"].as_str(), Some(refresh.as_str()));
+    let access = a.body["access_token"].as_str().unwrap().to_owned();
+    let info = app.get("/auth/userinfo", &access).await;
+    assert_eq!(info.status, StatusCode::OK, "{:?}", info.body);
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["client_id"], client_id.as_str());
+}

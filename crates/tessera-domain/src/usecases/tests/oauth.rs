@@ -546,7 +546,7 @@ fn a_public_client_presenting_a_secret_is_refused() {
 }
 
 #[test]
-fn offline_access_brings_a_refresh_token_that_the_password_clients_grant_refuses() {
+fn offline_access_brings_a_refresh_token_that_only_its_client_can_use() {
     let (h, admin, _, sso) = world();
     let (client, _) = register(
         &h,
@@ -566,11 +566,39 @@ fn offline_access_brings_a_refresh_token_that_the_password_clients_grant_refuses
     let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
     assert_eq!(tokens.scope, "openid offline_access");
     let refresh = tokens.refresh_token.unwrap();
-    // Refreshing for a registered client is a later step; until then Tessera's own grant refuses.
+    // Not through Tessera's own public client, nor by another registered client.
     assert!(matches!(
         h.core.authentication.refresh(&refresh, &ctx()),
         Err(AuthError::InvalidGrant)
     ));
+    let other = public_client(&h, &admin);
+    assert!(matches!(
+        h.core
+            .authentication
+            .refresh_for(&refresh, &ctx(), None, Some(&other.client_id)),
+        Err(AuthError::InvalidGrant)
+    ));
+    // A client registered without the refresh grant may not refresh at all.
+    assert!(matches!(
+        h.core.oauth.refresh_client(&public(&other), &ctx()),
+        Err(OAuthGrantError::InvalidClient)
+    ));
+    // Its own client: a rotated pair, the new access token for that client.
+    let id = h
+        .core
+        .oauth
+        .refresh_client(&public(&client), &ctx())
+        .unwrap();
+    assert_eq!(id, client.client_id);
+    let refreshed = h
+        .core
+        .authentication
+        .refresh_for(&refresh, &ctx(), None, Some(&id))
+        .unwrap();
+    assert_ne!(refreshed.refresh_token.expose(), refresh.expose());
+    let caller = principal(&h, &refreshed.access_token);
+    assert_eq!(caller.client_id, client.client_id);
+    assert!(caller.issued_to_oauth_client());
 }
 
 #[test]
