@@ -11,6 +11,7 @@
 mod access;
 mod audit;
 mod browser;
+mod browser_oidc;
 mod caches;
 mod cli;
 mod cluster;

@@ -15,7 +15,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// A server whose issuer is its own address, with cookies a plain-HTTP client sends back.
-async fn oidc_app() -> TestApp {
+pub(crate) async fn oidc_app() -> TestApp {
     spawn_app_with(|s| {
         s.tokens.issuer = None;
         s.cookies.secure = false;
@@ -46,11 +46,16 @@ async fn register(app: &TestApp, token: &str, body: Value) -> Answer {
 
 /// Registers a public client of `REDIRECT` and returns its id.
 async fn public_client(app: &TestApp) -> String {
+    public_client_for(app, REDIRECT).await
+}
+
+/// Registers a public client of `redirect` and returns its id.
+pub(crate) async fn public_client_for(app: &TestApp, redirect: &str) -> String {
     let admin = app.admin_token().await;
     let a = register(
         app,
         &admin,
-        json!({"client_name": "Wiki", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+        json!({"client_name": "Wiki", "redirect_uris": [redirect], "token_endpoint_auth_method": "none"}),
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
@@ -61,11 +66,21 @@ async fn public_client(app: &TestApp) -> String {
 /// An authorization request of `client_id` with PKCE, `state=xyz` and `nonce=n-0S6`, changed by
 /// `extra` (a parameter given an empty value is left out).
 fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> Url {
+    authorize_url_for(app, client_id, REDIRECT, extra)
+}
+
+/// `authorize_url` with `redirect` as the redirect URI.
+pub(crate) fn authorize_url_for(
+    app: &TestApp,
+    client_id: &str,
+    redirect: &str,
+    extra: &[(&str, &str)],
+) -> Url {
     let challenge = challenge();
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", client_id),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", redirect),
         ("scope", "openid profile email"),
         ("state", "xyz"),
         ("nonce", "n-0S6"),
@@ -95,7 +110,7 @@ fn resolve(app: &TestApp, location: &str) -> Url {
     Url::parse(&app.address).unwrap().join(location).unwrap()
 }
 
-fn param(url: &Url, name: &str) -> Option<String> {
+pub(crate) fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -200,13 +215,23 @@ async fn code_for(
 }
 
 async fn exchange(app: &TestApp, client_id: &str, code: &str) -> Answer {
+    exchange_for(app, client_id, code, REDIRECT).await
+}
+
+/// The code exchange of a public client, PKCE's verifier included, for a code sent to `redirect`.
+pub(crate) async fn exchange_for(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    redirect: &str,
+) -> Answer {
     app.post_form(
         "/oauth/token",
         None,
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", redirect),
             ("code_verifier", VERIFIER),
             ("client_id", client_id),
         ],
@@ -215,7 +240,7 @@ async fn exchange(app: &TestApp, client_id: &str, code: &str) -> Answer {
 }
 
 /// Verifies an ID token with jsonwebtoken and the server's JWKS alone; returns its claims.
-async fn verify_id_token(app: &TestApp, token: &str, client_id: &str) -> Value {
+pub(crate) async fn verify_id_token(app: &TestApp, token: &str, client_id: &str) -> Value {
     let set: jsonwebtoken::jwk::JwkSet = app
         .client
         .get(app.url("/.well-known/jwks.json"))
