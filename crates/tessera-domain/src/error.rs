@@ -159,6 +159,9 @@ pub enum UserError {
     /// The thing cannot go while others depend on it (a tenant with users).
     #[error("{0}")]
     InUse(&'static str),
+    /// A secret was asked of a public OAuth client, which has none.
+    #[error("a public client has no secret")]
+    PublicClient,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

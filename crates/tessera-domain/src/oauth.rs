@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::access::{authorize, Action, Kind, Target};
+use crate::access::{authorize, checked_limit, page, Action, Kind, Target};
 use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
 use crate::claims::IdClaims;
 use crate::error::{AuthorizeError, FieldErrors, OAuthGrantError, UserError};
@@ -23,6 +23,7 @@ use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
 use crate::usecases::TokenSettings;
 use crate::user::{DisplayName, TenantId, User, UserId};
+use crate::users::Page;
 
 /// Prefix of every OAuth client id.
 ///
@@ -637,8 +638,8 @@ fn is_code_verifier(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// The OpenID Connect provider: client registration, the authorization endpoint and the
-/// authorization-code grant.
+/// The OpenID Connect provider: registering, listing, changing and deleting clients, the
+/// authorization endpoint and the authorization-code grant.
 pub struct OAuthProvider {
     pub(crate) clients: Arc<dyn ClientRepository>,
     pub(crate) codes: Arc<dyn AuthorizationCodes>,
@@ -668,13 +669,7 @@ impl OAuthProvider {
         req: &ClientRequest,
     ) -> Result<(OAuthClient, Option<PlainToken>), UserError> {
         let tenant = req.tenant_id.map(TenantId).or(actor.tenant_id);
-        authorize(
-            actor,
-            Action::Administer(Target {
-                id: UserId(0),
-                tenant,
-            }),
-        )?;
+        authorize(actor, administer(tenant))?;
         let mut new = NewClient::parse(req, &supported_scopes(&self.tokens.scope))?;
         if let Some(t) = tenant {
             if self.access.get_entry(Kind::Tenant, t.0)?.is_none() {
@@ -702,6 +697,184 @@ impl OAuthProvider {
                 .detail("token_endpoint_auth_method", client.auth_method.as_str()),
         );
         Ok((client, secret))
+    }
+
+    /// A page of clients in the order they were registered, the next page starting after
+    /// `Page::next_after` (a row id, `OAuthClient::id`): every client for global admins, their
+    /// tenant's for tenant admins.
+    ///
+    /// # Errors
+    /// `Forbidden` for others, `Validation` for a limit outside 1..=500.
+    pub fn list_clients(
+        &self,
+        actor: &Principal,
+        limit: Option<u32>,
+        after: Option<i64>,
+    ) -> Result<Page<OAuthClient>, UserError> {
+        authorize(actor, administer(actor.tenant_id))?;
+        let limit = checked_limit(limit)?;
+        let tenant = if actor.is_admin() {
+            None
+        } else {
+            actor.tenant_id
+        };
+        let mut items = self.clients.list_clients(tenant, after, limit + 1)?;
+        Ok(page(&mut items, limit, |c| c.id))
+    }
+
+    /// One client, as `create_client` may register it (its secret's digest is never shown).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown client, and for another tenant's; `Forbidden` for others.
+    pub fn get_client(&self, actor: &Principal, client_id: &str) -> Result<OAuthClient, UserError> {
+        self.target_client(actor, client_id)
+    }
+
+    /// Replaces a client's registration with `req`, checked as at registration (RFC 7592 §2.2:
+    /// fields left out take their defaults). The `client_id`, the secret, the tenant and the
+    /// authentication method stay: `tenant_id` and `token_endpoint_auth_method`, left out, are
+    /// the client's own, and another value is refused as `immutable`. What changes applies to
+    /// the next authorization; tokens already issued keep what they were granted.
+    ///
+    /// # Errors
+    /// As `get_client`, and `Validation` naming every broken rule.
+    pub fn update_client(
+        &self,
+        actor: &Principal,
+        client_id: &str,
+        req: &ClientRequest,
+    ) -> Result<OAuthClient, UserError> {
+        let current = self.target_client(actor, client_id)?;
+        let new = self.replacement(&current, req)?;
+        let client = self
+            .clients
+            .update_client(current.id, &new, self.clock.now())?;
+        let mut audit = Audit::new(Event::ClientUpdated, Outcome::Success)
+            .by(actor)
+            .target(format!("client:{}", client.client_id));
+        for field in changed_fields(&current, &client) {
+            audit = audit.detail("changed", field);
+        }
+        self.audit.record(audit);
+        Ok(client)
+    }
+
+    /// The registration `req` would replace `current`'s with, under `current`'s tenant and
+    /// authentication method.
+    fn replacement(
+        &self,
+        current: &OAuthClient,
+        req: &ClientRequest,
+    ) -> Result<NewClient, UserError> {
+        let mut f = FieldErrors::new();
+        match req
+            .token_endpoint_auth_method
+            .as_deref()
+            .map(AuthMethod::parse)
+        {
+            Some(None) => f.add("token_endpoint_auth_method", "unsupported"),
+            Some(Some(m)) if m != current.auth_method => {
+                f.add("token_endpoint_auth_method", "immutable");
+            }
+            _ => {}
+        }
+        if req
+            .tenant_id
+            .is_some_and(|t| Some(TenantId(t)) != current.tenant_id)
+        {
+            f.add("tenant", "immutable");
+        }
+        let req = ClientRequest {
+            token_endpoint_auth_method: Some(current.auth_method.as_str().to_owned()),
+            ..req.clone()
+        };
+        match NewClient::parse(&req, &supported_scopes(&self.tokens.scope)) {
+            Ok(mut new) if f.is_empty() => {
+                new.tenant_id = current.tenant_id;
+                Ok(new)
+            }
+            Ok(_) => Err(f.into()),
+            Err(mut problems) => {
+                for (field, rules) in f.iter() {
+                    problems.extend(field, rules.iter().copied());
+                }
+                Err(problems.into())
+            }
+        }
+    }
+
+    /// Gives a confidential client a new secret, in this answer only; the old one stops
+    /// working at once. Tokens already issued to the client stay good.
+    ///
+    /// # Errors
+    /// As `get_client`, and `PublicClient` for a client without a secret.
+    pub fn rotate_secret(
+        &self,
+        actor: &Principal,
+        client_id: &str,
+    ) -> Result<(OAuthClient, PlainToken), UserError> {
+        let client = self.target_client(actor, client_id)?;
+        if !client.auth_method.is_confidential() {
+            return Err(UserError::PublicClient);
+        }
+        let now = self.clock.now();
+        let secret = self.secrets.new_secret(CLIENT_SECRET_PREFIX);
+        let digest = self.secrets.digest(&secret);
+        if !self.clients.set_client_secret(client.id, &digest, now)? {
+            return Err(UserError::NotFound);
+        }
+        self.audit.record(
+            Audit::new(Event::ClientSecretRotated, Outcome::Success)
+                .by(actor)
+                .target(format!("client:{}", client.client_id)),
+        );
+        let client = OAuthClient {
+            secret: Some(digest),
+            updated_at: now,
+            ..client
+        };
+        Ok((client, secret))
+    }
+
+    /// Deletes a client with its unused codes, and ends every session opened for it, here and
+    /// (through the store's revocation list) on every node: its access and refresh tokens are
+    /// refused from then on. The browser sessions its users signed in with go on.
+    ///
+    /// # Errors
+    /// As `get_client`.
+    pub fn delete_client(&self, actor: &Principal, client_id: &str) -> Result<(), UserError> {
+        let client = self.target_client(actor, client_id)?;
+        let revoked = self
+            .clients
+            .delete_client(client.id, self.clock.now())?
+            .ok_or(UserError::NotFound)?;
+        self.revocations.remember(&revoked);
+        self.audit.record(
+            Audit::new(Event::ClientDeleted, Outcome::Success)
+                .by(actor)
+                .target(format!("client:{}", client.client_id))
+                .detail("client_name", &client.client_name)
+                .detail("sessions_revoked", revoked.len()),
+        );
+        Ok(())
+    }
+
+    /// The client `client_id` names, if `actor` may administer it. An unknown client is
+    /// `NotFound` for those who may administer some client, and `Forbidden` for others, as for
+    /// an existing one; another tenant's client is `NotFound`, never `Forbidden`.
+    fn target_client(&self, actor: &Principal, client_id: &str) -> Result<OAuthClient, UserError> {
+        let found = if is_client_id(client_id) {
+            self.clients.find_client(client_id)?
+        } else {
+            None
+        };
+        match found {
+            Some(client) => {
+                authorize(actor, administer(client.tenant_id))?;
+                Ok(client)
+            }
+            None => authorize(actor, administer(actor.tenant_id)).and(Err(UserError::NotFound)),
+        }
     }
 
     /// The authorization endpoint: checks the request, then sends the user to sign in first
@@ -1197,6 +1370,37 @@ impl OAuthProvider {
                 .map(|e| e.as_str().to_owned()),
         }
     }
+}
+
+/// Administering the clients of `tenant` (`None`: the global ones): global admins administer
+/// every client, tenant admins their tenant's.
+fn administer(tenant: Option<TenantId>) -> Action {
+    Action::Administer(Target {
+        id: UserId(0),
+        tenant,
+    })
+}
+
+/// The registration fields in which `after` differs from `before`, for the audit log.
+fn changed_fields(before: &OAuthClient, after: &OAuthClient) -> Vec<&'static str> {
+    [
+        ("client_name", before.client_name != after.client_name),
+        ("redirect_uris", before.redirect_uris != after.redirect_uris),
+        (
+            "post_logout_redirect_uris",
+            before.post_logout_redirect_uris != after.post_logout_redirect_uris,
+        ),
+        ("grant_types", before.grant_types != after.grant_types),
+        (
+            "response_types",
+            before.response_types != after.response_types,
+        ),
+        ("scope", before.scope != after.scope),
+        ("first_party", before.first_party != after.first_party),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
 }
 
 fn has_scope(scope: &str, wanted: &str) -> bool {

@@ -473,6 +473,47 @@ pub trait ClientRepository: Send + Sync {
 
     /// The client with this `client_id`.
     fn find_client(&self, client_id: &str) -> anyhow::Result<Option<OAuthClient>>;
+
+    /// Clients with row ids (`OAuthClient::id`) after `after`, in id order, at most `limit`: those
+    /// of `tenant` when given, else every client.
+    fn list_clients(
+        &self,
+        tenant: Option<TenantId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<OAuthClient>>;
+
+    /// Replaces what a registration says of client `client_pk`: its name, URIs, grant and response
+    /// types, scope and `first_party`, and sets `updated_at`. Its `client_id`, tenant,
+    /// authentication method and secret stay as they are (`new`'s are not read).
+    ///
+    /// # Errors
+    /// MUST return `UserError::NotFound` for an unknown id; nothing is written then.
+    fn update_client(
+        &self,
+        client_pk: i64,
+        new: &NewClient,
+        now: UnixTime,
+    ) -> Result<OAuthClient, UserError>;
+
+    /// Replaces the digest of a confidential client's secret and sets `updated_at`; false for an
+    /// unknown id.
+    fn set_client_secret(
+        &self,
+        client_pk: i64,
+        secret: &HashedToken,
+        now: UnixTime,
+    ) -> anyhow::Result<bool>;
+
+    /// Deletes the client with its authorization codes, and ends every live session opened for
+    /// it (`NewSession::client_id`), appending them to the revocation list, in one transaction.
+    /// Returns `None` for an unknown id, else the sessions revoked. The `client_id` is never
+    /// given out again.
+    fn delete_client(
+        &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>>;
 }
 
 /// An authorization code to store: what its redemption may issue, and to whom.

@@ -421,6 +421,36 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         .json::<ClientBody>()
         .ok::<ClientResponse>(201, "The client; `client_secret` in this answer only, for a confidential client")
         .errors(&[404]));
+    r.add(Get, "/oauth/clients", oauth::list_clients, op("oauth", "List OpenID Connect clients, in the order they were registered")
+        .describe("Global admins see every client, tenant admins their tenant's. No secret is ever listed. `next_after` is where the next page starts (the order of registration), not a `client_id`.")
+        .bearer_or_cookie()
+        .query::<PageQuery>()
+        .page::<ClientResponse>("A page of clients, without secrets"));
+    r.add(
+        Get,
+        "/oauth/clients/{client_id}",
+        oauth::get_client,
+        op("oauth", "One OpenID Connect client")
+            .describe("Without its secret. Another tenant's client is 404 for a tenant admin.")
+            .bearer_or_cookie()
+            .ok::<ClientResponse>(200, "The client")
+            .errors(&[404]),
+    );
+    r.add(Put, "/oauth/clients/{client_id}", oauth::put_client, op("oauth", "Replace a client's registration (RFC 7592 §2.2)")
+        .describe("The whole registration, as `POST /oauth/clients` takes it: fields left out take their defaults. The `client_id`, the secret, `tenant_id` and `token_endpoint_auth_method` stay: left out, the last two are the client's own; another value is 400 `invalid_client_metadata` (`immutable`). Other refusals as at registration. Tokens already issued keep what they were granted.")
+        .bearer_or_cookie()
+        .json::<ClientBody>()
+        .ok::<ClientResponse>(200, "The client as now registered, without its secret")
+        .errors(&[404]));
+    r.add(Delete, "/oauth/clients/{client_id}", oauth::delete_client, op("oauth", "Delete a client, end every session opened for it and drop its unused codes")
+        .bearer_or_cookie()
+        .empty(204, "Deleted; its access and refresh tokens are refused from now on, and its `client_id` is never given out again")
+        .errors(&[404]));
+    r.add(Post, "/oauth/clients/{client_id}/secret", oauth::rotate_client_secret, op("oauth", "Give a confidential client a new secret")
+        .describe("The old secret stops working at once; tokens already issued stay good. A public client has no secret: 409 `public_client`.")
+        .bearer_or_cookie()
+        .ok::<ClientResponse>(200, "The client with its new `client_secret`, in this answer only")
+        .errors(&[404, 409]));
     r.add(
         Get,
         "/audit",

@@ -369,9 +369,9 @@ const ERROR_STATUSES: &[(u16, &str)] = &[
     (400, "The body is not JSON (`malformed_body`); OAuth endpoints: `invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`; client registration: `invalid_redirect_uri`, `invalid_client_metadata` (with `fields`)."),
     (401, "No, bad or ended credentials: `missing_token`, `invalid_token`, `token_expired`, `token_not_yet_valid`, `token_revoked`, `invalid_credentials`, `refresh_token_reused`, `token_mismatch`, `unknown_service`, `invalid_client`, `mfa_required` (with `mfa_token`)."),
     (403, "Authenticated, but not allowed: `forbidden`, `account_disabled`, `invalid_current_password`, `no_session`, `csrf_failed`, `insufficient_scope` (an access token issued to an OAuth client, which only `/auth/userinfo` takes)."),
-    (404, "Unknown id (a non-numeric one too), or one outside the caller's tenant: `not_found`."),
+    (404, "Unknown id (a non-numeric one too) or `client_id`, or one outside the caller's tenant: `not_found`."),
     (405, "A known path with a method it does not support: `method_not_allowed`."),
-    (409, "A conflict: `duplicate` (with `fields`), `last_admin`, `in_use`, `mfa_already_enabled`, `mfa_not_enabled`."),
+    (409, "A conflict: `duplicate` (with `fields`), `last_admin`, `in_use`, `mfa_already_enabled`, `mfa_not_enabled`, `public_client` (a secret asked of a public OAuth client)."),
     (413, "The body exceeds 64 KiB: `payload_too_large`."),
     (415, "A body that is neither JSON nor, where accepted, form data: `unsupported_media_type`."),
     (422, "A field is missing (`required`), of the wrong type (`invalid_type`) or breaks a rule: `validation_failed` with `fields`."),
@@ -408,15 +408,7 @@ impl Routes for OpenApiRoutes {
                     .name(name)
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
-                    .schema(Some(
-                        // The store assigns ids from 1.
-                        ObjectBuilder::new()
-                            .schema_type(Type::Integer)
-                            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                                utoipa::openapi::KnownFormat::Int64,
-                            )))
-                            .minimum(Some(1)),
-                    )),
+                    .schema(Some(crate::dto::rules::path_param(name))),
             );
         }
         for p in op.params {
@@ -585,7 +577,7 @@ impl OpenApiRoutes {
             ("audit", "The audit log."),
             (
                 "oauth",
-                "OpenID Connect: clients and the authorization endpoint (the token endpoint is under credentials).",
+                "OpenID Connect: registering, listing, changing and deleting clients, and the authorization endpoint (the token endpoint is under credentials).",
             ),
         ];
         OpenApiBuilder::new()

@@ -1,10 +1,12 @@
-//! The admin commands: `init`, `user …` and `keys list`. They run the same use cases as the HTTP API,
-//! as the operator (`Principal::system`), against the configured database and keys.
+//! The admin commands: `init`, `user …`, `client …` and `keys list`. They run the same use cases as
+//! the HTTP API, as the operator (`Principal::system`), against the configured database and keys.
 
 use std::io::BufRead as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use tessera_domain::error::UserError;
+use tessera_domain::oauth::ClientRequest;
 use tessera_domain::password::Password;
 use tessera_domain::principal::Principal;
 use tessera_domain::users::{CreateUser, UpdateUser};
@@ -201,6 +203,109 @@ pub fn set_password(
     if let Some(p) = shown {
         show_generated(&p);
     }
+    Ok(())
+}
+
+/// What `tessera client create` registers.
+#[derive(Debug, Default)]
+pub struct ClientOptions {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// A public client (`token_endpoint_auth_method` `none`); else `client_secret_basic`.
+    pub public: bool,
+    pub first_party: bool,
+    /// None: the default, `authorization_code`.
+    pub grant_types: Vec<String>,
+    /// Scopes, each of which may hold several separated by spaces; none: every supported one.
+    pub scopes: Vec<String>,
+    pub tenant_id: Option<i64>,
+}
+
+impl ClientOptions {
+    fn into_request(self) -> ClientRequest {
+        ClientRequest {
+            client_name: self.name,
+            redirect_uris: self.redirect_uris,
+            token_endpoint_auth_method: self.public.then(|| "none".to_owned()),
+            grant_types: (!self.grant_types.is_empty()).then_some(self.grant_types),
+            scope: (!self.scopes.is_empty()).then(|| self.scopes.join(" ")),
+            first_party: Some(self.first_party),
+            tenant_id: self.tenant_id,
+            ..ClientRequest::default()
+        }
+    }
+}
+
+/// `tessera client create`: prints the new `client_id`, and a confidential client's secret once,
+/// on standard error as generated passwords are.
+///
+/// # Errors
+/// For a registration the rules refuse (naming every broken rule) or any other failure.
+pub fn create_client(settings: &Settings, options: ClientOptions) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let (client, secret) = core
+        .use_cases()
+        .oauth
+        .create_client(&Principal::system(), &options.into_request())
+        .map_err(|e| anyhow::anyhow!("cannot create the client: {e}"))?;
+    println!(
+        "created client {} with client_id {}",
+        client.client_name, client.client_id
+    );
+    if let Some(secret) = secret {
+        // Straight to the terminal, never through the log.
+        eprintln!("client_secret: {}\n(shown only this once)", secret.expose());
+    }
+    Ok(())
+}
+
+/// `tessera client list`.
+///
+/// # Errors
+/// For a limit above 500, or when the store fails.
+pub fn list_clients(settings: &Settings, limit: u32) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    let page = core
+        .use_cases()
+        .oauth
+        .list_clients(&Principal::system(), Some(limit), None)
+        .map_err(|e| anyhow::anyhow!("cannot list clients: {e}"))?;
+    println!(
+        "{:<25}  {:<19} {:<8} {:<24} redirect_uris",
+        "client_id", "auth", "tenant", "name"
+    );
+    for c in &page.items {
+        println!(
+            "{:<25}  {:<19} {:<8} {:<24} {}",
+            c.client_id,
+            c.auth_method.as_str(),
+            c.tenant_id
+                .map_or_else(|| "-".to_owned(), |t| t.0.to_string()),
+            c.client_name,
+            c.redirect_uris.join(" ")
+        );
+    }
+    if page.next_after.is_some() {
+        println!("(more clients follow; raise --limit)");
+    }
+    Ok(())
+}
+
+/// `tessera client delete`: the client goes with its codes, and the sessions opened for it end
+/// (running servers refuse their tokens within `cluster.sync_interval_milliseconds`).
+///
+/// # Errors
+/// For an unknown client, or when the store fails.
+pub fn delete_client(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
+    let core = open(settings)?;
+    core.use_cases()
+        .oauth
+        .delete_client(&Principal::system(), client_id)
+        .map_err(|e| match e {
+            UserError::NotFound => anyhow::anyhow!("{client_id}: no such client"),
+            e => anyhow::anyhow!("cannot delete {client_id}: {e}"),
+        })?;
+    println!("deleted client {client_id}; the sessions opened for it have ended");
     Ok(())
 }
 

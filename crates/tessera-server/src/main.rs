@@ -67,6 +67,47 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage OpenID Connect clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client. Its client_id is printed, and a confidential client's secret once, on
+    /// standard error.
+    Create {
+        /// The name users see.
+        #[arg(long)]
+        name: String,
+        /// Where codes may be sent (exactly this URI); repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (a browser or native app): no secret, PKCE alone.
+        #[arg(long)]
+        public: bool,
+        /// Tessera's own application.
+        #[arg(long)]
+        first_party: bool,
+        /// authorization_code (the default) or refresh_token; repeat for several.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// A scope it may be granted; repeat for several (default: every supported one).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The tenant whose users sign in to it.
+        #[arg(long)]
+        tenant_id: Option<i64>,
+    },
+    /// List clients.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Delete a client and end every session opened for it.
+    Delete { client_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,12 +265,40 @@ fn command(command: Command, settings: Settings) -> anyhow::Result<()> {
                 password_stdin,
             } => admin::set_password(&settings, &name, tenant.as_deref(), password_stdin),
         },
+        Command::Client { command } => client_command(command, &settings),
         Command::Keys {
             command: KeysCommand::List,
         } => admin::list_keys(&settings),
         Command::Keys {
             command: KeysCommand::Rotate,
         } => admin::rotate_keys(&settings),
+    }
+}
+
+fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create {
+            name,
+            redirect_uris,
+            public,
+            first_party,
+            grant_types,
+            scopes,
+            tenant_id,
+        } => admin::create_client(
+            settings,
+            admin::ClientOptions {
+                name,
+                redirect_uris,
+                public,
+                first_party,
+                grant_types,
+                scopes,
+                tenant_id,
+            },
+        ),
+        ClientCommand::List { limit } => admin::list_clients(settings, limit),
+        ClientCommand::Delete { client_id } => admin::delete_client(settings, &client_id),
     }
 }
 

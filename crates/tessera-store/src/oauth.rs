@@ -1,5 +1,7 @@
 //! `ClientRepository` and `AuthorizationCodes` on Diesel: OpenID Connect clients and single-use
 //! authorization codes. Neither table is cached: a code is read once, by the write that uses it.
+//! Deleting a client ends the sessions opened for it, which the cache does hold (opaque tokens'
+//! sessions), so that write declares it.
 
 use crate::Context as _;
 use diesel::prelude::*;
@@ -12,8 +14,9 @@ use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{TenantId, UserId};
 
 use crate::rows::{ClientRow, CodeRow, NewClientRow, NewCodeRow};
-use crate::schema::{authorization_codes, oauth_clients};
-use crate::Store;
+use crate::schema::{authorization_codes, oauth_clients, sessions};
+use crate::sessions::end_session;
+use crate::{AnyConnection, Store};
 
 /// Redirect URIs are stored one a line: a valid URI holds no line break.
 const URI_SEPARATOR: &str = "\n";
@@ -63,6 +66,33 @@ fn record(row: CodeRow) -> CodeRecord {
     }
 }
 
+/// Deletes client `client_pk` (its codes go by `ON DELETE CASCADE`) and ends the live sessions
+/// opened for it; `None` for an unknown client. Runs inside the caller's transaction.
+fn remove_client(
+    conn: &mut AnyConnection,
+    client_pk: i64,
+    now: UnixTime,
+) -> QueryResult<Option<Vec<SessionId>>> {
+    let client_id: Option<String> = oauth_clients::table
+        .find(client_pk)
+        .select(oauth_clients::client_id)
+        .first(conn)
+        .optional()?;
+    let Some(client_id) = client_id else {
+        return Ok(None);
+    };
+    diesel::delete(oauth_clients::table.find(client_pk)).execute(conn)?;
+    let opened: Vec<i64> = sessions::table
+        .filter(sessions::client_id.eq(client_id.as_str()))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::id)
+        .load(conn)?;
+    for id in &opened {
+        end_session(conn, *id, "client_deleted", now)?;
+    }
+    Ok(Some(opened.into_iter().map(SessionId).collect()))
+}
+
 impl ClientRepository for Store {
     fn create_client(
         &self,
@@ -108,6 +138,93 @@ impl ClientRepository for Store {
             .optional()
             .context("cannot look up an OAuth client")?;
         row.map(client).transpose()
+    }
+
+    fn list_clients(
+        &self,
+        tenant: Option<TenantId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<OAuthClient>> {
+        let mut query = oauth_clients::table
+            .select(ClientRow::as_select())
+            .filter(oauth_clients::id.gt(after.unwrap_or(0)))
+            .order(oauth_clients::id.asc())
+            .limit(i64::from(limit))
+            .into_boxed();
+        if let Some(t) = tenant {
+            query = query.filter(oauth_clients::tenant_id.eq(t.0));
+        }
+        let rows: Vec<ClientRow> = query
+            .load(&mut *self.conn()?)
+            .context("cannot list OAuth clients")?;
+        rows.into_iter().map(client).collect()
+    }
+
+    fn update_client(
+        &self,
+        client_pk: i64,
+        new: &NewClient,
+        now: UnixTime,
+    ) -> Result<OAuthClient, UserError> {
+        let redirect_uris = new.redirect_uris.join(URI_SEPARATOR);
+        let post_logout_redirect_uris = new.post_logout_redirect_uris.join(URI_SEPARATOR);
+        let grant_types = new.grant_types.join(" ");
+        let response_types = new.response_types.join(" ");
+        let row: Option<ClientRow> = crate::write_tx(&mut *self.conn()?, |conn| {
+            let n = diesel::update(oauth_clients::table.find(client_pk))
+                .set((
+                    oauth_clients::client_name.eq(new.client_name.as_str()),
+                    oauth_clients::redirect_uris.eq(redirect_uris.as_str()),
+                    oauth_clients::post_logout_redirect_uris.eq(post_logout_redirect_uris.as_str()),
+                    oauth_clients::grant_types.eq(grant_types.as_str()),
+                    oauth_clients::response_types.eq(response_types.as_str()),
+                    oauth_clients::scope.eq(new.scope.as_str()),
+                    oauth_clients::first_party.eq(new.first_party),
+                    oauth_clients::updated_at.eq(now.seconds()),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            oauth_clients::table
+                .find(client_pk)
+                .select(ClientRow::as_select())
+                .first(conn)
+                .map(Some)
+        })
+        .map_err(|e: DieselError| crate::db_error(e, "cannot update an OAuth client"))?;
+        Ok(client(row.ok_or(UserError::NotFound)?)?)
+    }
+
+    fn set_client_secret(
+        &self,
+        client_pk: i64,
+        secret: &HashedToken,
+        now: UnixTime,
+    ) -> anyhow::Result<bool> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
+        let n = diesel::update(oauth_clients::table.find(client_pk))
+            .set((
+                oauth_clients::secret_hash.eq(secret.as_str()),
+                oauth_clients::updated_at.eq(now.seconds()),
+            ))
+            .execute(&mut *conn)
+            .context("cannot set an OAuth client's secret")?;
+        Ok(n > 0)
+    }
+
+    fn delete_client(
+        &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
+        crate::write_tx(&mut *self.conn()?, |conn| {
+            remove_client(conn, client_pk, now)
+        })
+        .context("cannot delete an OAuth client")
     }
 }
 

@@ -93,6 +93,8 @@ on_both_backends!(
     a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session,
     codes_go_with_the_clean_up_once_no_token_they_issued_can_be_alive,
     sessions_keep_how_they_were_opened_and_for_which_client,
+    clients_are_listed_in_id_order_by_tenant_and_changed_in_place,
+    deleting_a_client_ends_its_sessions_and_drops_its_codes,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -738,9 +740,18 @@ fn a_connection_lost_mid_query_is_told_apart_from_a_failed_query() {
 
 /// A public client of `127.0.0.1` with the refresh-token grant.
 fn oauth_client(db: &Db) -> tessera_domain::oauth::OAuthClient {
+    client_named(db, "tc_wiki", None)
+}
+
+/// A public client `client_id` of `tenant`, of `127.0.0.1` with the refresh-token grant.
+fn client_named(
+    db: &Db,
+    client_id: &str,
+    tenant: Option<tessera_domain::user::TenantId>,
+) -> tessera_domain::oauth::OAuthClient {
     use tessera_domain::oauth::{supported_scopes, ClientRequest, NewClient};
     use tessera_domain::ports::ClientRepository as _;
-    let new = NewClient::parse(
+    let mut new = NewClient::parse(
         &ClientRequest {
             client_name: "Wiki".into(),
             redirect_uris: vec![
@@ -754,8 +765,9 @@ fn oauth_client(db: &Db) -> tessera_domain::oauth::OAuthClient {
         &supported_scopes("openid profile email"),
     )
     .unwrap();
+    new.tenant_id = tenant;
     db.store
-        .create_client(&new, "tc_wiki", None, UnixTime(5))
+        .create_client(&new, client_id, None, UnixTime(5))
         .unwrap()
 }
 
@@ -933,4 +945,166 @@ fn sessions_keep_how_they_were_opened_and_for_which_client(db: &Db) {
         .unwrap()
         .unwrap();
     assert_eq!(opaque.amr.as_deref(), Some("pwd otp"));
+}
+
+fn clients_are_listed_in_id_order_by_tenant_and_changed_in_place(db: &Db) {
+    use tessera_domain::access::{Kind, Name, NewEntry};
+    use tessera_domain::oauth::{supported_scopes, AuthMethod, ClientRequest, NewClient};
+    use tessera_domain::ports::{AccessRepository as _, ClientRepository as _};
+    use tessera_domain::user::TenantId;
+    let acme = db
+        .store
+        .create_entry(
+            Kind::Tenant,
+            &NewEntry {
+                name: Name::parse("acme").unwrap(),
+                description: None,
+                active: true,
+            },
+            UnixTime(1),
+        )
+        .unwrap();
+    let acme = TenantId(acme.id);
+    let a = client_named(db, "tc_a", None);
+    let b = client_named(db, "tc_b", Some(acme));
+    client_named(db, "tc_c", None);
+    let ids = |tenant, after, limit| -> Vec<String> {
+        db.store
+            .list_clients(tenant, after, limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.client_id)
+            .collect()
+    };
+    assert_eq!(ids(None, None, 2), ["tc_a", "tc_b"]);
+    assert_eq!(ids(None, Some(b.id), 2), ["tc_c"]);
+    assert_eq!(ids(Some(acme), None, 10), ["tc_b"]);
+    assert!(ids(Some(acme), Some(b.id), 10).is_empty());
+
+    // The registration is replaced; the id, tenant, method, secret and creation time stay.
+    let mut new = NewClient::parse(
+        &ClientRequest {
+            client_name: "Renamed".into(),
+            redirect_uris: vec!["https://new.example/cb".into()],
+            token_endpoint_auth_method: Some("client_secret_post".into()),
+            first_party: Some(true),
+            ..ClientRequest::default()
+        },
+        &supported_scopes("openid"),
+    )
+    .unwrap();
+    new.tenant_id = None;
+    let updated = db.store.update_client(b.id, &new, UnixTime(9)).unwrap();
+    assert_eq!(updated.client_name, "Renamed");
+    assert_eq!(updated.redirect_uris, ["https://new.example/cb"]);
+    assert_eq!(updated.grant_types, ["authorization_code"]);
+    assert_eq!(updated.scope, "openid profile email");
+    assert!(updated.first_party);
+    assert_eq!(
+        (updated.id, updated.client_id.as_str(), updated.tenant_id),
+        (b.id, "tc_b", Some(acme))
+    );
+    assert_eq!(
+        (updated.auth_method, &updated.secret),
+        (AuthMethod::None, &None)
+    );
+    assert_eq!(
+        (updated.created_at, updated.updated_at),
+        (b.created_at, UnixTime(9))
+    );
+    assert_eq!(db.store.find_client("tc_b").unwrap(), Some(updated));
+    assert!(matches!(
+        db.store.update_client(999, &new, UnixTime(9)),
+        Err(UserError::NotFound)
+    ));
+
+    let digest = HashedToken::from_hex("new-secret".into());
+    assert!(db
+        .store
+        .set_client_secret(a.id, &digest, UnixTime(10))
+        .unwrap());
+    let stored = db.store.find_client("tc_a").unwrap().unwrap();
+    assert_eq!(
+        (stored.secret, stored.updated_at),
+        (Some(digest.clone()), UnixTime(10))
+    );
+    assert!(!db
+        .store
+        .set_client_secret(999, &digest, UnixTime(10))
+        .unwrap());
+}
+
+fn deleting_a_client_ends_its_sessions_and_drops_its_codes(db: &Db) {
+    use tessera_domain::ports::{AuthorizationCodes as _, ClientRepository as _, Redeemed};
+    let client = oauth_client(db);
+    let other = client_named(db, "tc_other", None);
+    let u = db
+        .store
+        .create_user(&new_user("joe", None), &hash(), UnixTime(1))
+        .unwrap();
+    db.store
+        .create_code(&new_code(&client, u.id, "code-jo", 110))
+        .unwrap();
+    let opened_for = |refresh: &str, client_id: &str| {
+        db.store
+            .create_session(
+                &NewSession {
+                    user_id: u.id,
+                    ip: None,
+                    user_agent: None,
+                    created_at: UnixTime(10),
+                    expires_at: UnixTime(1000),
+                    scope: Some("openid".into()),
+                    amr: Some("pwd".into()),
+                    client_id: Some(client_id.into()),
+                },
+                &HashedToken::from_hex(refresh.into()),
+            )
+            .unwrap()
+    };
+    let live = opened_for("r-1", "tc_wiki");
+    let ended = opened_for("r-2", "tc_wiki");
+    assert!(db
+        .store
+        .revoke_session(ended, "logout", UnixTime(20))
+        .unwrap());
+    opened_for("r-3", "tc_other");
+    session(&db.store, u.id, "r-4");
+
+    assert_eq!(
+        db.store.delete_client(client.id, UnixTime(30)).unwrap(),
+        Some(vec![live])
+    );
+    assert_eq!(db.store.find_client("tc_wiki").unwrap(), None);
+    assert!(matches!(
+        db.store
+            .redeem_code(&HashedToken::from_hex("code-jo".into()), UnixTime(31))
+            .unwrap(),
+        Redeemed::Unknown
+    ));
+    // Ended once, on the revocation list other nodes read; other sessions go on.
+    let revoked: Vec<_> = db
+        .store
+        .revocations_since(UnixTime(30))
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(revoked, [live]);
+    let revoked = |refresh: &str| {
+        db.store
+            .find_refresh(&HashedToken::from_hex(refresh.into()))
+            .unwrap()
+            .unwrap()
+            .session_revoked
+    };
+    assert_eq!(
+        [revoked("r-1"), revoked("r-3"), revoked("r-4")],
+        [true, false, false]
+    );
+    assert_eq!(
+        db.store.delete_client(client.id, UnixTime(40)).unwrap(),
+        None
+    );
+    assert_eq!(db.store.find_client("tc_other").unwrap(), Some(other));
 }

@@ -394,6 +394,27 @@ impl State {
         Some(opened)
     }
 
+    /// Deletes an OAuth client with its codes (`ON DELETE CASCADE`) and ends the live sessions
+    /// opened for it; `None` for an unknown client.
+    fn delete_client(&mut self, client_pk: i64, now: UnixTime) -> Option<Vec<SessionId>> {
+        let client_id = self.clients.get(client_pk)?.client.client_id.clone();
+        self.clients.delete(client_pk);
+        self.authorization_codes
+            .delete_where(|_, c| c.code.client_pk == client_pk);
+        let opened: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.client_id.as_deref() == Some(client_id.as_str()) && s.revoked_at.is_none()
+            })
+            .map(|(sid, _)| SessionId(sid))
+            .collect();
+        for session in &opened {
+            self.end_session(*session, "client_deleted", now);
+        }
+        Some(opened)
+    }
+
     // --- users ---------------------------------------------------------------------------------
 
     /// Users sharing a uniqueness space with `tenant` (`None`: the global users), but `except`.
@@ -1836,6 +1857,74 @@ impl ClientRepository for MemoryStore {
             .clients
             .find(|c| c.client.client_id == client_id)
             .map(|(_, c)| c.client.clone()))
+    }
+
+    fn list_clients(
+        &self,
+        tenant: Option<TenantId>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<OAuthClient>> {
+        let st = self.state();
+        Ok(st
+            .clients
+            .iter()
+            .filter(|&(id, row)| {
+                after.is_none_or(|a| id > a)
+                    && tenant.is_none_or(|t| row.client.tenant_id == Some(t))
+            })
+            .take(limit as usize)
+            .map(|(_, row)| row.client.clone())
+            .collect())
+    }
+
+    fn update_client(
+        &self,
+        client_pk: i64,
+        new: &NewClient,
+        now: UnixTime,
+    ) -> Result<OAuthClient, UserError> {
+        let mut st = self.state();
+        let row = st.clients.get_mut(client_pk).ok_or(UserError::NotFound)?;
+        let c = &mut row.client;
+        c.client_name = new.client_name.as_str().to_owned();
+        c.redirect_uris = new.redirect_uris.clone();
+        c.post_logout_redirect_uris = new.post_logout_redirect_uris.clone();
+        c.grant_types = new.grant_types.clone();
+        c.response_types = new.response_types.clone();
+        c.scope = new.scope.clone();
+        c.first_party = new.first_party;
+        c.updated_at = now;
+        Ok(c.clone())
+    }
+
+    fn set_client_secret(
+        &self,
+        client_pk: i64,
+        secret: &HashedToken,
+        now: UnixTime,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.state();
+        ensure!(
+            st.clients
+                .find(|c| c.client.secret.as_ref() == Some(secret))
+                .is_none(),
+            "unique: a client with this secret exists"
+        );
+        let Some(row) = st.clients.get_mut(client_pk) else {
+            return Ok(false);
+        };
+        row.client.secret = Some(secret.clone());
+        row.client.updated_at = now;
+        Ok(true)
+    }
+
+    fn delete_client(
+        &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        Ok(self.state().delete_client(client_pk, now))
     }
 }
 

@@ -46,6 +46,10 @@ const TOTP_PATTERN: &str = r"^[0-9]{6}$";
 const MFA_CODE_PATTERN: &str =
     r"^(?:[0-9]{6}|[a-hjkmnp-zA-HJKMNP-Z2-9]{5}-?[a-hjkmnp-zA-HJKMNP-Z2-9]{5})$";
 
+/// A client id as `OAuthProvider::create_client` makes them: `oauth::CLIENT_ID_PREFIX` and the
+/// unpadded base64url of 128 random bits.
+const CLIENT_ID_PATTERN: &str = r"^tc_[A-Za-z0-9_-]+$";
+
 /// The `token_format` values `TokenFormat::parse` knows.
 pub(crate) const TOKEN_FORMATS: [&str; 2] = ["jwt", "opaque"];
 /// The `session` value `routes::auth::wants_cookie` knows.
@@ -438,6 +442,20 @@ pub fn post_logout_redirect_uris_or_null() -> RefOr<Schema> {
         .into()
 }
 
+/// A parameter of a path, by its name: `client_id` is a registered client's id (`tc_…`); every
+/// other one is a row id, which the store assigns from 1.
+pub fn path_param(name: &str) -> ObjectBuilder {
+    match name {
+        "client_id" => string()
+            .pattern(Some(CLIENT_ID_PATTERN))
+            .description(Some("A registered client's `client_id`.")),
+        _ => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1)),
+    }
+}
+
 /// The grant types of a client registration, or `null`.
 pub fn client_grant_types_or_null() -> RefOr<Schema> {
     ArrayBuilder::new()
@@ -602,6 +620,9 @@ mod tests {
         assert_eq!(grant["oneOf"].as_array().unwrap().len(), 2);
         let token = value(oauth_token_body());
         assert_eq!(token["oneOf"].as_array().unwrap().len(), GRANT_TYPES.len());
+        assert!(CLIENT_ID_PATTERN.starts_with(&format!("^{}", oauth::CLIENT_ID_PREFIX)));
+        assert_eq!(value(path_param("id").into())["minimum"], 1);
+        assert_eq!(value(path_param("client_id").into())["type"], "string");
         let uris = value(redirect_uris());
         assert_eq!(uris["maxItems"], oauth::MAX_URIS);
         assert_eq!(uris["items"]["maxLength"], oauth::MAX_URI_LEN);

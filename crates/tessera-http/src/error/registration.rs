@@ -1,4 +1,5 @@
-//! `RegistrationError`: how `POST /oauth/clients` answers a refused registration, in the form of
+//! `RegistrationError`: how `POST /oauth/clients` (and `PUT /oauth/clients/{client_id}`, which
+//! replaces a registration) answers a refused registration, in the form of
 //! RFC 7591 §3.2.2: 400 with `invalid_redirect_uri` or `invalid_client_metadata` (with
 //! `error_description`, and the `message` and `fields` every Tessera error has). Failures the RFC
 //! has no code for are answered as the REST API does.

@@ -345,6 +345,11 @@ impl From<UserError> for ApiError {
                 message: why.to_owned(),
                 fields: BTreeMap::new(),
             },
+            UserError::PublicClient => Self::Conflict {
+                code: "public_client",
+                message: e.to_string(),
+                fields: BTreeMap::new(),
+            },
             UserError::WrongCurrentPassword => Self::Forbidden {
                 code: "invalid_current_password",
                 message: e.to_string(),

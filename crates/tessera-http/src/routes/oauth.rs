@@ -1,6 +1,7 @@
-//! The OpenID Connect endpoints of the route table: client registration and the authorization
-//! endpoint. (The token endpoint's authorization-code grant is in `credentials`; the sign-in page
-//! the authorization endpoint sends browsers to is in `crate::pages`.)
+//! The OpenID Connect endpoints of the route table: registering, listing, changing and deleting
+//! clients, and the authorization endpoint. (The token endpoint's authorization-code grant is in
+//! `credentials`; the sign-in page the authorization endpoint sends browsers to is in
+//! `crate::pages`.)
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,7 +9,7 @@ use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
 use tessera_domain::error::{AuthorizeError, TokenError};
 use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome, SsoSession};
 
-use crate::dto::{ClientBody, ClientResponse};
+use crate::dto::{ClientBody, ClientResponse, PageQuery, PageResponse};
 use crate::error::{ApiError, RegistrationError};
 use crate::extract::{request_context, Caller, JsonBody};
 use crate::pages;
@@ -29,6 +30,82 @@ pub async fn create_client(
         &client,
         secret.as_ref().map(|s| s.expose()),
     )))
+}
+
+/// `GET /oauth/clients`: a page of the clients the caller administers, never with a secret.
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let PageQuery { limit, after } = query.into_inner();
+    let page = state
+        .run(move |c| c.oauth.list_clients(&caller, limit, after))
+        .await?;
+    Ok(HttpResponse::Ok().json(PageResponse {
+        items: page
+            .items
+            .iter()
+            .map(|client| ClientResponse::new(client, None))
+            .collect(),
+        next_after: page.next_after,
+    }))
+}
+
+/// `GET /oauth/clients/{client_id}`: one client, without its secret.
+pub async fn get_client(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = client_id.into_inner();
+    let client = state
+        .run(move |c| c.oauth.get_client(&caller, &client_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(ClientResponse::new(&client, None)))
+}
+
+/// `PUT /oauth/clients/{client_id}`: replaces the registration (RFC 7592 §2.2); refusals as at
+/// registration (RFC 7591 §3.2.2).
+pub async fn put_client(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    client_id: web::Path<String>,
+    body: Result<JsonBody<ClientBody>, ApiError>,
+) -> Result<HttpResponse, RegistrationError> {
+    let req = body?.0.into_domain();
+    let client_id = client_id.into_inner();
+    let client = state
+        .run(move |c| c.oauth.update_client(&caller, &client_id, &req))
+        .await?;
+    Ok(HttpResponse::Ok().json(ClientResponse::new(&client, None)))
+}
+
+/// `DELETE /oauth/clients/{client_id}`: the client goes, and every session opened for it ends.
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = client_id.into_inner();
+    state
+        .run(move |c| c.oauth.delete_client(&caller, &client_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /oauth/clients/{client_id}/secret`: a new secret for a confidential client, in this
+/// answer only; the old one stops working.
+pub async fn rotate_client_secret(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = client_id.into_inner();
+    let (client, secret) = state
+        .run(move |c| c.oauth.rotate_secret(&caller, &client_id))
+        .await?;
+    Ok(no_store(HttpResponse::Ok()).json(ClientResponse::new(&client, Some(secret.expose()))))
 }
 
 /// `GET /oauth/authorize`: back to the client with a code (or an error it may see), to the sign-in

@@ -731,3 +731,115 @@ fn a_second_signal_stops_at_once() {
     assert!(!exit.success(), "a forced stop says so: {exit:?}");
     drop(stream);
 }
+
+#[test]
+fn the_client_commands_register_list_and_delete_openid_connect_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // On PostgreSQL when the suite runs there, as the user commands.
+    let db = tessera_testkit::on_postgres().then(tessera_store::scratch::ScratchDatabase::from_env);
+    let url = db.as_ref().map(|db| db.url.as_str());
+    let (ok, out, err) = tessera_on(d, url, &["init"], None);
+    assert!(ok, "{out}{err}");
+    let client_id_in = |out: &str| -> String {
+        out.split_whitespace()
+            .find(|w| w.starts_with("tc_"))
+            .expect("the client_id on standard output")
+            .to_owned()
+    };
+
+    let (ok, out, err) = tessera_on(
+        d,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Wiki",
+            "--redirect-uri",
+            "https://wiki.example/cb",
+            "--redirect-uri",
+            "http://127.0.0.1:9/cb",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile offline_access",
+        ],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+    let wiki = client_id_in(&out);
+    let secret = err
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("the secret on standard error")
+        .to_owned();
+    assert!(secret.starts_with("tsc_"), "{err}");
+    assert!(!out.contains(&secret));
+
+    let (ok, out, err) = tessera_on(
+        d,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Desktop",
+            "--redirect-uri",
+            "http://127.0.0.1:7/cb",
+            "--public",
+        ],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        !err.contains("client_secret"),
+        "a public client has none: {err}"
+    );
+    let desktop = client_id_in(&out);
+
+    let (ok, _, err) = tessera_on(
+        d,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Plain",
+            "--redirect-uri",
+            "http://wiki.example/cb",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("redirect_uris[0]: insecure"), "{err}");
+
+    let (ok, out, err) = tessera_on(d, url, &["client", "list"], None);
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&wiki))
+        .unwrap_or_else(|| panic!("{wiki} in {out}"));
+    for part in ["Wiki", "client_secret_basic", "https://wiki.example/cb"] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    let line = out
+        .lines()
+        .find(|l| l.contains(&desktop))
+        .unwrap_or_else(|| panic!("{desktop} in {out}"));
+    assert!(line.contains("none"), "{line}");
+    assert!(!out.contains("Plain") && !out.contains(&secret), "{out}");
+
+    let (ok, out, err) = tessera_on(d, url, &["client", "delete", &wiki], None);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = tessera_on(d, url, &["client", "list"], None);
+    assert!(ok);
+    assert!(!out.contains(&wiki) && out.contains(&desktop), "{out}");
+    let (ok, _, err) = tessera_on(d, url, &["client", "delete", &wiki], None);
+    assert!(!ok);
+    assert!(err.contains("no such client"), "{err}");
+}

@@ -701,3 +701,281 @@ async fn offline_access_gives_a_refresh_token_only_its_client_can_use() {
     .unwrap();
     assert_eq!(claims["client_id"], client_id.as_str());
 }
+
+/// The HTTP Basic credentials of a confidential client.
+fn basic(client_id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    )
+}
+
+/// The code exchange of a `client_secret_basic` client.
+async fn exchange_basic(app: &TestApp, client_id: &str, secret: &str, code: &str) -> Answer {
+    app.post_form(
+        "/oauth/token",
+        Some(&basic(client_id, secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn clients_are_listed_read_replaced_given_a_new_secret_and_deleted() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let a = register(
+        &app,
+        &admin,
+        json!({"client_name": "Billing", "redirect_uris": [REDIRECT]}),
+    )
+    .await;
+    let client_id = a.body["client_id"].as_str().unwrap().to_owned();
+    let secret = a.body["client_secret"].as_str().unwrap().to_owned();
+    let public_id = public_client(&app).await;
+    let path = format!("/oauth/clients/{client_id}");
+
+    // Listed a page at a time and read, never with a secret.
+    let a = app.get("/oauth/clients?limit=1", &admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(a.body["items"][0]["client_id"], client_id.as_str());
+    assert!(a.body["items"][0].get("client_secret").is_none());
+    let after = a.body["next_after"].as_i64().unwrap();
+    let a = app
+        .get(&format!("/oauth/clients?limit=1&after={after}"), &admin)
+        .await;
+    assert_eq!(a.body["items"][0]["client_id"], public_id.as_str());
+    assert!(a.body["next_after"].is_null(), "{:?}", a.body);
+    let a = app.get(&path, &admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["client_name"], "Billing");
+    assert_eq!(a.body["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(a.body.get("client_secret").is_none());
+
+    // Replaced whole; the client_id and the secret stay.
+    let a = app
+        .put(
+            &path,
+            &admin,
+            json!({
+                "client_name": "Billing 2",
+                "redirect_uris": [REDIRECT, "https://billing.example/cb"],
+                "scope": "openid profile",
+            }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["client_id"], client_id.as_str());
+    assert_eq!(a.body["client_name"], "Billing 2");
+    assert_eq!(
+        a.body["redirect_uris"],
+        json!([REDIRECT, "https://billing.example/cb"])
+    );
+    assert_eq!(a.body["scope"], "openid profile");
+    assert_eq!(a.body["token_endpoint_auth_method"], "client_secret_basic");
+    assert!(a.body.get("client_secret").is_none());
+    // Refused as a registration is, changing nothing.
+    let a = app
+        .put(
+            &path,
+            &admin,
+            json!({"client_name": "Evil", "redirect_uris": ["http://evil.example/cb"]}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_redirect_uri"),
+        "{:?}",
+        a.body
+    );
+    assert!(a.body["fields"]["redirect_uris[0]"].is_array());
+    let a = app
+        .put(
+            &path,
+            &admin,
+            json!({"client_name": "Evil", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::BAD_REQUEST, "invalid_client_metadata")
+    );
+    assert_eq!(
+        a.body["fields"]["token_endpoint_auth_method"],
+        json!(["immutable"])
+    );
+    assert_eq!(
+        app.get(&path, &admin).await.body["client_name"],
+        "Billing 2"
+    );
+
+    // The secret still works after the update.
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = exchange_basic(&app, &client_id, &secret, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["scope"], "openid profile");
+    let first_access = a.body["access_token"].as_str().unwrap().to_owned();
+
+    // A new secret, shown once; the old one is refused from now on.
+    let a = app
+        .post(&format!("{path}/secret"), Some(&admin), json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(a.body["client_id"], client_id.as_str());
+    let new_secret = a.body["client_secret"].as_str().unwrap().to_owned();
+    assert!(new_secret.starts_with("tsc_") && new_secret != secret);
+    assert!(app
+        .get(&path, &admin)
+        .await
+        .body
+        .get("client_secret")
+        .is_none());
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = exchange_basic(&app, &client_id, &secret, &code).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
+    let a = exchange_basic(&app, &client_id, &new_secret, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let second_access = a.body["access_token"].as_str().unwrap().to_owned();
+    let a = app
+        .post(
+            &format!("/oauth/clients/{public_id}/secret"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::CONFLICT, "public_client")
+    );
+
+    // Deleted: every token issued to it ends, and it is gone.
+    let a = app.delete(&path, Some(&admin), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    for access in [&first_access, &second_access] {
+        let a = app.get("/auth/userinfo", access).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::UNAUTHORIZED, "token_revoked")
+        );
+    }
+    for a in [
+        app.get(&path, &admin).await,
+        app.delete(&path, Some(&admin), None).await,
+        app.post(&format!("{path}/secret"), Some(&admin), json!({}))
+            .await,
+        app.put(
+            &path,
+            &admin,
+            json!({"client_name": "Billing", "redirect_uris": [REDIRECT]}),
+        )
+        .await,
+        app.get("/oauth/clients/tc_unknown", &admin).await,
+        app.get("/oauth/clients/42", &admin).await,
+    ] {
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{:?}",
+            a.body
+        );
+    }
+    let a = app.get("/oauth/clients", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1);
+    for (event, count) in [
+        ("client_updated", 1),
+        ("client_secret_rotated", 1),
+        ("client_deleted", 1),
+    ] {
+        let audit = app.get(&format!("/audit?event={event}"), &admin).await;
+        assert_eq!(
+            audit.body["items"].as_array().unwrap().len(),
+            count,
+            "{event}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_admins_manage_clients_and_tenant_admins_only_their_tenants() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let global_id = public_client(&app).await;
+    let path = format!("/oauth/clients/{global_id}");
+    let body = json!({"client_name": "Mine", "redirect_uris": [REDIRECT]});
+
+    app.create_user(&admin, "bob").await;
+    let (bob, _) = app.login("bob", USER_PASSWORD).await;
+    for a in [
+        app.get("/oauth/clients", &bob).await,
+        app.get(&path, &bob).await,
+        app.put(&path, &bob, body.clone()).await,
+        app.post(&format!("{path}/secret"), Some(&bob), json!({}))
+            .await,
+        app.delete(&path, Some(&bob), None).await,
+    ] {
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{:?}",
+            a.body
+        );
+    }
+
+    // A tenant admin manages their tenant's clients; another's is not there for them.
+    let acme = app.create_entry(&admin, "/tenants", "acme").await;
+    let a = app
+        .post(
+            "/users",
+            Some(&admin),
+            json!({"username": "boss", "password": USER_PASSWORD, "roles": ["admin", "user"], "tenant_id": acme}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let a = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"username": "boss", "password": USER_PASSWORD, "tenant": "acme"}),
+        )
+        .await;
+    let boss = a.body["access_token"].as_str().unwrap().to_owned();
+    let a = register(&app, &boss, body.clone()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert_eq!(a.body["tenant_id"], acme);
+    let own_id = a.body["client_id"].as_str().unwrap().to_owned();
+    let a = app.get("/oauth/clients", &boss).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(a.body["items"][0]["client_id"], own_id.as_str());
+    let a = app
+        .put(&format!("/oauth/clients/{own_id}"), &boss, body.clone())
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    for a in [
+        app.get(&path, &boss).await,
+        app.put(&path, &boss, body.clone()).await,
+        app.delete(&path, Some(&boss), None).await,
+    ] {
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{:?}",
+            a.body
+        );
+    }
+    let a = app.get("/oauth/clients", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
+}

@@ -631,3 +631,235 @@ fn a_sign_in_with_a_second_factor_says_so_in_the_id_token() {
     assert_eq!(id.amr, ["pwd", "otp"]);
     assert_eq!(id.email.as_deref(), Some("mia@example.com"));
 }
+
+fn basic(client: &OAuthClient, secret: &PlainToken) -> PresentedClient {
+    PresentedClient {
+        client_id: client.client_id.clone(),
+        secret: Some(PlainToken::new(secret.expose().to_owned())),
+        method: AuthMethod::ClientSecretBasic,
+    }
+}
+
+#[test]
+fn tenant_admins_see_only_their_tenants_clients_and_others_none() {
+    let (h, admin) = setup();
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    create_with(&h, &admin, "ann", &["admin", "user"], Some(acme));
+    create_with(&h, &admin, "bob", &["user"], None);
+    let ann = principal(
+        &h,
+        &jwt_login(&h, "ann", USER_PW, Some("acme")).access_token,
+    );
+    let bob = principal(&h, &jwt_login(&h, "bob", USER_PW, None).access_token);
+    let global = public_client(&h, &admin);
+    let (own, _) = register(&h, &ann, &registration("client_secret_basic"));
+    let oauth = &h.core.oauth;
+
+    let ids = |p: &Principal| -> Vec<String> {
+        let page = oauth.list_clients(p, None, None).unwrap();
+        page.items.into_iter().map(|c| c.client_id).collect()
+    };
+    assert_eq!(
+        ids(&admin),
+        [global.client_id.clone(), own.client_id.clone()]
+    );
+    assert_eq!(ids(&ann), std::slice::from_ref(&own.client_id));
+    assert_eq!(oauth.get_client(&ann, &own.client_id).unwrap(), own);
+
+    // Another tenant's client is not there for a tenant admin, whatever they try.
+    let other = global.client_id.as_str();
+    let update = registration("none");
+    for outcome in [
+        oauth.get_client(&ann, other).map(|_| ()),
+        oauth.update_client(&ann, other, &update).map(|_| ()),
+        oauth.rotate_secret(&ann, other).map(|_| ()),
+        oauth.delete_client(&ann, other),
+        oauth.get_client(&ann, "tc_unknown").map(|_| ()),
+        oauth.get_client(&admin, "tc_unknown").map(|_| ()),
+        oauth.get_client(&admin, "not-a-client-id").map(|_| ()),
+    ] {
+        assert!(matches!(outcome, Err(UserError::NotFound)), "{outcome:?}");
+    }
+    assert!(oauth.get_client(&admin, other).is_ok());
+    // Someone who administers no client is refused, known client or not.
+    assert!(matches!(
+        oauth.list_clients(&bob, None, None),
+        Err(UserError::Forbidden(_))
+    ));
+    for id in [other, "tc_unknown"] {
+        assert!(matches!(
+            oauth.get_client(&bob, id),
+            Err(UserError::Forbidden(_))
+        ));
+    }
+
+    // Pages in the order of registration.
+    let first = oauth.list_clients(&admin, Some(1), None).unwrap();
+    assert_eq!(first.items, std::slice::from_ref(&global));
+    let next = oauth
+        .list_clients(&admin, Some(1), first.next_after)
+        .unwrap();
+    assert_eq!(next.items, [own]);
+    assert_eq!(next.next_after, None);
+    let err = oauth.list_clients(&admin, Some(0), None).unwrap_err();
+    assert_eq!(fields(&err), [("limit".to_owned(), vec!["out_of_range"])]);
+}
+
+#[test]
+fn an_update_replaces_the_registration_and_keeps_the_id_and_the_secret() {
+    let (h, admin, _, sso) = world();
+    let (client, secret) = register(&h, &admin, &registration("client_secret_basic"));
+    let secret = secret.unwrap();
+    let change = ClientRequest {
+        client_name: "Wiki 2".into(),
+        redirect_uris: vec![REDIRECT.into(), "https://wiki.example/cb".into()],
+        scope: Some("openid profile".into()),
+        ..ClientRequest::default()
+    };
+    let updated = h
+        .core
+        .oauth
+        .update_client(&admin, &client.client_id, &change)
+        .unwrap();
+    assert_eq!(updated.client_name, "Wiki 2");
+    assert_eq!(updated.redirect_uris, [REDIRECT, "https://wiki.example/cb"]);
+    assert_eq!(updated.scope, "openid profile");
+    assert_eq!(
+        (&updated.client_id, &updated.secret, updated.auth_method),
+        (
+            &client.client_id,
+            &client.secret,
+            AuthMethod::ClientSecretBasic
+        )
+    );
+    assert_eq!(
+        h.core.oauth.get_client(&admin, &client.client_id).unwrap(),
+        updated
+    );
+    let audit = h.audit_entries();
+    let last = audit.last().unwrap();
+    assert_eq!(last.event, Event::ClientUpdated);
+    assert!(last
+        .details
+        .contains(&("changed".into(), "client_name,redirect_uris,scope".into())));
+    // The secret still authenticates the client.
+    let code = code_for(&h, &updated, &sso);
+    assert!(exchange(&h, &basic(&updated, &secret), &code, VERIFIER).is_ok());
+
+    // The method and the tenant cannot change; a refused update changes nothing.
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    for (bad, field, rule) in [
+        (
+            ClientRequest {
+                token_endpoint_auth_method: Some("none".into()),
+                ..change.clone()
+            },
+            "token_endpoint_auth_method",
+            "immutable",
+        ),
+        (
+            ClientRequest {
+                tenant_id: Some(acme),
+                ..change.clone()
+            },
+            "tenant",
+            "immutable",
+        ),
+        (
+            ClientRequest {
+                redirect_uris: vec!["http://wiki.example/cb".into()],
+                ..change.clone()
+            },
+            "redirect_uris[0]",
+            "insecure",
+        ),
+    ] {
+        let err = h
+            .core
+            .oauth
+            .update_client(&admin, &client.client_id, &bad)
+            .unwrap_err();
+        assert_eq!(fields(&err), [(field.to_owned(), vec![rule])]);
+    }
+    let unchanged = ClientRequest {
+        token_endpoint_auth_method: Some("client_secret_basic".into()),
+        ..change
+    };
+    assert!(h
+        .core
+        .oauth
+        .update_client(&admin, &client.client_id, &unchanged)
+        .is_ok());
+    assert_eq!(
+        h.core.oauth.get_client(&admin, &client.client_id).unwrap(),
+        updated
+    );
+    assert_eq!(audited(&h, Event::ClientUpdated, Outcome::Success), 2);
+}
+
+#[test]
+fn deleting_a_client_ends_the_sessions_it_opened_and_spends_its_codes() {
+    let (h, admin) = setup();
+    let client = public_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let code = code_for(&h, &client, &sso);
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    let waiting = code_for(&h, &client, &sso);
+
+    h.core
+        .oauth
+        .delete_client(&admin, &client.client_id)
+        .unwrap();
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&tokens.access_token),
+        Err(TokenError::Revoked)
+    );
+    assert!(matches!(
+        exchange(&h, &public(&client), &waiting, VERIFIER),
+        Err(OAuthGrantError::InvalidClient)
+    ));
+    assert!(matches!(
+        h.core.oauth.get_client(&admin, &client.client_id),
+        Err(UserError::NotFound)
+    ));
+    assert!(matches!(
+        h.core.oauth.delete_client(&admin, &client.client_id),
+        Err(UserError::NotFound)
+    ));
+    assert_eq!(audited(&h, Event::ClientDeleted, Outcome::Success), 1);
+    // The browser session the user signed in with is not the client's: it goes on.
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+}
+
+#[test]
+fn a_new_secret_replaces_the_old_one_at_once() {
+    let (h, admin, public_one, sso) = world();
+    let (client, old) = register(&h, &admin, &registration("client_secret_basic"));
+    let old = old.unwrap();
+    let (rotated, new) = h
+        .core
+        .oauth
+        .rotate_secret(&admin, &client.client_id)
+        .unwrap();
+    assert!(new.expose().starts_with("tsc_"));
+    assert_ne!(new.expose(), old.expose());
+    assert_eq!(rotated.secret, Some(h.ports.secrets.digest(&new)));
+    assert_eq!(
+        h.core.oauth.get_client(&admin, &client.client_id).unwrap(),
+        rotated
+    );
+    let code = code_for(&h, &client, &sso);
+    assert!(matches!(
+        exchange(&h, &basic(&client, &old), &code, VERIFIER),
+        Err(OAuthGrantError::InvalidClient)
+    ));
+    assert!(exchange(&h, &basic(&client, &new), &code, VERIFIER).is_ok());
+    assert_eq!(audited(&h, Event::ClientSecretRotated, Outcome::Success), 1);
+    // A public client has no secret to replace.
+    assert!(matches!(
+        h.core.oauth.rotate_secret(&admin, &public_one.client_id),
+        Err(UserError::PublicClient)
+    ));
+}
