@@ -358,6 +358,21 @@ pub fn is_client_id(client_id: &str) -> bool {
     client_id.starts_with(CLIENT_ID_PREFIX)
 }
 
+/// Whether `client_id` has the shape Tessera gives client ids (`tc_` and at most 64 URL-safe
+/// characters): anything else names no client and is never looked up (a NUL byte, for one, is
+/// not even a valid PostgreSQL text parameter).
+fn well_formed_client_id(client_id: &str) -> bool {
+    client_id
+        .strip_prefix(CLIENT_ID_PREFIX)
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && rest.len() <= 64
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+}
+
 /// The scopes a client may register: `openid`, the configured ones (`tokens.scope`), then
 /// `profile`, `email` and `offline_access`, each once.
 pub fn supported_scopes(configured: &str) -> Vec<String> {
@@ -863,11 +878,7 @@ impl OAuthProvider {
     /// `NotFound` for those who may administer some client, and `Forbidden` for others, as for
     /// an existing one; another tenant's client is `NotFound`, never `Forbidden`.
     fn target_client(&self, actor: &Principal, client_id: &str) -> Result<OAuthClient, UserError> {
-        let found = if is_client_id(client_id) {
-            self.clients.find_client(client_id)?
-        } else {
-            None
-        };
+        let found = self.lookup(client_id)?;
         match found {
             Some(client) => {
                 authorize(actor, administer(client.tenant_id))?;
@@ -927,8 +938,7 @@ impl OAuthProvider {
         let client_id = non_empty(&req.client_id)
             .ok_or_else(|| no_redirect("invalid_request", "client_id is missing"))?;
         let client = self
-            .clients
-            .find_client(client_id)?
+            .lookup(client_id)?
             .ok_or_else(|| no_redirect("invalid_client", "no client has this client_id"))?;
         let redirect_uri = non_empty(&req.redirect_uri)
             .ok_or_else(|| no_redirect("invalid_request", "redirect_uri is missing"))?;
@@ -1120,9 +1130,23 @@ impl OAuthProvider {
                     "the code is invalid",
                 ))
             }
-            Redeemed::Replayed { issued_session } => {
+            // Only the code's own client ends what the code opened: anyone else holding a used
+            // code (from a history or a log) must not be able to end another client's session.
+            Redeemed::Replayed {
+                client_pk,
+                issued_session,
+            } if client_pk == client.id => {
                 self.revoke_replayed(&client, issued_session, context, now)?;
                 return Err(OAuthGrantError::InvalidGrant("the code was already used"));
+            }
+            Redeemed::Replayed { .. } => {
+                return Err(self.grant_failed(
+                    &client,
+                    None,
+                    context,
+                    "wrong_client",
+                    "the code was issued to another client",
+                ))
             }
         };
         if let Some((reason, description)) = self.refusal(&client, &record, exchange, now) {
@@ -1168,13 +1192,22 @@ impl OAuthProvider {
         }
     }
 
+    /// The client `client_id` names; an id of the wrong shape names none.
+    fn lookup(&self, client_id: &str) -> anyhow::Result<Option<OAuthClient>> {
+        if well_formed_client_id(client_id) {
+            self.clients.find_client(client_id)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The client of a token request, if it authenticated as it registered to.
     fn authenticate_client(
         &self,
         presented: &PresentedClient,
         context: &RequestContext,
     ) -> Result<OAuthClient, OAuthGrantError> {
-        let found = self.clients.find_client(&presented.client_id)?;
+        let found = self.lookup(&presented.client_id)?;
         match found {
             Some(client) if self.credentials_fit(&client, presented) => Ok(client),
             _ => {

@@ -561,8 +561,12 @@ pub struct CodeRecord {
 pub enum Redeemed {
     /// First use: it is marked used now. Its expiry is for the caller to check.
     Fresh(CodeRecord),
-    /// It had been used already; its first redemption opened this session (if it got that far).
-    Replayed { issued_session: Option<SessionId> },
+    /// It had been used already, by the client `client_pk` (the code's own); its first redemption
+    /// opened this session (if it got that far).
+    Replayed {
+        client_pk: i64,
+        issued_session: Option<SessionId>,
+    },
     /// No such code (or it was pruned).
     Unknown,
 }

@@ -275,14 +275,18 @@ impl AuthorizationCodes for Store {
                 .context("cannot read an authorization code")?;
             return Ok(Redeemed::Fresh(record(row)));
         }
-        let used: Option<Option<i64>> = authorization_codes::table
+        let used: Option<(i64, Option<i64>)> = authorization_codes::table
             .filter(authorization_codes::code_hash.eq(digest.as_str()))
-            .select(authorization_codes::issued_session_id)
+            .select((
+                authorization_codes::client_pk,
+                authorization_codes::issued_session_id,
+            ))
             .first(&mut *conn)
             .optional()
             .context("cannot read an authorization code")?;
         Ok(match used {
-            Some(session) => Redeemed::Replayed {
+            Some((client_pk, session)) => Redeemed::Replayed {
+                client_pk,
                 issued_session: session.map(SessionId),
             },
             None => Redeemed::Unknown,

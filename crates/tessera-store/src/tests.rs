@@ -848,7 +848,8 @@ fn a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session(db: &D
         o,
         Redeemed::Fresh(_)
             | Redeemed::Replayed {
-                issued_session: None
+                issued_session: None,
+                ..
             }
     )));
     let record = fresh[0];
@@ -872,7 +873,8 @@ fn a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session(db: &D
     db.store.attach_session(record.id, issued).unwrap();
     assert!(matches!(
         db.store.redeem_code(&digest, UnixTime(61)).unwrap(),
-        Redeemed::Replayed { issued_session: Some(s) } if s == issued
+        Redeemed::Replayed { client_pk, issued_session: Some(s) }
+            if s == issued && client_pk == client.id
     ));
     assert!(matches!(
         db.store

@@ -1966,6 +1966,7 @@ impl AuthorizationCodes for MemoryStore {
         };
         if row.used_at.is_some() {
             return Ok(Redeemed::Replayed {
+                client_pk: row.code.client_pk,
                 issued_session: row.issued_session,
             });
         }

@@ -374,6 +374,9 @@ async fn a_client_or_redirect_uri_that_cannot_be_trusted_gets_a_page_and_no_redi
         vec![("redirect_uri", "http://127.0.0.1:9/elsewhere")],
         vec![("redirect_uri", "")],
         vec![("client_id", "tc_unknown")],
+        // Not even a valid PostgreSQL text parameter: never looked up, so no 500 on any backend.
+        vec![("client_id", "tc_\0")],
+        vec![("client_id", "tc_x\u{e9}")],
     ] {
         let res = b
             .get(authorize_url(&app, &client_id, &extra))
@@ -389,6 +392,11 @@ async fn a_client_or_redirect_uri_that_cannot_be_trusted_gets_a_page_and_no_redi
         let page = res.text().await.unwrap();
         assert!(page.contains("not valid"), "{page}");
     }
+    let a = exchange(&app, "tc_\0", "tac_unknown").await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client")
+    );
 }
 
 #[tokio::test]

@@ -465,6 +465,12 @@ fn a_replayed_code_revokes_the_session_it_opened() {
     let code = code_for(&h, &client, &sso);
     let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
     assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    // Another client holding the used code cannot end what it opened.
+    let other = public_client(&h, &admin);
+    invalid_grant(exchange(&h, &public(&other), &code, VERIFIER));
+    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert_eq!(audited(&h, Event::CodeReplayed, Outcome::Failure), 0);
+    // Its own client replaying it does.
     invalid_grant(exchange(&h, &public(&client), &code, VERIFIER));
     assert_eq!(
         h.core.gate.authenticate_jwt(&tokens.access_token),
