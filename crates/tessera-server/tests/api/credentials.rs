@@ -793,9 +793,14 @@ async fn opaque_tokens_expire_and_are_pruned_by_the_background_job() {
     assert!(pruned, "the expired opaque token is still stored");
 }
 
-/// `oauth2`'s async HTTP client, carried by reqwest.
-async fn oauth2_http(req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
-    let res = reqwest::Client::new()
+/// `oauth2`'s (and `openidconnect`'s) async HTTP client, carried by reqwest, which follows no
+/// redirect (as those crates' documentation asks, against SSRF).
+pub(crate) async fn oauth2_http(
+    req: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
         .request(req.method().clone(), req.uri().to_string())
         .headers(req.headers().clone())
         .body(req.body().clone())

@@ -24,7 +24,7 @@ pub(crate) async fn oidc_app() -> TestApp {
 }
 
 /// A browser: it keeps cookies, and follows no redirect by itself.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -26,7 +26,10 @@ use openidconnect::{
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
-use tessera_testkit::{spawn_app_with, TestApp, ADMIN_PASSWORD};
+use tessera_testkit::{TestApp, ADMIN_PASSWORD};
+
+use crate::credentials::oauth2_http;
+use crate::oidc::{browser, oidc_app, param};
 
 /// The application's redirect URI: never requested, its `Location` is read instead.
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -37,14 +40,6 @@ const PYTHON_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A server whose issuer is its own address (discovery refuses a document whose issuer is not the
 /// URL it was asked at), with cookies a plain-HTTP browser sends back.
-async fn rp_app() -> TestApp {
-    spawn_app_with(|s| {
-        s.tokens.issuer = None;
-        s.cookies.secure = false;
-    })
-    .await
-}
-
 /// Registers a client of `REDIRECT` that authenticates with `method` at the token endpoint;
 /// returns its id and its secret (none for a public client).
 async fn register(app: &TestApp, method: &str) -> (String, Option<String>) {
@@ -65,41 +60,6 @@ async fn register(app: &TestApp, method: &str) -> (String, Option<String>) {
     let secret = a.body["client_secret"].as_str().map(str::to_owned);
     assert_eq!(secret.is_some(), method != "none", "{:?}", a.body);
     (a.body["client_id"].as_str().unwrap().to_owned(), secret)
-}
-
-/// The HTTP client handed to `openidconnect` (its `oauth2` async HTTP client interface), carried
-/// by reqwest, which follows no redirect (as the crate's documentation asks, against SSRF).
-async fn rp_http(req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?
-        .request(req.method().clone(), req.uri().to_string())
-        .headers(req.headers().clone())
-        .body(req.body().clone())
-        .send()
-        .await?;
-    let mut out = oauth2::http::Response::builder().status(res.status());
-    for (name, value) in res.headers() {
-        out = out.header(name, value);
-    }
-    Ok(out
-        .body(res.bytes().await?.to_vec())
-        .expect("a valid response"))
-}
-
-/// A browser: it keeps cookies, and follows no redirect by itself.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// The character an HTML character reference (`amp`, `#39`, `#x2F`, …) stands for.
@@ -222,7 +182,7 @@ async fn openidconnect_sign_in(
     secret: Option<String>,
     auth_type: AuthType,
 ) -> (String, String) {
-    let http = |req| rp_http(req);
+    let http = |req| oauth2_http(req);
     let issuer = IssuerUrl::new(app.address.clone()).unwrap();
     let metadata = CoreProviderMetadata::discover_async(issuer, &http)
         .await
@@ -328,7 +288,7 @@ async fn openidconnect_sign_in(
 
 #[tokio::test]
 async fn an_openidconnect_client_discovers_signs_in_and_verifies_the_id_token() {
-    let app = rp_app().await;
+    let app = oidc_app().await;
     let admin = app.admin_token().await;
     let admin_sub = app.get("/auth/userinfo", &admin).await.body["sub"]
         .as_str()
@@ -393,7 +353,7 @@ async fn run_python(script: &str, args: Vec<String>) -> (ExitStatus, String, Str
 #[tokio::test]
 #[ignore = "needs python3 with Authlib (pip install authlib joserfc requests); CI installs them and runs ignored tests in its second pass"]
 async fn a_python_authlib_client_signs_in_and_validates_the_id_token() {
-    let app = rp_app().await;
+    let app = oidc_app().await;
     let admin = app.admin_token().await;
     let admin_sub = app.get("/auth/userinfo", &admin).await.body["sub"]
         .as_str()
