@@ -1114,7 +1114,7 @@ impl OAuthProvider {
         exchange: &CodeExchange,
         context: &RequestContext,
     ) -> Result<OidcTokens, OAuthGrantError> {
-        let client = self.authenticate_client(presented, context)?;
+        let client = self.authenticate_client(presented, context, Event::CodeExchanged)?;
         let now = self.clock.now();
         let record = match self
             .codes
@@ -1184,11 +1184,11 @@ impl OAuthProvider {
         presented: &PresentedClient,
         context: &RequestContext,
     ) -> Result<String, OAuthGrantError> {
-        let client = self.authenticate_client(presented, context)?;
+        let client = self.authenticate_client(presented, context, Event::Refresh)?;
         if client.may_refresh() {
             Ok(client.client_id)
         } else {
-            Err(OAuthGrantError::InvalidClient)
+            Err(self.client_refused(presented, context, Event::Refresh, "unauthorized_client"))
         }
     }
 
@@ -1201,28 +1201,39 @@ impl OAuthProvider {
         }
     }
 
-    /// The client of a token request, if it authenticated as it registered to.
+    /// The client of a token request for `grant` (the audit event of that grant), if it
+    /// authenticated as it registered to.
     fn authenticate_client(
         &self,
         presented: &PresentedClient,
         context: &RequestContext,
+        grant: Event,
     ) -> Result<OAuthClient, OAuthGrantError> {
         let found = self.lookup(&presented.client_id)?;
         match found {
             Some(client) if self.credentials_fit(&client, presented) => Ok(client),
-            _ => {
-                self.audit.record(
-                    Audit::new(Event::CodeExchanged, Outcome::Failure)
-                        .from(context)
-                        .detail("reason", "invalid_client")
-                        .detail(
-                            "client_id",
-                            presented.client_id.chars().take(64).collect::<String>(),
-                        ),
-                );
-                Err(OAuthGrantError::InvalidClient)
-            }
+            _ => Err(self.client_refused(presented, context, grant, "invalid_client")),
         }
+    }
+
+    /// Audits a client refused at the token endpoint for `grant`, saying why.
+    fn client_refused(
+        &self,
+        presented: &PresentedClient,
+        context: &RequestContext,
+        grant: Event,
+        reason: &'static str,
+    ) -> OAuthGrantError {
+        self.audit.record(
+            Audit::new(grant, Outcome::Failure)
+                .from(context)
+                .detail("reason", reason)
+                .detail(
+                    "client_id",
+                    presented.client_id.chars().take(64).collect::<String>(),
+                ),
+        );
+        OAuthGrantError::InvalidClient
     }
 
     /// A confidential client presents its secret by its registered method; a public client

@@ -584,11 +584,12 @@ fn offline_access_brings_a_refresh_token_that_only_its_client_can_use() {
             .refresh_for(&refresh, &ctx(), None, Some(&other.client_id)),
         Err(AuthError::InvalidGrant)
     ));
-    // A client registered without the refresh grant may not refresh at all.
+    // A client registered without the refresh grant may not refresh at all; audited as a refresh.
     assert!(matches!(
         h.core.oauth.refresh_client(&public(&other), &ctx()),
         Err(OAuthGrantError::InvalidClient)
     ));
+    assert_eq!(audited(&h, Event::Refresh, Outcome::Failure), 1);
     // Its own client: a rotated pair, the new access token for that client.
     let id = h
         .core
