@@ -576,6 +576,7 @@ impl Authentication {
             now,
             p.secrets.new_jwt_id(),
             Grant {
+                audience: self.tokens.audiences.clone(),
                 roles,
                 scope: scope.clone(),
                 client_id: key.id.to_string(),

@@ -63,6 +63,30 @@ pub struct ClaimRules {
 impl ClaimRules {
     /// Checks time, issuer and audience of claims whose signature has already been verified.
     pub fn check(&self, claims: &AccessClaims, now: UnixTime) -> Result<(), TokenError> {
+        self.check_time_and_issuer(claims, now)?;
+        if !claims.audience.iter().any(|a| self.audiences.contains(a)) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(())
+    }
+
+    /// As `check`, where the token may also be for the registered OAuth client it was issued to
+    /// (its `aud` names its own `client_id`): what the UserInfo endpoint takes (OIDC Core §5.3).
+    pub fn check_for_client(&self, claims: &AccessClaims, now: UnixTime) -> Result<(), TokenError> {
+        self.check_time_and_issuer(claims, now)?;
+        let own_client = crate::oauth::is_client_id(&claims.client_id)
+            && claims.audience.contains(&claims.client_id);
+        if !own_client && !claims.audience.iter().any(|a| self.audiences.contains(a)) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(())
+    }
+
+    fn check_time_and_issuer(
+        &self,
+        claims: &AccessClaims,
+        now: UnixTime,
+    ) -> Result<(), TokenError> {
         if now.seconds() >= claims.expires_at.seconds().saturating_add(self.leeway) {
             return Err(TokenError::Expired);
         }
@@ -71,9 +95,6 @@ impl ClaimRules {
         }
         if claims.issuer != self.issuer {
             return Err(TokenError::WrongIssuer);
-        }
-        if !claims.audience.iter().any(|a| self.audiences.contains(a)) {
-            return Err(TokenError::WrongAudience);
         }
         Ok(())
     }
@@ -137,6 +158,36 @@ mod tests {
         assert_eq!(
             rules().check(&c, UnixTime(500)),
             Err(TokenError::WrongAudience)
+        );
+    }
+
+    #[test]
+    fn a_client_token_is_for_its_own_client_only_where_the_client_is_allowed() {
+        let mut c = claims();
+        c.client_id = "tc_wiki".into();
+        c.audience = vec!["tc_wiki".into()];
+        assert_eq!(
+            rules().check(&c, UnixTime(500)),
+            Err(TokenError::WrongAudience)
+        );
+        assert_eq!(rules().check_for_client(&c, UnixTime(500)), Ok(()));
+        // Another client's audience, or a client id that is not a registered client's, is not it.
+        c.audience = vec!["tc_other".into()];
+        assert_eq!(
+            rules().check_for_client(&c, UnixTime(500)),
+            Err(TokenError::WrongAudience)
+        );
+        let mut own = claims();
+        own.audience = vec!["c".into()];
+        assert_eq!(
+            rules().check_for_client(&own, UnixTime(500)),
+            Err(TokenError::WrongAudience)
+        );
+        // Time and issuer still count.
+        c.audience = vec!["tc_wiki".into()];
+        assert_eq!(
+            rules().check_for_client(&c, UnixTime(1_005)),
+            Err(TokenError::Expired)
         );
     }
 }

@@ -249,6 +249,22 @@ impl Gate {
     pub fn authenticate_jwt(&self, token: &str) -> Result<Principal, TokenError> {
         let claims = self.codec.decode(token)?;
         self.rules.check(&claims, self.clock.now())?;
+        self.jwt_principal(claims)
+    }
+
+    /// As `authenticate_jwt`, where the token may also be one whose only audience is the
+    /// registered OAuth client it was issued to: the UserInfo endpoint's rule
+    /// (`ClaimRules::check_for_client`).
+    ///
+    /// # Errors
+    /// The `TokenError` that says why the token is refused.
+    pub fn authenticate_jwt_for_client(&self, token: &str) -> Result<Principal, TokenError> {
+        let claims = self.codec.decode(token)?;
+        self.rules.check_for_client(&claims, self.clock.now())?;
+        self.jwt_principal(claims)
+    }
+
+    fn jwt_principal(&self, claims: crate::claims::AccessClaims) -> Result<Principal, TokenError> {
         if self.revocations.contains(claims.session_id) {
             return Err(TokenError::Revoked);
         }

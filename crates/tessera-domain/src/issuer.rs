@@ -65,9 +65,10 @@ pub enum Issued {
     Access(IssuedAccess),
 }
 
-/// What an access token grants: its roles, scope and client.
+/// What an access token grants: its audience, roles, scope and client.
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
+    pub audience: Vec<String>,
     pub roles: Vec<String>,
     pub scope: String,
     pub client_id: String,
@@ -159,11 +160,7 @@ impl Issuer {
             .create_session(new, &self.secrets.digest(&refresh))?;
         self.enforce_session_limit(user.id)?;
         let scope = self.scope_of(new.scope.as_deref());
-        let grant = Grant {
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            scope: scope.clone(),
-            client_id: client_id.to_owned(),
-        };
+        let grant = self.grant(user, scope.clone(), client_id);
         let access_token = self.sign_access(
             user,
             session,
@@ -274,11 +271,7 @@ impl Issuer {
         client_id: &str,
     ) -> Result<IssuedTokens, AuthError> {
         let t = &self.tokens;
-        let grant = Grant {
-            roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            scope: scope.clone(),
-            client_id: client_id.to_owned(),
-        };
+        let grant = self.grant(user, scope.clone(), client_id);
         let access_token = self.sign_access(user, session, issued_at, jwt_id, grant)?;
         self.observer.token_issued("access_jwt");
         self.observer.token_issued("refresh");
@@ -291,6 +284,36 @@ impl Issuer {
             user_id: user.id,
             session_id: session,
         })
+    }
+
+    /// What an access token of `user` for `client_id` with `scope` grants. Tessera's own client
+    /// (and an API key's) gets the configured audiences and the user's roles. A registered OAuth
+    /// client gets itself as the audience and no roles: its token tells it who signed in (at the
+    /// UserInfo endpoint) and nothing else accepts it. Only when it was granted an API scope
+    /// (one of `tokens.scope` beyond the OpenID Connect ones, which it registered and the user
+    /// consented to) does its token also name the configured audiences, with the user's roles, so
+    /// that the resource servers of those audiences take it.
+    pub(crate) fn grant(&self, user: &User, scope: String, client_id: &str) -> Grant {
+        let roles = || user.roles.iter().map(|r| r.as_str().to_owned()).collect();
+        if !crate::oauth::is_client_id(client_id) {
+            return Grant {
+                audience: self.tokens.audiences.clone(),
+                roles: roles(),
+                scope,
+                client_id: client_id.to_owned(),
+            };
+        }
+        let mut audience = vec![client_id.to_owned()];
+        let api = crate::oauth::grants_api(&scope);
+        if api {
+            audience.extend(self.tokens.audiences.iter().cloned());
+        }
+        Grant {
+            audience,
+            roles: if api { roles() } else { Vec::new() },
+            scope,
+            client_id: client_id.to_owned(),
+        }
     }
 
     /// Signs an access token for `user` in `session` with what `grant` allows.
@@ -306,7 +329,7 @@ impl Issuer {
         let claims = AccessClaims {
             issuer: t.issuer.clone(),
             subject: user.id,
-            audience: t.audiences.clone(),
+            audience: grant.audience,
             expires_at: issued_at.plus(t.access_ttl),
             issued_at,
             not_before: issued_at,

@@ -358,6 +358,13 @@ pub fn is_client_id(client_id: &str) -> bool {
     client_id.starts_with(CLIENT_ID_PREFIX)
 }
 
+/// Whether `scope` holds an API scope: one of the configured `tokens.scope` values beyond the
+/// OpenID Connect ones (`OIDC_SCOPES`), which a client may only have been granted after
+/// registering it. It decides whether a client's access token is for Tessera's audiences too.
+pub fn grants_api(scope: &str) -> bool {
+    scope.split_whitespace().any(|s| !OIDC_SCOPES.contains(&s))
+}
+
 /// Whether `client_id` has the shape Tessera gives client ids (`tc_` and at most 64 URL-safe
 /// characters): anything else names no client and is never looked up (a NUL byte, for one, is
 /// not even a valid PostgreSQL text parameter).
@@ -1132,11 +1139,10 @@ impl OAuthProvider {
             }
             // Only the code's own client ends what the code opened: anyone else holding a used
             // code (from a history or a log) must not be able to end another client's session.
-            Redeemed::Replayed {
-                client_pk,
-                issued_session,
-            } if client_pk == client.id => {
-                self.revoke_replayed(&client, issued_session, context, now)?;
+            Redeemed::Replayed { code_id, client_pk } if client_pk == client.id => {
+                // A first exchange still opening its session finds the mark and revokes it.
+                let issued = self.codes.mark_replayed(code_id, now)?;
+                self.revoke_replayed(&client, issued, context, now)?;
                 return Err(OAuthGrantError::InvalidGrant("the code was already used"));
             }
             Redeemed::Replayed { .. } => {
@@ -1354,7 +1360,14 @@ impl OAuthProvider {
         new.amr = Some(record.amr.clone());
         new.client_id = Some(client.client_id.clone());
         let issued = self.issuer.open_for_client(user, &new, &client.client_id)?;
-        self.codes.attach_session(record.id, issued.session_id)?;
+        if self.codes.attach_session(record.id, issued.session_id)? {
+            // The code was presented again while this exchange was under way: what it opened
+            // goes at once, as it would have had the replay come a moment later.
+            self.revoke_replayed(client, Some(issued.session_id), context, now)?;
+            return Err(OAuthGrantError::InvalidGrant(
+                "the code was presented twice",
+            ));
+        }
         let id_token = self.codec.sign_id_token(
             &self.id_claims(client, record, user, now),
             &issued.access_token,
@@ -1412,6 +1425,47 @@ impl OAuthProvider {
                 .as_ref()
                 .filter(|_| email)
                 .map(|e| e.as_str().to_owned()),
+        }
+    }
+}
+
+/// The claims of the UserInfo endpoint (OIDC Core §5.3) about the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub subject: UserId,
+    pub preferred_username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub updated_at: Option<UnixTime>,
+}
+
+impl UserInfo {
+    /// What `caller`'s token may learn of `user`, the user it is for. Tessera's own tokens learn
+    /// everything there is. A registered client's token learns what its granted scope reveals
+    /// (OIDC Core §5.4), as its ID token does: `sub` always, `profile` the username, the name and
+    /// `updated_at`, `email` the e-mail address, and the roles only with an API scope
+    /// (`grants_api`), as its access token carries them.
+    pub fn of(user: &User, caller: &Principal) -> Self {
+        let everything = !caller.issued_to_oauth_client();
+        let profile = everything || has_scope(&caller.scope, "profile");
+        let email = everything || has_scope(&caller.scope, "email");
+        let roles = everything || grants_api(&caller.scope);
+        Self {
+            subject: user.id,
+            preferred_username: profile.then(|| user.username.as_str().to_owned()),
+            name: user
+                .display_name
+                .as_ref()
+                .filter(|_| profile)
+                .map(|d| d.as_str().to_owned()),
+            email: user
+                .email
+                .as_ref()
+                .filter(|_| email)
+                .map(|e| e.as_str().to_owned()),
+            roles: roles.then(|| user.roles.iter().map(|r| r.as_str().to_owned()).collect()),
+            updated_at: profile.then_some(user.updated_at),
         }
     }
 }
@@ -1533,6 +1587,13 @@ mod tests {
         assert!(!is_code_verifier(&"a".repeat(42)));
         assert!(!is_code_verifier(&"a".repeat(129)));
         assert!(!is_code_verifier(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn only_a_scope_beyond_openid_connects_is_an_api_scope() {
+        assert!(!grants_api("openid profile email offline_access"));
+        assert!(!grants_api(""));
+        assert!(grants_api("openid api:read"));
     }
 
     #[test]

@@ -561,12 +561,9 @@ pub struct CodeRecord {
 pub enum Redeemed {
     /// First use: it is marked used now. Its expiry is for the caller to check.
     Fresh(CodeRecord),
-    /// It had been used already, by the client `client_pk` (the code's own); its first redemption
-    /// opened this session (if it got that far).
-    Replayed {
-        client_pk: i64,
-        issued_session: Option<SessionId>,
-    },
+    /// It had been used already. `client_pk` is the code's own client: only it may have what
+    /// the code opened revoked (`AuthorizationCodes::mark_replayed`).
+    Replayed { code_id: i64, client_pk: i64 },
     /// No such code (or it was pruned).
     Unknown,
 }
@@ -582,8 +579,17 @@ pub trait AuthorizationCodes: Send + Sync {
     /// get `Replayed`.
     fn redeem_code(&self, digest: &HashedToken, now: UnixTime) -> anyhow::Result<Redeemed>;
 
-    /// Records the session the redemption of code `code_id` opened, for revoking it on a replay.
-    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<()>;
+    /// Records the session the redemption of code `code_id` opened, for revoking it on a replay,
+    /// and says whether the code was replayed (`mark_replayed`) while the session was being
+    /// opened: then the caller revokes it itself.
+    ///
+    /// # Errors
+    /// MUST be atomic with `mark_replayed`: of the two, the later one sees what the earlier did.
+    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<bool>;
+
+    /// Marks code `code_id` replayed at `now` and returns the session its
+    /// first redemption opened, if it was attached yet.
+    fn mark_replayed(&self, code_id: i64, now: UnixTime) -> anyhow::Result<Option<SessionId>>;
 }
 
 /// Consecutive failed logins, per `LockoutKey`.

@@ -8,7 +8,7 @@ use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::credentials::{ApiKey, TokenCheck};
 use tessera_domain::issuer::{IssuedAccess, IssuedTokens};
-use tessera_domain::oauth::{ClientRequest, OAuthClient, OidcTokens};
+use tessera_domain::oauth::{ClientRequest, OAuthClient, OidcTokens, UserInfo};
 use tessera_domain::password::Password;
 use tessera_domain::ports::SessionInfo;
 use tessera_domain::principal::Principal;
@@ -124,27 +124,31 @@ impl From<&User> for UserResponse {
 }
 
 /// OpenID Connect UserInfo claims. `updated_at` is seconds since the epoch, as OIDC Core §5.1 says.
+/// A registered client's token gets the claims of its granted scopes only (`UserInfo::of`).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UserInfoResponse {
     pub sub: String,
-    pub preferred_username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub roles: Vec<String>,
-    pub updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
-impl From<&User> for UserInfoResponse {
-    fn from(u: &User) -> Self {
+impl From<UserInfo> for UserInfoResponse {
+    fn from(u: UserInfo) -> Self {
         Self {
-            sub: u.id.0.to_string(),
-            preferred_username: u.username.as_str().to_owned(),
-            email: u.email.as_ref().map(|e| e.as_str().to_owned()),
-            name: u.display_name.as_ref().map(|d| d.as_str().to_owned()),
-            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            updated_at: u.updated_at.seconds(),
+            sub: u.subject.0.to_string(),
+            preferred_username: u.preferred_username,
+            email: u.email,
+            name: u.name,
+            roles: u.roles,
+            updated_at: u.updated_at.map(|t| t.seconds()),
         }
     }
 }

@@ -238,6 +238,23 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 /// # Errors
 /// 401 for a missing or refused credential.
 pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, ApiError> {
+    authenticate_as(req, renew, false).await
+}
+
+/// As `authenticate`, where an access token may also be one whose only audience is the OAuth
+/// client it was issued to: what the UserInfo endpoint takes (`Gate::authenticate_jwt_for_client`).
+///
+/// # Errors
+/// 401 for a missing or refused credential.
+pub async fn authenticate_for_client(req: &HttpRequest) -> Result<Principal, ApiError> {
+    authenticate_as(req, true, true).await
+}
+
+async fn authenticate_as(
+    req: &HttpRequest,
+    renew: bool,
+    for_client: bool,
+) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?
@@ -251,6 +268,8 @@ pub async fn authenticate(req: &HttpRequest, renew: bool) -> Result<Principal, A
         state
             .read(move |c| c.gate.authenticate_credential(&token, renew))
             .await?
+    } else if for_client {
+        state.core.gate.authenticate_jwt_for_client(&token)?
     } else {
         state.core.gate.authenticate_jwt(&token)?
     };

@@ -235,7 +235,7 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
         id: i64, code_hash: String, client_pk: i64, user_id: i64, sso_session_id: Option<i64>,
         redirect_uri: String, scope: String, nonce: Option<String>, code_challenge: String,
         auth_time: i64, amr: String, created_at: i64, expires_at: i64, used_at: Option<i64>,
-        issued_session_id: Option<i64>,
+        issued_session_id: Option<i64>, replayed_at: Option<i64>,
     });
     debug_assert_eq!(report.tables.len(), TABLES.len());
     Ok(report)

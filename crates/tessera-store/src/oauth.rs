@@ -275,31 +275,42 @@ impl AuthorizationCodes for Store {
                 .context("cannot read an authorization code")?;
             return Ok(Redeemed::Fresh(record(row)));
         }
-        let used: Option<(i64, Option<i64>)> = authorization_codes::table
+        let used: Option<(i64, i64)> = authorization_codes::table
             .filter(authorization_codes::code_hash.eq(digest.as_str()))
-            .select((
-                authorization_codes::client_pk,
-                authorization_codes::issued_session_id,
-            ))
+            .select((authorization_codes::id, authorization_codes::client_pk))
             .first(&mut *conn)
             .optional()
             .context("cannot read an authorization code")?;
         Ok(match used {
-            Some((client_pk, session)) => Redeemed::Replayed {
-                client_pk,
-                issued_session: session.map(SessionId),
-            },
+            Some((code_id, client_pk)) => Redeemed::Replayed { code_id, client_pk },
             None => Redeemed::Unknown,
         })
     }
 
-    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<()> {
+    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<bool> {
         let mut conn = self.conn()?;
         let _turn = crate::sqlite_writer(&conn);
-        diesel::update(authorization_codes::table.find(code_id))
-            .set(authorization_codes::issued_session_id.eq(session.0))
-            .execute(&mut *conn)
-            .context("cannot record the session of an authorization code")?;
-        Ok(())
+        // One statement, so that it and `mark_replayed` are ordered by the row's lock (or
+        // SQLite's single writer): the later of the two sees what the earlier one wrote.
+        let replayed: Option<Option<i64>> =
+            diesel::update(authorization_codes::table.find(code_id))
+                .set(authorization_codes::issued_session_id.eq(session.0))
+                .returning(authorization_codes::replayed_at)
+                .get_result(&mut *conn)
+                .optional()
+                .context("cannot record the session of an authorization code")?;
+        Ok(replayed.flatten().is_some())
+    }
+
+    fn mark_replayed(&self, code_id: i64, now: UnixTime) -> anyhow::Result<Option<SessionId>> {
+        let mut conn = self.conn()?;
+        let _turn = crate::sqlite_writer(&conn);
+        let issued: Option<Option<i64>> = diesel::update(authorization_codes::table.find(code_id))
+            .set(authorization_codes::replayed_at.eq(now.seconds()))
+            .returning(authorization_codes::issued_session_id)
+            .get_result(&mut *conn)
+            .optional()
+            .context("cannot mark an authorization code replayed")?;
+        Ok(issued.flatten().map(SessionId))
     }
 }

@@ -257,6 +257,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         issued_session_id -> Nullable<BigInt>,
+        replayed_at -> Nullable<BigInt>,
     }
 }
 

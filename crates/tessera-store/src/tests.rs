@@ -844,14 +844,9 @@ fn a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session(db: &D
         })
         .collect();
     assert_eq!(fresh.len(), 1, "{outcomes:?}");
-    assert!(outcomes.iter().all(|o| matches!(
-        o,
-        Redeemed::Fresh(_)
-            | Redeemed::Replayed {
-                issued_session: None,
-                ..
-            }
-    )));
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Redeemed::Fresh(_) | Redeemed::Replayed { .. })));
     let record = fresh[0];
     assert_eq!(
         (
@@ -869,13 +864,19 @@ fn a_code_is_redeemed_once_even_when_raced_and_a_replay_names_its_session(db: &D
         Some(tessera_domain::token::SessionId(77))
     );
 
+    // A replay before the first exchange attached its session leaves a mark that the attaching
+    // sees; one after it learns the session.
+    let replay = || match db.store.redeem_code(&digest, UnixTime(61)).unwrap() {
+        Redeemed::Replayed { code_id, client_pk } => {
+            assert_eq!((code_id, client_pk), (record.id, client.id));
+            db.store.mark_replayed(code_id, UnixTime(61)).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(replay(), None);
     let issued = session(&db.store, u.id, "issued");
-    db.store.attach_session(record.id, issued).unwrap();
-    assert!(matches!(
-        db.store.redeem_code(&digest, UnixTime(61)).unwrap(),
-        Redeemed::Replayed { client_pk, issued_session: Some(s) }
-            if s == issued && client_pk == client.id
-    ));
+    assert!(db.store.attach_session(record.id, issued).unwrap());
+    assert_eq!(replay(), Some(issued));
     assert!(matches!(
         db.store
             .redeem_code(&HashedToken::from_hex("never".into()), UnixTime(61))

@@ -307,6 +307,7 @@ struct CodeRow {
     code: NewCode,
     used_at: Option<UnixTime>,
     issued_session: Option<SessionId>,
+    replayed_at: Option<UnixTime>,
 }
 
 impl CodeRow {
@@ -1948,6 +1949,7 @@ impl AuthorizationCodes for MemoryStore {
             code: new.clone(),
             used_at: None,
             issued_session: None,
+            replayed_at: None,
         });
         Ok(())
     }
@@ -1966,19 +1968,32 @@ impl AuthorizationCodes for MemoryStore {
         };
         if row.used_at.is_some() {
             return Ok(Redeemed::Replayed {
+                code_id: id,
                 client_pk: row.code.client_pk,
-                issued_session: row.issued_session,
             });
         }
         row.used_at = Some(now);
         Ok(Redeemed::Fresh(row.record(id)))
     }
 
-    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<()> {
-        if let Some(row) = self.state().authorization_codes.get_mut(code_id) {
-            row.issued_session = Some(session);
-        }
-        Ok(())
+    fn attach_session(&self, code_id: i64, session: SessionId) -> anyhow::Result<bool> {
+        Ok(match self.state().authorization_codes.get_mut(code_id) {
+            Some(row) => {
+                row.issued_session = Some(session);
+                row.replayed_at.is_some()
+            }
+            None => false,
+        })
+    }
+
+    fn mark_replayed(&self, code_id: i64, now: UnixTime) -> anyhow::Result<Option<SessionId>> {
+        Ok(match self.state().authorization_codes.get_mut(code_id) {
+            Some(row) => {
+                row.replayed_at = Some(now);
+                row.issued_session
+            }
+            None => None,
+        })
     }
 }
 

@@ -10,12 +10,13 @@ use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use tessera_domain::credentials::TokenFormat;
 use tessera_domain::issuer::{Issued, IssuedAccess, IssuedTokens, SessionKind};
+use tessera_domain::oauth::UserInfo;
 
 use crate::dto::{
     AccessResponse, LoginBody, RefreshBody, RevokeBody, TokenResponse, UserInfoResponse,
 };
 use crate::error::ApiError;
-use crate::extract::{authenticate, Caller, ClientInfo, FormOrJson, JsonBody};
+use crate::extract::{authenticate_for_client, Caller, ClientInfo, FormOrJson, JsonBody};
 use crate::routes::credentials::no_store;
 use crate::AppState;
 
@@ -158,10 +159,13 @@ pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, true).await?;
-    let me = caller.user_id;
-    let user = state
-        .read(move |c| c.accounts.get_user(&caller, me))
+    let caller = authenticate_for_client(&req).await?;
+    let info = state
+        .read(move |c| {
+            c.accounts
+                .get_user(&caller, caller.user_id)
+                .map(|user| UserInfo::of(&user, &caller))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(UserInfoResponse::from(&user)))
+    Ok(HttpResponse::Ok().json(UserInfoResponse::from(info)))
 }

@@ -311,19 +311,27 @@ async fn the_code_flow_signs_in_once_and_hands_out_tokens_an_independent_library
         b64(&Sha256::digest(access.as_bytes())[..16]).as_str()
     );
 
-    // The access token is good at the UserInfo endpoint, and nowhere else in Tessera's API.
+    // The access token is for the client alone, without the user's roles: good at the UserInfo
+    // endpoint, refused by the rest of Tessera's API and by check-token.
+    let payload = jwt_payload(&access);
+    assert_eq!(payload["aud"], json!(client_id));
+    assert_eq!(payload["client_id"], json!(client_id));
+    assert!(
+        payload.get("roles").is_none_or(|r| r == &json!([])),
+        "{payload}"
+    );
     let me = app.get("/auth/userinfo", &access).await;
     assert_eq!(
         (me.status, me.body["preferred_username"].clone()),
         (StatusCode::OK, json!("admin"))
     );
-    let a = app.get("/auth/profile", &access).await;
-    assert_eq!(
-        (a.status, a.error()),
-        (StatusCode::FORBIDDEN, "insufficient_scope")
-    );
-    let a = app.get("/users", &access).await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(me.body.get("roles").is_none(), "{:?}", me.body);
+    for path in ["/auth/profile", "/users"] {
+        let a = app.get(path, &access).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path}: {:?}", a.body);
+    }
+    let a = app.post("/check-token", Some(&access), json!({})).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
 
     // Signed in once: the next authorization needs no password.
     let res = b
@@ -346,6 +354,62 @@ async fn the_code_flow_signs_in_once_and_hands_out_tokens_an_independent_library
     assert_eq!(
         (a.status, a.error()),
         (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+}
+
+/// The claims of a JWT, read without checking it (the server checks it; this looks inside).
+fn jwt_payload(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn an_api_scope_puts_the_configured_audience_and_the_roles_in_a_clients_token() {
+    let app = spawn_app_with(|s| {
+        s.tokens.issuer = None;
+        s.cookies.secure = false;
+        s.tokens.scope = "openid profile email api:read".into();
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let a = register(
+        &app,
+        &admin,
+        json!({"client_name": "Reports", "redirect_uris": [REDIRECT],
+               "token_endpoint_auth_method": "none", "scope": "openid api:read"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let client_id = a.body["client_id"].as_str().unwrap().to_owned();
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[("scope", "openid profile api:read")]);
+    let (code, _) = code_for(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    // `profile` was not registered, so it is not granted.
+    assert_eq!(a.body["scope"], "openid api:read");
+    let access = a.body["access_token"].as_str().unwrap().to_owned();
+    let payload = jwt_payload(&access);
+    assert_eq!(payload["aud"], json!([client_id, "tessera"]), "{payload}");
+    assert_eq!(payload["roles"], json!(["admin", "user"]), "{payload}");
+
+    // The resource servers of the configured audience take it; Tessera's own API does not.
+    let a = app.post("/check-token", Some(&access), json!({})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app.get("/auth/profile", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    // UserInfo says what the granted scope reveals: no `profile`, so the subject and the roles.
+    let me = app.get("/auth/userinfo", &access).await;
+    assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+    assert_eq!(
+        me.body,
+        json!({"sub": me.body["sub"], "roles": ["admin", "user"]})
     );
 }
 

@@ -410,7 +410,17 @@ fn a_code_buys_an_access_token_for_the_client_and_an_id_token_once() {
     let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
     assert_eq!(tokens.scope, "openid profile email");
     assert!(tokens.refresh_token.is_none(), "no offline_access asked");
-    let caller = h.core.gate.authenticate_jwt(&tokens.access_token).unwrap();
+    // For the client alone: not a token of Tessera's audience, and without the user's roles.
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&tokens.access_token).err(),
+        Some(TokenError::WrongAudience)
+    );
+    let caller = h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&tokens.access_token)
+        .unwrap();
+    assert!(caller.roles.is_empty(), "{:?}", caller.roles);
     assert_eq!(caller.client_id, client.client_id);
     assert_eq!(caller.user_id, sso.user_id);
     assert!(caller.issued_to_oauth_client());
@@ -464,16 +474,26 @@ fn a_replayed_code_revokes_the_session_it_opened() {
     let sso = h.core.gate.sso_session(&cookie).unwrap();
     let code = code_for(&h, &client, &sso);
     let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
-    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&tokens.access_token)
+        .is_ok());
     // Another client holding the used code cannot end what it opened.
     let other = public_client(&h, &admin);
     invalid_grant(exchange(&h, &public(&other), &code, VERIFIER));
-    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&tokens.access_token)
+        .is_ok());
     assert_eq!(audited(&h, Event::CodeReplayed, Outcome::Failure), 0);
     // Its own client replaying it does.
     invalid_grant(exchange(&h, &public(&client), &code, VERIFIER));
     assert_eq!(
-        h.core.gate.authenticate_jwt(&tokens.access_token),
+        h.core
+            .gate
+            .authenticate_jwt_for_client(&tokens.access_token),
         Err(TokenError::Revoked)
     );
     assert_eq!(audited(&h, Event::CodeReplayed, Outcome::Failure), 1);
@@ -603,7 +623,11 @@ fn offline_access_brings_a_refresh_token_that_only_its_client_can_use() {
         .refresh_for(&refresh, &ctx(), None, Some(&id))
         .unwrap();
     assert_ne!(refreshed.refresh_token.expose(), refresh.expose());
-    let caller = principal(&h, &refreshed.access_token);
+    let caller = h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&refreshed.access_token)
+        .unwrap();
     assert_eq!(caller.client_id, client.client_id);
     assert!(caller.issued_to_oauth_client());
 }
@@ -812,7 +836,11 @@ fn deleting_a_client_ends_the_sessions_it_opened_and_spends_its_codes() {
     let sso = h.core.gate.sso_session(&cookie).unwrap();
     let code = code_for(&h, &client, &sso);
     let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
-    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&tokens.access_token)
+        .is_ok());
     let waiting = code_for(&h, &client, &sso);
 
     h.core
@@ -820,7 +848,9 @@ fn deleting_a_client_ends_the_sessions_it_opened_and_spends_its_codes() {
         .delete_client(&admin, &client.client_id)
         .unwrap();
     assert_eq!(
-        h.core.gate.authenticate_jwt(&tokens.access_token),
+        h.core
+            .gate
+            .authenticate_jwt_for_client(&tokens.access_token),
         Err(TokenError::Revoked)
     );
     assert!(matches!(
