@@ -95,6 +95,9 @@ events! {
     CodeIssued => "code_issued",
     CodeExchanged => "code_exchanged",
     CodeReplayed => "code_replayed",
+    ConsentGranted => "consent_granted",
+    ConsentDenied => "consent_denied",
+    ConsentRevoked => "consent_revoked",
 }
 
 impl fmt::Display for Event {

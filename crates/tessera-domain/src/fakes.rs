@@ -217,6 +217,7 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         observer: observer.clone(),
         clients: store.clone(),
         codes: store.clone(),
+        consents: store.clone(),
     };
     let mut settings = Settings::new(token_settings());
     change(&mut settings);

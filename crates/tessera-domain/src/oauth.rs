@@ -3,8 +3,9 @@
 //! token, an ID token and (with `offline_access`) a refresh token.
 //!
 //! The front door reads the browser's single sign-on session (`Gate::sso_session`), calls
-//! `OAuthProvider::authorize`, and either sends the user to sign in first or back to the client
-//! with a code; the client then calls `OAuthProvider::exchange_code` from its back end.
+//! `OAuthProvider::authorize`, and either sends the user to sign in first, asks them to consent
+//! (then calls `OAuthProvider::decide_consent` with their answer), or sends them back to the
+//! client with a code; the client then calls `OAuthProvider::exchange_code` from its back end.
 
 use std::sync::Arc;
 
@@ -15,7 +16,8 @@ use crate::error::{AuthorizeError, FieldErrors, OAuthGrantError, UserError};
 use crate::issuer::Issuer;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuthorizationCodes, ClientRepository, Clock, CodeRecord,
-    NewCode, Observer, Redeemed, SecretTokens, SessionRepository, UserRepository,
+    ConsentRepository, NewCode, Observer, Redeemed, SecretTokens, SessionRepository,
+    UserRepository,
 };
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -110,10 +112,49 @@ pub struct OAuthClient {
     pub response_types: Vec<String>,
     /// The scopes it may be granted, space-separated; always with `openid`.
     pub scope: String,
-    /// Tessera's own application (for the consent step to come); stored, not used yet.
+    /// Tessera's own application, trusted by the operator who registered it: its users are never
+    /// asked for consent.
     pub first_party: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// What a user consented to give a client: remembered, so that the next authorization of the
+/// same scopes (or fewer) does not ask again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The client's row id (`OAuthClient::id`).
+    pub client_pk: i64,
+    /// The client's public id and name, for the user to recognise it.
+    pub client_id: String,
+    pub client_name: String,
+    /// The scopes granted, space-separated, each once: every scope the user ever consented to
+    /// give this client (`merged_scope`).
+    pub scope: String,
+    /// When the user first consented.
+    pub created_at: UnixTime,
+    /// When the user last consented to more.
+    pub updated_at: UnixTime,
+}
+
+impl Consent {
+    /// Whether the user consented to every scope of `scope` (space-separated).
+    pub fn covers(&self, scope: &str) -> bool {
+        scope.split_whitespace().all(|s| has_scope(&self.scope, s))
+    }
+}
+
+/// The scopes of `held` and then those of `added` not in it, each once, space-separated: what a
+/// consent says once the user has consented to `added` too. Consents only grow; the user revokes
+/// a consent whole.
+pub fn merged_scope(held: &str, added: &str) -> String {
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in held.split_whitespace().chain(added.split_whitespace()) {
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    scopes.join(" ")
 }
 
 impl OAuthClient {
@@ -478,7 +519,7 @@ impl AuthorizationRequest {
 
     /// The request to send again once the user has signed in: without what asked for a fresh
     /// sign-in (`prompt=login`, `max_age=0`), which that sign-in has just satisfied, so that it
-    /// does not ask again.
+    /// does not ask again. `prompt=consent` stays: the sign-in is no consent.
     fn after_login(&self) -> Self {
         let mut next = self.clone();
         next.prompt = self
@@ -522,6 +563,19 @@ pub enum AuthorizeOutcome {
         /// The name of the client's tenant, whose users sign in to it.
         tenant: Option<String>,
     },
+    /// The user must say whether the client may have what it asks for (the client is not first
+    /// party, and the user has not consented to every scope yet, or the client asked with
+    /// `prompt=consent`); their answer goes to `OAuthProvider::decide_consent` with `request`.
+    Consent {
+        /// The request to decide, as it came.
+        request: Box<AuthorizationRequest>,
+        /// The client's registered name, for the user to recognise it.
+        client_name: String,
+        /// The scopes the client would be granted, in the client's order.
+        scopes: Vec<String>,
+        /// The username of who is signed in, so that they see whose data they give.
+        username: String,
+    },
     /// Back to the client's redirect URI with a code.
     Code {
         redirect_uri: String,
@@ -561,21 +615,22 @@ pub struct OidcTokens {
     pub refresh_token: Option<PlainToken>,
 }
 
-/// What `prompt` asks for. `consent` and `select_account` are accepted and ask for nothing: there
-/// is no consent step yet and a browser holds one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Prompt {
-    Default,
-    /// Never show a page: an error if the user is not signed in.
-    None,
+/// What `prompt` asks for (OIDC Core §3.1.2.1): `login` and `consent` may come together, `none`
+/// comes alone. `select_account` is accepted and asks for nothing: a browser holds one session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Prompt {
+    /// Never show a page: an error if the user would have to sign in or consent.
+    none: bool,
     /// Always sign in again.
-    Login,
+    login: bool,
+    /// Always ask for consent, even when the user consented before.
+    consent: bool,
 }
 
 impl Prompt {
     fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
         let Some(raw) = raw else {
-            return Ok(Self::Default);
+            return Ok(Self::default());
         };
         let values: Vec<&str> = raw.split_whitespace().collect();
         if values
@@ -584,17 +639,13 @@ impl Prompt {
         {
             return Err("prompt has a value this server does not know");
         }
-        if values.contains(&"none") {
-            return if values.len() == 1 {
-                Ok(Self::None)
-            } else {
-                Err("prompt=none cannot be combined with another value")
-            };
+        if values.contains(&"none") && values.len() > 1 {
+            return Err("prompt=none cannot be combined with another value");
         }
-        Ok(if values.contains(&"login") {
-            Self::Login
-        } else {
-            Self::Default
+        Ok(Self {
+            none: values.contains(&"none"),
+            login: values.contains(&"login"),
+            consent: values.contains(&"consent"),
         })
     }
 }
@@ -665,6 +716,7 @@ fn is_code_verifier(s: &str) -> bool {
 pub struct OAuthProvider {
     pub(crate) clients: Arc<dyn ClientRepository>,
     pub(crate) codes: Arc<dyn AuthorizationCodes>,
+    pub(crate) consents: Arc<dyn ConsentRepository>,
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) access: Arc<dyn AccessRepository>,
     pub(crate) sessions: Arc<dyn SessionRepository>,
@@ -897,13 +949,16 @@ impl OAuthProvider {
 
     /// The authorization endpoint: checks the request, then sends the user to sign in first
     /// (nobody is signed in, or not to the client's tenant, or longer ago than `max_age`, or the
-    /// client asked with `prompt=login`) or back to the client with a code for the signed-in
-    /// user. A code is good for `CODE_TTL` seconds, once.
+    /// client asked with `prompt=login`), asks them to consent (the client is not first party,
+    /// and the user has not yet consented to every scope it would be granted, or it asked with
+    /// `prompt=consent`), or sends them back to the client with a code for the signed-in user. A
+    /// code is good for `CODE_TTL` seconds, once.
     ///
     /// # Errors
     /// `NoRedirect` for a missing or unknown client, or a missing or unregistered redirect URI;
-    /// `Redirect` for anything else wrong (RFC 6749 §4.1.2.1), and `login_required` for
-    /// `prompt=none` when a sign-in would be needed.
+    /// `Redirect` for anything else wrong (RFC 6749 §4.1.2.1), `login_required` for
+    /// `prompt=none` when a sign-in would be needed, and `consent_required` for `prompt=none`
+    /// when the user would be asked for consent (OIDC Core §3.1.2.6).
     pub fn authorize(
         &self,
         req: &AuthorizationRequest,
@@ -912,6 +967,132 @@ impl OAuthProvider {
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
         let checked = self.check(req)?;
         let now = self.clock.now();
+        let s = match self.signed_in(req, &checked, sso, now)? {
+            Ok(s) => s,
+            Err(login) => return Ok(login),
+        };
+        if !self.needs_consent(&checked, s)? {
+            return self.issue_code(&checked, s, now, context);
+        }
+        if checked.prompt.none {
+            return Err(checked.refuse(
+                "consent_required",
+                "the user must consent, and prompt=none forbids asking",
+            ));
+        }
+        let Some(user) = self.users.get_user(s.user_id)?.filter(|u| u.active) else {
+            return self.login_first(req, &checked);
+        };
+        Ok(AuthorizeOutcome::Consent {
+            request: Box::new(req.clone()),
+            client_name: checked.client.client_name.clone(),
+            scopes: checked
+                .scope
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            username: user.username.as_str().to_owned(),
+        })
+    }
+
+    /// The user's answer on the consent page to `req` (the request `authorize` answered with
+    /// `AuthorizeOutcome::Consent`): the request is checked again as `authorize` checks it, and
+    /// the user must still be signed in as it requires (else they sign in first, as there). On
+    /// `approve` the consent is remembered (with what the user consented to before) and the
+    /// user goes back to the client with a code; otherwise back with `access_denied`.
+    ///
+    /// # Errors
+    /// As `authorize`, and `access_denied` when the user declined.
+    pub fn decide_consent(
+        &self,
+        req: &AuthorizationRequest,
+        sso: Option<&SsoSession>,
+        approve: bool,
+        context: &RequestContext,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let checked = self.check(req)?;
+        let now = self.clock.now();
+        let s = match self.signed_in(req, &checked, sso, now)? {
+            Ok(s) => s,
+            Err(login) => return Ok(login),
+        };
+        let target = format!("client:{}", checked.client.client_id);
+        if !approve {
+            self.audit.record(
+                Audit::new(Event::ConsentDenied, Outcome::Success)
+                    .from(context)
+                    .actor(s.user_id)
+                    .subject(s.user_id)
+                    .target(target)
+                    .detail("scope", &checked.scope),
+            );
+            return Err(checked.refuse("access_denied", "the user declined"));
+        }
+        self.consents
+            .save_consent(s.user_id, checked.client.id, &checked.scope, now)?;
+        self.audit.record(
+            Audit::new(Event::ConsentGranted, Outcome::Success)
+                .from(context)
+                .actor(s.user_id)
+                .subject(s.user_id)
+                .target(target)
+                .detail("scope", &checked.scope),
+        );
+        self.issue_code(&checked, s, now, context)
+    }
+
+    /// The caller's consents, a page at a time in the order the clients were registered, the
+    /// next page starting after `Page::next_after` (a client's row id, `OAuthClient::id`).
+    ///
+    /// # Errors
+    /// `Validation` for a limit outside 1..=500.
+    pub fn list_consents(
+        &self,
+        actor: &Principal,
+        limit: Option<u32>,
+        after: Option<i64>,
+    ) -> Result<Page<Consent>, UserError> {
+        let limit = checked_limit(limit)?;
+        let mut items = self
+            .consents
+            .list_consents(actor.user_id, after, limit + 1)?;
+        Ok(page(&mut items, limit, |c| c.client_pk))
+    }
+
+    /// Withdraws the caller's consent to client `client_id`, and ends every session opened for
+    /// that client by the caller, here and (through the store's revocation list) on every node:
+    /// the client's access and refresh tokens for the caller are refused from then on, and its
+    /// next authorization asks again. The caller's unused codes for the client go too.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown client or one the caller has not consented to.
+    pub fn revoke_consent(&self, actor: &Principal, client_id: &str) -> Result<(), UserError> {
+        let client = self.lookup(client_id)?.ok_or(UserError::NotFound)?;
+        let revoked = self
+            .consents
+            .revoke_consent(actor.user_id, client.id, self.clock.now())?
+            .ok_or(UserError::NotFound)?;
+        self.revocations.remember(&revoked);
+        self.audit.record(
+            Audit::new(Event::ConsentRevoked, Outcome::Success)
+                .by(actor)
+                .subject(actor.user_id)
+                .target(format!("client:{}", client.client_id))
+                .detail("sessions_revoked", revoked.len()),
+        );
+        Ok(())
+    }
+
+    /// The browser session the request may go on with (`Ok(Ok(_))`): one of the client's tenant,
+    /// recent enough for `max_age`, unless the client asked for a fresh sign-in. Without one, the
+    /// sign-in page first (`Ok(Err(_))`), or with `prompt=none` the error `login_required`.
+    fn signed_in<'a>(
+        &self,
+        req: &AuthorizationRequest,
+        checked: &Checked,
+        sso: Option<&'a SsoSession>,
+        now: UnixTime,
+    ) -> Result<Result<&'a SsoSession, AuthorizeOutcome>, AuthorizeError> {
         let session = sso
             .filter(|s| s.tenant_id == checked.client.tenant_id)
             .filter(|s| {
@@ -919,14 +1100,28 @@ impl OAuthProvider {
                     .max_age
                     .is_none_or(|max| now.seconds() - s.auth_time.seconds() <= max)
             });
-        match (checked.prompt, session) {
-            (Prompt::None, None) => Err(checked.refuse(
+        match session {
+            Some(s) if !checked.prompt.login => Ok(Ok(s)),
+            None if checked.prompt.none => Err(checked.refuse(
                 "login_required",
                 "the user must sign in, and prompt=none forbids asking",
             )),
-            (Prompt::None | Prompt::Default, Some(s)) => self.issue_code(&checked, s, now, context),
-            (Prompt::Login, _) | (Prompt::Default, None) => self.login_first(req, &checked),
+            _ => self.login_first(req, checked).map(Err),
         }
+    }
+
+    /// Whether the user must be asked before the client gets `checked`'s scopes: never for a
+    /// first-party client; always when the client asked with `prompt=consent`; otherwise when
+    /// the user has not consented to every one of them yet.
+    fn needs_consent(&self, checked: &Checked, sso: &SsoSession) -> anyhow::Result<bool> {
+        if checked.client.first_party {
+            return Ok(false);
+        }
+        if checked.prompt.consent {
+            return Ok(true);
+        }
+        let held = self.consents.find_consent(sso.user_id, checked.client.id)?;
+        Ok(!held.is_some_and(|c| c.covers(&checked.scope)))
     }
 
     /// Checks an authorization request: first what decides whether the user may be sent back to
@@ -1570,12 +1765,53 @@ mod tests {
 
     #[test]
     fn prompt_values() {
-        assert_eq!(Prompt::parse(None), Ok(Prompt::Default));
-        assert_eq!(Prompt::parse(Some("none")), Ok(Prompt::None));
-        assert_eq!(Prompt::parse(Some("consent login")), Ok(Prompt::Login));
-        assert_eq!(Prompt::parse(Some("select_account")), Ok(Prompt::Default));
+        assert_eq!(Prompt::parse(None), Ok(Prompt::default()));
+        assert_eq!(
+            Prompt::parse(Some("none")),
+            Ok(Prompt {
+                none: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(
+            Prompt::parse(Some("consent login")),
+            Ok(Prompt {
+                none: false,
+                login: true,
+                consent: true,
+            })
+        );
+        assert_eq!(
+            Prompt::parse(Some("consent")),
+            Ok(Prompt {
+                consent: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(Prompt::parse(Some("select_account")), Ok(Prompt::default()));
         assert!(Prompt::parse(Some("none login")).is_err());
+        assert!(Prompt::parse(Some("none consent")).is_err());
         assert!(Prompt::parse(Some("create")).is_err());
+    }
+
+    #[test]
+    fn a_consent_grows_by_the_scopes_added_and_covers_what_it_holds() {
+        assert_eq!(merged_scope("", "openid profile"), "openid profile");
+        assert_eq!(
+            merged_scope("openid profile", "openid email profile"),
+            "openid profile email"
+        );
+        let consent = Consent {
+            client_pk: 1,
+            client_id: "tc_1".into(),
+            client_name: "Wiki".into(),
+            scope: "openid profile".into(),
+            created_at: UnixTime(1),
+            updated_at: UnixTime(1),
+        };
+        assert!(consent.covers("openid"));
+        assert!(consent.covers("profile openid"));
+        assert!(!consent.covers("openid email"));
     }
 
     #[test]

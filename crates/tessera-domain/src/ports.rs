@@ -7,7 +7,7 @@ use crate::claims::{AccessClaims, IdClaims};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
-use crate::oauth::{NewClient, OAuthClient};
+use crate::oauth::{Consent, NewClient, OAuthClient};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
 use crate::token::{HashedToken, PlainToken, SessionId};
@@ -505,12 +505,52 @@ pub trait ClientRepository: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<bool>;
 
-    /// Deletes the client with its authorization codes, and ends every live session opened for
-    /// it (`NewSession::client_id`), appending them to the revocation list, in one transaction.
-    /// Returns `None` for an unknown id, else the sessions revoked. The `client_id` is never
-    /// given out again.
+    /// Deletes the client with its authorization codes and its users' consents, and ends every
+    /// live session opened for it (`NewSession::client_id`), appending them to the revocation
+    /// list, in one transaction. Returns `None` for an unknown id, else the sessions revoked. The
+    /// `client_id` is never given out again.
     fn delete_client(
         &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>>;
+}
+
+/// What users consented to give OpenID Connect clients, one consent per user and client.
+pub trait ConsentRepository: Send + Sync {
+    /// What `user` consented to give client `client_pk`, with the client's id and name.
+    fn find_consent(&self, user: UserId, client_pk: i64) -> anyhow::Result<Option<Consent>>;
+
+    /// Records that `user` consented to give client `client_pk` the scopes of `scope`: a new
+    /// consent made at `now`, or the one there with its scope now `oauth::merged_scope(held,
+    /// scope)` and `updated_at` set, in one transaction.
+    ///
+    /// # Errors
+    /// MUST be atomic: of concurrent calls for one user and client, none loses another's scopes.
+    fn save_consent(
+        &self,
+        user: UserId,
+        client_pk: i64,
+        scope: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<()>;
+
+    /// `user`'s consents to clients with row ids (`Consent::client_pk`) after `after`, in that
+    /// order, at most `limit`.
+    fn list_consents(
+        &self,
+        user: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Consent>>;
+
+    /// Deletes `user`'s consent to client `client_pk`, ends every live session of `user` opened
+    /// for that client (`NewSession::client_id`), appending them to the revocation list, and
+    /// deletes `user`'s unused authorization codes of the client, in one transaction. Returns
+    /// `None` when there was no such consent (nothing is written then), else the sessions revoked.
+    fn revoke_consent(
+        &self,
+        user: UserId,
         client_pk: i64,
         now: UnixTime,
     ) -> anyhow::Result<Option<Vec<SessionId>>>;

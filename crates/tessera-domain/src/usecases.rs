@@ -5,9 +5,9 @@
 //! kind, the MFA step, refresh, logout, revocation, client credentials), `Sessions`, `AccessModel`
 //! (services, roles, permissions, grants), `Credentials` (API keys, service secrets, check-token,
 //! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, `OAuthProvider` (OpenID
-//! Connect clients, the authorization endpoint, the code exchange), and the `Gate` that checks
-//! bearer credentials. They share three parts: the `Auditor`, the `Revocations` view and the
-//! `Issuer` that opens sessions.
+//! Connect clients, the authorization endpoint, consents, the code exchange), and the `Gate` that
+//! checks bearer credentials. They share three parts: the `Auditor`, the `Revocations` view and
+//! the `Issuer` that opens sessions.
 
 use std::sync::Arc;
 
@@ -24,9 +24,9 @@ use crate::oauth::OAuthProvider;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, AuthorizationCodes, ClientRepository, Clock,
-    CredentialRepository, LockoutRepository, MfaRepository, Observer, OneTimeCodes, PasswordHasher,
-    Readiness, RecoveryRepository, SecretTokens, SessionDirectory, SessionRepository,
-    UserRepository,
+    ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, Observer,
+    OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens, SessionDirectory,
+    SessionRepository, UserRepository,
 };
 use crate::recovery::{Recovery, RecoverySettings};
 use crate::revocation::Revocations;
@@ -112,6 +112,7 @@ pub struct Ports {
     pub observer: Arc<dyn Observer>,
     pub clients: Arc<dyn ClientRepository>,
     pub codes: Arc<dyn AuthorizationCodes>,
+    pub consents: Arc<dyn ConsentRepository>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -157,7 +158,8 @@ pub struct UseCases {
     pub second_factor: Arc<SecondFactor>,
     pub recovery: Arc<Recovery>,
     pub audit: Arc<AuditTrail>,
-    /// The OpenID Connect provider: clients, the authorization endpoint, the code exchange.
+    /// The OpenID Connect provider: clients, the authorization endpoint, consents, the code
+    /// exchange.
     pub oauth: Arc<OAuthProvider>,
     /// Checks bearer credentials: JWTs, opaque tokens, API keys, CSRF tokens.
     pub gate: Arc<Gate>,
@@ -309,6 +311,7 @@ impl UseCases {
             oauth: Arc::new(OAuthProvider {
                 clients: p.clients.clone(),
                 codes: p.codes.clone(),
+                consents: p.consents.clone(),
                 users: p.users.clone(),
                 access: p.access.clone(),
                 sessions: p.sessions.clone(),

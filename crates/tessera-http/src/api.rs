@@ -408,10 +408,11 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         .ok::<TokenResponse>(200, "Tokens; the client-credentials grant has no refresh token")
         .errors(&[401, 423, 429, 503]));
     r.add(Get, "/oauth/authorize", oauth::authorize, op("oauth", "OpenID Connect authorization endpoint: the code flow with PKCE")
-        .describe("For browsers. A registered client sends the user here with `response_type=code`, its `client_id`, one of its `redirect_uris`, a `scope` with `openid`, and a PKCE `code_challenge` with `code_challenge_method=S256` (required of every client). A user not signed in (or signed in longer ago than `max_age`, or to another tenant than the client's, or when `prompt=login`) goes to the sign-in page first, which brings them back. A client or redirect URI that cannot be trusted gets an HTML error page; every other error goes back to the redirect URI (RFC 6749 §4.1.2.1), `login_required` for `prompt=none` when a sign-in is needed.")
+        .describe("For browsers. A registered client sends the user here with `response_type=code`, its `client_id`, one of its `redirect_uris`, a `scope` with `openid`, and a PKCE `code_challenge` with `code_challenge_method=S256` (required of every client). A user not signed in (or signed in longer ago than `max_age`, or to another tenant than the client's, or when `prompt=login`) goes to the sign-in page first, which brings them back. A client that is not first party gets the consent page when the user has not yet consented to every scope it would be granted, or when it asks with `prompt=consent`; the page posts the user's answer to `/oauth/consent`, which goes back to the client with a code, or with `access_denied`. A client or redirect URI that cannot be trusted gets an HTML error page; every other error goes back to the redirect URI (RFC 6749 §4.1.2.1), `login_required` for `prompt=none` when a sign-in is needed, `consent_required` for `prompt=none` when the user would be asked for consent.")
         .params::<AuthorizeParams>()
         .redirect(302, "Back to the client's redirect URI with `code`, `state` and `iss` (RFC 9207), or with `error`, `error_description`, `state` and `iss`")
         .redirect(303, "To the sign-in page, `/login?return_to=…`, which comes back here once the user has signed in")
+        .html(200, "An HTML page: the consent page, naming the client, who is signed in and what the client would get, with Allow and Deny")
         .html(400, "An HTML page: the client or its redirect URI is missing, unknown or not registered, so the browser is sent nowhere")
         .html(500, "An HTML page: a fault of the server, logged and never described")
         .html(503, "An HTML page: the database cannot be reached; try again (`Retry-After`)"));
@@ -451,6 +452,16 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         .bearer_or_cookie()
         .ok::<ClientResponse>(200, "The client with its new `client_secret`, in this answer only")
         .errors(&[404, 409]));
+    r.add(Get, "/auth/consents", oauth::list_consents, op("oauth", "The caller's consents to OpenID Connect clients")
+        .describe("What the caller let each client that is not first party have, in the order the clients were registered: `scope` holds every scope the caller consented to give it. `next_after` is where the next page starts, not a `client_id`.")
+        .bearer_or_cookie()
+        .query::<PageQuery>()
+        .page::<ConsentResponse>("A page of consents"));
+    r.add(Delete, "/auth/consents/{client_id}", oauth::revoke_consent, op("oauth", "Withdraw the caller's consent to a client")
+        .describe("Every session the client holds for the caller ends, on every node: its access and refresh tokens are refused from then on, and its next authorization asks for consent again. A client the caller has not consented to (or an unknown one) is 404.")
+        .bearer_or_cookie()
+        .empty(204, "Withdrawn; the client's sessions for the caller ended")
+        .errors(&[404]));
     r.add(
         Get,
         "/audit",

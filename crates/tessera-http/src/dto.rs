@@ -8,7 +8,7 @@ use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::credentials::{ApiKey, TokenCheck};
 use tessera_domain::issuer::{IssuedAccess, IssuedTokens};
-use tessera_domain::oauth::{ClientRequest, OAuthClient, OidcTokens, UserInfo};
+use tessera_domain::oauth::{ClientRequest, Consent, OAuthClient, OidcTokens, UserInfo};
 use tessera_domain::password::Password;
 use tessera_domain::ports::SessionInfo;
 use tessera_domain::principal::Principal;
@@ -576,7 +576,8 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     /// `query`, the only one.
     pub response_mode: Option<String>,
-    /// `none` (never show a page) or `login` (sign in again); `consent` and `select_account` ask for nothing here.
+    /// `none` (never show a page), `login` (sign in again), `consent` (ask for consent again), or
+    /// `login consent`; `select_account` asks for nothing here.
     pub prompt: Option<String>,
     /// Seconds since the user signed in beyond which they sign in again.
     pub max_age: Option<String>,
@@ -601,7 +602,7 @@ pub struct ClientBody {
     pub token_endpoint_auth_method: Option<String>,
     #[schema(schema_with = rules::client_scope_or_null)]
     pub scope: Option<String>,
-    /// Tessera's own application (for the consent step to come); absent or null: false.
+    /// Tessera's own application: its users are never asked for consent. Absent or null: false.
     pub first_party: Option<bool>,
     /// The tenant whose users sign in to the client (global admins only; a tenant admin's clients
     /// are their tenant's). An id that names no tenant is 400 `invalid_client_metadata`.
@@ -667,6 +668,33 @@ impl ClientResponse {
             scope: c.scope.clone(),
             first_party: c.first_party,
             tenant_id: c.tenant_id.map(|t| t.0),
+        }
+    }
+}
+
+/// What the caller consented to give a client.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConsentResponse {
+    pub client_id: String,
+    pub client_name: String,
+    /// The scopes granted, space-separated: every scope the caller consented to give the client.
+    pub scope: String,
+    /// When the caller first consented.
+    #[schema(format = DateTime)]
+    pub granted_at: String,
+    /// When the caller last consented to more.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Consent> for ConsentResponse {
+    fn from(c: &Consent) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            client_name: c.client_name.clone(),
+            scope: c.scope.clone(),
+            granted_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
         }
     }
 }

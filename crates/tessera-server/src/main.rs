@@ -88,7 +88,7 @@ enum ClientCommand {
         /// A public client (a browser or native app): no secret, PKCE alone.
         #[arg(long)]
         public: bool,
-        /// Tessera's own application.
+        /// Tessera's own application: its users are never asked for consent.
         #[arg(long)]
         first_party: bool,
         /// authorization_code (the default) or refresh_token; repeat for several.

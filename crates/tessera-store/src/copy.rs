@@ -75,6 +75,7 @@ pub(crate) const TABLES: &[(&str, bool)] = &[
     ("mfa_challenges", true),
     ("oauth_clients", true),
     ("authorization_codes", true),
+    ("consents", false),
 ];
 
 /// How many rows the database holds, over all tables.
@@ -236,6 +237,9 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
         redirect_uri: String, scope: String, nonce: Option<String>, code_challenge: String,
         auth_time: i64, amr: String, created_at: i64, expires_at: i64, used_at: Option<i64>,
         issued_session_id: Option<i64>, replayed_at: Option<i64>,
+    });
+    copy_table!(from, to, report, consents, order(user_id, client_pk), {
+        user_id: i64, client_pk: i64, scope: String, created_at: i64, updated_at: i64,
     });
     debug_assert_eq!(report.tables.len(), TABLES.len());
     Ok(report)

@@ -1,20 +1,23 @@
-//! `ClientRepository` and `AuthorizationCodes` on Diesel: OpenID Connect clients and single-use
-//! authorization codes. Neither table is cached: a code is read once, by the write that uses it.
-//! Deleting a client ends the sessions opened for it, which the cache does hold (opaque tokens'
-//! sessions), so that write declares it.
+//! `ClientRepository`, `AuthorizationCodes` and `ConsentRepository` on Diesel: OpenID Connect
+//! clients, single-use authorization codes, and users' consents. None of these tables is cached: a
+//! code is read once, by the write that uses it, and a consent by the authorization that may ask
+//! for it. Deleting a client, and revoking a consent, end the sessions opened for the client,
+//! which the cache does hold (opaque tokens' sessions), so those writes declare it.
 
 use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use tessera_domain::error::UserError;
-use tessera_domain::oauth::{AuthMethod, NewClient, OAuthClient};
-use tessera_domain::ports::{AuthorizationCodes, ClientRepository, CodeRecord, NewCode, Redeemed};
+use tessera_domain::oauth::{merged_scope, AuthMethod, Consent, NewClient, OAuthClient};
+use tessera_domain::ports::{
+    AuthorizationCodes, ClientRepository, CodeRecord, ConsentRepository, NewCode, Redeemed,
+};
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{TenantId, UserId};
 
 use crate::rows::{ClientRow, CodeRow, NewClientRow, NewCodeRow};
-use crate::schema::{authorization_codes, oauth_clients, sessions};
+use crate::schema::{authorization_codes, consents, oauth_clients, sessions};
 use crate::sessions::end_session;
 use crate::{AnyConnection, Store};
 
@@ -66,8 +69,8 @@ fn record(row: CodeRow) -> CodeRecord {
     }
 }
 
-/// Deletes client `client_pk` (its codes go by `ON DELETE CASCADE`) and ends the live sessions
-/// opened for it; `None` for an unknown client. Runs inside the caller's transaction.
+/// Deletes client `client_pk` (its codes and consents go by `ON DELETE CASCADE`) and ends the
+/// live sessions opened for it; `None` for an unknown client. Runs inside the caller's transaction.
 fn remove_client(
     conn: &mut AnyConnection,
     client_pk: i64,
@@ -91,6 +94,181 @@ fn remove_client(
         end_session(conn, *id, "client_deleted", now)?;
     }
     Ok(Some(opened.into_iter().map(SessionId).collect()))
+}
+
+/// A consent as read with its client: (user, client row id, scope, created, updated), then the
+/// client's `client_id` and `client_name`.
+type ConsentColumns = (i64, i64, String, i64, i64, String, String);
+
+fn consent(row: ConsentColumns) -> Consent {
+    let (_, client_pk, scope, created_at, updated_at, client_id, client_name) = row;
+    Consent {
+        client_pk,
+        client_id,
+        client_name,
+        scope,
+        created_at: UnixTime(created_at),
+        updated_at: UnixTime(updated_at),
+    }
+}
+
+/// Records `user`'s consent to `scope` for client `client_pk`, with what they consented to
+/// before. Runs inside the caller's transaction, whose isolation keeps a concurrent consent's
+/// scopes: it read the row this one replaces, or waits for it.
+fn store_consent(
+    conn: &mut AnyConnection,
+    user: UserId,
+    client_pk: i64,
+    scope: &str,
+    now: UnixTime,
+) -> QueryResult<()> {
+    let mine = || {
+        consents::table
+            .filter(consents::user_id.eq(user.0))
+            .filter(consents::client_pk.eq(client_pk))
+    };
+    let held: Option<String> = mine().select(consents::scope).first(conn).optional()?;
+    match held {
+        Some(held) => {
+            diesel::update(mine())
+                .set((
+                    consents::scope.eq(merged_scope(&held, scope)),
+                    consents::updated_at.eq(now.seconds()),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            diesel::insert_into(consents::table)
+                .values((
+                    consents::user_id.eq(user.0),
+                    consents::client_pk.eq(client_pk),
+                    consents::scope.eq(merged_scope("", scope)),
+                    consents::created_at.eq(now.seconds()),
+                    consents::updated_at.eq(now.seconds()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes `user`'s consent to client `client_pk`, their unused codes of the client, and ends
+/// their live sessions opened for it; `None` when there was no consent. Runs inside the caller's
+/// transaction.
+fn drop_consent(
+    conn: &mut AnyConnection,
+    user: UserId,
+    client_pk: i64,
+    now: UnixTime,
+) -> QueryResult<Option<Vec<SessionId>>> {
+    let n = diesel::delete(
+        consents::table
+            .filter(consents::user_id.eq(user.0))
+            .filter(consents::client_pk.eq(client_pk)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    diesel::delete(
+        authorization_codes::table
+            .filter(authorization_codes::user_id.eq(user.0))
+            .filter(authorization_codes::client_pk.eq(client_pk))
+            .filter(authorization_codes::used_at.is_null()),
+    )
+    .execute(conn)?;
+    let client_id: Option<String> = oauth_clients::table
+        .find(client_pk)
+        .select(oauth_clients::client_id)
+        .first(conn)
+        .optional()?;
+    let Some(client_id) = client_id else {
+        return Ok(Some(Vec::new()));
+    };
+    let opened: Vec<i64> = sessions::table
+        .filter(sessions::user_id.eq(user.0))
+        .filter(sessions::client_id.eq(client_id.as_str()))
+        .filter(sessions::revoked_at.is_null())
+        .select(sessions::id)
+        .load(conn)?;
+    for id in &opened {
+        end_session(conn, *id, "consent_revoked", now)?;
+    }
+    Ok(Some(opened.into_iter().map(SessionId).collect()))
+}
+
+impl ConsentRepository for Store {
+    fn find_consent(&self, user: UserId, client_pk: i64) -> anyhow::Result<Option<Consent>> {
+        let row: Option<ConsentColumns> = consents::table
+            .inner_join(oauth_clients::table)
+            .filter(consents::user_id.eq(user.0))
+            .filter(consents::client_pk.eq(client_pk))
+            .select((
+                consents::user_id,
+                consents::client_pk,
+                consents::scope,
+                consents::created_at,
+                consents::updated_at,
+                oauth_clients::client_id,
+                oauth_clients::client_name,
+            ))
+            .first(&mut *self.conn()?)
+            .optional()
+            .context("cannot look up a consent")?;
+        Ok(row.map(consent))
+    }
+
+    fn save_consent(
+        &self,
+        user: UserId,
+        client_pk: i64,
+        scope: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<()> {
+        crate::write_tx(&mut *self.conn()?, |conn| {
+            store_consent(conn, user, client_pk, scope, now)
+        })
+        .context("cannot save a consent")
+    }
+
+    fn list_consents(
+        &self,
+        user: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Consent>> {
+        let rows: Vec<ConsentColumns> = consents::table
+            .inner_join(oauth_clients::table)
+            .filter(consents::user_id.eq(user.0))
+            .filter(consents::client_pk.gt(after.unwrap_or(0)))
+            .order(consents::client_pk.asc())
+            .limit(i64::from(limit))
+            .select((
+                consents::user_id,
+                consents::client_pk,
+                consents::scope,
+                consents::created_at,
+                consents::updated_at,
+                oauth_clients::client_id,
+                oauth_clients::client_name,
+            ))
+            .load(&mut *self.conn()?)
+            .context("cannot list consents")?;
+        Ok(rows.into_iter().map(consent).collect())
+    }
+
+    fn revoke_consent(
+        &self,
+        user: UserId,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
+        crate::write_tx(&mut *self.conn()?, |conn| {
+            drop_consent(conn, user, client_pk, now)
+        })
+        .context("cannot revoke a consent")
+    }
 }
 
 impl ClientRepository for Store {

@@ -261,6 +261,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consents (user_id, client_pk) {
+        user_id -> BigInt,
+        client_pk -> BigInt,
+        scope -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -278,6 +288,8 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(oauth_clients -> tenants (tenant_id));
 diesel::joinable!(authorization_codes -> oauth_clients (client_pk));
 diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(consents -> oauth_clients (client_pk));
+diesel::joinable!(consents -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -302,4 +314,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     opaque_tokens,
     oauth_clients,
     authorization_codes,
+    consents,
 );

@@ -95,6 +95,9 @@ on_both_backends!(
     sessions_keep_how_they_were_opened_and_for_which_client,
     clients_are_listed_in_id_order_by_tenant_and_changed_in_place,
     deleting_a_client_ends_its_sessions_and_drops_its_codes,
+    consents_grow_by_union_and_are_listed_with_their_client,
+    revoking_a_consent_ends_the_sessions_opened_for_its_client_only,
+    consents_go_with_their_user_and_their_client,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -1110,4 +1113,218 @@ fn deleting_a_client_ends_its_sessions_and_drops_its_codes(db: &Db) {
         None
     );
     assert_eq!(db.store.find_client("tc_other").unwrap(), Some(other));
+}
+
+fn consents_grow_by_union_and_are_listed_with_their_client(db: &Db) {
+    use tessera_domain::ports::ConsentRepository as _;
+    let wiki = oauth_client(db);
+    let mail = client_named(db, "tc_mail", None);
+    let u = db
+        .store
+        .create_user(&new_user("kim", None), &hash(), UnixTime(1))
+        .unwrap();
+    let other = db
+        .store
+        .create_user(&new_user("lou", None), &hash(), UnixTime(1))
+        .unwrap();
+    assert_eq!(db.store.find_consent(u.id, wiki.id).unwrap(), None);
+
+    db.store
+        .save_consent(u.id, wiki.id, "openid profile", UnixTime(10))
+        .unwrap();
+    let first = db.store.find_consent(u.id, wiki.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            first.client_pk,
+            first.client_id.as_str(),
+            first.client_name.as_str(),
+            first.scope.as_str(),
+            first.created_at,
+            first.updated_at
+        ),
+        (
+            wiki.id,
+            "tc_wiki",
+            "Wiki",
+            "openid profile",
+            UnixTime(10),
+            UnixTime(10)
+        )
+    );
+    // A second consent adds its scopes to the first's, each once, and keeps when it began.
+    db.store
+        .save_consent(u.id, wiki.id, "openid email", UnixTime(20))
+        .unwrap();
+    let grown = db.store.find_consent(u.id, wiki.id).unwrap().unwrap();
+    assert_eq!(grown.scope, "openid profile email");
+    assert_eq!(
+        (grown.created_at, grown.updated_at),
+        (UnixTime(10), UnixTime(20))
+    );
+    // Concurrent consents of one user to one client lose none of each other's scopes.
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = ["offline_access", "a", "b", "c"]
+        .into_iter()
+        .map(|extra| {
+            let (store, barrier, id, client) = (db.store.clone(), barrier.clone(), u.id, wiki.id);
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .save_consent(id, client, &format!("openid {extra}"), UnixTime(30))
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let raced = db.store.find_consent(u.id, wiki.id).unwrap().unwrap();
+    for scope in [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "a",
+        "b",
+        "c",
+    ] {
+        assert!(raced.covers(scope), "{scope} in {}", raced.scope);
+    }
+    assert_eq!(raced.scope.split_whitespace().count(), 7, "{}", raced.scope);
+
+    db.store
+        .save_consent(u.id, mail.id, "openid", UnixTime(40))
+        .unwrap();
+    db.store
+        .save_consent(other.id, mail.id, "openid email", UnixTime(40))
+        .unwrap();
+    let clients = |user, after, limit| -> Vec<String> {
+        db.store
+            .list_consents(user, after, limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.client_id)
+            .collect()
+    };
+    assert_eq!(clients(u.id, None, 10), ["tc_wiki", "tc_mail"]);
+    assert_eq!(clients(u.id, None, 1), ["tc_wiki"]);
+    assert_eq!(clients(u.id, Some(wiki.id), 10), ["tc_mail"]);
+    assert!(clients(u.id, Some(mail.id), 10).is_empty());
+    assert_eq!(clients(other.id, None, 10), ["tc_mail"]);
+}
+
+fn revoking_a_consent_ends_the_sessions_opened_for_its_client_only(db: &Db) {
+    use tessera_domain::ports::{AuthorizationCodes as _, ConsentRepository as _, Redeemed};
+    let wiki = oauth_client(db);
+    client_named(db, "tc_other", None);
+    let u = db
+        .store
+        .create_user(&new_user("max", None), &hash(), UnixTime(1))
+        .unwrap();
+    let v = db
+        .store
+        .create_user(&new_user("ned", None), &hash(), UnixTime(1))
+        .unwrap();
+    let opened = |user: UserId, refresh: &str, client_id: &str| {
+        db.store
+            .create_session(
+                &NewSession {
+                    user_id: user,
+                    ip: None,
+                    user_agent: None,
+                    created_at: UnixTime(10),
+                    expires_at: UnixTime(1000),
+                    scope: Some("openid".into()),
+                    amr: Some("pwd".into()),
+                    client_id: Some(client_id.into()),
+                },
+                &HashedToken::from_hex(refresh.into()),
+            )
+            .unwrap()
+    };
+    let mine = opened(u.id, "r-m1", "tc_wiki");
+    opened(u.id, "r-m2", "tc_other");
+    opened(v.id, "r-n1", "tc_wiki");
+    session(&db.store, u.id, "r-m3");
+    db.store
+        .create_code(&new_code(&wiki, u.id, "code-max", 110))
+        .unwrap();
+    db.store
+        .create_code(&new_code(&wiki, v.id, "code-ned", 110))
+        .unwrap();
+    db.store
+        .save_consent(u.id, wiki.id, "openid", UnixTime(10))
+        .unwrap();
+    db.store
+        .save_consent(v.id, wiki.id, "openid", UnixTime(10))
+        .unwrap();
+
+    assert_eq!(
+        db.store
+            .revoke_consent(u.id, wiki.id, UnixTime(30))
+            .unwrap(),
+        Some(vec![mine])
+    );
+    assert_eq!(db.store.find_consent(u.id, wiki.id).unwrap(), None);
+    assert!(db.store.find_consent(v.id, wiki.id).unwrap().is_some());
+    // Ended once, on the revocation list other nodes read; the other sessions go on.
+    let revoked: Vec<_> = db
+        .store
+        .revocations_since(UnixTime(30))
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(revoked, [mine]);
+    let ended = |refresh: &str| {
+        db.store
+            .find_refresh(&HashedToken::from_hex(refresh.into()))
+            .unwrap()
+            .unwrap()
+            .session_revoked
+    };
+    assert_eq!(
+        [ended("r-m1"), ended("r-m2"), ended("r-n1"), ended("r-m3")],
+        [true, false, false, false]
+    );
+    // The user's unused code of the client went with the consent; another user's stays.
+    let redeem = |code: &str| {
+        db.store
+            .redeem_code(&HashedToken::from_hex(code.into()), UnixTime(31))
+            .unwrap()
+    };
+    assert!(matches!(redeem("code-max"), Redeemed::Unknown));
+    assert!(matches!(redeem("code-ned"), Redeemed::Fresh(_)));
+    // Nothing left to revoke.
+    assert_eq!(
+        db.store
+            .revoke_consent(u.id, wiki.id, UnixTime(40))
+            .unwrap(),
+        None
+    );
+}
+
+fn consents_go_with_their_user_and_their_client(db: &Db) {
+    use tessera_domain::ports::{ClientRepository as _, ConsentRepository as _};
+    let wiki = oauth_client(db);
+    let mail = client_named(db, "tc_mail", None);
+    let u = db
+        .store
+        .create_user(&new_user("oda", None), &hash(), UnixTime(1))
+        .unwrap();
+    let v = db
+        .store
+        .create_user(&new_user("pia", None), &hash(), UnixTime(1))
+        .unwrap();
+    for (user, client) in [(u.id, wiki.id), (u.id, mail.id), (v.id, wiki.id)] {
+        db.store
+            .save_consent(user, client, "openid", UnixTime(10))
+            .unwrap();
+    }
+    db.store.delete_client(mail.id, UnixTime(20)).unwrap();
+    assert_eq!(db.store.find_consent(u.id, mail.id).unwrap(), None);
+    assert_eq!(db.store.list_consents(u.id, None, 10).unwrap().len(), 1);
+    db.store.delete_user(u.id, UnixTime(20)).unwrap();
+    assert!(db.store.list_consents(u.id, None, 10).unwrap().is_empty());
+    assert!(db.store.find_consent(v.id, wiki.id).unwrap().is_some());
 }

@@ -198,6 +198,7 @@ impl Tessera {
             readiness: store.clone(),
             clients: store.clone(),
             codes: store.clone(),
+            consents: store.clone(),
             otp: Arc::new(TotpCodes),
             observer: options.observer.unwrap_or_else(|| Arc::new(Unobserved)),
             credentials: store,

@@ -21,14 +21,14 @@ use crate::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{FieldErrors, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
-use crate::oauth::{NewClient, OAuthClient};
+use crate::oauth::{merged_scope, Consent, NewClient, OAuthClient};
 use crate::password::PasswordHash;
 use crate::ports::{
     AccessRepository, ApiKeys, AuditLog, AuthorizationCodes, ClientRepository, CodeRecord,
-    CredentialRepository, Extension, LockoutRepository, MfaRepository, MfaState, NewCode,
-    NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness, RecoveryRepository, Redeemed,
-    RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo, SessionRepository,
-    UserRepository,
+    ConsentRepository, CredentialRepository, Extension, LockoutRepository, MfaRepository, MfaState,
+    NewCode, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness, RecoveryRepository,
+    Redeemed, RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo,
+    SessionRepository, UserRepository,
 };
 use crate::time::UnixTime;
 use crate::token::{HashedToken, SessionId};
@@ -330,6 +330,14 @@ impl CodeRow {
     }
 }
 
+/// A user's consent to a client, keyed by (user, client row id).
+#[derive(Debug)]
+struct ConsentRow {
+    scope: String,
+    created_at: UnixTime,
+    updated_at: UnixTime,
+}
+
 /// Every table of the store.
 #[derive(Debug, Default)]
 struct State {
@@ -358,6 +366,8 @@ struct State {
     mfa_challenges: Table<ChallengeRow>,
     clients: Table<ClientRow>,
     authorization_codes: Table<CodeRow>,
+    /// (user, client row id): the primary key.
+    consents: BTreeMap<(UserId, i64), ConsentRow>,
     /// Why `Readiness::check` fails, when a test says it should.
     unready: Option<String>,
 }
@@ -395,13 +405,14 @@ impl State {
         Some(opened)
     }
 
-    /// Deletes an OAuth client with its codes (`ON DELETE CASCADE`) and ends the live sessions
-    /// opened for it; `None` for an unknown client.
+    /// Deletes an OAuth client with its codes and consents (`ON DELETE CASCADE`) and ends the
+    /// live sessions opened for it; `None` for an unknown client.
     fn delete_client(&mut self, client_pk: i64, now: UnixTime) -> Option<Vec<SessionId>> {
         let client_id = self.clients.get(client_pk)?.client.client_id.clone();
         self.clients.delete(client_pk);
         self.authorization_codes
             .delete_where(|_, c| c.code.client_pk == client_pk);
+        self.consents.retain(|&(_, client), _| client != client_pk);
         let opened: Vec<SessionId> = self
             .sessions
             .iter()
@@ -526,6 +537,7 @@ impl State {
         self.mfa_challenges.delete_where(|_, c| c.user == id);
         self.authorization_codes
             .delete_where(|_, c| c.code.user_id == id);
+        self.consents.retain(|&(user, _), _| user != id);
     }
 
     // --- sessions ------------------------------------------------------------------------------
@@ -1994,6 +2006,108 @@ impl AuthorizationCodes for MemoryStore {
             }
             None => None,
         })
+    }
+}
+
+impl State {
+    /// The consent of `user` to client `client_pk`, as the store returns it (joined with the
+    /// client's id and name).
+    fn consent(&self, user: UserId, client_pk: i64) -> Option<Consent> {
+        let row = self.consents.get(&(user, client_pk))?;
+        let client = &self.clients.get(client_pk)?.client;
+        Some(Consent {
+            client_pk,
+            client_id: client.client_id.clone(),
+            client_name: client.client_name.clone(),
+            scope: row.scope.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl ConsentRepository for MemoryStore {
+    fn find_consent(&self, user: UserId, client_pk: i64) -> anyhow::Result<Option<Consent>> {
+        Ok(self.state().consent(user, client_pk))
+    }
+
+    fn save_consent(
+        &self,
+        user: UserId,
+        client_pk: i64,
+        scope: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<()> {
+        let mut st = self.state();
+        st.require_user(user)?;
+        ensure!(
+            st.clients.get(client_pk).is_some(),
+            "foreign key: client {client_pk} does not exist"
+        );
+        st.consents
+            .entry((user, client_pk))
+            .and_modify(|row| {
+                row.scope = merged_scope(&row.scope, scope);
+                row.updated_at = now;
+            })
+            .or_insert_with(|| ConsentRow {
+                scope: merged_scope("", scope),
+                created_at: now,
+                updated_at: now,
+            });
+        Ok(())
+    }
+
+    fn list_consents(
+        &self,
+        user: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Consent>> {
+        let st = self.state();
+        Ok(st
+            .consents
+            .keys()
+            .filter(|&&(u, client)| u == user && after.is_none_or(|a| client > a))
+            .take(limit as usize)
+            .filter_map(|&(u, client)| st.consent(u, client))
+            .collect())
+    }
+
+    fn revoke_consent(
+        &self,
+        user: UserId,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut st = self.state();
+        if st.consents.remove(&(user, client_pk)).is_none() {
+            return Ok(None);
+        }
+        let Some(client_id) = st
+            .clients
+            .get(client_pk)
+            .map(|c| c.client.client_id.clone())
+        else {
+            return Ok(Some(Vec::new()));
+        };
+        st.authorization_codes.delete_where(|_, c| {
+            c.code.user_id == user && c.code.client_pk == client_pk && c.used_at.is_none()
+        });
+        let opened: Vec<SessionId> = st
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.user == user
+                    && s.client_id.as_deref() == Some(client_id.as_str())
+                    && s.revoked_at.is_none()
+            })
+            .map(|(sid, _)| SessionId(sid))
+            .collect();
+        for session in &opened {
+            st.end_session(*session, "consent_revoked", now);
+        }
+        Ok(Some(opened))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
-//! the page that says who is signed in, and the error pages of the authorization endpoint.
+//! the consent page and its answer, the page that says who is signed in, and the error pages of
+//! the authorization endpoint.
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
 //! CSRF protection (a cookie and a hidden field), a strict Content-Security-Policy and one
@@ -7,6 +8,7 @@
 //! which describes the API: they are registered beside it, as the API's rendered docs are.
 //! Templates are in `templates/`, checked at compile time by askama.
 
+pub mod consent;
 pub mod login;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -34,7 +36,8 @@ struct ErrorPage<'a> {
     retry: Option<&'a str>,
 }
 
-/// Registers the pages: `/login`, `/login/mfa`, `/` and the stylesheet.
+/// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`, `/`
+/// and the stylesheet. (The consent page itself is an answer of `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         page("/login", "GET, POST")
@@ -42,6 +45,7 @@ pub fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(login::submit)),
     )
     .service(page("/login/mfa", "POST").route(web::post().to(login::second_step)))
+    .service(page("/oauth/consent", "POST").route(web::post().to(consent::decide)))
     .service(page("/", "GET").route(web::get().to(login::signed_in)))
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)));
 }

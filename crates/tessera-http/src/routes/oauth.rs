@@ -1,7 +1,7 @@
 //! The OpenID Connect endpoints of the route table: registering, listing, changing and deleting
-//! clients, and the authorization endpoint. (The token endpoint's authorization-code grant is in
-//! `credentials`; the sign-in page the authorization endpoint sends browsers to is in
-//! `crate::pages`.)
+//! clients, the authorization endpoint, and the caller's consents. (The token endpoint's
+//! authorization-code grant is in `credentials`; the sign-in page the authorization endpoint sends
+//! browsers to, and the consent form's answer, are in `crate::pages`.)
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,7 +9,7 @@ use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
 use tessera_domain::error::{AuthorizeError, TokenError};
 use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome, SsoSession};
 
-use crate::dto::{ClientBody, ClientResponse, PageQuery, PageResponse};
+use crate::dto::{ClientBody, ClientResponse, ConsentResponse, PageQuery, PageResponse};
 use crate::error::{ApiError, RegistrationError};
 use crate::extract::{request_context, Caller, JsonBody};
 use crate::pages;
@@ -109,7 +109,8 @@ pub async fn rotate_client_secret(
 }
 
 /// `GET /oauth/authorize`: back to the client with a code (or an error it may see), to the sign-in
-/// page first, or, when the client or its redirect URI cannot be trusted, an error page.
+/// page first, the consent page, or, when the client or its redirect URI cannot be trusted, an
+/// error page.
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let request =
         AuthorizationRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
@@ -118,20 +119,46 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         Err(e) => return pages::failure(e),
     };
     let context = request_context(&req);
-    let outcome = match state
+    match state
         .blocking(move |c| c.oauth.authorize(&request, sso.as_ref(), &context))
         .await
     {
-        Ok(outcome) => outcome,
-        Err(e) => return pages::failure(e.into()),
-    };
+        Ok(outcome) => answer(&state, outcome, Came::Link),
+        Err(e) => pages::failure(e.into()),
+    }
+}
+
+/// How the browser reached the authorization's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Came {
+    /// By a link to `GET /oauth/authorize`: it goes back to the client with a 302, as RFC 6749
+    /// §4.1.2 shows.
+    Link,
+    /// By posting the consent form: it goes back with a 303, which tells it to follow with a GET
+    /// and never to post the form again (OAuth 2.0 Security BCP §4.12).
+    Form,
+}
+
+/// The answer to an authorization's outcome, the same for the authorization endpoint and the
+/// consent form: back to the client's redirect URI with a code or an error it may see, to the
+/// sign-in page, the consent page, or an error page (the client or its redirect URI cannot be
+/// trusted, or the server failed).
+pub(crate) fn answer(
+    state: &AppState,
+    outcome: Result<AuthorizeOutcome, AuthorizeError>,
+    came: Came,
+) -> HttpResponse {
     let issuer = state.core.token_settings().issuer.as_str();
+    let back = |location: &str| match came {
+        Came::Link => found(location),
+        Came::Form => see_other(location),
+    };
     match outcome {
         Ok(AuthorizeOutcome::Code {
             redirect_uri,
             code,
             state: client_state,
-        }) => found(&with_params(
+        }) => back(&with_params(
             &redirect_uri,
             &[
                 ("code", Some(code.expose())),
@@ -151,6 +178,12 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
                 login_hint.as_deref(),
             ))
         }
+        Ok(AuthorizeOutcome::Consent {
+            request,
+            client_name,
+            scopes,
+            username,
+        }) => pages::consent::form(state, &request, &client_name, &scopes, &username),
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
             StatusCode::BAD_REQUEST,
             "This sign-in link is not valid",
@@ -162,7 +195,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             error,
             description,
             state: client_state,
-        }) => found(&with_params(
+        }) => back(&with_params(
             &redirect_uri,
             &[
                 ("error", Some(error)),
@@ -179,7 +212,10 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 ///
 /// # Errors
 /// `Unavailable` when the store cannot say.
-async fn sso_session(req: &HttpRequest, state: &AppState) -> Result<Option<SsoSession>, ApiError> {
+pub(crate) async fn sso_session(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<SsoSession>, ApiError> {
     let Some(token) = req
         .cookie(&state.cookies.name)
         .map(|c| c.value().to_owned())
@@ -192,6 +228,36 @@ async fn sso_session(req: &HttpRequest, state: &AppState) -> Result<Option<SsoSe
         Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
         Err(_) => Ok(None),
     }
+}
+
+/// `GET /auth/consents`: the caller's consents to OpenID Connect clients, a page at a time.
+pub async fn list_consents(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let PageQuery { limit, after } = query.into_inner();
+    let page = state
+        .run(move |c| c.oauth.list_consents(&caller, limit, after))
+        .await?;
+    Ok(HttpResponse::Ok().json(PageResponse {
+        items: page.items.iter().map(ConsentResponse::from).collect(),
+        next_after: page.next_after,
+    }))
+}
+
+/// `DELETE /auth/consents/{client_id}`: withdraws the caller's consent to a client and ends the
+/// sessions the client holds for them.
+pub async fn revoke_consent(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = client_id.into_inner();
+    state
+        .run(move |c| c.oauth.revoke_consent(&caller, &client_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The authorization endpoint's path with `request`'s parameters: where the sign-in page returns.

@@ -1,7 +1,7 @@
 //! OpenID Connect end to end, as a browser and a client application would go through it: client
 //! registration, the authorization endpoint, the sign-in pages (with their CSRF protection and the
-//! second factor), the code exchange with PKCE, the ID token checked with an independent JWT
-//! library, single sign-on, and a replayed code.
+//! second factor), the consent page, the code exchange with PKCE, the ID token checked with an
+//! independent JWT library, single sign-on, a replayed code, and consents withdrawn.
 
 use base64::Engine as _;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -49,13 +49,15 @@ async fn public_client(app: &TestApp) -> String {
     public_client_for(app, REDIRECT).await
 }
 
-/// Registers a public client of `redirect` and returns its id.
+/// Registers a public client of `redirect` and returns its id. It is first party, so its users
+/// are never asked for consent: the tests of the consent page register clients that are not
+/// (`third_party_client`).
 pub(crate) async fn public_client_for(app: &TestApp, redirect: &str) -> String {
     let admin = app.admin_token().await;
     let a = register(
         app,
         &admin,
-        json!({"client_name": "Wiki", "redirect_uris": [redirect], "token_endpoint_auth_method": "none"}),
+        json!({"client_name": "Wiki", "redirect_uris": [redirect], "token_endpoint_auth_method": "none", "first_party": true}),
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
@@ -662,7 +664,7 @@ async fn a_confidential_client_exchanges_its_code_with_its_secret_only() {
     let a = register(
         &app,
         &admin,
-        json!({"client_name": "Billing", "redirect_uris": [REDIRECT]}),
+        json!({"client_name": "Billing", "redirect_uris": [REDIRECT], "first_party": true}),
     )
     .await;
     let client_id = a.body["client_id"].as_str().unwrap().to_owned();
@@ -711,6 +713,7 @@ async fn offline_access_gives_a_refresh_token_only_its_client_can_use() {
             "client_name": "Mail",
             "redirect_uris": [REDIRECT],
             "grant_types": ["authorization_code", "refresh_token"],
+            "first_party": true,
         }),
     )
     .await;
@@ -804,7 +807,7 @@ async fn clients_are_listed_read_replaced_given_a_new_secret_and_deleted() {
     let a = register(
         &app,
         &admin,
-        json!({"client_name": "Billing", "redirect_uris": [REDIRECT]}),
+        json!({"client_name": "Billing", "redirect_uris": [REDIRECT], "first_party": true}),
     )
     .await;
     let client_id = a.body["client_id"].as_str().unwrap().to_owned();
@@ -840,6 +843,7 @@ async fn clients_are_listed_read_replaced_given_a_new_secret_and_deleted() {
                 "client_name": "Billing 2",
                 "redirect_uris": [REDIRECT, "https://billing.example/cb"],
                 "scope": "openid profile",
+                "first_party": true,
             }),
         )
         .await;
@@ -1050,4 +1054,339 @@ async fn only_admins_manage_clients_and_tenant_admins_only_their_tenants() {
     }
     let a = app.get("/oauth/clients", &admin).await;
     assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
+}
+
+/// Registers a public client of `REDIRECT` that is not first party, so that its users are asked
+/// for consent, and returns its id.
+async fn third_party_client(app: &TestApp) -> String {
+    let admin = app.admin_token().await;
+    let a = register(
+        app,
+        &admin,
+        json!({"client_name": "Calendar", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert_eq!(a.body["first_party"], false);
+    a.body["client_id"].as_str().unwrap().to_owned()
+}
+
+/// Follows `request` in a browser nobody is signed in to: the sign-in page, signing in as `user`,
+/// and back to the authorization endpoint; returns the endpoint's answer then.
+async fn after_sign_in(
+    app: &TestApp,
+    b: &reqwest::Client,
+    request: &Url,
+    user: &str,
+    password: &str,
+) -> Response {
+    let res = b.get(request.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (form, csrf) = login_form(app, b, &location(&res)).await;
+    let res = post_login(app, b, &form, Some(&csrf), user, password).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    b.get(app.url(&location(&res))).send().await.unwrap()
+}
+
+/// The consent page an answer must be, with the pages' headers and the form's cookie: its text,
+/// and the hidden fields its form posts.
+async fn consent_page(res: Response) -> (String, Vec<(String, String)>) {
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+    let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let set_cookie = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tessera_consent="))
+        .expect("the consent form's cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/oauth/consent"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    let page = res.text().await.unwrap();
+    assert!(page.contains("action=\"/oauth/consent\""), "{page}");
+    let fields = page
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|tag| {
+            let attribute = |name: &str| {
+                let marker = format!("{name}=\"");
+                let start = tag.find(&marker).unwrap() + marker.len();
+                let end = start + tag[start..].find('"').unwrap();
+                tag[start..end].to_owned()
+            };
+            (attribute("name"), attribute("value"))
+        })
+        .collect();
+    (page, fields)
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Posts the consent form with `fields` and the button `decision` (`allow` or `deny`).
+async fn post_consent(
+    app: &TestApp,
+    b: &reqwest::Client,
+    fields: &[(String, String)],
+    decision: &str,
+) -> Response {
+    let mut form = fields.to_vec();
+    form.push(("decision".into(), decision.into()));
+    b.post(app.url("/oauth/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// How many audit entries of `event` there are.
+async fn audited(app: &TestApp, event: &str) -> usize {
+    let admin = app.admin_token().await;
+    let a = app.get(&format!("/audit?event={event}"), &admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    a.body["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_client_not_first_party_asks_for_consent_once_and_allow_brings_the_code() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (page, fields) = consent_page(res).await;
+    // Who asks, who is signed in, and what the client would get, in words.
+    for words in [
+        "Allow Calendar?",
+        "Signed in as <strong>admin</strong>",
+        "Know who you are",
+        "Your name and username",
+        "Your e-mail address",
+        ">Allow</button>",
+        ">Deny</button>",
+    ] {
+        assert!(page.contains(words), "{words} in {page}");
+    }
+    assert!(!page.contains("Stay signed in"), "{page}");
+    // The form carries the request, and the CSRF field.
+    assert_eq!(field(&fields, "client_id"), Some(client_id.as_str()));
+    assert_eq!(field(&fields, "redirect_uri"), Some(REDIRECT));
+    assert_eq!(field(&fields, "state"), Some("xyz"));
+    assert_eq!(field(&fields, "nonce"), Some("n-0S6"));
+    assert_eq!(field(&fields, "code_challenge"), Some(challenge().as_str()));
+    assert!(field(&fields, "csrf").is_some_and(|c| !c.is_empty()));
+    assert_eq!(audited(&app, "code_issued").await, 0);
+
+    // Allow: back to the client with a code (303: the browser does not post again), and the
+    // form's cookie is spent.
+    let res = post_consent(&app, &b, &fields, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("tessera_consent=;")));
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert_eq!(param(&back, "iss"), Some(app.address.clone()));
+    let code = param(&back, "code").unwrap();
+    let a = exchange(&app, &client_id, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["scope"], "openid profile email");
+    assert_eq!(audited(&app, "consent_granted").await, 1);
+
+    // Remembered: the same request, or one for fewer scopes, goes straight back with a code.
+    for extra in [vec![("state", "again")], vec![("scope", "openid profile")]] {
+        let res = b
+            .get(authorize_url(&app, &client_id, &extra))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "{extra:?}");
+        assert!(param(&resolve(&app, &location(&res)), "code").is_some());
+    }
+    // prompt=consent asks again; a first-party client never asks, even so.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap();
+    consent_page(res).await;
+    let own = public_client(&app).await;
+    let res = b
+        .get(authorize_url(&app, &own, &[("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(param(&resolve(&app, &location(&res)), "code").is_some());
+}
+
+#[tokio::test]
+async fn deny_goes_back_with_access_denied_and_prompt_none_with_consent_required() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (_, fields) = consent_page(res).await;
+
+    // Signed in, but not consented to: prompt=none cannot ask.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert!(param(&back, "code").is_none());
+
+    let res = post_consent(&app, &b, &fields, "deny").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert!(param(&back, "error_description").is_some());
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert_eq!(param(&back, "iss"), Some(app.address.clone()));
+    assert!(param(&back, "code").is_none());
+    assert_eq!(audited(&app, "consent_denied").await, 1);
+    assert_eq!(audited(&app, "code_issued").await, 0);
+    // Nothing was remembered: the next authorization asks again.
+    let res = b.get(request).send().await.unwrap();
+    consent_page(res).await;
+}
+
+#[tokio::test]
+async fn a_consent_post_without_its_csrf_field_is_refused_and_decides_nothing() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (_, fields) = consent_page(res).await;
+    let csrf = field(&fields, "csrf").unwrap().to_owned();
+    let without: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(n, _)| n != "csrf")
+        .cloned()
+        .collect();
+
+    for presented in [None, Some("forged"), Some(&csrf[1..])] {
+        let mut form = without.clone();
+        if let Some(csrf) = presented {
+            form.push(("csrf".into(), csrf.into()));
+        }
+        let res = post_consent(&app, &b, &form, "allow").await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{presented:?}");
+        assert!(res.headers().get(LOCATION).is_none());
+        assert!(res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(res.text().await.unwrap().contains("Nothing was decided"));
+    }
+    // The right field from another browser, which has neither the form's cookie nor a session
+    // (as a page of another site posting the form would be): refused too.
+    let res = post_consent(&app, &browser(), &fields, "allow").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A form without a decision decides nothing either.
+    let res = b
+        .post(app.url("/oauth/consent"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers().get(LOCATION).is_none());
+
+    assert_eq!(audited(&app, "consent_granted").await, 0);
+    assert_eq!(audited(&app, "code_issued").await, 0);
+    let res = b.get(request).send().await.unwrap();
+    consent_page(res).await;
+}
+
+#[tokio::test]
+async fn a_consent_withdrawn_ends_the_clients_tokens_and_is_asked_again() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (_, fields) = consent_page(res).await;
+    let res = post_consent(&app, &b, &fields, "allow").await;
+    let code = param(&resolve(&app, &location(&res)), "code").unwrap();
+    let a = exchange(&app, &client_id, &code).await;
+    let access = a.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::OK
+    );
+
+    // The caller's consents, for the account page.
+    let admin = app.admin_token().await;
+    let a = app.get("/auth/consents", &admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let items = a.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:?}", a.body);
+    assert_eq!(items[0]["client_id"], client_id.as_str());
+    assert_eq!(items[0]["client_name"], "Calendar");
+    assert_eq!(items[0]["scope"], "openid profile email");
+    for time in ["granted_at", "updated_at"] {
+        assert!(
+            items[0][time].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{time}: {:?}",
+            a.body
+        );
+    }
+    assert!(a.body["next_after"].is_null());
+    // Someone else has none, and cannot withdraw the admin's.
+    app.create_user(&admin, "bob").await;
+    let (bob, _) = app.login("bob", USER_PASSWORD).await;
+    let a = app.get("/auth/consents", &bob).await;
+    assert_eq!(a.body["items"], json!([]));
+    let path = format!("/auth/consents/{client_id}");
+    let a = app.delete(&path, Some(&bob), None).await;
+    assert_eq!((a.status, a.error()), (StatusCode::NOT_FOUND, "not_found"));
+
+    // Withdrawn: the client's access token is refused at once, and the browser is asked again.
+    let a = app.delete(&path, Some(&admin), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    let a = app.get("/auth/userinfo", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+    assert_eq!(
+        app.get("/auth/consents", &admin).await.body["items"],
+        json!([])
+    );
+    for gone in [path.as_str(), "/auth/consents/tc_unknown"] {
+        let a = app.delete(gone, Some(&admin), None).await;
+        assert_eq!(
+            (a.status, a.error()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{gone}"
+        );
+    }
+    assert_eq!(audited(&app, "consent_revoked").await, 1);
+    let res = b.get(request).send().await.unwrap();
+    consent_page(res).await;
 }

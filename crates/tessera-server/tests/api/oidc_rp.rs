@@ -40,8 +40,8 @@ const PYTHON_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A server whose issuer is its own address (discovery refuses a document whose issuer is not the
 /// URL it was asked at), with cookies a plain-HTTP browser sends back.
-/// Registers a client of `REDIRECT` that authenticates with `method` at the token endpoint;
-/// returns its id and its secret (none for a public client).
+/// Registers a first-party client of `REDIRECT` (no consent page on the way) that authenticates
+/// with `method` at the token endpoint; returns its id and its secret (none for a public client).
 async fn register(app: &TestApp, method: &str) -> (String, Option<String>) {
     let admin = app.admin_token().await;
     let a = app
@@ -53,6 +53,7 @@ async fn register(app: &TestApp, method: &str) -> (String, Option<String>) {
                 "redirect_uris": [REDIRECT],
                 "token_endpoint_auth_method": method,
                 "scope": "openid profile email",
+                "first_party": true,
             }),
         )
         .await;

@@ -1,5 +1,6 @@
 //! The OpenID Connect provider: client registration, the authorization endpoint's two kinds of
-//! error, signing in first, PKCE, single-use codes that expire, replay, and client authentication.
+//! error, signing in first, consent, PKCE, single-use codes that expire, replay, and client
+//! authentication.
 
 use super::setup;
 use super::support::{
@@ -15,19 +16,33 @@ use crate::oauth::{
     AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange, OAuthClient,
     OidcTokens, PresentedClient, SsoSession, CODE_TTL,
 };
+use crate::ports::ConsentRepository as _;
 use crate::principal::Principal;
 use crate::token::PlainToken;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "a-verifier-of-forty-three-characters-or-more_0123";
 
+/// A first-party client's registration, whose users are never asked for consent (the consent
+/// tests register clients that are not: `third_party`).
 fn registration(method: &str) -> ClientRequest {
     ClientRequest {
         client_name: "Wiki".into(),
         redirect_uris: vec![REDIRECT.into()],
         token_endpoint_auth_method: Some(method.into()),
+        first_party: Some(true),
         ..ClientRequest::default()
     }
+}
+
+/// A public client that is not first party: its users are asked for consent.
+fn third_party(h: &Harness, admin: &Principal, name: &str) -> OAuthClient {
+    let req = ClientRequest {
+        client_name: name.into(),
+        first_party: Some(false),
+        ..registration("none")
+    };
+    register(h, admin, &req).0
 }
 
 fn register(
@@ -745,6 +760,7 @@ fn an_update_replaces_the_registration_and_keeps_the_id_and_the_secret() {
         client_name: "Wiki 2".into(),
         redirect_uris: vec![REDIRECT.into(), "https://wiki.example/cb".into()],
         scope: Some("openid profile".into()),
+        first_party: Some(true),
         ..ClientRequest::default()
     };
     let updated = h
@@ -899,4 +915,345 @@ fn a_new_secret_replaces_the_old_one_at_once() {
         h.core.oauth.rotate_secret(&admin, &public_one.client_id),
         Err(UserError::PublicClient)
     ));
+}
+
+/// What the consent page would show, from an outcome that must be one.
+struct Asked {
+    request: AuthorizationRequest,
+    client_name: String,
+    scopes: Vec<String>,
+    username: String,
+}
+
+fn asked(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> Asked {
+    match outcome {
+        Ok(AuthorizeOutcome::Consent {
+            request,
+            client_name,
+            scopes,
+            username,
+        }) => Asked {
+            request: *request,
+            client_name,
+            scopes,
+            username,
+        },
+        other => panic!("expected the consent page, got {other:?}"),
+    }
+}
+
+fn decide(
+    h: &Harness,
+    req: &AuthorizationRequest,
+    sso: Option<&SsoSession>,
+    approve: bool,
+) -> Result<AuthorizeOutcome, AuthorizeError> {
+    h.core.oauth.decide_consent(req, sso, approve, &ctx())
+}
+
+/// The code of an outcome that must be one, sent to `REDIRECT` with the request's state.
+fn code_of(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> PlainToken {
+    match outcome {
+        Ok(AuthorizeOutcome::Code {
+            redirect_uri,
+            code,
+            state,
+        }) => {
+            assert_eq!(
+                (redirect_uri.as_str(), state.as_deref()),
+                (REDIRECT, Some("st-1"))
+            );
+            code
+        }
+        other => panic!("expected a code, got {other:?}"),
+    }
+}
+
+/// The error an outcome sends back to the client, with the request's state.
+fn sent_back(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> &'static str {
+    match outcome {
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            state,
+            ..
+        }) => {
+            assert_eq!(
+                (redirect_uri.as_str(), state.as_deref()),
+                (REDIRECT, Some("st-1"))
+            );
+            error
+        }
+        other => panic!("expected an error for the client, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_client_not_first_party_asks_once_and_the_consent_is_remembered() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+    let req = request(&h, &client);
+
+    let page = asked(authorize(&h, &req, Some(&sso)));
+    assert_eq!(page.request, req);
+    assert_eq!(page.client_name, "Calendar");
+    assert_eq!(page.scopes, ["openid", "profile", "email"]);
+    assert_eq!(page.username, "admin");
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+    assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
+
+    // Allowed: a code, and the consent is kept with the scopes granted.
+    let code = code_of(decide(&h, &page.request, Some(&sso), true));
+    let tokens = exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    assert_eq!(tokens.scope, "openid profile email");
+    let kept = h
+        .store
+        .find_consent(sso.user_id, client.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.scope, "openid profile email");
+    assert_eq!(kept.client_id, client.client_id);
+    assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 1);
+
+    // Asked once: the same request, or one for fewer scopes, goes straight back with a code.
+    code_of(authorize(&h, &req, Some(&sso)));
+    let mut fewer = request(&h, &client);
+    fewer.scope = Some("openid profile".into());
+    code_of(authorize(&h, &fewer, Some(&sso)));
+    // Another user has consented to nothing.
+    create_with(&h, &admin, "bob", &["user"], None);
+    let bob = browser(&h, "bob", USER_PW);
+    assert_eq!(asked(authorize(&h, &req, Some(&bob))).username, "bob");
+}
+
+#[test]
+fn a_scope_not_consented_to_yet_asks_again_and_the_consent_grows() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+    let mut narrow = request(&h, &client);
+    narrow.scope = Some("openid profile".into());
+    let page = asked(authorize(&h, &narrow, Some(&sso)));
+    assert_eq!(page.scopes, ["openid", "profile"]);
+    code_of(decide(&h, &page.request, Some(&sso), true));
+
+    // `email` is new: the page names every scope the client would get, and after it the
+    // consent holds both.
+    let wide = request(&h, &client);
+    let page = asked(authorize(&h, &wide, Some(&sso)));
+    assert_eq!(page.scopes, ["openid", "profile", "email"]);
+    code_of(decide(&h, &page.request, Some(&sso), true));
+    let kept = h
+        .store
+        .find_consent(sso.user_id, client.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.scope, "openid profile email");
+    code_of(authorize(&h, &narrow, Some(&sso)));
+    code_of(authorize(&h, &wide, Some(&sso)));
+    // A scope the client did not register is left out, so it asks for nothing.
+    let mut unknown = request(&h, &client);
+    unknown.scope = Some("openid payroll".into());
+    code_of(authorize(&h, &unknown, Some(&sso)));
+}
+
+#[test]
+fn prompt_consent_asks_again_and_prompt_none_never_asks() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+
+    // Nothing consented to yet: prompt=none cannot ask, so the client hears consent_required.
+    let mut silent = request(&h, &client);
+    silent.prompt = Some("none".into());
+    assert_eq!(
+        sent_back(authorize(&h, &silent, Some(&sso))),
+        "consent_required"
+    );
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+
+    let page = asked(authorize(&h, &request(&h, &client), Some(&sso)));
+    code_of(decide(&h, &page.request, Some(&sso), true));
+    // Consented to: prompt=none goes through, and prompt=consent asks all the same.
+    code_of(authorize(&h, &silent, Some(&sso)));
+    let mut again = request(&h, &client);
+    again.prompt = Some("consent".into());
+    let page = asked(authorize(&h, &again, Some(&sso)));
+    assert_eq!(page.request.prompt.as_deref(), Some("consent"));
+    code_of(decide(&h, &page.request, Some(&sso), true));
+
+    // With prompt=login too: the sign-in first, then the consent, which the sign-in does not
+    // strip from the request it resumes.
+    let mut both = request(&h, &client);
+    both.prompt = Some("login consent".into());
+    let resume = match authorize(&h, &both, Some(&sso)).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => resume,
+        other => panic!("prompt=login with a session: {other:?}"),
+    };
+    assert_eq!(resume.prompt.as_deref(), Some("consent"));
+    let fresh = browser(&h, "admin", super::ADMIN_PW);
+    asked(authorize(&h, &resume, Some(&fresh)));
+}
+
+#[test]
+fn a_first_party_client_never_asks() {
+    let (h, _, client, sso) = world();
+    assert!(client.first_party);
+    let mut forced = request(&h, &client);
+    forced.prompt = Some("consent".into());
+    code_of(authorize(&h, &forced, Some(&sso)));
+    assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
+    assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
+}
+
+#[test]
+fn declining_sends_access_denied_to_the_client_and_remembers_nothing() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+    let page = asked(authorize(&h, &request(&h, &client), Some(&sso)));
+    match decide(&h, &page.request, Some(&sso), false) {
+        Err(AuthorizeError::Redirect {
+            error, description, ..
+        }) => assert_eq!(
+            (error, description.as_str()),
+            ("access_denied", "the user declined")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
+    assert_eq!(audited(&h, Event::ConsentDenied, Outcome::Success), 1);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+    // The next authorization asks again.
+    asked(authorize(&h, &request(&h, &client), Some(&sso)));
+}
+
+#[test]
+fn a_consent_is_decided_only_for_a_valid_request_and_a_signed_in_user() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let sso = browser(&h, "admin", super::ADMIN_PW);
+    let req = request(&h, &client);
+
+    // The request is checked again: a forged client or redirect URI goes nowhere, other
+    // mistakes go back to the client.
+    let mut forged = req.clone();
+    forged.redirect_uri = Some("http://127.0.0.1:9/elsewhere".into());
+    assert!(matches!(
+        decide(&h, &forged, Some(&sso), true),
+        Err(AuthorizeError::NoRedirect { .. })
+    ));
+    let mut unknown = req.clone();
+    unknown.client_id = Some("tc_unknown".into());
+    assert!(matches!(
+        decide(&h, &unknown, Some(&sso), true),
+        Err(AuthorizeError::NoRedirect { .. })
+    ));
+    let mut no_pkce = req.clone();
+    no_pkce.code_challenge = None;
+    assert_eq!(
+        sent_back(decide(&h, &no_pkce, Some(&sso), true)),
+        "invalid_request"
+    );
+    // Nobody signed in (the session ended, say): the sign-in page first, as for the request.
+    match decide(&h, &req, None, true).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => assert_eq!(*resume, req),
+        other => panic!("{other:?}"),
+    }
+    // Signed in to another tenant than the client's: the same.
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    let acme_only = ClientRequest {
+        tenant_id: Some(acme),
+        first_party: Some(false),
+        ..registration("none")
+    };
+    let (acme_client, _) = register(&h, &admin, &acme_only);
+    assert!(matches!(
+        decide(&h, &request(&h, &acme_client), Some(&sso), true),
+        Ok(AuthorizeOutcome::Login { .. })
+    ));
+    // None of this consented to anything or issued a code.
+    assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
+    assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+}
+
+#[test]
+fn revoking_a_consent_ends_the_clients_sessions_and_the_next_authorization_asks_again() {
+    let (h, admin) = setup();
+    let calendar = third_party(&h, &admin, "Calendar");
+    let mail = third_party(&h, &admin, "Mail");
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let tokens_of = |client: &OAuthClient| {
+        let page = asked(authorize(&h, &request(&h, client), Some(&sso)));
+        let code = code_of(decide(&h, &page.request, Some(&sso), true));
+        exchange(&h, &public(client), &code, VERIFIER).unwrap()
+    };
+    let for_calendar = tokens_of(&calendar);
+    let for_mail = tokens_of(&mail);
+
+    // The caller's consents, a page at a time in the order the clients were registered.
+    let oauth = &h.core.oauth;
+    let all = oauth.list_consents(&admin, None, None).unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|c| c.client_id.as_str()).collect();
+    assert_eq!(ids, [calendar.client_id.as_str(), mail.client_id.as_str()]);
+    assert_eq!(all.items[0].client_name, "Calendar");
+    assert_eq!(all.items[0].scope, "openid profile email");
+    assert_eq!(all.next_after, None);
+    let first = oauth.list_consents(&admin, Some(1), None).unwrap();
+    assert_eq!(first.items.len(), 1);
+    let next = oauth
+        .list_consents(&admin, Some(1), first.next_after)
+        .unwrap();
+    assert_eq!(next.items[0].client_id, mail.client_id);
+    // Someone else's are not the caller's.
+    create_with(&h, &admin, "bob", &["user"], None);
+    let bob = principal(&h, &jwt_login(&h, "bob", USER_PW, None).access_token);
+    assert!(oauth
+        .list_consents(&bob, None, None)
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(matches!(
+        oauth.revoke_consent(&bob, &calendar.client_id),
+        Err(UserError::NotFound)
+    ));
+
+    oauth.revoke_consent(&admin, &calendar.client_id).unwrap();
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&for_calendar.access_token),
+        Err(TokenError::Revoked)
+    );
+    // The other client's tokens and the browser session go on.
+    assert!(h.core.gate.authenticate_jwt(&for_mail.access_token).is_ok());
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+    assert_eq!(audited(&h, Event::ConsentRevoked, Outcome::Success), 1);
+    let audit = h.audit_entries();
+    let revoked = audit
+        .iter()
+        .rev()
+        .find(|e| e.event == Event::ConsentRevoked)
+        .unwrap();
+    assert!(revoked
+        .details
+        .contains(&("sessions_revoked".into(), "1".into())));
+    assert_eq!(
+        revoked.target.as_deref(),
+        Some(format!("client:{}", calendar.client_id).as_str())
+    );
+    // Asked again next time.
+    asked(authorize(&h, &request(&h, &calendar), Some(&sso)));
+    // Gone: a second revocation, or of a client never consented to, finds nothing.
+    for client_id in [calendar.client_id.as_str(), "tc_unknown", "not-a-client-id"] {
+        assert!(matches!(
+            oauth.revoke_consent(&admin, client_id),
+            Err(UserError::NotFound)
+        ));
+    }
+    assert_eq!(
+        oauth.list_consents(&admin, None, None).unwrap().items.len(),
+        1
+    );
 }

@@ -1,0 +1,218 @@
+//! The consent page: a client that is not first party asks the signed-in user whether it may have
+//! what it asks for. `GET /oauth/authorize` renders it (`form`), with the authorization request in
+//! hidden fields; `POST /oauth/consent` (`decide`) hands the user's answer to
+//! `OAuthProvider::decide_consent`, which checks the request again, and answers as the
+//! authorization endpoint does (`routes::oauth::answer`).
+//!
+//! CSRF, as the sign-in form: the page sets a random nonce in a short-lived `HttpOnly`,
+//! `SameSite=Strict` cookie for `/oauth/consent` and carries the nonce's MAC under a server key
+//! (`Gate::csrf_token`); a post must bring both, else nothing is decided. A page of another site
+//! can neither read the cookie nor make the MAC, so it cannot consent for the user.
+
+use actix_web::cookie::time::Duration;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use tessera_domain::oauth::AuthorizationRequest;
+use tessera_domain::token::PlainToken;
+
+use crate::error::ApiError;
+use crate::extract::{read_body, request_context};
+use crate::pages::{error_page, failure, respond};
+use crate::routes::oauth::{answer, sso_session, Came};
+use crate::AppState;
+
+/// The cookie that holds the consent form's nonce.
+pub const CONSENT_COOKIE: &str = "tessera_consent";
+/// Where the consent form posts, and the only path its cookie is sent to.
+const CONSENT_PATH: &str = "/oauth/consent";
+/// How long a consent page may stay open, in seconds.
+const FORM_TTL_SECONDS: i64 = 900;
+
+/// The words of the consent page that are not in `templates/consent.html`, all in one place so
+/// that they can move to per-language tables.
+mod words {
+    /// What each scope Tessera knows lets a client have.
+    pub(super) const SCOPES: [(&str, &str); 4] = [
+        ("openid", "Know who you are"),
+        ("profile", "Your name and username"),
+        ("email", "Your e-mail address"),
+        ("offline_access", "Stay signed in to it when you are away"),
+    ];
+    /// Any other scope: one of the configured API scopes (`tokens.scope`), named after these words.
+    pub(super) const API_SCOPE: &str = "Use Tessera's API for you";
+    /// The page of a post without its CSRF field, or whose page was left open too long.
+    pub(super) const REFUSED_TITLE: &str = "Nothing was decided";
+    pub(super) const REFUSED_MESSAGE: &str =
+        "This form has expired or did not come from this site. Go back to the application and try again.";
+    /// A post that is not the consent form.
+    pub(super) const UNREADABLE: &str = "the consent form could not be read";
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    scopes: Vec<ScopeLine<'a>>,
+    /// The authorization request, to post with the answer.
+    fields: Vec<Hidden<'a>>,
+}
+
+/// One line of what the client would get.
+struct ScopeLine<'a> {
+    /// What the scope lets the client do, in words.
+    words: &'static str,
+    /// The scope's own name, shown after the words of an API scope.
+    name: Option<&'a str>,
+}
+
+/// A hidden field of the form.
+struct Hidden<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+/// `scope` in words.
+fn scope_line(scope: &str) -> ScopeLine<'_> {
+    match words::SCOPES.iter().find(|(name, _)| *name == scope) {
+        Some(&(_, text)) => ScopeLine {
+            words: text,
+            name: None,
+        },
+        None => ScopeLine {
+            words: words::API_SCOPE,
+            name: Some(scope),
+        },
+    }
+}
+
+/// The consent form's cookie, with its nonce.
+fn consent_cookie(state: &AppState, nonce: &str) -> Cookie<'static> {
+    Cookie::build(CONSENT_COOKIE, nonce.to_owned())
+        .path(CONSENT_PATH)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.cookies.secure)
+        .max_age(Duration::seconds(FORM_TTL_SECONDS))
+        .finish()
+}
+
+/// The consent page for `request`: `client_name` asks `username` for `scopes`. Sets the form's
+/// cookie.
+pub(crate) fn form(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    client_name: &str,
+    scopes: &[String],
+    username: &str,
+) -> HttpResponse {
+    let nonce = state.core.gate.new_login_nonce();
+    let csrf = state.core.gate.csrf_token(&nonce);
+    let params = request.params();
+    let mut res = HttpResponse::Ok();
+    res.cookie(consent_cookie(state, nonce.expose()));
+    respond(
+        res,
+        &ConsentPage {
+            csrf: &csrf,
+            client_name,
+            username,
+            scopes: scopes.iter().map(|s| scope_line(s.as_str())).collect(),
+            fields: params
+                .iter()
+                .map(|&(name, value)| Hidden { name, value })
+                .collect(),
+        },
+    )
+}
+
+/// `POST /oauth/consent`: the user's answer, `decision=allow` or `decision=deny`, with the
+/// authorization request the page carried.
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    take_decision(&req, &state, payload)
+        .await
+        .unwrap_or_else(failure)
+}
+
+async fn take_decision(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(req, payload.into_inner()).await?;
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    if !csrf_matches(req, state, field(&fields, "csrf")) {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            words::REFUSED_TITLE,
+            words::REFUSED_MESSAGE,
+            None,
+        ));
+    }
+    let approve = match field(&fields, "decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return Err(ApiError::MalformedBody(words::UNREADABLE.into())),
+    };
+    // The form's own fields are not parameters of the request, and are left out as unknown ones.
+    let request = AuthorizationRequest::from_params(fields.iter().map(|(n, v)| (n, v.clone())));
+    let sso = sso_session(req, state).await?;
+    let context = request_context(req);
+    let outcome = state
+        .blocking(move |c| {
+            c.oauth
+                .decide_consent(&request, sso.as_ref(), approve, &context)
+        })
+        .await?;
+    let mut res = answer(state, outcome, Came::Form);
+    let mut spent = consent_cookie(state, "");
+    spent.make_removal();
+    if res.add_cookie(&spent).is_err() {
+        tracing::warn!("cannot remove the consent form's cookie");
+    }
+    Ok(res)
+}
+
+/// The first value of the form field `name`.
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether the form came from a consent page this server rendered for this browser.
+fn csrf_matches(req: &HttpRequest, state: &AppState, presented: Option<&str>) -> bool {
+    req.cookie(CONSENT_COOKIE).is_some_and(|cookie| {
+        state.core.gate.csrf_matches(
+            &PlainToken::new(cookie.value().to_owned()),
+            presented.unwrap_or_default(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scope_has_words_and_an_api_scope_is_named() {
+        for scope in tessera_domain::oauth::OIDC_SCOPES {
+            let line = scope_line(scope);
+            assert_eq!(line.name, None, "{scope}");
+            assert_ne!(line.words, words::API_SCOPE, "{scope}");
+        }
+        let api = scope_line("reports:read");
+        assert_eq!(
+            (api.words, api.name),
+            (words::API_SCOPE, Some("reports:read"))
+        );
+    }
+}
