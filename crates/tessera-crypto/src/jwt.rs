@@ -12,7 +12,7 @@ use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::JwtPayload;
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256, Sha512};
-use tessera_domain::claims::{AccessClaims, IdClaims};
+use tessera_domain::claims::{AccessClaims, IdClaims, IdHint};
 use tessera_domain::error::TokenError;
 use tessera_domain::ports::AccessTokenCodec;
 use tessera_domain::time::UnixTime;
@@ -461,6 +461,59 @@ pub(crate) fn checked_header(token: &str) -> Result<String, TokenError> {
         .ok_or(TokenError::Invalid)
 }
 
+/// Checks what can be checked of an ID token before its signature (size, a `JWT` type) and
+/// returns the `kid`: an access token (`at+jwt`) is not an ID token.
+fn checked_id_header(token: &str) -> Result<String, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Invalid);
+    }
+    let header = josekit::jwt::decode_header(token).map_err(|_| TokenError::Invalid)?;
+    let typ = header
+        .claim("typ")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !typ.eq_ignore_ascii_case(ID_TOKEN_TYPE) {
+        return Err(TokenError::Invalid);
+    }
+    header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(TokenError::Invalid)
+}
+
+/// What an ID token's verified claims say as a hint: its issuer, its one audience, its subject
+/// and its `sid`. Its times are not read.
+fn id_hint_from(map: &Map<String, Value>) -> Result<IdHint, TokenError> {
+    let audience = match map.get("aud") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if items.len() == 1 => items
+            .first()
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(TokenError::Invalid)?,
+        _ => return Err(TokenError::Invalid),
+    };
+    let session_id = match map.get("sid") {
+        None => None,
+        Some(sid) => Some(SessionId(
+            sid.as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or(TokenError::Invalid)?,
+        )),
+    };
+    Ok(IdHint {
+        issuer: str_claim(map, "iss")?.to_owned(),
+        audience,
+        subject: UserId(
+            str_claim(map, "sub")?
+                .parse()
+                .map_err(|_| TokenError::Invalid)?,
+        ),
+        session_id,
+    })
+}
+
 impl AccessTokenCodec for JwtCodec {
     fn sign(&self, c: &AccessClaims) -> anyhow::Result<String> {
         let keys = self.read();
@@ -504,6 +557,20 @@ impl AccessTokenCodec for JwtCodec {
         let payload = JwtPayload::from_map(map).context("invalid claims")?;
         josekit::jwt::encode_with_signer(&payload, &header, keys.signer.as_ref())
             .context("cannot sign an ID token")
+    }
+
+    fn decode_id_token(&self, token: &str) -> Result<IdHint, TokenError> {
+        let kid = checked_id_header(token)?;
+        if !self.read().keys.contains_key(&kid) && !self.reload_for_unknown_kid() {
+            return Err(TokenError::Invalid);
+        }
+        let keys = self.read();
+        let key = keys.keys.get(&kid).ok_or(TokenError::Invalid)?;
+        // As `decode`: josekit refuses a header whose `alg` differs from the verifier's. It checks
+        // no time claim, so an expired ID token reads as well as a fresh one.
+        let (payload, _) = josekit::jwt::decode_with_verifier(token, key.verifier.as_ref())
+            .map_err(|_| TokenError::Invalid)?;
+        id_hint_from(payload.claims_set())
     }
 
     fn decode(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -743,6 +810,56 @@ mod tests {
             drop(keys);
             assert_eq!(c.decode(&token), Err(TokenError::Invalid));
         }
+    }
+
+    #[test]
+    fn an_expired_id_token_is_a_good_hint_and_one_of_another_key_or_an_access_token_is_none() {
+        let (c, _) = codec();
+        let access = c.sign(&claims()).unwrap();
+        // Expired long ago: a hint all the same (RP-Initiated Logout 1.0 §2).
+        let expired = IdClaims {
+            expires_at: UnixTime(1_000),
+            issued_at: UnixTime(100),
+            auth_time: UnixTime(100),
+            ..id_claims()
+        };
+        let token = c.sign_id_token(&expired, &access).unwrap();
+        assert_eq!(
+            c.decode_id_token(&token),
+            Ok(IdHint {
+                issuer: "http://127.0.0.1:8081".into(),
+                audience: "tc_wiki".into(),
+                subject: UserId(42),
+                session_id: Some(SessionId(7)),
+            })
+        );
+        // Without a sid.
+        let no_sid = IdClaims {
+            session_id: None,
+            ..id_claims()
+        };
+        let token = c.sign_id_token(&no_sid, &access).unwrap();
+        assert_eq!(c.decode_id_token(&token).unwrap().session_id, None);
+
+        // Signed by another key: refused, as is a tampered payload.
+        let (other, _) = codec();
+        let foreign = other.sign_id_token(&id_claims(), &access).unwrap();
+        assert_eq!(c.decode_id_token(&foreign), Err(TokenError::Invalid));
+        let good = c.sign_id_token(&id_claims(), &access).unwrap();
+        let mut parts: Vec<&str> = good.split('.').collect();
+        let evil = crate::b64(br#"{"iss":"http://127.0.0.1:8081","aud":"tc_evil","sub":"1"}"#);
+        parts[1] = &evil;
+        assert_eq!(
+            c.decode_id_token(&parts.join(".")),
+            Err(TokenError::Invalid)
+        );
+        // An access token is no ID token, and garbage is nothing.
+        assert_eq!(c.decode_id_token(&access), Err(TokenError::Invalid));
+        assert_eq!(c.decode_id_token("not a token"), Err(TokenError::Invalid));
+        assert_eq!(
+            c.decode_id_token(&"a".repeat(9000)),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

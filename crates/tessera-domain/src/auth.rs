@@ -475,6 +475,8 @@ impl Authentication {
     }
 
     /// Ends the caller's session: its access tokens are refused from now on and its refresh token is dead.
+    /// A browser session takes with it the OAuth clients' sessions bound to its sign-in
+    /// (`NewSession::sso_session_id`), as a sign-out at the logout endpoint does.
     ///
     /// # Errors
     /// Only when the store fails.
@@ -483,8 +485,8 @@ impl Authentication {
             return Err(AuthError::NoSession);
         };
         let now = self.clock.now();
-        self.sessions.revoke_session(session, "logout", now)?;
-        self.revocations.remember(&[session]);
+        let ended = self.sessions.end_sign_in(session, "logout", now)?;
+        self.revocations.remember(&ended);
         self.audit.record(
             Audit::new(Event::Logout, Outcome::Success)
                 .by(caller)

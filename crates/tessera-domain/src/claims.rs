@@ -51,6 +51,18 @@ pub struct IdClaims {
     pub email: Option<String>,
 }
 
+/// What an ID token tells when it comes back as an `id_token_hint` (OpenID Connect RP-Initiated
+/// Logout 1.0 §2): who issued it, to which client, about whom, and for which sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdHint {
+    pub issuer: String,
+    /// The client it was issued to: its `aud`.
+    pub audience: String,
+    pub subject: UserId,
+    /// The single sign-on (browser) session it was issued for: its `sid`, when it has one.
+    pub session_id: Option<SessionId>,
+}
+
 /// What a verifier trusts: one issuer, a set of audiences, and a small clock leeway.
 #[derive(Debug, Clone)]
 pub struct ClaimRules {

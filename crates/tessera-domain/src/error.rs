@@ -2,7 +2,8 @@
 //!
 //! One enum per family of use cases: `AuthError` for login, refresh and revocation,
 //! `TokenError` for checking an access token, `UserError` for managing users, `AuthorizeError`
-//! for the OAuth authorization endpoint and `OAuthGrantError` for the code exchange.
+//! for the OAuth authorization endpoint, `OAuthGrantError` for the code exchange and
+//! `EndSessionError` for RP-initiated logout.
 //! Each has an `Unknown` variant for failures of an adapter that the domain cannot act on;
 //! the HTTP adapter turns it into a 500 and logs the cause.
 
@@ -187,6 +188,21 @@ pub enum AuthorizeError {
         description: String,
         /// The request's `state`, echoed.
         state: Option<String>,
+    },
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0 §2) is refused:
+/// the user is told, and never sent anywhere, since what would say where to send them (the hint,
+/// the client, the post-logout redirect URI) is what cannot be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum EndSessionError {
+    #[error("{description}")]
+    Refused {
+        /// An RFC 6749-style error code: `invalid_request` or `invalid_client`.
+        error: &'static str,
+        description: &'static str,
     },
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),

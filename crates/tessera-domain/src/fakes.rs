@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::audit::{AuditEntry, AuditQuery, Event, Outcome};
-use crate::claims::{AccessClaims, IdClaims};
+use crate::claims::{AccessClaims, IdClaims, IdHint};
 use crate::error::TokenError;
 use crate::password::{Password, PasswordHash, Verification};
 use crate::ports::*;
@@ -123,6 +123,17 @@ impl AccessTokenCodec for FakeCodec {
         let mut v = self.id.lock().unwrap();
         v.push((c.clone(), access_token.to_owned()));
         Ok(format!("id{}", v.len() - 1))
+    }
+    /// What `sign_id_token` signed, whatever its expiry; `Invalid` for anything else (an access
+    /// token included).
+    fn decode_id_token(&self, t: &str) -> Result<IdHint, TokenError> {
+        let (c, _) = self.id_token(t).ok_or(TokenError::Invalid)?;
+        Ok(IdHint {
+            issuer: c.issuer,
+            audience: c.audience,
+            subject: c.subject,
+            session_id: c.session_id,
+        })
     }
     fn decode(&self, t: &str) -> Result<AccessClaims, TokenError> {
         let i: usize = t

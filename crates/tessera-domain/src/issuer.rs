@@ -111,6 +111,7 @@ impl Issuer {
             expires_at,
             amr: None,
             client_id: None,
+            sso_session_id: None,
         }
     }
 

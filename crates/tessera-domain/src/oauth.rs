@@ -6,13 +6,17 @@
 //! `OAuthProvider::authorize`, and either sends the user to sign in first, asks them to consent
 //! (then calls `OAuthProvider::decide_consent` with their answer), or sends them back to the
 //! client with a code; the client then calls `OAuthProvider::exchange_code` from its back end.
+//!
+//! Signing out (OpenID Connect RP-Initiated Logout 1.0): `OAuthProvider::end_session` ends the
+//! browser's sign-in with the client sessions bound to it, asking the user first when nothing
+//! vouches for the request, and sends the browser on to a registered post-logout redirect URI.
 
 use std::sync::Arc;
 
 use crate::access::{authorize, checked_limit, page, Action, Kind, Target};
 use crate::audit::{Audit, Auditor, Event, Outcome, RequestContext};
-use crate::claims::IdClaims;
-use crate::error::{AuthorizeError, FieldErrors, OAuthGrantError, UserError};
+use crate::claims::{IdClaims, IdHint};
+use crate::error::{AuthorizeError, EndSessionError, FieldErrors, OAuthGrantError, UserError};
 use crate::issuer::Issuer;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuthorizationCodes, ClientRepository, Clock, CodeRecord,
@@ -613,6 +617,113 @@ pub struct OidcTokens {
     pub scope: String,
     /// Only when `offline_access` was granted.
     pub refresh_token: Option<PlainToken>,
+}
+
+/// An RP-initiated logout request's parameters as received (OpenID Connect RP-Initiated Logout
+/// 1.0 §2), from the query of a GET or the form of a POST; `OAuthProvider::end_session` checks
+/// them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndSessionRequest {
+    /// An ID token this server issued, expired or not: which client asks, for which sign-in.
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    /// Where the browser goes once signed out: exactly one of the client's registered
+    /// `post_logout_redirect_uris`.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Given back to the client with the redirect.
+    pub state: Option<String>,
+    /// Read and not used: the pages speak one language yet.
+    pub ui_locales: Option<String>,
+    /// Read and not used: a browser holds one session, so there is no account to pick.
+    pub logout_hint: Option<String>,
+    /// The parameters that came more than once.
+    pub repeated: Vec<String>,
+    /// The user confirmed on this server's own page, whose CSRF token the front door checked.
+    /// Never read from the request's parameters (`from_params` leaves it false).
+    pub confirmed: bool,
+}
+
+impl EndSessionRequest {
+    /// Reads the parameters of a request by name; unknown ones are ignored, a repeated one keeps
+    /// its first value and is named in `repeated`.
+    pub fn from_params<K, V>(params: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut req = Self::default();
+        for (name, value) in params {
+            let name = name.as_ref();
+            let Some(slot) = req.slot(name) else { continue };
+            let taken = slot.is_some();
+            if !taken {
+                *slot = Some(value.into());
+            } else if !req.repeated.iter().any(|r| r == name) {
+                req.repeated.push(name.to_owned());
+            }
+        }
+        req
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "id_token_hint" => &mut self.id_token_hint,
+            "client_id" => &mut self.client_id,
+            "post_logout_redirect_uri" => &mut self.post_logout_redirect_uri,
+            "state" => &mut self.state,
+            "ui_locales" => &mut self.ui_locales,
+            "logout_hint" => &mut self.logout_hint,
+            _ => return None,
+        })
+    }
+
+    /// The parameters present, by name, to send the request on (the confirmation page's form).
+    pub fn params(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("id_token_hint", &self.id_token_hint),
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+            ("ui_locales", &self.ui_locales),
+            ("logout_hint", &self.logout_hint),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+}
+
+/// What the logout endpoint does next.
+#[derive(Debug)]
+pub enum EndSessionOutcome {
+    /// Ask the user first: nothing vouches that the request comes from an application this
+    /// browser signed in to (no `id_token_hint`, or one of another sign-in), and a bare link on
+    /// any site must not sign anyone out. The page posts `request` back with the confirmation.
+    Confirm {
+        request: Box<EndSessionRequest>,
+        /// The name of the client that asks, when one is known.
+        client_name: Option<String>,
+    },
+    /// Signed out (or nobody was signed in in this browser): on to `redirect_uri`, registered by
+    /// the client, with `state`; without one, to Tessera's own "signed out" page.
+    SignedOut {
+        redirect_uri: Option<String>,
+        state: Option<String>,
+    },
+}
+
+/// A logout request that passed every check.
+#[derive(Debug)]
+struct CheckedLogout {
+    hint: Option<IdHint>,
+    /// The client the hint or `client_id` names, when it is (still) registered.
+    client: Option<OAuthClient>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+fn logout_refused(error: &'static str, description: &'static str) -> EndSessionError {
+    EndSessionError::Refused { error, description }
 }
 
 /// What `prompt` asks for (OIDC Core §3.1.2.1): `login` and `consent` may come together, `none`
@@ -1554,6 +1665,10 @@ impl OAuthProvider {
         new.scope = Some(record.scope.clone());
         new.amr = Some(record.amr.clone());
         new.client_id = Some(client.client_id.clone());
+        // A session without offline access lives and dies with the sign-in it came from: signing
+        // out ends it. An offline one outlives the sign-in (OIDC Core §11: offline access is for
+        // when the user is not signed in) and ends by the user's or an admin's revocation.
+        new.sso_session_id = if offline { None } else { record.sso_session_id };
         let issued = self.issuer.open_for_client(user, &new, &client.client_id)?;
         if self.codes.attach_session(record.id, issued.session_id)? {
             // The code was presented again while this exchange was under way: what it opened
@@ -1621,6 +1736,170 @@ impl OAuthProvider {
                 .filter(|_| email)
                 .map(|e| e.as_str().to_owned()),
         }
+    }
+
+    /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the browser's sign-in
+    /// (`sso`) and every client session bound to it (sessions with `offline_access` outlive it),
+    /// here and, through the store's revocation list, on every node.
+    ///
+    /// It signs out at once when an `id_token_hint` of this very sign-in vouches for the request,
+    /// or when the browser shows no sign-in (a POST from the application's site carries no
+    /// `SameSite=Lax` cookie): then it ends the sign-in the hint names, if any. Otherwise (no
+    /// hint, or one of another sign-in) the user is asked first, unless `req.confirmed`, and a
+    /// confirmation ends this browser's sign-in.
+    ///
+    /// # Errors
+    /// `Refused` for a hint this server did not issue (or that does not verify), a `client_id`
+    /// other than the hint's audience, an unknown `client_id`, a `post_logout_redirect_uri` that is
+    /// not registered for the client (or comes with no client at all), a repeated parameter or a
+    /// too long `state`: the browser is then sent nowhere.
+    pub fn end_session(
+        &self,
+        req: &EndSessionRequest,
+        sso: Option<&SsoSession>,
+        context: &RequestContext,
+    ) -> Result<EndSessionOutcome, EndSessionError> {
+        let checked = self.check_logout(req)?;
+        let vouched = match (sso, &checked.hint) {
+            (None, _) => true,
+            (Some(s), Some(hint)) => hint.session_id == Some(s.session_id),
+            (Some(_), None) => false,
+        };
+        if !vouched && !req.confirmed {
+            return Ok(EndSessionOutcome::Confirm {
+                request: Box::new(EndSessionRequest {
+                    confirmed: false,
+                    ..req.clone()
+                }),
+                client_name: checked.client.as_ref().map(|c| c.client_name.clone()),
+            });
+        }
+        // This browser's sign-in; with none in this browser, the one the hint names.
+        let ending = match sso {
+            Some(s) => Some((s.session_id, s.user_id)),
+            None => checked
+                .hint
+                .as_ref()
+                .and_then(|h| h.session_id.map(|session| (session, h.subject))),
+        };
+        if let Some((session, user)) = ending {
+            self.sign_out(session, user, checked.client.as_ref(), context)?;
+        }
+        let state = checked.redirect_uri.as_ref().and(checked.state);
+        Ok(EndSessionOutcome::SignedOut {
+            redirect_uri: checked.redirect_uri,
+            state,
+        })
+    }
+
+    /// Checks a logout request: the hint first (it names the client), then the client, then where
+    /// the browser may go.
+    fn check_logout(&self, req: &EndSessionRequest) -> Result<CheckedLogout, EndSessionError> {
+        if !req.repeated.is_empty() {
+            return Err(logout_refused(
+                "invalid_request",
+                "a parameter is given more than once",
+            ));
+        }
+        let hint = match non_empty(&req.id_token_hint) {
+            None => None,
+            Some(raw) => Some(
+                self.codec
+                    .decode_id_token(raw)
+                    .ok()
+                    .filter(|h| h.issuer == self.tokens.issuer)
+                    .ok_or_else(|| {
+                        logout_refused(
+                            "invalid_request",
+                            "id_token_hint is not an ID token this server issued",
+                        )
+                    })?,
+            ),
+        };
+        let asked = non_empty(&req.client_id);
+        if let (Some(h), Some(asked)) = (&hint, asked) {
+            if h.audience != asked {
+                return Err(logout_refused(
+                    "invalid_request",
+                    "client_id is not the client id_token_hint was issued to",
+                ));
+            }
+        }
+        // The hint of a client deleted since still signs out: only a redirect needs the client.
+        let client = match (asked, &hint) {
+            (Some(asked), _) => {
+                let found = self.lookup(asked)?;
+                Some(found.ok_or_else(|| {
+                    logout_refused("invalid_client", "no client has this client_id")
+                })?)
+            }
+            (None, Some(h)) => self.lookup(&h.audience)?,
+            (None, None) => None,
+        };
+        let redirect_uri = match non_empty(&req.post_logout_redirect_uri) {
+            None => None,
+            Some(_) if hint.is_none() && asked.is_none() => {
+                return Err(logout_refused(
+                    "invalid_request",
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                ))
+            }
+            Some(uri) => {
+                let registered = client
+                    .as_ref()
+                    .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri));
+                if !registered {
+                    return Err(logout_refused(
+                        "invalid_request",
+                        "post_logout_redirect_uri is not registered for this client",
+                    ));
+                }
+                Some(uri.to_owned())
+            }
+        };
+        if req
+            .state
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_STATE_LEN)
+        {
+            return Err(logout_refused("invalid_request", "state is too long"));
+        }
+        Ok(CheckedLogout {
+            hint,
+            client,
+            redirect_uri,
+            state: req.state.clone(),
+        })
+    }
+
+    /// Ends the sign-in `session` of `user` and the sessions bound to it, here and on every node,
+    /// and audits it when anything was still live.
+    fn sign_out(
+        &self,
+        session: SessionId,
+        user: UserId,
+        client: Option<&OAuthClient>,
+        context: &RequestContext,
+    ) -> anyhow::Result<()> {
+        let ended = self
+            .sessions
+            .end_sign_in(session, "logout", self.clock.now())?;
+        if ended.is_empty() {
+            return Ok(());
+        }
+        self.revocations.remember(&ended);
+        let mut audit = Audit::new(Event::Logout, Outcome::Success)
+            .from(context)
+            .actor(user)
+            .subject(user)
+            .target(format!("session:{}", session.0))
+            .detail("reason", "rp_initiated")
+            .detail("sessions_ended", ended.len());
+        if let Some(client) = client {
+            audit = audit.detail("client_id", &client.client_id);
+        }
+        self.audit.record(audit);
+        Ok(())
     }
 }
 
@@ -1743,6 +2022,20 @@ mod tests {
         ]);
         assert_eq!(req.client_id.as_deref(), Some("a"));
         assert_eq!(req.state.as_deref(), Some("s1"));
+        assert_eq!(req.repeated, ["state"]);
+        assert_eq!(req.params(), [("client_id", "a"), ("state", "s1")]);
+    }
+
+    #[test]
+    fn logout_parameters_are_read_by_name_and_a_confirmation_never_from_them() {
+        let req = EndSessionRequest::from_params([
+            ("client_id", "a"),
+            ("confirm", "yes"),
+            ("confirmed", "true"),
+            ("state", "s1"),
+            ("state", "s2"),
+        ]);
+        assert!(!req.confirmed);
         assert_eq!(req.repeated, ["state"]);
         assert_eq!(req.params(), [("client_id", "a"), ("state", "s1")]);
     }

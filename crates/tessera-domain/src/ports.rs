@@ -3,7 +3,7 @@
 
 use crate::access::{Entry, Kind, Link, NewEntry};
 use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
-use crate::claims::{AccessClaims, IdClaims};
+use crate::claims::{AccessClaims, IdClaims, IdHint};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
@@ -99,6 +99,16 @@ pub trait AccessTokenCodec: Send + Sync {
     /// # Errors
     /// Only when the signing library fails.
     fn sign_id_token(&self, claims: &IdClaims, access_token: &str) -> anyhow::Result<String>;
+
+    /// Reads an ID token this codec's keys signed, as an `id_token_hint` (OpenID Connect
+    /// RP-Initiated Logout 1.0 §2): verifies the signature, algorithm, key id and `typ: JWT` (an
+    /// access token is no hint), and reads who it was issued to and for which sign-in. Time is
+    /// NOT checked: an expired ID token is still a good hint. The issuer is checked by the caller.
+    ///
+    /// # Errors
+    /// MUST return `TokenError::Invalid` for anything that is not a well-formed ID token signed by
+    /// one of its keys with that key's algorithm.
+    fn decode_id_token(&self, token: &str) -> Result<IdHint, TokenError>;
 }
 
 /// Which of a user's sessions a change revokes, in the same transaction.
@@ -204,6 +214,12 @@ pub struct NewSession {
     /// The OAuth client whose code exchange opened the session; `None`: Tessera's own public
     /// client (`tokens.client_id`).
     pub client_id: Option<String>,
+    /// The browser (single sign-on) session whose sign-in this session lives and dies with: signing
+    /// out of that browser session ends this one too (`SessionRepository::end_sign_in`). Set for
+    /// the sessions a code exchange opens without `offline_access`; `None` for every other, an
+    /// offline session included (OIDC Core §11: offline access is for when the user is not
+    /// signed in, so it outlives the sign-in and ends by revocation).
+    pub sso_session_id: Option<SessionId>,
 }
 
 /// A stored refresh token with the state of its session.
@@ -256,6 +272,17 @@ pub trait SessionRepository: Send + Sync {
 
     /// Ends a session and appends it to the revocation list. Returns false if it had already ended.
     fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool>;
+
+    /// A sign-out: ends the browser session `sso` and every live session bound to it
+    /// (`NewSession::sso_session_id`), appending each to the revocation list, in one transaction.
+    /// Returns the sessions it ended, `sso` first when it was still live; ended ones are left as
+    /// they are (and not returned).
+    fn end_sign_in(
+        &self,
+        sso: SessionId,
+        reason: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>>;
 
     /// Marks `id` used at `now`.
     fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()>;

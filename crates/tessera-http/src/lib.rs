@@ -162,6 +162,19 @@ impl CookieSettings {
             .secure(self.secure)
             .finish()
     }
+
+    /// The browser-session cookie taken away: empty, expired at once, with the attributes it was
+    /// set with, so that every browser drops the one it holds.
+    pub fn removal(&self) -> Cookie<'static> {
+        let mut cookie = Cookie::build(self.name.clone(), "")
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .finish();
+        cookie.make_removal();
+        cookie
+    }
 }
 
 /// Server tuning.

@@ -111,6 +111,7 @@ fn populated(url: String) -> (Store, i64) {
                     scope: None,
                     amr: None,
                     client_id: None,
+                    sso_session_id: None,
                 },
                 &digest(i, "o"),
                 1_000,

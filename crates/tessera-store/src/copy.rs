@@ -166,7 +166,7 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
         id: i64, user_id: i64, created_at: i64, last_used_at: i64, expires_at: i64,
         ip: Option<String>, user_agent: Option<String>, revoked_at: Option<i64>,
         revoked_reason: Option<String>, api_key_id: Option<i64>, scope: Option<String>,
-        amr: Option<String>, client_id: Option<String>,
+        amr: Option<String>, client_id: Option<String>, sso_session_id: Option<i64>,
     });
     copy_table!(from, to, report, refresh_tokens, order(id), {
         id: i64, session_id: i64, token_hash: String, created_at: i64, expires_at: i64,

@@ -68,6 +68,7 @@ pub(crate) struct NewSessionRow<'a> {
     pub scope: Option<&'a str>,
     pub amr: Option<&'a str>,
     pub client_id: Option<&'a str>,
+    pub sso_session_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -38,6 +38,7 @@ diesel::table! {
         scope -> Nullable<Text>,
         amr -> Nullable<Text>,
         client_id -> Nullable<Text>,
+        sso_session_id -> Nullable<BigInt>,
     }
 }
 

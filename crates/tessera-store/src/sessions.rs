@@ -74,6 +74,7 @@ pub(crate) fn insert_session(
             scope: new.scope.as_deref(),
             amr: new.amr.as_deref(),
             client_id: new.client_id.as_deref(),
+            sso_session_id: new.sso_session_id.map(|s| s.0),
         })
         .returning(sessions::id)
         .get_result(conn)
@@ -215,6 +216,34 @@ impl SessionRepository for Store {
         let mut conn = self.conn()?;
         crate::write_tx(&mut conn, |conn| end_session(conn, id.0, reason, now))
             .context("cannot revoke a session")
+    }
+
+    fn end_sign_in(
+        &self,
+        sso: SessionId,
+        reason: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>> {
+        let _changes = self.cache.writing(crate::cache::Family::Sessions);
+        crate::write_tx(&mut *self.conn()?, |conn| {
+            let mut ended = Vec::new();
+            if end_session(conn, sso.0, reason, now)? {
+                ended.push(sso);
+            }
+            let bound: Vec<i64> = sessions::table
+                .filter(sessions::sso_session_id.eq(sso.0))
+                .filter(sessions::revoked_at.is_null())
+                .order(sessions::id.asc())
+                .select(sessions::id)
+                .load(conn)?;
+            for id in bound {
+                if end_session(conn, id, reason, now)? {
+                    ended.push(SessionId(id));
+                }
+            }
+            Ok::<_, DieselError>(ended)
+        })
+        .context("cannot end a sign-in")
     }
 
     fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()> {

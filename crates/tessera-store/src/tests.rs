@@ -98,6 +98,7 @@ on_both_backends!(
     consents_grow_by_union_and_are_listed_with_their_client,
     revoking_a_consent_ends_the_sessions_opened_for_its_client_only,
     consents_go_with_their_user_and_their_client,
+    signing_out_ends_the_sign_in_and_the_sessions_bound_to_it,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -173,6 +174,7 @@ fn session(store: &Store, user: UserId, token: &str) -> tessera_domain::token::S
                 scope: Some("openid".into()),
                 amr: Some("pwd".into()),
                 client_id: None,
+                sso_session_id: None,
             },
             &HashedToken::from_hex(token.into()),
         )
@@ -932,6 +934,7 @@ fn sessions_keep_how_they_were_opened_and_for_which_client(db: &Db) {
         scope: Some("openid".into()),
         amr: Some("pwd otp".into()),
         client_id: Some("tc_wiki".into()),
+        sso_session_id: None,
     };
     db.store
         .create_session(&new, &HashedToken::from_hex("r-ida".into()))
@@ -1063,6 +1066,7 @@ fn deleting_a_client_ends_its_sessions_and_drops_its_codes(db: &Db) {
                     scope: Some("openid".into()),
                     amr: Some("pwd".into()),
                     client_id: Some(client_id.into()),
+                    sso_session_id: None,
                 },
                 &HashedToken::from_hex(refresh.into()),
             )
@@ -1327,4 +1331,91 @@ fn consents_go_with_their_user_and_their_client(db: &Db) {
     db.store.delete_user(u.id, UnixTime(20)).unwrap();
     assert!(db.store.list_consents(u.id, None, 10).unwrap().is_empty());
     assert!(db.store.find_consent(v.id, wiki.id).unwrap().is_some());
+}
+
+fn signing_out_ends_the_sign_in_and_the_sessions_bound_to_it(db: &Db) {
+    use tessera_domain::ports::CredentialRepository as _;
+    use tessera_domain::token::SessionId;
+    let u = db
+        .store
+        .create_user(&new_user("kim", None), &hash(), UnixTime(1))
+        .unwrap();
+    let new = |sso: Option<SessionId>| NewSession {
+        user_id: u.id,
+        ip: None,
+        user_agent: None,
+        created_at: UnixTime(10),
+        expires_at: UnixTime(1000),
+        scope: None,
+        amr: Some("pwd".into()),
+        client_id: sso.map(|_| "tc_wiki".to_owned()),
+        sso_session_id: sso,
+    };
+    // Two browser sign-ins, as the sign-in page opens them.
+    let browser = |token: &str| {
+        db.store
+            .create_opaque_session(&new(None), &HashedToken::from_hex(token.into()), 300)
+            .unwrap()
+    };
+    let sign_in = browser("o-sso");
+    let other_sign_in = browser("o-other");
+    let client_session = |refresh: &str, sso: Option<SessionId>| {
+        db.store
+            .create_session(&new(sso), &HashedToken::from_hex(refresh.into()))
+            .unwrap()
+    };
+    let bound = client_session("r-bound", Some(sign_in));
+    let ended_before = client_session("r-ended", Some(sign_in));
+    assert!(db
+        .store
+        .revoke_session(ended_before, "logout", UnixTime(20))
+        .unwrap());
+    client_session("r-offline", None);
+    client_session("r-elsewhere", Some(other_sign_in));
+
+    assert_eq!(
+        db.store
+            .end_sign_in(sign_in, "logout", UnixTime(30))
+            .unwrap(),
+        [sign_in, bound]
+    );
+    // Ended once each, on the revocation list other nodes read.
+    let revoked: Vec<SessionId> = db
+        .store
+        .revocations_since(UnixTime(30))
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(revoked, [sign_in, bound]);
+    let browser_revoked = |token: &str| {
+        db.store
+            .find_opaque(&HashedToken::from_hex(token.into()))
+            .unwrap()
+            .unwrap()
+            .session_revoked
+    };
+    let client_revoked = |refresh: &str| {
+        db.store
+            .find_refresh(&HashedToken::from_hex(refresh.into()))
+            .unwrap()
+            .unwrap()
+            .session_revoked
+    };
+    assert_eq!(
+        [
+            browser_revoked("o-sso"),
+            client_revoked("r-bound"),
+            browser_revoked("o-other"),
+            client_revoked("r-offline"),
+            client_revoked("r-elsewhere"),
+        ],
+        [true, true, false, false, false]
+    );
+    // A second sign-out finds nothing left to end.
+    assert!(db
+        .store
+        .end_sign_in(sign_in, "logout", UnixTime(40))
+        .unwrap()
+        .is_empty());
 }

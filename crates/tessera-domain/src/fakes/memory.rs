@@ -145,6 +145,8 @@ struct SessionRow {
     scope: Option<String>,
     amr: Option<String>,
     client_id: Option<String>,
+    /// The browser session whose sign-in it lives and dies with. No foreign key, as in the store.
+    sso_session: Option<SessionId>,
 }
 
 impl SessionRow {
@@ -561,6 +563,7 @@ impl State {
             scope: new.scope.clone(),
             amr: new.amr.clone(),
             client_id: new.client_id.clone(),
+            sso_session: new.sso_session_id,
         });
         Ok(SessionId(id))
     }
@@ -1021,6 +1024,28 @@ impl SessionRepository for MemoryStore {
 
     fn revoke_session(&self, id: SessionId, reason: &str, now: UnixTime) -> anyhow::Result<bool> {
         Ok(self.state().end_session(id, reason, now))
+    }
+
+    fn end_sign_in(
+        &self,
+        sso: SessionId,
+        reason: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<SessionId>> {
+        let mut st = self.state();
+        let mut ended = Vec::new();
+        if st.end_session(sso, reason, now) {
+            ended.push(sso);
+        }
+        let bound: Vec<i64> = st.sessions.first_ids(usize::MAX, |s| {
+            s.sso_session == Some(sso) && s.revoked_at.is_none()
+        });
+        for id in bound {
+            if st.end_session(SessionId(id), reason, now) {
+                ended.push(SessionId(id));
+            }
+        }
+        Ok(ended)
     }
 
     fn touch_session(&self, id: SessionId, now: UnixTime) -> anyhow::Result<()> {

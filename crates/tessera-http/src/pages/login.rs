@@ -14,7 +14,6 @@ use askama::Template;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tessera_domain::auth::LoginRequest;
-use tessera_domain::credentials::OPAQUE_TOKEN_PREFIX;
 use tessera_domain::error::{AuthError, TokenError};
 use tessera_domain::issuer::{Issued, SessionKind};
 use tessera_domain::password::Password;
@@ -23,6 +22,7 @@ use tessera_domain::token::PlainToken;
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
 use crate::pages::{error_page, failure, respond};
+use crate::routes::oauth::session_token;
 use crate::AppState;
 
 /// The cookie that holds the sign-in form's nonce.
@@ -57,6 +57,8 @@ struct MfaPage<'a> {
 #[template(path = "signed_in.html")]
 struct SignedInPage<'a> {
     username: &'a str,
+    /// The session's CSRF token, for the "Sign out" form (`POST /oauth/logout`).
+    csrf: &'a str,
 }
 
 /// `?return_to=&tenant=&login_hint=` of the sign-in page.
@@ -368,15 +370,13 @@ fn signed_in_and_back(
         .finish())
 }
 
-/// `GET /`: who is signed in in this browser; the sign-in form when nobody is.
+/// `GET /`: who is signed in in this browser, with a button to sign out; the sign-in form when
+/// nobody is.
 pub async fn signed_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let token = req
-        .cookie(&state.cookies.name)
-        .map(|c| c.value().to_owned())
-        .filter(|t| t.starts_with(OPAQUE_TOKEN_PREFIX));
-    let Some(token) = token else {
+    let Some(token) = session_token(&req, &state) else {
         return to_login();
     };
+    let csrf = state.core.gate.csrf_token(&PlainToken::new(token.clone()));
     match state
         .read_raw(move |c| c.gate.authenticate_credential(&token, true))
         .await
@@ -385,6 +385,7 @@ pub async fn signed_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             HttpResponse::Ok(),
             &SignedInPage {
                 username: &caller.username,
+                csrf: &csrf,
             },
         ),
         Ok(Err(TokenError::Unavailable)) => failure(ApiError::Unavailable),

@@ -1,5 +1,6 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
-//! the consent page and its answer, the page that says who is signed in, and the error pages of
+//! the consent page and its answer, the page that says who is signed in, signing out (the OpenID
+//! Connect logout endpoint, with its confirmation and "signed out" pages), and the error pages of
 //! the authorization endpoint.
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
@@ -10,6 +11,7 @@
 
 pub mod consent;
 pub mod login;
+pub mod logout;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -23,7 +25,8 @@ const STYLESHEET: &str = include_str!("../../assets/tessera.css");
 
 /// The pages load nothing but this server's stylesheet, are framed by no one, and have no
 /// `<base>`. `form-action` is left out on purpose: Chromium applies it to the redirects that follow
-/// a form's POST, and a sign-in ends at the client's redirect URI, on another site.
+/// a form's POST, and a sign-in ends at the client's redirect URI, on another site (as a confirmed
+/// sign-out ends at its post-logout redirect URI).
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -36,8 +39,9 @@ struct ErrorPage<'a> {
     retry: Option<&'a str>,
 }
 
-/// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`, `/`
-/// and the stylesheet. (The consent page itself is an answer of `GET /oauth/authorize`.)
+/// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
+/// `/oauth/logout`, `/` and the stylesheet. (The consent page itself is an answer of
+/// `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         page("/login", "GET, POST")
@@ -46,6 +50,11 @@ pub fn register(cfg: &mut web::ServiceConfig) {
     )
     .service(page("/login/mfa", "POST").route(web::post().to(login::second_step)))
     .service(page("/oauth/consent", "POST").route(web::post().to(consent::decide)))
+    .service(
+        page("/oauth/logout", "GET, POST")
+            .route(web::get().to(logout::from_link))
+            .route(web::post().to(logout::from_form)),
+    )
     .service(page("/", "GET").route(web::get().to(login::signed_in)))
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)));
 }

@@ -80,6 +80,9 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "userinfo_endpoint": format!("{base}/auth/userinfo"),
             "introspection_endpoint": format!("{base}/oauth/introspect"),
             "revocation_endpoint": format!("{base}/auth/token/revoke"),
+            // RP-Initiated Logout 1.0; front- and back-channel logout are not offered (their
+            // `*_logout_supported` members are left out, which says false).
+            "end_session_endpoint": format!("{base}/oauth/logout"),
             "grant_types_supported": crate::dto::rules::GRANT_TYPES,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

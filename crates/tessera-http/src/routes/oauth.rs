@@ -1,7 +1,8 @@
 //! The OpenID Connect endpoints of the route table: registering, listing, changing and deleting
 //! clients, the authorization endpoint, and the caller's consents. (The token endpoint's
 //! authorization-code grant is in `credentials`; the sign-in page the authorization endpoint sends
-//! browsers to, and the consent form's answer, are in `crate::pages`.)
+//! browsers to, the consent form's answer, and the logout endpoint, which browsers alone visit,
+//! are in `crate::pages`.)
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -208,6 +209,14 @@ pub(crate) fn answer(
     }
 }
 
+/// The token the browser's session cookie holds, when it holds one of the right shape (live or
+/// not).
+pub(crate) fn session_token(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(&state.cookies.name)
+        .map(|c| c.value().to_owned())
+        .filter(|t| t.starts_with(OPAQUE_TOKEN_PREFIX))
+}
+
 /// The browser's single sign-on session, when its cookie holds a live one.
 ///
 /// # Errors
@@ -216,11 +225,7 @@ pub(crate) async fn sso_session(
     req: &HttpRequest,
     state: &AppState,
 ) -> Result<Option<SsoSession>, ApiError> {
-    let Some(token) = req
-        .cookie(&state.cookies.name)
-        .map(|c| c.value().to_owned())
-        .filter(|t| t.starts_with(OPAQUE_TOKEN_PREFIX))
-    else {
+    let Some(token) = session_token(req, state) else {
         return Ok(None);
     };
     match state.read_raw(move |c| c.gate.sso_session(&token)).await? {
@@ -268,7 +273,7 @@ fn authorize_path(request: &AuthorizationRequest) -> String {
 }
 
 /// `uri` with `params` added to its query; a query the client registered stays (RFC 6749 §3.1.2).
-fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn with_params(uri: &str, params: &[(&str, Option<&str>)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         if let Some(value) = value {

@@ -119,6 +119,17 @@ async fn discovery_names_every_endpoint_from_the_issuer_alone() {
             serde_json::json!(["S256"])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        // RP-initiated logout only: no front- or back-channel logout is offered.
+        for member in [
+            "frontchannel_logout_supported",
+            "backchannel_logout_supported",
+        ] {
+            assert!(
+                doc.get(member).is_none_or(|v| v.as_bool() == Some(false)),
+                "{member}: {}",
+                doc[member]
+            );
+        }
         // Every endpoint is on this server under the issuer: swap the issuer for the real address.
         for (key, method) in [
             ("authorization_endpoint", reqwest::Method::GET),
@@ -127,6 +138,7 @@ async fn discovery_names_every_endpoint_from_the_issuer_alone() {
             ("userinfo_endpoint", reqwest::Method::GET),
             ("introspection_endpoint", reqwest::Method::POST),
             ("revocation_endpoint", reqwest::Method::POST),
+            ("end_session_endpoint", reqwest::Method::GET),
         ] {
             let url = doc[key].as_str().unwrap();
             let path = url

@@ -1,10 +1,16 @@
 //! OpenID Connect end to end, as a browser and a client application would go through it: client
 //! registration, the authorization endpoint, the sign-in pages (with their CSRF protection and the
 //! second factor), the consent page, the code exchange with PKCE, the ID token checked with an
-//! independent JWT library, single sign-on, a replayed code, and consents withdrawn.
+//! independent JWT library, single sign-on, a replayed code, consents withdrawn, and RP-initiated
+//! logout.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
-use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
+};
 use reqwest::{Response, StatusCode, Url};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -1389,4 +1395,367 @@ async fn a_consent_withdrawn_ends_the_clients_tokens_and_is_asked_again() {
     assert_eq!(audited(&app, "consent_revoked").await, 1);
     let res = b.get(request).send().await.unwrap();
     consent_page(res).await;
+}
+
+/// Where the logout client sends the browser once signed out; the query it registered stays.
+const SIGNED_OUT: &str = "http://127.0.0.1:9/signed-out?from=tessera";
+
+/// Registers a first-party public client of `REDIRECT` with `SIGNED_OUT` for after logout, and
+/// returns its id.
+async fn logout_client(app: &TestApp) -> String {
+    let admin = app.admin_token().await;
+    let a = register(
+        app,
+        &admin,
+        json!({
+            "client_name": "Wiki",
+            "redirect_uris": [REDIRECT],
+            "post_logout_redirect_uris": [SIGNED_OUT],
+            "token_endpoint_auth_method": "none",
+            "first_party": true,
+        }),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert_eq!(a.body["post_logout_redirect_uris"], json!([SIGNED_OUT]));
+    a.body["client_id"].as_str().unwrap().to_owned()
+}
+
+/// A browser, as `browser`, whose cookie jar the test can read.
+fn browser_with_jar() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let b = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (b, jar)
+}
+
+/// The `Cookie` header a browser with `jar` sends to the server, if any.
+fn cookie_header(app: &TestApp, jar: &Jar) -> Option<String> {
+    jar.cookies(&Url::parse(&app.address).unwrap())
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// Signs `b` in as the admin through `client_id`'s code flow and exchanges the code: the access
+/// token and the ID token.
+async fn signed_in_tokens(app: &TestApp, b: &reqwest::Client, client_id: &str) -> (String, String) {
+    let request = authorize_url(app, client_id, &[]);
+    let (code, _) = code_for(app, b, &request, "admin", ADMIN_PASSWORD).await;
+    let a = exchange(app, client_id, &code).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    (
+        a.body["access_token"].as_str().unwrap().to_owned(),
+        a.body["id_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// What the authorization endpoint answers `prompt=none` for a browser sending `cookie`: `Ok`
+/// with a code while its sign-in lives, else `Err` with the error.
+async fn silent_authorize(app: &TestApp, client_id: &str, cookie: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .get(authorize_url(app, client_id, &[("prompt", "none")]))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(app, &location(&res));
+    match param(&back, "code") {
+        Some(code) => Ok(code),
+        None => Err(param(&back, "error").unwrap()),
+    }
+}
+
+fn logout_url(app: &TestApp, params: &[(&str, &str)]) -> Url {
+    Url::parse_with_params(&app.url("/oauth/logout"), params).unwrap()
+}
+
+/// The session cookie's `Set-Cookie` in an answer, if it has one.
+fn session_set_cookie(res: &Response) -> Option<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tessera_session="))
+        .map(str::to_owned)
+}
+
+/// Every hidden field of a page's forms, in order, unescaped.
+fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#60;", "<")
+            .replace("&#62;", ">")
+            .replace("&#38;", "&")
+    };
+    page.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let rest = rest.strip_prefix("name=\"").unwrap();
+            let (name, rest) = rest.split_once('"').unwrap();
+            let rest = rest.strip_prefix(" value=\"").unwrap();
+            let (value, _) = rest.split_once('"').unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_with_a_hint_goes_back_with_the_state_and_ends_the_sign_in() {
+    let app = oidc_app().await;
+    let client_id = logout_client(&app).await;
+    let (b, jar) = browser_with_jar();
+    let (access, id_token) = signed_in_tokens(&app, &b, &client_id).await;
+    let cookie = cookie_header(&app, &jar).unwrap();
+    assert!(cookie.contains("tessera_session=tso_"), "{cookie}");
+    assert!(silent_authorize(&app, &client_id, &cookie).await.is_ok());
+
+    let res = b
+        .get(logout_url(
+            &app,
+            &[
+                ("id_token_hint", id_token.as_str()),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+                ("state", "bye now"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("{SIGNED_OUT}&state=bye+now"));
+    // The session cookie is taken away with the attributes it was set with.
+    let removal = session_set_cookie(&res).expect("the session cookie is cleared");
+    for attribute in ["Max-Age=0", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(removal.contains(attribute), "{attribute} in {removal}");
+    }
+    assert!(
+        cookie_header(&app, &jar).is_none(),
+        "the browser dropped it"
+    );
+
+    // The client's access token is refused, and the old cookie opens nothing any more.
+    let a = app.get("/auth/userinfo", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+    assert_eq!(
+        silent_authorize(&app, &client_id, &cookie).await,
+        Err("login_required".to_owned())
+    );
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+
+    // Audited once, as the client's logout.
+    let admin = app.admin_token().await;
+    let audit = app.get("/audit?event=logout", &admin).await;
+    let items = audit.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["details"]["reason"], "rp_initiated");
+    assert_eq!(items[0]["details"]["client_id"], client_id.as_str());
+}
+
+#[tokio::test]
+async fn a_logout_request_that_cannot_be_trusted_gets_a_page_and_signs_nobody_out() {
+    let app = oidc_app().await;
+    let client_id = logout_client(&app).await;
+    let (b, jar) = browser_with_jar();
+    let (access, id_token) = signed_in_tokens(&app, &b, &client_id).await;
+    let cookie = cookie_header(&app, &jar).unwrap();
+    // Its payload changed to name another client: the signature no longer verifies.
+    let mut parts: Vec<&str> = id_token.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    claims["aud"] = json!("tc_evil");
+    let evil = b64(claims.to_string().as_bytes());
+    parts[1] = &evil;
+    let tampered = parts.join(".");
+
+    for params in [
+        vec![
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", "http://127.0.0.1:9/elsewhere"),
+        ],
+        vec![
+            ("client_id", client_id.as_str()),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ],
+        vec![("post_logout_redirect_uri", SIGNED_OUT)],
+        vec![
+            ("id_token_hint", tampered.as_str()),
+            ("post_logout_redirect_uri", SIGNED_OUT),
+        ],
+        vec![("id_token_hint", access.as_str())],
+    ] {
+        let res = b.get(logout_url(&app, &params)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{params:?}");
+        assert!(res.headers().get(LOCATION).is_none(), "{params:?}");
+        assert!(session_set_cookie(&res).is_none(), "{params:?}");
+        assert!(res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains("not valid"), "{page}");
+    }
+    // Posted as a form, the same.
+    let res = b
+        .post(app.url("/oauth/logout"))
+        .form(&[("id_token_hint", tampered.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers().get(LOCATION).is_none());
+    // Still signed in, and the client's token still good.
+    assert!(silent_authorize(&app, &client_id, &cookie).await.is_ok());
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn without_a_hint_the_user_confirms_on_a_page_whose_form_needs_its_csrf_token() {
+    let app = oidc_app().await;
+    let client_id = logout_client(&app).await;
+    let (b, jar) = browser_with_jar();
+    let (access, _) = signed_in_tokens(&app, &b, &client_id).await;
+    let cookie = cookie_header(&app, &jar).unwrap();
+
+    let res = b
+        .get(logout_url(
+            &app,
+            &[
+                ("client_id", client_id.as_str()),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+                ("state", "s&1"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(LOCATION).is_none());
+    assert!(session_set_cookie(&res).is_none());
+    let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Sign out?"), "{page}");
+    assert!(page.contains("Wiki asks you to sign out"), "{page}");
+    assert!(page.contains("action=\"/oauth/logout\""), "{page}");
+    let fields = hidden_fields(&page);
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(value("confirm").as_deref(), Some("yes"));
+    assert_eq!(value("client_id"), Some(client_id.clone()));
+    assert_eq!(
+        value("post_logout_redirect_uri").as_deref(),
+        Some(SIGNED_OUT)
+    );
+    assert_eq!(value("state").as_deref(), Some("s&1"));
+    assert!(value("csrf").is_some_and(|c| !c.is_empty()));
+
+    // Without the page's CSRF token, or with another: refused, and still signed in.
+    let without: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(n, _)| n != "csrf")
+        .cloned()
+        .collect();
+    let mut forged = without.clone();
+    forged.push(("csrf".into(), "forged".into()));
+    for form in [&without, &forged] {
+        let res = b
+            .post(app.url("/oauth/logout"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.headers().get(LOCATION).is_none());
+        assert!(session_set_cookie(&res).is_none());
+    }
+    assert!(silent_authorize(&app, &client_id, &cookie).await.is_ok());
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::OK
+    );
+
+    // The form as the page has it: signed out, and back to the client with its state.
+    let res = b
+        .post(app.url("/oauth/logout"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("{SIGNED_OUT}&state=s%261"));
+    assert!(session_set_cookie(&res).is_some());
+    let a = app.get("/auth/userinfo", &access).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+    assert_eq!(
+        silent_authorize(&app, &client_id, &cookie).await,
+        Err("login_required".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_signed_in_page_has_a_sign_out_button() {
+    let app = oidc_app().await;
+    let client_id = logout_client(&app).await;
+    let (b, jar) = browser_with_jar();
+    signed_in_tokens(&app, &b, &client_id).await;
+    let cookie = cookie_header(&app, &jar).unwrap();
+    let res = b.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("action=\"/oauth/logout\""), "{page}");
+    let fields = hidden_fields(&page);
+    assert!(
+        fields.contains(&("confirm".into(), "yes".into())),
+        "{fields:?}"
+    );
+
+    let res = b
+        .post(app.url("/oauth/logout"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(session_set_cookie(&res).is_some());
+    assert!(res.text().await.unwrap().contains("You are signed out"));
+    let res = b.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        (res.status(), location(&res)),
+        (StatusCode::SEE_OTHER, "/login".to_owned())
+    );
+    assert_eq!(
+        silent_authorize(&app, &client_id, &cookie).await,
+        Err("login_required".to_owned())
+    );
 }

@@ -1,6 +1,6 @@
 //! The OpenID Connect provider: client registration, the authorization endpoint's two kinds of
-//! error, signing in first, consent, PKCE, single-use codes that expire, replay, and client
-//! authentication.
+//! error, signing in first, consent, PKCE, single-use codes that expire, replay, client
+//! authentication, and RP-initiated logout.
 
 use super::setup;
 use super::support::{
@@ -9,12 +9,15 @@ use super::support::{
 };
 use crate::access::Kind;
 use crate::audit::{Event, Outcome};
-use crate::error::{AuthError, AuthorizeError, OAuthGrantError, TokenError, UserError};
+use crate::error::{
+    AuthError, AuthorizeError, EndSessionError, OAuthGrantError, TokenError, UserError,
+};
 use crate::fakes::{fake_totp_at, Harness};
 use crate::issuer::SessionKind;
 use crate::oauth::{
-    AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange, OAuthClient,
-    OidcTokens, PresentedClient, SsoSession, CODE_TTL,
+    AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange,
+    EndSessionOutcome, EndSessionRequest, OAuthClient, OidcTokens, PresentedClient, SsoSession,
+    CODE_TTL,
 };
 use crate::ports::ConsentRepository as _;
 use crate::principal::Principal;
@@ -1256,4 +1259,305 @@ fn revoking_a_consent_ends_the_clients_sessions_and_the_next_authorization_asks_
         oauth.list_consents(&admin, None, None).unwrap().items.len(),
         1
     );
+/// Where the logout clients send the browser once signed out.
+const SIGNED_OUT: &str = "http://127.0.0.1:9/signed-out";
+
+/// A public client with `SIGNED_OUT` registered for after logout, and the refresh grant (so it
+/// may be granted `offline_access`).
+fn logout_client(h: &Harness, admin: &Principal) -> OAuthClient {
+    register(
+        h,
+        admin,
+        &ClientRequest {
+            post_logout_redirect_uris: Some(vec![SIGNED_OUT.into()]),
+            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+            ..registration("none")
+        },
+    )
+    .0
+}
+
+fn end_session(
+    h: &Harness,
+    req: &EndSessionRequest,
+    sso: Option<&SsoSession>,
+) -> Result<EndSessionOutcome, EndSessionError> {
+    h.core.oauth.end_session(req, sso, &ctx())
+}
+
+/// The tokens of a code exchange of `client` for `sso`, with `scope`.
+fn tokens_with_scope(
+    h: &Harness,
+    client: &OAuthClient,
+    sso: &SsoSession,
+    scope: &str,
+) -> OidcTokens {
+    let mut req = request(h, client);
+    req.scope = Some(scope.into());
+    let code = match authorize(h, &req, Some(sso)).unwrap() {
+        AuthorizeOutcome::Code { code, .. } => code,
+        other => panic!("{other:?}"),
+    };
+    exchange(h, &public(client), &code, VERIFIER).unwrap()
+}
+
+fn signed_out_to(outcome: EndSessionOutcome) -> (Option<String>, Option<String>) {
+    match outcome {
+        EndSessionOutcome::SignedOut {
+            redirect_uri,
+            state,
+        } => (redirect_uri, state),
+        other => panic!("expected to be signed out, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_hint_of_this_sign_in_signs_out_at_once_with_the_bound_sessions_but_not_offline_ones() {
+    let (h, admin) = setup();
+    let client = logout_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let online = tokens_with_scope(&h, &client, &sso, "openid profile");
+    let offline = tokens_with_scope(&h, &client, &sso, "openid offline_access");
+    let refresh = offline.refresh_token.unwrap();
+    let waiting = code_for(&h, &client, &sso);
+
+    let logout = EndSessionRequest::from_params([
+        ("id_token_hint", online.id_token.as_str()),
+        ("post_logout_redirect_uri", SIGNED_OUT),
+        ("state", "bye"),
+        ("ui_locales", "fr"),
+    ]);
+    let (to, state) = signed_out_to(end_session(&h, &logout, Some(&sso)).unwrap());
+    assert_eq!(
+        (to.as_deref(), state.as_deref()),
+        (Some(SIGNED_OUT), Some("bye"))
+    );
+    // The sign-in and the session it opened for the client have ended, on this node at once.
+    assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&online.access_token),
+        Err(TokenError::Revoked)
+    );
+    // The offline session outlives the sign-in: its access token and refresh token still work.
+    assert!(h.core.gate.authenticate_jwt(&offline.access_token).is_ok());
+    let id = h
+        .core
+        .oauth
+        .refresh_client(&public(&client), &ctx())
+        .unwrap();
+    assert!(h
+        .core
+        .authentication
+        .refresh_for(&refresh, &ctx(), None, Some(&id))
+        .is_ok());
+    // A code of the ended sign-in buys nothing.
+    invalid_grant(exchange(&h, &public(&client), &waiting, VERIFIER));
+    // Audited once, as a logout the client asked for.
+    let entries: Vec<_> = h
+        .audit_entries()
+        .into_iter()
+        .filter(|e| e.event == Event::Logout)
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let details = &entries[0].details;
+    for detail in [
+        ("reason", "rp_initiated".to_owned()),
+        ("client_id", client.client_id.clone()),
+        ("sessions_ended", "2".to_owned()),
+    ] {
+        assert!(
+            details.contains(&(detail.0.to_owned(), detail.1.clone())),
+            "{detail:?} in {details:?}"
+        );
+    }
+    assert_eq!(entries[0].subject, Some(sso.user_id));
+    // Again, from a browser signed out by now: nothing is left to end, the browser goes back.
+    let (to, _) = signed_out_to(end_session(&h, &logout, None).unwrap());
+    assert_eq!(to.as_deref(), Some(SIGNED_OUT));
+    assert_eq!(audited(&h, Event::Logout, Outcome::Success), 1);
+}
+
+#[test]
+fn a_hint_alone_even_expired_signs_out_the_sign_in_it_names() {
+    let (h, admin) = setup();
+    let client = logout_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let tokens = tokens_with_scope(&h, &client, &sso, "openid");
+    let bound = h
+        .core
+        .gate
+        .authenticate_jwt(&tokens.access_token)
+        .unwrap()
+        .session_id
+        .unwrap();
+    // The ID token (and its access token) expired; the browser session lives on.
+    h.clock.advance(1_000);
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+    // A POST from the application's site brings no SameSite=Lax cookie: no sign-in in sight.
+    let logout = EndSessionRequest::from_params([
+        ("id_token_hint", tokens.id_token.as_str()),
+        ("client_id", client.client_id.as_str()),
+    ]);
+    let (to, state) = signed_out_to(end_session(&h, &logout, None).unwrap());
+    assert_eq!((to, state), (None, None));
+    assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
+    assert!(h.store.revoked(bound));
+    assert_eq!(audited(&h, Event::Logout, Outcome::Success), 1);
+}
+
+#[test]
+fn without_a_hint_of_this_sign_in_the_user_is_asked_first() {
+    let (h, admin) = setup();
+    let client = logout_client(&h, &admin);
+    let earlier_cookie = browser_token(&h);
+    let earlier = h.core.gate.sso_session(&earlier_cookie).unwrap();
+    let earlier_tokens = tokens_with_scope(&h, &client, &earlier, "openid");
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+
+    let bare = EndSessionRequest::from_params([
+        ("client_id", client.client_id.as_str()),
+        ("post_logout_redirect_uri", SIGNED_OUT),
+        ("state", "s-1"),
+    ]);
+    match end_session(&h, &bare, Some(&sso)).unwrap() {
+        EndSessionOutcome::Confirm {
+            request,
+            client_name,
+        } => {
+            assert_eq!(*request, bare);
+            assert_eq!(client_name.as_deref(), Some("Wiki"));
+        }
+        other => panic!("expected a confirmation, got {other:?}"),
+    }
+    // A hint of another sign-in vouches for nothing in this browser.
+    let elsewhere =
+        EndSessionRequest::from_params([("id_token_hint", earlier_tokens.id_token.as_str())]);
+    assert!(matches!(
+        end_session(&h, &elsewhere, Some(&sso)),
+        Ok(EndSessionOutcome::Confirm { .. })
+    ));
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+    assert!(h.core.gate.sso_session(&earlier_cookie).is_ok());
+    assert_eq!(audited(&h, Event::Logout, Outcome::Success), 0);
+
+    // Confirmed: this browser's sign-in ends; the other one, which nobody confirmed, goes on.
+    let confirmed = EndSessionRequest {
+        confirmed: true,
+        ..bare.clone()
+    };
+    let (to, state) = signed_out_to(end_session(&h, &confirmed, Some(&sso)).unwrap());
+    assert_eq!(
+        (to.as_deref(), state.as_deref()),
+        (Some(SIGNED_OUT), Some("s-1"))
+    );
+    assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
+    assert!(h.core.gate.sso_session(&earlier_cookie).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt(&earlier_tokens.access_token)
+        .is_ok());
+    // Nobody signed in in this browser and no hint: nothing to ask about, nothing ends.
+    let (to, _) = signed_out_to(end_session(&h, &bare, None).unwrap());
+    assert_eq!(to.as_deref(), Some(SIGNED_OUT));
+    // Without a post-logout redirect URI, Tessera's own page; a state alone goes nowhere.
+    let (to, state) = signed_out_to(
+        end_session(&h, &EndSessionRequest::from_params([("state", "x")]), None).unwrap(),
+    );
+    assert_eq!((to, state), (None, None));
+    assert_eq!(audited(&h, Event::Logout, Outcome::Success), 1);
+}
+
+#[test]
+fn a_logout_request_that_cannot_be_trusted_is_refused_and_ends_nothing() {
+    let (h, admin) = setup();
+    let client = logout_client(&h, &admin);
+    let other = logout_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let tokens = tokens_with_scope(&h, &client, &sso, "openid");
+    let hint = tokens.id_token.as_str();
+    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+        (
+            "an unregistered post_logout_redirect_uri",
+            vec![
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", "http://127.0.0.1:9/elsewhere"),
+            ],
+            "invalid_request",
+        ),
+        (
+            "a post_logout_redirect_uri of no client",
+            vec![("post_logout_redirect_uri", SIGNED_OUT)],
+            "invalid_request",
+        ),
+        (
+            "a client_id other than the hint's",
+            vec![
+                ("id_token_hint", hint),
+                ("client_id", other.client_id.as_str()),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ],
+            "invalid_request",
+        ),
+        (
+            "an unknown client",
+            vec![("client_id", "tc_unknown")],
+            "invalid_client",
+        ),
+        (
+            "a hint this server never issued",
+            vec![("id_token_hint", "id999")],
+            "invalid_request",
+        ),
+        (
+            "an access token as the hint",
+            vec![("id_token_hint", tokens.access_token.as_str())],
+            "invalid_request",
+        ),
+        (
+            "a repeated parameter",
+            vec![("id_token_hint", hint), ("state", "a"), ("state", "b")],
+            "invalid_request",
+        ),
+    ];
+    for (what, params, code) in cases {
+        let req = EndSessionRequest::from_params(params);
+        match end_session(&h, &req, Some(&sso)) {
+            Err(EndSessionError::Refused { error, .. }) => assert_eq!(error, code, "{what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    assert!(h.core.gate.sso_session(&cookie).is_ok());
+    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert_eq!(audited(&h, Event::Logout, Outcome::Success), 0);
+    // The hint with its own client_id and a URI that client registered is fine.
+    let good = EndSessionRequest::from_params([
+        ("id_token_hint", hint),
+        ("client_id", client.client_id.as_str()),
+        ("post_logout_redirect_uri", SIGNED_OUT),
+    ]);
+    let (to, _) = signed_out_to(end_session(&h, &good, Some(&sso)).unwrap());
+    assert_eq!(to.as_deref(), Some(SIGNED_OUT));
+}
+
+#[test]
+fn signing_out_through_the_api_takes_the_bound_sessions_too() {
+    let (h, admin) = setup();
+    let client = logout_client(&h, &admin);
+    let cookie = browser_token(&h);
+    let sso = h.core.gate.sso_session(&cookie).unwrap();
+    let online = tokens_with_scope(&h, &client, &sso, "openid");
+    let offline = tokens_with_scope(&h, &client, &sso, "openid offline_access");
+    let browser = h.core.gate.authenticate_credential(&cookie, false).unwrap();
+    h.core.authentication.logout(&browser).unwrap();
+    assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
+    assert_eq!(
+        h.core.gate.authenticate_jwt(&online.access_token),
+        Err(TokenError::Revoked)
+    );
+    assert!(h.core.gate.authenticate_jwt(&offline.access_token).is_ok());
 }
