@@ -1241,6 +1241,7 @@ fn revoking_a_consent_ends_the_sessions_opened_for_its_client_only(db: &Db) {
                     scope: Some("openid".into()),
                     amr: Some("pwd".into()),
                     client_id: Some(client_id.into()),
+                    sso_session_id: None,
                 },
                 &HashedToken::from_hex(refresh.into()),
             )

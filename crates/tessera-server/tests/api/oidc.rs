@@ -387,7 +387,7 @@ async fn an_api_scope_puts_the_configured_audience_and_the_roles_in_a_clients_to
         &app,
         &admin,
         json!({"client_name": "Reports", "redirect_uris": [REDIRECT],
-               "token_endpoint_auth_method": "none", "scope": "openid api:read"}),
+               "token_endpoint_auth_method": "none", "scope": "openid api:read", "first_party": true}),
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);

@@ -1226,11 +1226,17 @@ fn revoking_a_consent_ends_the_clients_sessions_and_the_next_authorization_asks_
 
     oauth.revoke_consent(&admin, &calendar.client_id).unwrap();
     assert_eq!(
-        h.core.gate.authenticate_jwt(&for_calendar.access_token),
+        h.core
+            .gate
+            .authenticate_jwt_for_client(&for_calendar.access_token),
         Err(TokenError::Revoked)
     );
     // The other client's tokens and the browser session go on.
-    assert!(h.core.gate.authenticate_jwt(&for_mail.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&for_mail.access_token)
+        .is_ok());
     assert!(h.core.gate.sso_session(&cookie).is_ok());
     assert_eq!(audited(&h, Event::ConsentRevoked, Outcome::Success), 1);
     let audit = h.audit_entries();
@@ -1259,6 +1265,8 @@ fn revoking_a_consent_ends_the_clients_sessions_and_the_next_authorization_asks_
         oauth.list_consents(&admin, None, None).unwrap().items.len(),
         1
     );
+}
+
 /// Where the logout clients send the browser once signed out.
 const SIGNED_OUT: &str = "http://127.0.0.1:9/signed-out";
 
@@ -1336,11 +1344,17 @@ fn a_hint_of_this_sign_in_signs_out_at_once_with_the_bound_sessions_but_not_offl
     // The sign-in and the session it opened for the client have ended, on this node at once.
     assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
     assert_eq!(
-        h.core.gate.authenticate_jwt(&online.access_token),
+        h.core
+            .gate
+            .authenticate_jwt_for_client(&online.access_token),
         Err(TokenError::Revoked)
     );
     // The offline session outlives the sign-in: its access token and refresh token still work.
-    assert!(h.core.gate.authenticate_jwt(&offline.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&offline.access_token)
+        .is_ok());
     let id = h
         .core
         .oauth
@@ -1388,7 +1402,7 @@ fn a_hint_alone_even_expired_signs_out_the_sign_in_it_names() {
     let bound = h
         .core
         .gate
-        .authenticate_jwt(&tokens.access_token)
+        .authenticate_jwt_for_client(&tokens.access_token)
         .unwrap()
         .session_id
         .unwrap();
@@ -1458,7 +1472,7 @@ fn without_a_hint_of_this_sign_in_the_user_is_asked_first() {
     assert!(h
         .core
         .gate
-        .authenticate_jwt(&earlier_tokens.access_token)
+        .authenticate_jwt_for_client(&earlier_tokens.access_token)
         .is_ok());
     // Nobody signed in in this browser and no hint: nothing to ask about, nothing ends.
     let (to, _) = signed_out_to(end_session(&h, &bare, None).unwrap());
@@ -1532,7 +1546,11 @@ fn a_logout_request_that_cannot_be_trusted_is_refused_and_ends_nothing() {
         }
     }
     assert!(h.core.gate.sso_session(&cookie).is_ok());
-    assert!(h.core.gate.authenticate_jwt(&tokens.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&tokens.access_token)
+        .is_ok());
     assert_eq!(audited(&h, Event::Logout, Outcome::Success), 0);
     // The hint with its own client_id and a URI that client registered is fine.
     let good = EndSessionRequest::from_params([
@@ -1556,8 +1574,14 @@ fn signing_out_through_the_api_takes_the_bound_sessions_too() {
     h.core.authentication.logout(&browser).unwrap();
     assert_eq!(h.core.gate.sso_session(&cookie), Err(TokenError::Revoked));
     assert_eq!(
-        h.core.gate.authenticate_jwt(&online.access_token),
+        h.core
+            .gate
+            .authenticate_jwt_for_client(&online.access_token),
         Err(TokenError::Revoked)
     );
-    assert!(h.core.gate.authenticate_jwt(&offline.access_token).is_ok());
+    assert!(h
+        .core
+        .gate
+        .authenticate_jwt_for_client(&offline.access_token)
+        .is_ok());
 }
