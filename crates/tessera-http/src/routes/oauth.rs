@@ -113,9 +113,11 @@ pub async fn rotate_client_secret(
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let request =
         AuthorizationRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
+    // Its pages speak the language the application asked for, when they can.
+    let ui = pages::Ui::of(&req, &state.pages, None, request.ui_locales.as_deref());
     let sso = match sso_session(&req, &state).await {
         Ok(sso) => sso,
-        Err(e) => return pages::failure(e),
+        Err(e) => return pages::failure(ui, e),
     };
     let context = request_context(&req);
     let outcome = match state
@@ -123,7 +125,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         .await
     {
         Ok(outcome) => outcome,
-        Err(e) => return pages::failure(e.into()),
+        Err(e) => return pages::failure(ui, e.into()),
     };
     let issuer = state.core.token_settings().issuer.as_str();
     match outcome {
@@ -152,9 +154,10 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             ))
         }
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
+            ui,
             StatusCode::BAD_REQUEST,
-            "This sign-in link is not valid",
-            &format!("The application that sent you here made a mistake: {description} ({error})."),
+            ui.t.bad_link_title,
+            &(ui.t.app_mistake)(description, error),
             None,
         ),
         Err(AuthorizeError::Redirect {
@@ -171,7 +174,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
                 ("iss", Some(issuer)),
             ],
         )),
-        Err(AuthorizeError::Unknown(cause)) => pages::failure(ApiError::from_cause(cause)),
+        Err(AuthorizeError::Unknown(cause)) => pages::failure(ui, ApiError::from_cause(cause)),
     }
 }
 

@@ -119,6 +119,7 @@ async fn discovery_names_every_endpoint_from_the_issuer_alone() {
             serde_json::json!(["S256"])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(doc["ui_locales_supported"], serde_json::json!(["en", "es"]));
         // Every endpoint is on this server under the issuer: swap the issuer for the real address.
         for (key, method) in [
             ("authorization_endpoint", reqwest::Method::GET),
