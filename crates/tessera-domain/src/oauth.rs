@@ -456,6 +456,9 @@ pub struct AuthorizationRequest {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// The languages the user prefers for the pages, best first (OIDC Core §3.1.2.1): kept only to
+    /// be sent on with the request, so that the sign-in page can speak one of them.
+    pub ui_locales: Option<String>,
     /// The parameters that came more than once (RFC 6749 §3.1 allows each once).
     pub repeated: Vec<String>,
 }
@@ -496,6 +499,7 @@ impl AuthorizationRequest {
             "prompt" => &mut self.prompt,
             "max_age" => &mut self.max_age,
             "login_hint" => &mut self.login_hint,
+            "ui_locales" => &mut self.ui_locales,
             _ => return None,
         })
     }
@@ -515,6 +519,7 @@ impl AuthorizationRequest {
             ("prompt", &self.prompt),
             ("max_age", &self.max_age),
             ("login_hint", &self.login_hint),
+            ("ui_locales", &self.ui_locales),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
@@ -2038,6 +2043,16 @@ mod tests {
         assert!(!req.confirmed);
         assert_eq!(req.repeated, ["state"]);
         assert_eq!(req.params(), [("client_id", "a"), ("state", "s1")]);
+    }
+
+    #[test]
+    fn the_preferred_languages_go_on_with_the_request() {
+        let req = AuthorizationRequest::from_params([("ui_locales", "es-MX en"), ("state", "x")]);
+        assert_eq!(req.ui_locales.as_deref(), Some("es-MX en"));
+        assert!(req
+            .after_login()
+            .params()
+            .contains(&("ui_locales", "es-MX en")));
     }
 
     #[test]

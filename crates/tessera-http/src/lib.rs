@@ -34,6 +34,8 @@ pub struct AppState {
     /// Rate limits on the login endpoints, and the trusted proxies.
     pub limits: Arc<rate_limit::RateLimits>,
     pub cookies: CookieSettings,
+    /// The sign-in pages' brand (name, logo, colours) and default language.
+    pub pages: Arc<pages::PageConfig>,
     pub metrics: metrics::MetricsSource,
     /// Serve `GET /metrics` on the main listener (false when it has its own).
     pub metrics_on_main: bool,

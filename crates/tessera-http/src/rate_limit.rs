@@ -180,7 +180,7 @@ pub async fn limit_logins(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Err(e) = check_address(&req).await {
         let res = if req.path().starts_with("/login") {
-            crate::pages::failure(e)
+            crate::pages::failure_for(req.request(), e)
         } else {
             actix_web::ResponseError::error_response(&e)
         };

@@ -215,6 +215,40 @@ fn metrics_source_and_observer(
     )
 }
 
+/// The sign-in pages' brand and default language, from `[branding]` and `[pages]`; the logo file
+/// is read here, once.
+///
+/// # Errors
+/// When the logo file cannot be read, is too big or is not what its extension says, or a value
+/// the settings' checks let through is not one the pages know.
+pub fn page_config(settings: &Settings) -> anyhow::Result<tessera_http::pages::PageConfig> {
+    use tessera_http::pages::{Brand, Language, Logo, PageConfig};
+
+    let b = &settings.branding;
+    let logo = b.read_logo()?.map(|file| Logo {
+        bytes: file.bytes.into(),
+        content_type: file.content_type,
+    });
+    let brand = Brand::new(
+        b.product_name.clone(),
+        &b.accent_color,
+        &b.background_color,
+        logo,
+    )
+    .context("invalid configuration: branding")?;
+    let default_language =
+        Language::from_code(&settings.pages.default_language).ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid configuration: pages.default_language {:?} is not a language of the pages",
+                settings.pages.default_language
+            )
+        })?;
+    Ok(PageConfig {
+        brand,
+        default_language,
+    })
+}
+
 impl Application {
     /// Opens the database (migrating it), creates missing keys, creates the first admin on an
     /// empty database, and binds the listener.
@@ -222,6 +256,8 @@ impl Application {
     /// # Errors
     /// When any of those steps fails; the message says which.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        // First, so that a bad logo file stops start-up before anything is opened.
+        let pages = Arc::new(page_config(&settings)?);
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let local = listener.local_addr()?;
@@ -292,6 +328,7 @@ impl Application {
                 name: settings.cookies.name.clone(),
                 secure: settings.cookies.secure,
             },
+            pages,
             metrics,
             metrics_on_main: m.enabled && metrics_listener.is_none(),
             body_timeout: Duration::from_secs(settings.server.request_body_timeout_seconds),
@@ -409,5 +446,41 @@ impl Application {
             tracing::warn!(error = format!("{e:#}"), "cannot record API key use");
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_and_the_pages_know_the_same_languages() {
+        let codes: Vec<&str> = tessera_http::pages::Language::ALL
+            .iter()
+            .map(|l| l.code())
+            .collect();
+        assert_eq!(codes, tessera::settings::PAGE_LANGUAGES);
+        for code in tessera::settings::PAGE_LANGUAGES {
+            let mut settings = Settings::default();
+            settings.pages.default_language = (*code).to_owned();
+            assert_eq!(
+                page_config(&settings).unwrap().default_language.code(),
+                *code
+            );
+        }
+    }
+
+    #[test]
+    fn the_pages_are_branded_from_the_settings_and_a_missing_logo_stops_start_up() {
+        let mut settings = Settings::default();
+        settings.branding.product_name = "Acme ID".into();
+        settings.branding.accent_color = "#c05".into();
+        let pages = page_config(&settings).unwrap();
+        assert_eq!(pages.brand.product_name, "Acme ID");
+        assert!(pages.brand.theme_css().contains("--accent: #c05;"));
+        assert!(pages.brand.logo().is_none());
+        settings.branding.logo_file = Some("/nonexistent/logo.png".into());
+        let err = page_config(&settings).unwrap_err();
+        assert!(format!("{err:#}").contains("branding.logo_file"), "{err:#}");
     }
 }

@@ -234,6 +234,8 @@ fn command(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckConfig => {
+            // What the server reads at start-up beyond the settings: the logo file.
+            app::page_config(&settings)?;
             println!("configuration is valid");
             Ok(())
         }

@@ -49,6 +49,190 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     pub redis: RedisSettings,
     pub traces: TraceSettings,
+    pub pages: PagesSettings,
+    pub branding: BrandingSettings,
+}
+
+/// The languages the sign-in pages speak, by code. `[pages] default_language` must be one of them;
+/// the texts themselves are in tessera-http (`pages::texts`), which has a language for each code
+/// here (a test of the server checks that the two lists agree).
+pub const PAGE_LANGUAGES: &[&str] = &["en", "es"];
+
+/// `[pages]`: the server-rendered sign-in pages.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesSettings {
+    /// The language of the pages when neither the application (`ui_locales`) nor the browser
+    /// (`Accept-Language`) asks for one they speak: a code of `PAGE_LANGUAGES`.
+    pub default_language: String,
+}
+
+impl Default for PagesSettings {
+    fn default() -> Self {
+        Self {
+            default_language: "en".into(),
+        }
+    }
+}
+
+/// The largest logo file, in bytes (256 KiB): it is kept in memory and sent with every sign-in.
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// `[branding]`: what the sign-in pages show of the organisation that runs Tessera.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrandingSettings {
+    /// The name in the pages' titles and above their forms: 1 to 64 characters.
+    pub product_name: String,
+    /// A PNG, SVG or WebP file (by its extension) shown above the product name; read once at
+    /// start-up. None or empty: no logo.
+    pub logo_file: Option<PathBuf>,
+    /// The colour of buttons and links: CSS `#rgb` or `#rrggbb`.
+    pub accent_color: String,
+    /// The colour behind the pages' card (in the light scheme): CSS `#rgb` or `#rrggbb`.
+    pub background_color: String,
+}
+
+impl Default for BrandingSettings {
+    fn default() -> Self {
+        Self {
+            product_name: "Tessera".into(),
+            logo_file: None,
+            accent_color: "#1f5fd1".into(),
+            background_color: "#eef1f5".into(),
+        }
+    }
+}
+
+/// A logo as read at start-up: its bytes and their media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoFile {
+    pub bytes: Vec<u8>,
+    /// `image/png`, `image/svg+xml` or `image/webp`.
+    pub content_type: &'static str,
+}
+
+/// The kinds of logo files: extension and media type.
+const LOGO_TYPES: [(&str, &str); 3] = [
+    ("png", "image/png"),
+    ("svg", "image/svg+xml"),
+    ("webp", "image/webp"),
+];
+
+impl BrandingSettings {
+    /// The configured logo file, when there is one (an empty path is none).
+    pub fn logo_path(&self) -> Option<&Path> {
+        self.logo_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// The media type the logo file's extension names.
+    ///
+    /// # Errors
+    /// For another extension than `.png`, `.svg` or `.webp`.
+    fn logo_type(path: &Path) -> anyhow::Result<&'static str> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        LOGO_TYPES
+            .iter()
+            .find(|(ext, _)| *ext == extension)
+            .map(|(_, content_type)| *content_type)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid configuration: branding.logo_file {} must be a .png, .svg or .webp file",
+                    path.display()
+                )
+            })
+    }
+
+    /// Reads the logo file, once, at start-up; `None` when no logo is configured.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is larger than 256 KiB, or does not hold what its extension
+    /// says (a PNG's signature, a WebP's RIFF header, an SVG's `<svg` element), naming the file.
+    pub fn read_logo(&self) -> anyhow::Result<Option<LogoFile>> {
+        use std::io::Read as _;
+
+        let Some(path) = self.logo_path() else {
+            return Ok(None);
+        };
+        let content_type = Self::logo_type(path)?;
+        let cannot = || {
+            format!(
+                "invalid configuration: branding.logo_file {} cannot be read",
+                path.display()
+            )
+        };
+        let file = std::fs::File::open(path).with_context(cannot)?;
+        let mut bytes = Vec::new();
+        // One byte more than allowed tells a file that is too big, whatever its metadata says.
+        file.take(
+            u64::try_from(MAX_LOGO_BYTES)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+        )
+        .read_to_end(&mut bytes)
+        .with_context(cannot)?;
+        anyhow::ensure!(
+            bytes.len() <= MAX_LOGO_BYTES,
+            "invalid configuration: branding.logo_file {} is larger than 256 KiB ({MAX_LOGO_BYTES} bytes)",
+            path.display()
+        );
+        let looks_right = match content_type {
+            "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "image/webp" => {
+                bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP".as_slice())
+            }
+            _ => std::str::from_utf8(&bytes).is_ok_and(|text| text.contains("<svg")),
+        };
+        anyhow::ensure!(
+            looks_right,
+            "invalid configuration: branding.logo_file {} is not the {content_type} file its extension says",
+            path.display()
+        );
+        Ok(Some(LogoFile {
+            bytes,
+            content_type,
+        }))
+    }
+
+    /// Checks what can be checked without reading the logo file.
+    ///
+    /// # Errors
+    /// The first bad value, naming its key.
+    fn validate(&self) -> anyhow::Result<()> {
+        let name = &self.product_name;
+        anyhow::ensure!(
+            !name.trim().is_empty()
+                && name.chars().count() <= 64
+                && !name.chars().any(char::is_control),
+            "invalid configuration: branding.product_name must be 1 to 64 characters, none of them a control character"
+        );
+        for (key, value) in [
+            ("branding.accent_color", &self.accent_color),
+            ("branding.background_color", &self.background_color),
+        ] {
+            anyhow::ensure!(
+                is_css_hex_color(value),
+                "invalid configuration: {key} must be a CSS colour #rgb or #rrggbb, got {value:?}"
+            );
+        }
+        if let Some(path) = self.logo_path() {
+            Self::logo_type(path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `value` is `#rgb` or `#rrggbb` in hexadecimal digits: safe to write into a stylesheet.
+fn is_css_hex_color(value: &str) -> bool {
+    value.strip_prefix('#').is_some_and(|digits| {
+        matches!(digits.len(), 3 | 6) && digits.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 /// `[traces]`: optional OpenTelemetry trace export over OTLP (HTTP, JSON).
@@ -609,6 +793,13 @@ impl Settings {
         self.password_policy
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        anyhow::ensure!(
+            PAGE_LANGUAGES.contains(&self.pages.default_language.as_str()),
+            "invalid configuration: pages.default_language must be one of {}, got {:?}",
+            PAGE_LANGUAGES.join(", "),
+            self.pages.default_language
+        );
+        self.branding.validate()?;
         Ok(())
     }
 }
@@ -725,6 +916,135 @@ mod tests {
         let missing =
             Settings::load(Some(Path::new("/nonexistent/tessera.toml")), env(&[])).unwrap_err();
         assert!(missing.to_string().contains("not found"));
+    }
+
+    #[test]
+    fn the_pages_speak_english_as_tessera_in_its_own_colours_by_default() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.pages.default_language, "en");
+        assert_eq!(s.branding.product_name, "Tessera");
+        assert_eq!(s.branding.accent_color, "#1f5fd1");
+        assert_eq!(s.branding.background_color, "#eef1f5");
+        assert!(s.branding.read_logo().unwrap().is_none());
+        let s = Settings::load(
+            None,
+            env(&[
+                ("TESSERA_PAGES__DEFAULT_LANGUAGE", "es"),
+                ("TESSERA_BRANDING__PRODUCT_NAME", "Acme ID"),
+                ("TESSERA_BRANDING__ACCENT_COLOR", "#C05"),
+                ("TESSERA_BRANDING__BACKGROUND_COLOR", "#fafafa"),
+                ("TESSERA_BRANDING__LOGO_FILE", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.pages.default_language, "es");
+        assert_eq!(s.branding.product_name, "Acme ID");
+        assert_eq!(s.branding.accent_color, "#C05");
+        assert!(s.branding.logo_path().is_none());
+    }
+
+    #[test]
+    fn bad_colours_names_and_languages_are_refused_at_start_up() {
+        for (var, value, key) in [
+            (
+                "TESSERA_BRANDING__ACCENT_COLOR",
+                "blue",
+                "branding.accent_color",
+            ),
+            (
+                "TESSERA_BRANDING__ACCENT_COLOR",
+                "#12345",
+                "branding.accent_color",
+            ),
+            (
+                "TESSERA_BRANDING__ACCENT_COLOR",
+                "#1f5fd1;}",
+                "branding.accent_color",
+            ),
+            (
+                "TESSERA_BRANDING__BACKGROUND_COLOR",
+                "#ggg",
+                "branding.background_color",
+            ),
+            (
+                "TESSERA_BRANDING__BACKGROUND_COLOR",
+                "eef1f5",
+                "branding.background_color",
+            ),
+            (
+                "TESSERA_BRANDING__PRODUCT_NAME",
+                " ",
+                "branding.product_name",
+            ),
+            (
+                "TESSERA_PAGES__DEFAULT_LANGUAGE",
+                "fr",
+                "pages.default_language",
+            ),
+            (
+                "TESSERA_BRANDING__LOGO_FILE",
+                "/srv/logo.gif",
+                "branding.logo_file",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{value}: {err:#}");
+        }
+        let long = "x".repeat(65);
+        let err = Settings::load(
+            None,
+            env(&[("TESSERA_BRANDING__PRODUCT_NAME", long.as_str())]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("1 to 64"), "{err:#}");
+        let err =
+            Settings::load(None, env(&[("TESSERA_PAGES__DEFAULT_LANGUAGE", "fr")])).unwrap_err();
+        assert!(format!("{err:#}").contains("en, es"), "{err:#}");
+    }
+
+    #[test]
+    fn a_logo_is_read_once_with_its_type_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let branding = |file: &str| BrandingSettings {
+            logo_file: Some(dir.path().join(file)),
+            ..BrandingSettings::default()
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0; 16]);
+        std::fs::write(dir.path().join("logo.PNG"), &png).unwrap();
+        let logo = branding("logo.PNG").read_logo().unwrap().unwrap();
+        assert_eq!((logo.content_type, logo.bytes), ("image/png", png));
+        std::fs::write(
+            dir.path().join("logo.svg"),
+            "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+        )
+        .unwrap();
+        let logo = branding("logo.svg").read_logo().unwrap().unwrap();
+        assert_eq!(logo.content_type, "image/svg+xml");
+        std::fs::write(dir.path().join("logo.webp"), b"RIFF\0\0\0\0WEBPVP8 ").unwrap();
+        let logo = branding("logo.webp").read_logo().unwrap().unwrap();
+        assert_eq!(logo.content_type, "image/webp");
+
+        let err = branding("missing.png").read_logo().unwrap_err();
+        assert!(format!("{err:#}").contains("cannot be read"), "{err:#}");
+        std::fs::write(dir.path().join("fake.png"), "<svg/>").unwrap();
+        let err = branding("fake.png").read_logo().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not the image/png file"),
+            "{err:#}"
+        );
+        let mut big = png.clone();
+        big.resize(MAX_LOGO_BYTES + 1, 0);
+        std::fs::write(dir.path().join("big.png"), big).unwrap();
+        let err = branding("big.png").read_logo().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("larger than 256 KiB"),
+            "{err:#}"
+        );
+        let mut exact = png.clone();
+        exact.resize(MAX_LOGO_BYTES, 0);
+        std::fs::write(dir.path().join("exact.png"), exact).unwrap();
+        assert!(branding("exact.png").read_logo().unwrap().is_some());
     }
 }
 

@@ -21,7 +21,9 @@ use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
-use crate::pages::{error_page, failure, respond};
+use crate::pages::{
+    error_page, failure, respond, ui_locales_in, with_retry_after, Brand, Texts, Ui,
+};
 use crate::routes::oauth::session_token;
 use crate::AppState;
 
@@ -37,6 +39,8 @@ const MAX_RETURN_TO: usize = 8192;
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     csrf: &'a str,
     username: &'a str,
     return_to: Option<&'a str>,
@@ -47,6 +51,8 @@ struct LoginPage<'a> {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 struct MfaPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     csrf: &'a str,
     mfa_token: &'a str,
     return_to: Option<&'a str>,
@@ -56,17 +62,20 @@ struct MfaPage<'a> {
 #[derive(Template)]
 #[template(path = "signed_in.html")]
 struct SignedInPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     username: &'a str,
     /// The session's CSRF token, for the "Sign out" form (`POST /oauth/logout`).
     csrf: &'a str,
 }
 
-/// `?return_to=&tenant=&login_hint=` of the sign-in page.
+/// `?return_to=&tenant=&login_hint=&lang=` of the sign-in page.
 #[derive(Deserialize)]
 struct FormQuery {
     return_to: Option<String>,
     tenant: Option<String>,
     login_hint: Option<String>,
+    lang: Option<String>,
 }
 
 /// The sign-in form as posted. It holds a password: no `Debug`.
@@ -79,6 +88,8 @@ struct LoginForm {
     csrf: Option<String>,
     return_to: Option<String>,
     tenant: Option<String>,
+    /// The language the form was shown in, so that what follows stays in it.
+    lang: Option<String>,
 }
 
 /// The second step as posted.
@@ -90,6 +101,7 @@ struct MfaForm {
     code: String,
     csrf: Option<String>,
     return_to: Option<String>,
+    lang: Option<String>,
 }
 
 /// Where the sign-in page is, to come back to `return_to` (a path of the authorization endpoint)
@@ -127,22 +139,42 @@ pub(crate) fn is_safe_return(return_to: &str) -> bool {
         && return_to.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
+/// A `return_to` that is not a path of the authorization endpoint.
+#[derive(Debug)]
+struct NotBackHere;
+
 /// `return_to` when it is safe, `None` when absent or empty.
 ///
 /// # Errors
-/// 400 when it is there but not a path of the authorization endpoint.
-fn checked_return_to(return_to: Option<&str>) -> Result<Option<&str>, ApiError> {
+/// `NotBackHere` when it is there but not a path of the authorization endpoint.
+fn checked_return_to(return_to: Option<&str>) -> Result<Option<&str>, NotBackHere> {
     match return_to.filter(|r| !r.is_empty()) {
         None => Ok(None),
         Some(r) if is_safe_return(r) => Ok(Some(r)),
-        Some(_) => Err(ApiError::MalformedBody(
-            "this sign-in link does not lead back to an application of this server".into(),
-        )),
+        Some(_) => Err(NotBackHere),
     }
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
+}
+
+/// The words and brand of a sign-in page: in the language a form of the pages carried
+/// (`lang`), else the one the application asked for in the authorization request the sign-in
+/// returns to (its `ui_locales`), else the browser's.
+fn page_ui<'a>(
+    req: &HttpRequest,
+    state: &'a AppState,
+    lang: Option<&str>,
+    return_to: Option<&str>,
+) -> Ui<'a> {
+    let ui_locales = return_to.and_then(ui_locales_in);
+    Ui::of(req, &state.pages, lang, ui_locales.as_deref())
+}
+
+/// The seconds of a lock, for `Retry-After` and the words: at least one.
+fn lock_seconds(retry_after: i64) -> u64 {
+    u64::try_from(retry_after.max(1)).unwrap_or(1)
 }
 
 /// The sign-in form's cookie, with its nonce.
@@ -180,13 +212,25 @@ fn csrf_matches(req: &HttpRequest, state: &AppState, presented: Option<&str>) ->
 
 /// A form that did not come from a page this server rendered for this browser (or was left
 /// open too long): nothing happens, and the user may start again.
-fn refused_form(return_to: Option<&str>) -> HttpResponse {
+fn refused_form(ui: Ui<'_>, return_to: Option<&str>) -> HttpResponse {
     let again = login_url(return_to.filter(|r| is_safe_return(r)), None, None);
     error_page(
+        ui,
         StatusCode::FORBIDDEN,
-        "Sign-in refused",
-        "This sign-in form has expired or did not come from this site.",
+        ui.t.form_refused_title,
+        ui.t.form_refused,
         Some(&again),
+    )
+}
+
+/// A sign-in link or form that does not lead back to an application of this server.
+fn bad_link(ui: Ui<'_>) -> HttpResponse {
+    error_page(
+        ui,
+        StatusCode::BAD_REQUEST,
+        ui.t.bad_link_title,
+        ui.t.bad_link,
+        None,
     )
 }
 
@@ -206,13 +250,16 @@ async fn read_form<T: DeserializeOwned>(
 /// `GET /login`: the sign-in form.
 pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Ok(query) = serde_urlencoded::from_str::<FormQuery>(req.query_string()) else {
-        return failure(ApiError::MalformedBody(
-            "the sign-in link could not be read".into(),
-        ));
+        return bad_link(page_ui(&req, &state, None, None));
     };
-    let return_to = match checked_return_to(query.return_to.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return failure(e),
+    let ui = page_ui(
+        &req,
+        &state,
+        query.lang.as_deref(),
+        query.return_to.as_deref(),
+    );
+    let Ok(return_to) = checked_return_to(query.return_to.as_deref()) else {
+        return bad_link(ui);
     };
     let nonce = state.core.gate.new_login_nonce();
     let csrf = state.core.gate.csrf_token(&nonce);
@@ -221,6 +268,8 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     respond(
         res,
         &LoginPage {
+            t: ui.t,
+            brand: ui.brand,
             csrf: &csrf,
             username: query.login_hint.as_deref().unwrap_or_default(),
             return_to,
@@ -230,41 +279,38 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     )
 }
 
-/// `POST /login`: checks the password; a user with a second factor gets its form next.
+/// `POST /login`: checks the password; a user with a second factor gets its form next. A refusal
+/// the user can do something about (a wrong password, a lock, too many attempts) is the form
+/// again, saying so in words.
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    sign_in(&req, &state, payload).await.unwrap_or_else(failure)
+    sign_in(&req, &state, payload).await
 }
 
-async fn sign_in(
-    req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let form: LoginForm = read_form(req, payload).await?;
-    if !csrf_matches(req, state, form.csrf.as_deref()) {
-        return Ok(refused_form(form.return_to.as_deref()));
-    }
-    let return_to = checked_return_to(form.return_to.as_deref())?;
-    let tenant = non_empty(form.tenant.as_deref());
-    state.limits.check_username(&form.username).await?;
-    let request = LoginRequest {
-        login: form.username.clone(),
-        password: Password::new(form.password),
-        tenant: tenant.map(str::to_owned),
-        context: request_context(req),
+async fn sign_in(req: &HttpRequest, state: &AppState, payload: web::Payload) -> HttpResponse {
+    let form: LoginForm = match read_form(req, payload).await {
+        Ok(form) => form,
+        Err(e) => return failure(page_ui(req, state, None, None), e),
     };
-    let outcome = state
-        .blocking_hashing(move |c| c.authentication.login(request, SessionKind::Browser))
-        .await?;
+    let ui = page_ui(req, state, form.lang.as_deref(), form.return_to.as_deref());
+    if !csrf_matches(req, state, form.csrf.as_deref()) {
+        return refused_form(ui, form.return_to.as_deref());
+    }
+    let Ok(return_to) = checked_return_to(form.return_to.as_deref()) else {
+        return bad_link(ui);
+    };
+    let tenant = non_empty(form.tenant.as_deref());
+    let password = Password::new(form.password);
     let csrf = form.csrf.as_deref().unwrap_or_default();
     let again = |status: StatusCode, message: &str| {
         respond(
             HttpResponse::build(status),
             &LoginPage {
+                t: ui.t,
+                brand: ui.brand,
                 csrf,
                 username: &form.username,
                 return_to,
@@ -273,23 +319,53 @@ async fn sign_in(
             },
         )
     };
+    match state.limits.check_username(&form.username).await {
+        Ok(()) => {}
+        Err(ApiError::RateLimited { retry_after }) => {
+            let message = ui.t.too_many_for_username_for(retry_after);
+            return with_retry_after(again(StatusCode::TOO_MANY_REQUESTS, &message), retry_after);
+        }
+        Err(e) => return failure(ui, e),
+    }
+    let request = LoginRequest {
+        login: form.username.clone(),
+        password,
+        tenant: tenant.map(str::to_owned),
+        context: request_context(req),
+    };
+    let outcome = match state
+        .blocking_hashing(move |c| c.authentication.login(request, SessionKind::Browser))
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return failure(ui, e),
+    };
     match outcome {
-        Ok(issued) => signed_in_and_back(state, issued, return_to),
-        Err(AuthError::MfaRequired { mfa_token }) => Ok(respond(
+        Ok(issued) => {
+            signed_in_and_back(state, issued, return_to).unwrap_or_else(|e| failure(ui, e))
+        }
+        Err(AuthError::MfaRequired { mfa_token }) => respond(
             HttpResponse::Ok(),
             &MfaPage {
+                t: ui.t,
+                brand: ui.brand,
                 csrf,
                 mfa_token: &mfa_token,
                 return_to,
                 message: None,
             },
-        )),
-        // The same words as the API: an unknown user and a wrong password are one answer.
-        Err(e @ AuthError::InvalidCredentials) => {
-            Ok(again(StatusCode::UNAUTHORIZED, &sentence(&e)))
+        ),
+        // An unknown user and a wrong password are one answer, as in the API.
+        Err(AuthError::InvalidCredentials) => again(StatusCode::UNAUTHORIZED, ui.t.wrong_password),
+        Err(AuthError::AccountDisabled) => again(StatusCode::FORBIDDEN, ui.t.account_disabled),
+        Err(AuthError::Locked { retry_after }) => {
+            let seconds = lock_seconds(retry_after);
+            with_retry_after(
+                again(StatusCode::LOCKED, &ui.t.locked_for(seconds)),
+                seconds,
+            )
         }
-        Err(e @ AuthError::AccountDisabled) => Ok(again(StatusCode::FORBIDDEN, &sentence(&e))),
-        Err(e) => Err(e.into()),
+        Err(e) => failure(ui, e.into()),
     }
 }
 
@@ -299,56 +375,76 @@ pub async fn second_step(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    check_second_factor(&req, &state, payload)
-        .await
-        .unwrap_or_else(failure)
+    check_second_factor(&req, &state, payload).await
 }
 
 async fn check_second_factor(
     req: &HttpRequest,
     state: &AppState,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let form: MfaForm = read_form(req, payload).await?;
+) -> HttpResponse {
+    let form: MfaForm = match read_form(req, payload).await {
+        Ok(form) => form,
+        Err(e) => return failure(page_ui(req, state, None, None), e),
+    };
+    let ui = page_ui(req, state, form.lang.as_deref(), form.return_to.as_deref());
     if !csrf_matches(req, state, form.csrf.as_deref()) {
-        return Ok(refused_form(form.return_to.as_deref()));
+        return refused_form(ui, form.return_to.as_deref());
     }
-    let return_to = checked_return_to(form.return_to.as_deref())?;
+    let Ok(return_to) = checked_return_to(form.return_to.as_deref()) else {
+        return bad_link(ui);
+    };
     let (mfa_token, code, context) = (form.mfa_token.clone(), form.code, request_context(req));
-    let outcome = state
+    let outcome = match state
         .blocking(move |c| {
             c.authentication
                 .login_mfa(&mfa_token, &code, &context, SessionKind::Browser)
         })
-        .await?;
-    match outcome {
-        Ok(issued) => signed_in_and_back(state, issued, return_to),
-        Err(e @ AuthError::InvalidMfaCode) => Ok(respond(
-            HttpResponse::Unauthorized(),
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return failure(ui, e.into()),
+    };
+    let again = |status: StatusCode, message: &str| {
+        respond(
+            HttpResponse::build(status),
             &MfaPage {
+                t: ui.t,
+                brand: ui.brand,
                 csrf: form.csrf.as_deref().unwrap_or_default(),
                 mfa_token: &form.mfa_token,
                 return_to,
-                message: Some(&sentence(&e)),
+                message: Some(message),
             },
-        )),
-        Err(AuthError::InvalidMfaToken) => Ok(error_page(
+        )
+    };
+    match outcome {
+        Ok(issued) => {
+            signed_in_and_back(state, issued, return_to).unwrap_or_else(|e| failure(ui, e))
+        }
+        Err(AuthError::InvalidMfaCode) => again(StatusCode::UNAUTHORIZED, ui.t.wrong_code),
+        Err(AuthError::Locked { retry_after }) => {
+            let seconds = lock_seconds(retry_after);
+            with_retry_after(
+                again(StatusCode::LOCKED, &ui.t.locked_for(seconds)),
+                seconds,
+            )
+        }
+        Err(AuthError::InvalidMfaToken) => error_page(
+            ui,
             StatusCode::UNAUTHORIZED,
-            "Sign in again",
-            "This sign-in has expired or was already finished.",
+            ui.t.sign_in_expired_title,
+            ui.t.sign_in_expired,
             Some(&login_url(return_to, None, None)),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// A domain error's message as a sentence for the page.
-fn sentence(e: &AuthError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => text,
+        ),
+        Err(AuthError::AccountDisabled) => error_page(
+            ui,
+            StatusCode::FORBIDDEN,
+            ui.t.refused_title,
+            ui.t.account_disabled,
+            None,
+        ),
+        Err(e) => failure(ui, e.into()),
     }
 }
 
@@ -373,6 +469,7 @@ fn signed_in_and_back(
 /// `GET /`: who is signed in in this browser, with a button to sign out; the sign-in form when
 /// nobody is.
 pub async fn signed_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ui = page_ui(&req, &state, None, None);
     let Some(token) = session_token(&req, &state) else {
         return to_login();
     };
@@ -384,13 +481,15 @@ pub async fn signed_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         Ok(Ok(caller)) => respond(
             HttpResponse::Ok(),
             &SignedInPage {
+                t: ui.t,
+                brand: ui.brand,
                 username: &caller.username,
                 csrf: &csrf,
             },
         ),
-        Ok(Err(TokenError::Unavailable)) => failure(ApiError::Unavailable),
+        Ok(Err(TokenError::Unavailable)) => failure(ui, ApiError::Unavailable),
         Ok(Err(_)) => to_login(),
-        Err(e) => failure(e.into()),
+        Err(e) => failure(ui, e.into()),
     }
 }
 
@@ -435,10 +534,14 @@ mod tests {
     }
 
     #[test]
-    fn messages_read_as_sentences() {
+    fn the_language_of_the_application_comes_with_the_way_back() {
         assert_eq!(
-            sentence(&AuthError::InvalidCredentials),
-            "Invalid username or password."
+            ui_locales_in("/oauth/authorize?client_id=tc_1&ui_locales=es-MX%20en").as_deref(),
+            Some("es-MX en")
         );
+        assert_eq!(ui_locales_in("/oauth/authorize?client_id=tc_1"), None);
+        assert_eq!(lock_seconds(0), 1);
+        assert_eq!(lock_seconds(-5), 1);
+        assert_eq!(lock_seconds(240), 240);
     }
 }

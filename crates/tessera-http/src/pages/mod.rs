@@ -8,31 +8,111 @@
 //! stylesheet served from the binary. They are not in the OpenAPI route table (`crate::api`),
 //! which describes the API: they are registered beside it, as the API's rendered docs are.
 //! Templates are in `templates/`, checked at compile time by askama.
+//!
+//! Every page speaks the language chosen for its request (`texts::choose`) and wears the brand
+//! of `[branding]`: a page's template has the fields `t` (its `Texts`) and `brand` (the
+//! `Brand`), which `layout.html` reads, both from a `Ui` (`Ui::of`). A new page takes its words
+//! from `Texts` (adding a field there, in every language) and never writes any of its own.
 
+pub mod brand;
 pub mod consent;
 pub mod login;
 pub mod logout;
+pub mod texts;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 
 use crate::error::ApiError;
+use crate::AppState;
+pub use brand::{Brand, Logo};
+pub use texts::{Language, Texts};
 
 /// The stylesheet of every page.
 const STYLESHEET: &str = include_str!("../../assets/tessera.css");
 
-/// The pages load nothing but this server's stylesheet, are framed by no one, and have no
-/// `<base>`. `form-action` is left out on purpose: Chromium applies it to the redirects that follow
-/// a form's POST, and a sign-in ends at the client's redirect URI, on another site (as a confirmed
-/// sign-out ends at its post-logout redirect URI).
+/// The pages load nothing but this server's stylesheets and images, are framed by no one, and
+/// have no `<base>`. `form-action` is left out on purpose: Chromium applies it to the redirects
+/// that follow a form's POST, and a sign-in ends at the client's redirect URI, on another site (as
+/// a confirmed sign-out ends at its post-logout redirect URI).
 const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The logo's own policy, for a browser that opens it as a document (an SVG can hold scripts):
+/// nothing runs and nothing loads.
+const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// How long browsers may keep the stylesheets and the logo: their links change with them.
+const ASSET_CACHE: &str = "public, max-age=86400";
+
+/// How the pages look and which language they speak when nothing asks for another.
+#[derive(Debug, Clone, Default)]
+pub struct PageConfig {
+    pub brand: Brand,
+    /// `[pages] default_language`.
+    pub default_language: Language,
+}
+
+/// What a page is rendered with: the words of its language and the brand. Copy its two fields
+/// into the page's template (`t`, `brand`).
+#[derive(Debug, Clone, Copy)]
+pub struct Ui<'a> {
+    pub t: &'static Texts,
+    pub brand: &'a Brand,
+}
+
+impl<'a> Ui<'a> {
+    /// The words and brand of a page answering `req`: in the language `chosen` by a form of the
+    /// pages (its `lang` field), else the first of the application's `ui_locales` the pages
+    /// speak, else the browser's `Accept-Language`, else the configured default.
+    pub fn of(
+        req: &HttpRequest,
+        config: &'a PageConfig,
+        chosen: Option<&str>,
+        ui_locales: Option<&str>,
+    ) -> Self {
+        let accept_language = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let language = texts::choose(chosen, ui_locales, accept_language, config.default_language);
+        Self {
+            t: language.texts(),
+            brand: &config.brand,
+        }
+    }
+}
+
+/// The `ui_locales` of an authorization request, from its path and query (the sign-in page's
+/// `return_to`) or from its query alone.
+pub(crate) fn ui_locales_in(path_or_query: &str) -> Option<String> {
+    let query = path_or_query
+        .split_once('?')
+        .map_or(path_or_query, |(_, query)| query);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| *name == "ui_locales")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Runs `f` with the `Ui` of `req` when no form says which language: the pages' settings from
+/// the app's state (Tessera's defaults should it have none).
+pub(crate) fn with_request_ui<R>(req: &HttpRequest, f: impl FnOnce(Ui<'_>) -> R) -> R {
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => f(Ui::of(req, &state.pages, None, None)),
+        None => {
+            let config = PageConfig::default();
+            f(Ui::of(req, &config, None, None))
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     title: &'a str,
     message: &'a str,
     /// Where "Sign in again" leads, when the user can start over.
@@ -40,7 +120,7 @@ struct ErrorPage<'a> {
 }
 
 /// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
-/// `/oauth/logout`, `/` and the stylesheet. (The consent page itself is an answer of
+/// `/oauth/logout`, `/`, the stylesheets and the logo. (The consent page itself is an answer of
 /// `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -56,7 +136,9 @@ pub fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(logout::from_form)),
     )
     .service(page("/", "GET").route(web::get().to(login::signed_in)))
-    .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)));
+    .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)))
+    .service(page("/assets/theme.css", "GET").route(web::get().to(theme)))
+    .service(page("/assets/logo", "GET").route(web::get().to(logo)));
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers
@@ -64,13 +146,16 @@ pub fn register(cfg: &mut web::ServiceConfig) {
 fn page(path: &'static str, allow: &'static str) -> actix_web::Resource {
     web::resource(path)
         .app_data(crate::openapi::RoutePattern(path))
-        .default_service(web::to(move || async move {
-            let mut res = error_page(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Not here",
-                "This page cannot be used this way.",
-                None,
-            );
+        .default_service(web::to(move |req: HttpRequest| async move {
+            let mut res = with_request_ui(&req, |ui| {
+                error_page(
+                    ui,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    ui.t.not_here_title,
+                    ui.t.not_here,
+                    None,
+                )
+            });
             res.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
             res
@@ -81,8 +166,37 @@ fn page(path: &'static str, allow: &'static str) -> actix_web::Resource {
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::CACHE_CONTROL, ASSET_CACHE))
         .body(STYLESHEET)
+}
+
+/// `GET /assets/theme.css`: the configured colours, which `tessera.css` reads.
+async fn theme(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, ASSET_CACHE))
+        .body(state.pages.brand.theme_css().to_owned())
+}
+
+/// `GET /assets/logo`: the configured logo, with its type; 404 without one.
+async fn logo(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match state.pages.brand.logo() {
+        Some(logo) => HttpResponse::Ok()
+            .content_type(logo.content_type)
+            .insert_header((header::CACHE_CONTROL, ASSET_CACHE))
+            .insert_header((header::CONTENT_SECURITY_POLICY, LOGO_CSP))
+            .body(logo.bytes.clone()),
+        None => {
+            let ui = Ui::of(&req, &state.pages, None, None);
+            error_page(
+                ui,
+                StatusCode::NOT_FOUND,
+                ui.t.not_here_title,
+                ui.t.not_here,
+                None,
+            )
+        }
+    }
 }
 
 /// Renders `page` into `res`, with the pages' headers.
@@ -102,8 +216,17 @@ pub(crate) fn respond(mut res: HttpResponseBuilder, page: &impl Template) -> Htt
     }
 }
 
+/// Adds `Retry-After: seconds` to a page that asks the user to wait.
+pub(crate) fn with_retry_after(mut res: HttpResponse, seconds: u64) -> HttpResponse {
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    res
+}
+
 /// An error page.
 pub(crate) fn error_page(
+    ui: Ui<'_>,
     status: StatusCode,
     title: &str,
     message: &str,
@@ -112,6 +235,8 @@ pub(crate) fn error_page(
     respond(
         HttpResponse::build(status),
         &ErrorPage {
+            t: ui.t,
+            brand: ui.brand,
             title,
             message,
             retry,
@@ -119,40 +244,40 @@ pub(crate) fn error_page(
     )
 }
 
-/// A failure as a page: what the user can do about it (wait, slow down), or, for a fault of the
-/// server, nothing but that it happened (the cause goes to the log).
-pub(crate) fn failure(e: ApiError) -> HttpResponse {
+/// A failure as a page, in words: what the user can do about it (wait, and how long, or slow
+/// down), or, for a fault of the server, nothing but that it happened (the cause goes to the log).
+pub(crate) fn failure(ui: Ui<'_>, e: ApiError) -> HttpResponse {
+    let t = ui.t;
     let status = actix_web::ResponseError::status_code(&e);
     let (title, message) = match &e {
         ApiError::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "request failed");
-            (
-                "Something went wrong",
-                "The server could not do this. Try again later.".to_owned(),
-            )
+            (t.failed_title, t.failed.to_owned())
         }
-        ApiError::Unavailable | ApiError::Busy => (
-            "Try again in a moment",
-            "The service is busy right now.".to_owned(),
-        ),
-        ApiError::RateLimited { .. } => ("Too many attempts", e.to_string()),
-        ApiError::Locked { .. } => ("Account locked", e.to_string()),
-        _ => ("This cannot be done", e.to_string()),
+        ApiError::Unavailable | ApiError::Busy => (t.busy_title, t.busy.to_owned()),
+        ApiError::RateLimited { retry_after } => {
+            (t.too_many_title, t.too_many_from_here_for(*retry_after))
+        }
+        ApiError::Locked { retry_after } => (t.locked_title, t.locked_for(*retry_after)),
+        _ => (t.refused_title, t.refused.to_owned()),
     };
-    let mut res = error_page(status, title, &message, None);
-    let retry_after = match &e {
+    let mut res = error_page(ui, status, title, &message, None);
+    match &e {
         ApiError::RateLimited { retry_after } | ApiError::Locked { retry_after } => {
-            Some(retry_after.to_string())
+            res = with_retry_after(res, *retry_after);
         }
-        ApiError::Unavailable | ApiError::Busy => Some("1".to_owned()),
-        _ => None,
-    };
-    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        res.headers_mut().insert(header::RETRY_AFTER, value);
+        ApiError::Unavailable | ApiError::Busy => res = with_retry_after(res, 1),
+        _ => {}
     }
     if matches!(e, ApiError::RequestTimeout) {
         res.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
+}
+
+/// `failure` in the language of `req` alone, for an answer given before any form is read (the
+/// limit on addresses).
+pub(crate) fn failure_for(req: &HttpRequest, e: ApiError) -> HttpResponse {
+    with_request_ui(req, |ui| failure(ui, e))
 }

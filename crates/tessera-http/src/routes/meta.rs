@@ -88,6 +88,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "response_modes_supported": ["query"],
             "code_challenge_methods_supported": ["S256"],
             "prompt_values_supported": ["none", "login", "consent"],
+            "ui_locales_supported": crate::pages::Language::ALL.map(crate::pages::Language::code),
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

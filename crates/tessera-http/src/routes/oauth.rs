@@ -115,17 +115,19 @@ pub async fn rotate_client_secret(
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let request =
         AuthorizationRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
+    // Its pages speak the language the application asked for, when they can.
+    let ui = pages::Ui::of(&req, &state.pages, None, request.ui_locales.as_deref());
     let sso = match sso_session(&req, &state).await {
         Ok(sso) => sso,
-        Err(e) => return pages::failure(e),
+        Err(e) => return pages::failure(ui, e),
     };
     let context = request_context(&req);
     match state
         .blocking(move |c| c.oauth.authorize(&request, sso.as_ref(), &context))
         .await
     {
-        Ok(outcome) => answer(&state, outcome, Came::Link),
-        Err(e) => pages::failure(e.into()),
+        Ok(outcome) => answer(&state, ui, outcome, Came::Link),
+        Err(e) => pages::failure(ui, e.into()),
     }
 }
 
@@ -146,6 +148,7 @@ pub(crate) enum Came {
 /// trusted, or the server failed).
 pub(crate) fn answer(
     state: &AppState,
+    ui: pages::Ui<'_>,
     outcome: Result<AuthorizeOutcome, AuthorizeError>,
     came: Came,
 ) -> HttpResponse {
@@ -186,9 +189,10 @@ pub(crate) fn answer(
             username,
         }) => pages::consent::form(state, &request, &client_name, &scopes, &username),
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
+            ui,
             StatusCode::BAD_REQUEST,
-            "This sign-in link is not valid",
-            &format!("The application that sent you here made a mistake: {description} ({error})."),
+            ui.t.bad_link_title,
+            &(ui.t.app_mistake)(description, error),
             None,
         ),
         Err(AuthorizeError::Redirect {
@@ -205,7 +209,7 @@ pub(crate) fn answer(
                 ("iss", Some(issuer)),
             ],
         )),
-        Err(AuthorizeError::Unknown(cause)) => pages::failure(ApiError::from_cause(cause)),
+        Err(AuthorizeError::Unknown(cause)) => pages::failure(ui, ApiError::from_cause(cause)),
     }
 }
 

@@ -153,7 +153,7 @@ async fn a_wrong_password_is_said_on_the_page_and_no_code_is_issued() {
     // The form again, saying what went wrong where a screen reader announces it.
     let error = browser.find("p.error").await;
     let message = within("reading the error message", WAIT, error.text()).await;
-    assert_eq!(message, "Invalid username or password.");
+    assert_eq!(message, "Wrong username or password.");
     let role = within("reading the error's role", WAIT, error.attr("role")).await;
     assert_eq!(role.as_deref(), Some("alert"));
     browser.screenshot("1-refused").await;

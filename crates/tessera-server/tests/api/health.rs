@@ -130,6 +130,7 @@ async fn discovery_names_every_endpoint_from_the_issuer_alone() {
                 doc[member]
             );
         }
+        assert_eq!(doc["ui_locales_supported"], serde_json::json!(["en", "es"]));
         // Every endpoint is on this server under the issuer: swap the issuer for the real address.
         for (key, method) in [
             ("authorization_endpoint", reqwest::Method::GET),

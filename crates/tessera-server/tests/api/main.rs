@@ -29,6 +29,7 @@ mod mfa;
 mod migrate_data;
 mod oidc;
 mod oidc_rp;
+mod pages;
 mod rate_limit;
 mod recovery;
 mod refresh;

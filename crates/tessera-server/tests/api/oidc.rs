@@ -518,14 +518,14 @@ async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
         assert!(res.headers().get(SET_COOKIE).is_none());
         assert!(res.text().await.unwrap().contains("Sign in again"));
     }
-    // A wrong password shows the form again, with the API's words.
+    // A wrong password shows the form again, saying so (never which of the two was wrong).
     let res = post_login(&app, &b, &form, Some(&csrf), "admin", "not the password").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res
         .text()
         .await
         .unwrap()
-        .contains("Invalid username or password."));
+        .contains("Wrong username or password."));
     // Still nobody signed in.
     let res = b.get(request).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

@@ -1,0 +1,518 @@
+//! Every word the pages show, one `Texts` per language, and how a page's language is chosen.
+//!
+//! A language is one `static` of `Texts`: the type makes each language give every text, so a
+//! language that misses one does not compile. A text with something to put in (a wait, a name)
+//! is a function of the language, which says it in its own word order and plural forms.
+//!
+//! Adding a language: write its `static` (copy `EN` and translate every field, and its
+//! `time_left` wording), add it to `Language` (a variant, `ALL` and `texts`), and add its code
+//! to `PAGE_LANGUAGES` in the `tessera` crate's settings, which checks `[pages] default_language`.
+//! A test of the server checks that the two lists agree.
+
+/// A language the pages speak. The default is English, as `[pages] default_language` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    English,
+    Spanish,
+}
+
+impl Language {
+    /// Every language the pages speak.
+    pub const ALL: [Language; 2] = [Language::English, Language::Spanish];
+
+    /// The texts of this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Language::English => &EN,
+            Language::Spanish => &ES,
+        }
+    }
+
+    /// The code of this language (`en`, `es`), as `<html lang>` and the settings name it.
+    pub fn code(self) -> &'static str {
+        self.texts().lang
+    }
+
+    /// The language of a code such as `es` (in any case); `None` for one the pages do not speak.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    /// The language a BCP 47 tag such as `es-MX` asks for, by its primary subtag (`es`); `None`
+    /// for a language the pages do not speak, and for `*`.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        tag.trim()
+            .split(['-', '_'])
+            .next()
+            .and_then(Self::from_code)
+    }
+}
+
+/// The most items of an `Accept-Language` header looked at: a browser sends a handful.
+const MAX_LANGUAGE_RANGES: usize = 64;
+
+/// The language of a page: the one a form of these pages carried (`lang`, which the pages
+/// chose before), else the first of the application's `ui_locales` (OIDC Core §3.1.2.1: tags
+/// separated by spaces, best first) the pages speak, else the browser's best
+/// `Accept-Language`, else `default` (`[pages] default_language`).
+pub fn choose(
+    chosen: Option<&str>,
+    ui_locales: Option<&str>,
+    accept_language: Option<&str>,
+    default: Language,
+) -> Language {
+    chosen
+        .and_then(Language::from_code)
+        .or_else(|| ui_locales.and_then(from_ui_locales))
+        .or_else(|| accept_language.and_then(from_accept_language))
+        .unwrap_or(default)
+}
+
+/// The first language of `ui_locales` (tags separated by spaces, best first) the pages speak.
+pub fn from_ui_locales(ui_locales: &str) -> Option<Language> {
+    ui_locales.split_whitespace().find_map(Language::from_tag)
+}
+
+/// The language the pages speak that an `Accept-Language` header (RFC 9110 §12.5.4) prefers:
+/// the one with the highest q-value, the first named on a tie; a language given `q=0` is not
+/// acceptable. Items that cannot be read, `*` and languages the pages do not speak are skipped;
+/// `None` when nothing is left.
+pub fn from_accept_language(header: &str) -> Option<Language> {
+    let mut best: Option<(Language, u16)> = None;
+    for item in header.split(',').take(MAX_LANGUAGE_RANGES) {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or_default();
+        let weight = parts.find_map(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+        });
+        let q_value = match weight {
+            None => Some(1000),
+            Some(q) => parse_quality(q),
+        };
+        let (Some(language), Some(q)) = (Language::from_tag(range), q_value) else {
+            continue;
+        };
+        if q > 0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((language, q));
+        }
+    }
+    best.map(|(language, _)| language)
+}
+
+/// A q-value (`0`, `0.8`, `1.000`: RFC 9110 §12.4.2) in thousandths; `None` for a malformed one.
+fn parse_quality(value: &str) -> Option<u16> {
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match whole {
+        "0" => format!("{fraction:0<3}").parse().ok(),
+        "1" if fraction.bytes().all(|b| b == b'0') => Some(1000),
+        _ => None,
+    }
+}
+
+/// A wait as the pages say it: rounded up, in seconds under a minute, in minutes up to two hours,
+/// in hours beyond (locks last up to a day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLeft {
+    Seconds(u64),
+    Minutes(u64),
+    Hours(u64),
+}
+
+impl TimeLeft {
+    /// `seconds` (at least one) rounded up to the unit it is said in.
+    pub fn of(seconds: u64) -> Self {
+        match seconds {
+            0..=59 => Self::Seconds(seconds.max(1)),
+            60..=7199 => Self::Minutes(seconds.div_ceil(60)),
+            _ => Self::Hours(seconds.div_ceil(3600)),
+        }
+    }
+}
+
+/// Every text of the pages in one language. Sentences end with their full stop; titles do not.
+pub struct Texts {
+    /// The language's code, for `<html lang>` and the forms' `lang` field.
+    pub lang: &'static str,
+
+    /// The sign-in page's title and heading.
+    pub sign_in: &'static str,
+    /// Before the name of the tenant the user signs in to ("to" acme).
+    pub to_tenant: &'static str,
+    pub username_label: &'static str,
+    pub password_label: &'static str,
+    /// The sign-in form's button.
+    pub sign_in_button: &'static str,
+
+    /// The second step's title.
+    pub mfa_title: &'static str,
+    /// The second step's heading.
+    pub mfa_heading: &'static str,
+    /// What the second step asks for.
+    pub mfa_intro: &'static str,
+    pub code_label: &'static str,
+    pub continue_button: &'static str,
+
+    /// The signed-in page's title and heading.
+    pub signed_in: &'static str,
+    /// Before the name of the user signed in.
+    pub signed_in_lead: &'static str,
+    /// After the name of the user signed in, from its punctuation on.
+    pub signed_in_tail: &'static str,
+    /// The signed-in page's button that signs the browser out.
+    pub sign_out: &'static str,
+
+    /// The button of an error page that starts the sign-in again.
+    pub sign_in_again: &'static str,
+
+    /// A wrong password, or a name that is no one's: one answer, which never says which.
+    pub wrong_password: &'static str,
+    pub account_disabled: &'static str,
+    /// A second-step code that is wrong or was already used.
+    pub wrong_code: &'static str,
+    /// The account is locked after failed sign-ins; said with the time left.
+    pub locked: fn(TimeLeft) -> String,
+    /// Too many attempts from this client address; said with the time left.
+    pub too_many_from_here: fn(TimeLeft) -> String,
+    /// Too many attempts for this username, from anywhere; said with the time left.
+    pub too_many_for_username: fn(TimeLeft) -> String,
+
+    pub locked_title: &'static str,
+    pub too_many_title: &'static str,
+    /// The title of a pending second step that expired or was finished.
+    pub sign_in_expired_title: &'static str,
+    pub sign_in_expired: &'static str,
+    /// The title of a form that did not come from these pages, or came too late.
+    pub form_refused_title: &'static str,
+    pub form_refused: &'static str,
+    /// The title of a sign-in link that does not lead back to an application of this server.
+    pub bad_link_title: &'static str,
+    pub bad_link: &'static str,
+    /// An application's mistake in its authorization request, with the OAuth error's
+    /// description and code (which stay in English: they are for the application's developers).
+    pub app_mistake: fn(&str, &str) -> String,
+    /// A fault of the server.
+    pub failed_title: &'static str,
+    pub failed: &'static str,
+    /// The server is too busy to answer now.
+    pub busy_title: &'static str,
+    pub busy: &'static str,
+    /// Any other refusal.
+    pub refused_title: &'static str,
+    pub refused: &'static str,
+    /// A page used with another method, or an asset that is not there.
+    pub not_here_title: &'static str,
+    pub not_here: &'static str,
+}
+
+impl std::fmt::Debug for Texts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Texts")
+            .field("lang", &self.lang)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Texts {
+    /// "This account is locked …, try again in 4 minutes." for a lock with `seconds` left.
+    pub fn locked_for(&self, seconds: u64) -> String {
+        (self.locked)(TimeLeft::of(seconds))
+    }
+
+    /// "Too many attempts from here …" with `seconds` left.
+    pub fn too_many_from_here_for(&self, seconds: u64) -> String {
+        (self.too_many_from_here)(TimeLeft::of(seconds))
+    }
+
+    /// "Too many attempts for this username …" with `seconds` left.
+    pub fn too_many_for_username_for(&self, seconds: u64) -> String {
+        (self.too_many_for_username)(TimeLeft::of(seconds))
+    }
+}
+
+/// English.
+pub static EN: Texts = Texts {
+    lang: "en",
+    sign_in: "Sign in",
+    to_tenant: "to",
+    username_label: "Username or e-mail",
+    password_label: "Password",
+    sign_in_button: "Sign in",
+    mfa_title: "Second step",
+    mfa_heading: "One more step",
+    mfa_intro: "Enter the code your authenticator app shows, or one of your backup codes.",
+    code_label: "Code",
+    continue_button: "Continue",
+    signed_in: "Signed in",
+    signed_in_lead: "You are signed in as",
+    signed_in_tail: ". You can go back to the application you came from.",
+    sign_out: "Sign out",
+    sign_in_again: "Sign in again",
+    wrong_password: "Wrong username or password.",
+    account_disabled: "This account is disabled.",
+    wrong_code: "This code is wrong or was already used.",
+    locked: en_locked,
+    too_many_from_here: en_too_many_from_here,
+    too_many_for_username: en_too_many_for_username,
+    locked_title: "Account locked",
+    too_many_title: "Too many attempts",
+    sign_in_expired_title: "Sign in again",
+    sign_in_expired: "This sign-in has expired or was already finished.",
+    form_refused_title: "Sign-in refused",
+    form_refused: "This sign-in form has expired or did not come from this site.",
+    bad_link_title: "This sign-in link is not valid",
+    bad_link: "This sign-in link does not lead back to an application of this server.",
+    app_mistake: en_app_mistake,
+    failed_title: "Something went wrong",
+    failed: "The server could not do this. Try again later.",
+    busy_title: "Try again in a moment",
+    busy: "The service is busy right now.",
+    refused_title: "This cannot be done",
+    refused: "This request could not be handled. Go back and try again.",
+    not_here_title: "Not here",
+    not_here: "This page cannot be used this way.",
+};
+
+/// "4 minutes", "1 second".
+fn en_time_left(left: TimeLeft) -> String {
+    let (n, one, many) = match left {
+        TimeLeft::Seconds(n) => (n, "second", "seconds"),
+        TimeLeft::Minutes(n) => (n, "minute", "minutes"),
+        TimeLeft::Hours(n) => (n, "hour", "hours"),
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn en_locked(left: TimeLeft) -> String {
+    format!(
+        "This account is locked after too many failed attempts. Try again in {}.",
+        en_time_left(left)
+    )
+}
+
+fn en_too_many_from_here(left: TimeLeft) -> String {
+    format!(
+        "Too many attempts from here. Try again in {}.",
+        en_time_left(left)
+    )
+}
+
+fn en_too_many_for_username(left: TimeLeft) -> String {
+    format!(
+        "Too many attempts for this username. Try again in {}.",
+        en_time_left(left)
+    )
+}
+
+fn en_app_mistake(description: &str, error: &str) -> String {
+    format!("The application that sent you here made a mistake: {description} ({error}).")
+}
+
+/// Spanish.
+pub static ES: Texts = Texts {
+    lang: "es",
+    sign_in: "Iniciar sesión",
+    to_tenant: "en",
+    username_label: "Usuario o correo electrónico",
+    password_label: "Contraseña",
+    sign_in_button: "Iniciar sesión",
+    mfa_title: "Segundo paso",
+    mfa_heading: "Un paso más",
+    mfa_intro: "Escribe el código que muestra tu aplicación de autenticación o uno de tus códigos de respaldo.",
+    code_label: "Código",
+    continue_button: "Continuar",
+    signed_in: "Sesión iniciada",
+    signed_in_lead: "Has iniciado sesión como",
+    signed_in_tail: ". Ya puedes volver a la aplicación de la que venías.",
+    sign_out: "Cerrar sesión",
+    sign_in_again: "Volver a iniciar sesión",
+    wrong_password: "El usuario o la contraseña no son correctos.",
+    account_disabled: "Esta cuenta está desactivada.",
+    wrong_code: "Este código no es correcto o ya se ha usado.",
+    locked: es_locked,
+    too_many_from_here: es_too_many_from_here,
+    too_many_for_username: es_too_many_for_username,
+    locked_title: "Cuenta bloqueada",
+    too_many_title: "Demasiados intentos",
+    sign_in_expired_title: "Vuelve a iniciar sesión",
+    sign_in_expired: "Este inicio de sesión ha caducado o ya se había completado.",
+    form_refused_title: "Inicio de sesión rechazado",
+    form_refused: "Este formulario de inicio de sesión ha caducado o no procede de este sitio.",
+    bad_link_title: "Este enlace de inicio de sesión no es válido",
+    bad_link: "Este enlace de inicio de sesión no lleva de vuelta a ninguna aplicación de este servidor.",
+    app_mistake: es_app_mistake,
+    failed_title: "Algo ha salido mal",
+    failed: "El servidor no ha podido hacerlo. Inténtalo de nuevo más tarde.",
+    busy_title: "Inténtalo de nuevo en un momento",
+    busy: "El servicio está muy ocupado en este momento.",
+    refused_title: "No se puede hacer",
+    refused: "No se ha podido atender esta solicitud. Vuelve atrás e inténtalo de nuevo.",
+    not_here_title: "Aquí no",
+    not_here: "Esta página no se puede usar así.",
+};
+
+/// "4 minutos", "1 segundo".
+fn es_time_left(left: TimeLeft) -> String {
+    let (n, one, many) = match left {
+        TimeLeft::Seconds(n) => (n, "segundo", "segundos"),
+        TimeLeft::Minutes(n) => (n, "minuto", "minutos"),
+        TimeLeft::Hours(n) => (n, "hora", "horas"),
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn es_locked(left: TimeLeft) -> String {
+    format!(
+        "Esta cuenta está bloqueada tras demasiados intentos fallidos. Vuelve a intentarlo dentro de {}.",
+        es_time_left(left)
+    )
+}
+
+fn es_too_many_from_here(left: TimeLeft) -> String {
+    format!(
+        "Demasiados intentos desde aquí. Vuelve a intentarlo dentro de {}.",
+        es_time_left(left)
+    )
+}
+
+fn es_too_many_for_username(left: TimeLeft) -> String {
+    format!(
+        "Demasiados intentos con este nombre de usuario. Vuelve a intentarlo dentro de {}.",
+        es_time_left(left)
+    )
+}
+
+fn es_app_mistake(description: &str, error: &str) -> String {
+    format!("La aplicación que te ha traído aquí ha cometido un error: {description} ({error}).")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_its_own_code() {
+        for language in Language::ALL {
+            assert_eq!(Language::from_code(language.code()), Some(language));
+            assert_eq!(language.texts().lang, language.code());
+        }
+        assert_eq!(Language::from_code("ES"), Some(Language::Spanish));
+        assert_eq!(Language::from_tag("es-MX"), Some(Language::Spanish));
+        assert_eq!(Language::from_tag("en_GB"), Some(Language::English));
+        for unknown in ["fr", "*", "", "e", "english", "es!"] {
+            assert_eq!(Language::from_tag(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn the_application_s_ui_locales_beat_the_browser_s_accept_language() {
+        let es = Language::Spanish;
+        let en = Language::English;
+        assert_eq!(choose(None, Some("es"), Some("en"), en), es);
+        assert_eq!(choose(None, Some("fr-CA es-MX en"), Some("en"), en), es);
+        // None of the application's languages is spoken: the browser's preference decides.
+        assert_eq!(choose(None, Some("fr de"), Some("es"), en), es);
+        // What a form of the pages carried comes first: the pages chose it already.
+        assert_eq!(choose(Some("es"), Some("en"), Some("en"), en), es);
+        assert_eq!(choose(Some("xx"), None, Some("es;q=0.5"), en), es);
+        // Nothing known: the configured default.
+        assert_eq!(choose(None, None, None, es), es);
+        assert_eq!(choose(None, Some(""), Some("fr, de;q=0.9"), es), es);
+        assert_eq!(choose(None, None, Some("fr, de;q=0.9"), en), en);
+    }
+
+    #[test]
+    fn accept_language_is_read_with_its_q_values() {
+        let es = Some(Language::Spanish);
+        let en = Some(Language::English);
+        assert_eq!(from_accept_language("es"), es);
+        assert_eq!(from_accept_language("es-ES,es;q=0.9,en;q=0.8"), es);
+        assert_eq!(from_accept_language("en;q=0.5, es;q=0.8"), es);
+        assert_eq!(
+            from_accept_language("fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5"),
+            en
+        );
+        assert_eq!(
+            from_accept_language("es; q=0.7, en;Q=0.70"),
+            es,
+            "first on a tie"
+        );
+        assert_eq!(from_accept_language("en;q=1.0, es"), en, "first on a tie");
+        assert_eq!(from_accept_language("es;q=0, en;q=0.1"), en, "q=0 refuses");
+        assert_eq!(from_accept_language("es;q=0.000"), None);
+        assert_eq!(from_accept_language("es;q=0.001"), es);
+        // Items that cannot be read are skipped, not the whole header.
+        assert_eq!(from_accept_language("en;q=2, es;q=0.3"), es);
+        assert_eq!(
+            from_accept_language("en;q=0.1234, es;q=abc, es-MX;q=0.2"),
+            es
+        );
+        assert_eq!(from_accept_language("en;q=1.5, es;q=.5"), None);
+        assert_eq!(from_accept_language(""), None);
+        assert_eq!(from_accept_language("*"), None);
+        assert_eq!(from_accept_language(",,;;q=,"), None);
+    }
+
+    #[test]
+    fn a_wait_is_said_rounded_up_in_the_right_unit() {
+        assert_eq!(TimeLeft::of(0), TimeLeft::Seconds(1));
+        assert_eq!(TimeLeft::of(30), TimeLeft::Seconds(30));
+        assert_eq!(TimeLeft::of(59), TimeLeft::Seconds(59));
+        assert_eq!(TimeLeft::of(60), TimeLeft::Minutes(1));
+        assert_eq!(TimeLeft::of(61), TimeLeft::Minutes(2));
+        assert_eq!(TimeLeft::of(181), TimeLeft::Minutes(4));
+        assert_eq!(TimeLeft::of(900), TimeLeft::Minutes(15));
+        assert_eq!(TimeLeft::of(7199), TimeLeft::Minutes(120));
+        assert_eq!(TimeLeft::of(7200), TimeLeft::Hours(2));
+        assert_eq!(TimeLeft::of(86_400), TimeLeft::Hours(24));
+
+        assert_eq!(
+            EN.locked_for(181),
+            "This account is locked after too many failed attempts. Try again in 4 minutes."
+        );
+        assert_eq!(
+            EN.locked_for(60),
+            "This account is locked after too many failed attempts. Try again in 1 minute."
+        );
+        assert_eq!(
+            EN.too_many_from_here_for(30),
+            "Too many attempts from here. Try again in 30 seconds."
+        );
+        assert_eq!(
+            EN.too_many_for_username_for(1),
+            "Too many attempts for this username. Try again in 1 second."
+        );
+        assert!(EN.locked_for(10_000).ends_with("Try again in 3 hours."));
+        assert_eq!(
+            ES.locked_for(181),
+            "Esta cuenta está bloqueada tras demasiados intentos fallidos. Vuelve a intentarlo dentro de 4 minutos."
+        );
+        assert!(ES.locked_for(3_700).ends_with("dentro de 62 minutos."));
+        assert!(ES
+            .too_many_from_here_for(1)
+            .ends_with("dentro de 1 segundo."));
+        assert!(ES.locked_for(86_400).ends_with("dentro de 24 horas."));
+        assert!(ES
+            .locked_for(3_600 * 24 + 1)
+            .ends_with("dentro de 25 horas."));
+    }
+
+    #[test]
+    fn every_language_fills_in_what_goes_into_its_sentences() {
+        for language in Language::ALL {
+            let t = language.texts();
+            let mistake = (t.app_mistake)("redirect_uri is not registered", "invalid_request");
+            assert!(mistake.contains("redirect_uri is not registered (invalid_request)"));
+            for text in [t.locked_for(120), t.too_many_from_here_for(5)] {
+                assert!(text.contains(" 2 ") || text.contains(" 5 "), "{text}");
+            }
+        }
+    }
+}
