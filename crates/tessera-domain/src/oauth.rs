@@ -457,7 +457,7 @@ pub struct AuthorizationRequest {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     /// The languages the user prefers for the pages, best first (OIDC Core §3.1.2.1): kept only to
-    /// be sent on with the request, so that the sign-in page can speak one of them.
+    /// be sent on with the request, so that the sign-in and consent pages can speak one of them.
     pub ui_locales: Option<String>,
     /// The parameters that came more than once (RFC 6749 §3.1 allows each once).
     pub repeated: Vec<String>,
@@ -637,7 +637,9 @@ pub struct EndSessionRequest {
     pub post_logout_redirect_uri: Option<String>,
     /// Given back to the client with the redirect.
     pub state: Option<String>,
-    /// Read and not used: the pages speak one language yet.
+    /// The languages the user prefers for the pages, best first (as at the authorization
+    /// endpoint): the confirmation and "signed out" pages speak the first of them they can.
+    /// Posted back with the confirmation.
     pub ui_locales: Option<String>,
     /// Read and not used: a browser holds one session, so there is no account to pick.
     pub logout_hint: Option<String>,

@@ -1013,7 +1013,7 @@ mod tests {
         png.extend_from_slice(&[0; 16]);
         std::fs::write(dir.path().join("logo.PNG"), &png).unwrap();
         let logo = branding("logo.PNG").read_logo().unwrap().unwrap();
-        assert_eq!((logo.content_type, logo.bytes), ("image/png", png));
+        assert_eq!((logo.content_type, logo.bytes), ("image/png", png.clone()));
         std::fs::write(
             dir.path().join("logo.svg"),
             "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>",

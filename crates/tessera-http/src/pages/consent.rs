@@ -4,6 +4,9 @@
 //! `OAuthProvider::decide_consent`, which checks the request again, and answers as the
 //! authorization endpoint does (`routes::oauth::answer`).
 //!
+//! The page speaks the language of the authorization request's page (`Ui`), and its form
+//! carries it (`lang`), so that the answer's pages speak it too.
+//!
 //! CSRF, as the sign-in form: the page sets a random nonce in a short-lived `HttpOnly`,
 //! `SameSite=Strict` cookie for `/oauth/consent` and carries the nonce's MAC under a server key
 //! (`Gate::csrf_token`); a post must bring both, else nothing is decided. A page of another site
@@ -19,7 +22,7 @@ use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
-use crate::pages::{error_page, failure, respond};
+use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
 use crate::routes::oauth::{answer, sso_session, Came};
 use crate::AppState;
 
@@ -29,30 +32,15 @@ pub const CONSENT_COOKIE: &str = "tessera_consent";
 const CONSENT_PATH: &str = "/oauth/consent";
 /// How long a consent page may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
-
-/// The words of the consent page that are not in `templates/consent.html`, all in one place so
-/// that they can move to per-language tables.
-mod words {
-    /// What each scope Tessera knows lets a client have.
-    pub(super) const SCOPES: [(&str, &str); 4] = [
-        ("openid", "Know who you are"),
-        ("profile", "Your name and username"),
-        ("email", "Your e-mail address"),
-        ("offline_access", "Stay signed in to it when you are away"),
-    ];
-    /// Any other scope: one of the configured API scopes (`tokens.scope`), named after these words.
-    pub(super) const API_SCOPE: &str = "Use Tessera's API for you";
-    /// The page of a post without its CSRF field, or whose page was left open too long.
-    pub(super) const REFUSED_TITLE: &str = "Nothing was decided";
-    pub(super) const REFUSED_MESSAGE: &str =
-        "This form has expired or did not come from this site. Go back to the application and try again.";
-    /// A post that is not the consent form.
-    pub(super) const UNREADABLE: &str = "the consent form could not be read";
-}
+/// A post that is not the consent form, in the error's own words (the page shows
+/// `Texts::refused`).
+const UNREADABLE: &str = "the consent form could not be read";
 
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     csrf: &'a str,
     client_name: &'a str,
     username: &'a str,
@@ -75,15 +63,20 @@ struct Hidden<'a> {
     value: &'a str,
 }
 
-/// `scope` in words.
-fn scope_line(scope: &str) -> ScopeLine<'_> {
-    match words::SCOPES.iter().find(|(name, _)| *name == scope) {
-        Some(&(_, text)) => ScopeLine {
-            words: text,
-            name: None,
-        },
+/// `scope` in the words of `t`: a scope Tessera knows by what it lets the client have, any
+/// other (one of the configured API scopes, `tokens.scope`) by `Texts::scope_api` and its name.
+fn scope_line<'a>(t: &'static Texts, scope: &'a str) -> ScopeLine<'a> {
+    let known = match scope {
+        "openid" => Some(t.scope_openid),
+        "profile" => Some(t.scope_profile),
+        "email" => Some(t.scope_email),
+        "offline_access" => Some(t.scope_offline_access),
+        _ => None,
+    };
+    match known {
+        Some(words) => ScopeLine { words, name: None },
         None => ScopeLine {
-            words: words::API_SCOPE,
+            words: t.scope_api,
             name: Some(scope),
         },
     }
@@ -100,10 +93,11 @@ fn consent_cookie(state: &AppState, nonce: &str) -> Cookie<'static> {
         .finish()
 }
 
-/// The consent page for `request`: `client_name` asks `username` for `scopes`. Sets the form's
-/// cookie.
+/// The consent page for `request`, in the words and brand of `ui`: `client_name` asks `username`
+/// for `scopes`. Sets the form's cookie; the form carries the page's language (`lang`).
 pub(crate) fn form(
     state: &AppState,
+    ui: Ui<'_>,
     request: &AuthorizationRequest,
     client_name: &str,
     scopes: &[String],
@@ -117,10 +111,15 @@ pub(crate) fn form(
     respond(
         res,
         &ConsentPage {
+            t: ui.t,
+            brand: ui.brand,
             csrf: &csrf,
             client_name,
             username,
-            scopes: scopes.iter().map(|s| scope_line(s.as_str())).collect(),
+            scopes: scopes
+                .iter()
+                .map(|s| scope_line(ui.t, s.as_str()))
+                .collect(),
             fields: params
                 .iter()
                 .map(|&(name, value)| Hidden { name, value })
@@ -130,39 +129,52 @@ pub(crate) fn form(
 }
 
 /// `POST /oauth/consent`: the user's answer, `decision=allow` or `decision=deny`, with the
-/// authorization request the page carried.
+/// authorization request the page carried. Its pages speak the language the form was shown in
+/// (`lang`), else as the authorization endpoint's do.
 pub async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    take_decision(&req, &state, payload)
+    let body = match read_body(&req, payload.into_inner()).await {
+        Ok(body) => body,
+        Err(e) => return failure(Ui::of(&req, &state.pages, None, None), e),
+    };
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    // The form's own fields are not parameters of the request, and are left out as unknown ones.
+    let request = AuthorizationRequest::from_params(fields.iter().map(|(n, v)| (n, v.clone())));
+    let ui = Ui::of(
+        &req,
+        &state.pages,
+        field(&fields, "lang"),
+        request.ui_locales.as_deref(),
+    );
+    take_decision(&req, &state, ui, &fields, request)
         .await
-        .unwrap_or_else(failure)
+        .unwrap_or_else(|e| failure(ui, e))
 }
 
 async fn take_decision(
     req: &HttpRequest,
     state: &AppState,
-    payload: web::Payload,
+    ui: Ui<'_>,
+    fields: &[(String, String)],
+    request: AuthorizationRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(req, payload.into_inner()).await?;
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    if !csrf_matches(req, state, field(&fields, "csrf")) {
+    if !csrf_matches(req, state, field(fields, "csrf")) {
         return Ok(error_page(
+            ui,
             StatusCode::FORBIDDEN,
-            words::REFUSED_TITLE,
-            words::REFUSED_MESSAGE,
+            ui.t.consent_refused_title,
+            ui.t.consent_refused,
             None,
         ));
     }
-    let approve = match field(&fields, "decision") {
+    let approve = match field(fields, "decision") {
         Some("allow") => true,
         Some("deny") => false,
-        _ => return Err(ApiError::MalformedBody(words::UNREADABLE.into())),
+        _ => return Err(ApiError::MalformedBody(UNREADABLE.into())),
     };
-    // The form's own fields are not parameters of the request, and are left out as unknown ones.
-    let request = AuthorizationRequest::from_params(fields.iter().map(|(n, v)| (n, v.clone())));
     let sso = sso_session(req, state).await?;
     let context = request_context(req);
     let outcome = state
@@ -171,7 +183,7 @@ async fn take_decision(
                 .decide_consent(&request, sso.as_ref(), approve, &context)
         })
         .await?;
-    let mut res = answer(state, outcome, Came::Form);
+    let mut res = answer(state, ui, outcome, Came::Form);
     let mut spent = consent_cookie(state, "");
     spent.make_removal();
     if res.add_cookie(&spent).is_err() {
@@ -204,15 +216,15 @@ mod tests {
 
     #[test]
     fn every_scope_has_words_and_an_api_scope_is_named() {
-        for scope in tessera_domain::oauth::OIDC_SCOPES {
-            let line = scope_line(scope);
-            assert_eq!(line.name, None, "{scope}");
-            assert_ne!(line.words, words::API_SCOPE, "{scope}");
+        for language in crate::pages::Language::ALL {
+            let t = language.texts();
+            for scope in tessera_domain::oauth::OIDC_SCOPES {
+                let line = scope_line(t, scope);
+                assert_eq!(line.name, None, "{scope}");
+                assert_ne!(line.words, t.scope_api, "{scope}");
+            }
+            let api = scope_line(t, "reports:read");
+            assert_eq!((api.words, api.name), (t.scope_api, Some("reports:read")));
         }
-        let api = scope_line("reports:read");
-        assert_eq!(
-            (api.words, api.name),
-            (words::API_SCOPE, Some("reports:read"))
-        );
     }
 }

@@ -4,6 +4,8 @@
 //!
 //! The rules (when to ask, what ends, where the browser may go) are `OAuthProvider::end_session`'s;
 //! this door reads the request, shows its pages, and clears the session cookie once signed out.
+//! The pages speak the first of the request's `ui_locales` they can (else the browser's
+//! language); the confirmation form carries the language it was shown in (`lang`).
 //!
 //! CSRF: a confirmation (`confirm=yes`) must carry the CSRF token of the browser session it ends
 //! (`Gate::csrf_token` of the cookie's token, as the API's cookie requests do), which the
@@ -20,20 +22,12 @@ use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
-use crate::pages::{error_page, failure, respond};
+use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
 use crate::routes::oauth::{session_token, sso_session, with_params};
 use crate::AppState;
 
-/// What this module says outside its templates, in one place.
-mod text {
-    pub(super) const REFUSED_TITLE: &str = "Sign-out refused";
-    pub(super) const REFUSED_MESSAGE: &str =
-        "This sign-out form has expired or did not come from this site. You are still signed in.";
-    pub(super) const INVALID_TITLE: &str = "This sign-out link is not valid";
-    /// Followed by what is wrong, in the domain's words, and the error code.
-    pub(super) const INVALID_MESSAGE: &str = "The application that sent you here made a mistake";
-    pub(super) const UNREADABLE_FORM: &str = "the sign-out form could not be read";
-}
+/// A post that is not a form, in the error's own words (the page shows `Texts::refused`).
+const UNREADABLE_FORM: &str = "the sign-out form could not be read";
 
 /// The value of `confirm` that says the user confirmed on Tessera's own page.
 const CONFIRMED: &str = "yes";
@@ -44,11 +38,13 @@ struct Hidden<'a> {
     value: &'a str,
 }
 
-/// "Sign out?": the confirmation, which posts the request back with `confirm=yes` and the
-/// session's CSRF token.
+/// "Sign out?": the confirmation, which posts the request back with `confirm=yes`, the
+/// session's CSRF token and the page's language (`lang`).
 #[derive(Template)]
 #[template(path = "logout.html")]
 struct ConfirmPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
     csrf: &'a str,
     client_name: Option<&'a str>,
     fields: Vec<Hidden<'a>>,
@@ -57,38 +53,39 @@ struct ConfirmPage<'a> {
 /// "You are signed out", when the application gave no place to go back to.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-struct SignedOutPage;
+struct SignedOutPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
+}
 
-/// `GET /oauth/logout`: an application's sign-out request, in the query.
+/// `GET /oauth/logout`: an application's sign-out request, in the query. Its pages speak the
+/// first of the request's `ui_locales` they can, else the browser's language.
 pub async fn from_link(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let request =
         EndSessionRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
-    end_session(&req, &state, request)
+    let ui = Ui::of(&req, &state.pages, None, request.ui_locales.as_deref());
+    end_session(&req, &state, ui, request)
         .await
-        .unwrap_or_else(failure)
+        .unwrap_or_else(|e| failure(ui, e))
 }
 
 /// `POST /oauth/logout`: an application's sign-out request as a form (RP-Initiated Logout 1.0
 /// §2 asks for both methods), or the user's confirmation from Tessera's own pages (`confirm=yes`
-/// with the session's CSRF token).
+/// with the session's CSRF token, and the language the page was shown in, `lang`).
 pub async fn from_form(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    submitted(&req, &state, payload)
-        .await
-        .unwrap_or_else(failure)
-}
-
-async fn submitted(
-    req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let body = read_body(req, payload.into_inner()).await?;
+    let body = match read_body(&req, payload.into_inner()).await {
+        Ok(body) => body,
+        Err(e) => return failure(Ui::of(&req, &state.pages, None, None), e),
+    };
     if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::MalformedBody(text::UNREADABLE_FORM.into()));
+        return failure(
+            Ui::of(&req, &state.pages, None, None),
+            ApiError::MalformedBody(UNREADABLE_FORM.into()),
+        );
     }
     let mut request = EndSessionRequest::from_params(form_urlencoded::parse(&body));
     let field = |name: &str| {
@@ -96,34 +93,44 @@ async fn submitted(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
+    let ui = Ui::of(
+        &req,
+        &state.pages,
+        field("lang").as_deref(),
+        request.ui_locales.as_deref(),
+    );
     if field("confirm").as_deref() == Some(CONFIRMED) {
         // Without a session cookie there is nothing a forged confirmation could end.
-        if let Some(token) = session_token(req, state) {
+        if let Some(token) = session_token(&req, &state) {
             let presented = field("csrf").unwrap_or_default();
             if !state
                 .core
                 .gate
                 .csrf_matches(&PlainToken::new(token), &presented)
             {
-                return Ok(error_page(
+                return error_page(
+                    ui,
                     StatusCode::FORBIDDEN,
-                    text::REFUSED_TITLE,
-                    text::REFUSED_MESSAGE,
+                    ui.t.sign_out_refused_title,
+                    ui.t.sign_out_refused,
                     None,
-                ));
+                );
             }
             request.confirmed = true;
         }
     }
-    end_session(req, state, request).await
+    end_session(&req, &state, ui, request)
+        .await
+        .unwrap_or_else(|e| failure(ui, e))
 }
 
 /// Asks the use case, and answers with the confirmation page, the way back to the application,
 /// the "signed out" page, or (for a request that cannot be trusted) an error page that sends the
-/// browser nowhere.
+/// browser nowhere; its pages in the words and brand of `ui`.
 async fn end_session(
     req: &HttpRequest,
     state: &AppState,
+    ui: Ui<'_>,
     request: EndSessionRequest,
 ) -> Result<HttpResponse, ApiError> {
     let token = session_token(req, state);
@@ -148,6 +155,8 @@ async fn end_session(
             Ok(respond(
                 HttpResponse::Ok(),
                 &ConfirmPage {
+                    t: ui.t,
+                    brand: ui.brand,
                     csrf: &csrf,
                     client_name: client_name.as_deref(),
                     fields: params
@@ -178,13 +187,20 @@ async fn end_session(
             Ok(if redirect_uri.is_some() {
                 res.finish()
             } else {
-                respond(res, &SignedOutPage)
+                respond(
+                    res,
+                    &SignedOutPage {
+                        t: ui.t,
+                        brand: ui.brand,
+                    },
+                )
             })
         }
         Err(EndSessionError::Refused { error, description }) => Ok(error_page(
+            ui,
             StatusCode::BAD_REQUEST,
-            text::INVALID_TITLE,
-            &format!("{}: {description} ({error}).", text::INVALID_MESSAGE),
+            ui.t.bad_sign_out_link_title,
+            &(ui.t.app_mistake)(description, error),
             None,
         )),
         Err(EndSessionError::Unknown(cause)) => Err(ApiError::from_cause(cause)),

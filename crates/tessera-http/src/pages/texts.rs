@@ -166,8 +166,59 @@ pub struct Texts {
     pub signed_in_lead: &'static str,
     /// After the name of the user signed in, from its punctuation on.
     pub signed_in_tail: &'static str,
-    /// The signed-in page's button that signs the browser out.
+    /// The signed-in page's button that signs the browser out; also the sign-out confirmation's
+    /// title and button.
     pub sign_out: &'static str,
+
+    /// The consent page's title and heading, with the application's name ("Allow Calendar?").
+    pub allow_client: fn(&str) -> String,
+    /// Before the name of the user signed in (in bold), on the consent page.
+    pub signed_in_as: &'static str,
+    /// After the application's name (in bold), from its space on: the list of what it would get
+    /// follows.
+    pub client_asks: &'static str,
+    /// What each scope lets an application have, one line of the list: `openid`.
+    pub scope_openid: &'static str,
+    /// `profile`.
+    pub scope_profile: &'static str,
+    /// `email`.
+    pub scope_email: &'static str,
+    /// `offline_access`.
+    pub scope_offline_access: &'static str,
+    /// Any other scope (an API scope of `tokens.scope`), whose name follows in code type.
+    pub scope_api: &'static str,
+    /// Below the list: the user can change their mind.
+    pub consent_hint: &'static str,
+    /// The consent page's buttons.
+    pub allow: &'static str,
+    pub deny: &'static str,
+    /// The title of a consent form that did not come from these pages, or came too late.
+    pub consent_refused_title: &'static str,
+    pub consent_refused: &'static str,
+
+    /// The sign-out confirmation's heading.
+    pub sign_out_question: &'static str,
+    /// The application that asks for the sign-out, with its name.
+    pub client_asks_sign_out: fn(&str) -> String,
+    /// What signing out ends.
+    pub sign_out_explained: &'static str,
+    /// The confirmation's link that leaves the user signed in.
+    pub stay_signed_in: &'static str,
+    /// The signed-out page's title.
+    pub signed_out_title: &'static str,
+    /// The signed-out page's heading.
+    pub signed_out_heading: &'static str,
+    /// Before the link to the sign-in page, on the signed-out page.
+    pub signed_out_lead: &'static str,
+    /// The link to the sign-in page, on the signed-out page.
+    pub signed_out_link: &'static str,
+    /// After the link, from its punctuation on.
+    pub signed_out_tail: &'static str,
+    /// The title of a sign-out confirmation that did not come from these pages.
+    pub sign_out_refused_title: &'static str,
+    pub sign_out_refused: &'static str,
+    /// The title of a sign-out link an application got wrong (said with `app_mistake`).
+    pub bad_sign_out_link_title: &'static str,
 
     /// The button of an error page that starts the sign-in again.
     pub sign_in_again: &'static str,
@@ -254,6 +305,31 @@ pub static EN: Texts = Texts {
     signed_in_lead: "You are signed in as",
     signed_in_tail: ". You can go back to the application you came from.",
     sign_out: "Sign out",
+    allow_client: en_allow_client,
+    signed_in_as: "Signed in as",
+    client_asks: " asks to:",
+    scope_openid: "Know who you are",
+    scope_profile: "Your name and username",
+    scope_email: "Your e-mail address",
+    scope_offline_access: "Stay signed in to it when you are away",
+    scope_api: "Use Tessera's API for you:",
+    consent_hint: "You can withdraw this consent later.",
+    allow: "Allow",
+    deny: "Deny",
+    consent_refused_title: "Nothing was decided",
+    consent_refused: "This form has expired or did not come from this site. Go back to the application and try again.",
+    sign_out_question: "Sign out?",
+    client_asks_sign_out: en_client_asks_sign_out,
+    sign_out_explained: "Signing out ends your session in this browser, and in the applications you signed in to with it.",
+    stay_signed_in: "Stay signed in",
+    signed_out_title: "Signed out",
+    signed_out_heading: "You are signed out",
+    signed_out_lead: "You can close this window, or",
+    signed_out_link: "sign in again",
+    signed_out_tail: ".",
+    sign_out_refused_title: "Sign-out refused",
+    sign_out_refused: "This sign-out form has expired or did not come from this site. You are still signed in.",
+    bad_sign_out_link_title: "This sign-out link is not valid",
     sign_in_again: "Sign in again",
     wrong_password: "Wrong username or password.",
     account_disabled: "This account is disabled.",
@@ -315,6 +391,14 @@ fn en_app_mistake(description: &str, error: &str) -> String {
     format!("The application that sent you here made a mistake: {description} ({error}).")
 }
 
+fn en_allow_client(client: &str) -> String {
+    format!("Allow {client}?")
+}
+
+fn en_client_asks_sign_out(client: &str) -> String {
+    format!("{client} asks you to sign out")
+}
+
 /// Spanish.
 pub static ES: Texts = Texts {
     lang: "es",
@@ -332,6 +416,31 @@ pub static ES: Texts = Texts {
     signed_in_lead: "Has iniciado sesión como",
     signed_in_tail: ". Ya puedes volver a la aplicación de la que venías.",
     sign_out: "Cerrar sesión",
+    allow_client: es_allow_client,
+    signed_in_as: "Sesión iniciada como",
+    client_asks: " solicita:",
+    scope_openid: "Saber quién eres",
+    scope_profile: "Tu nombre y tu nombre de usuario",
+    scope_email: "Tu dirección de correo electrónico",
+    scope_offline_access: "Mantener tu sesión iniciada en la aplicación mientras no estés",
+    scope_api: "Usar la API de Tessera en tu nombre:",
+    consent_hint: "Puedes retirar este consentimiento más adelante.",
+    allow: "Permitir",
+    deny: "Denegar",
+    consent_refused_title: "No se ha decidido nada",
+    consent_refused: "Este formulario ha caducado o no procede de este sitio. Vuelve a la aplicación e inténtalo de nuevo.",
+    sign_out_question: "¿Cerrar sesión?",
+    client_asks_sign_out: es_client_asks_sign_out,
+    sign_out_explained: "Al cerrar sesión, terminas tu sesión en este navegador y en las aplicaciones en las que la iniciaste con él.",
+    stay_signed_in: "Mantener la sesión iniciada",
+    signed_out_title: "Sesión cerrada",
+    signed_out_heading: "Has cerrado sesión",
+    signed_out_lead: "Ya puedes cerrar esta ventana o",
+    signed_out_link: "volver a iniciar sesión",
+    signed_out_tail: ".",
+    sign_out_refused_title: "Cierre de sesión rechazado",
+    sign_out_refused: "Este formulario de cierre de sesión ha caducado o no procede de este sitio. Sigues con la sesión iniciada.",
+    bad_sign_out_link_title: "Este enlace de cierre de sesión no es válido",
     sign_in_again: "Volver a iniciar sesión",
     wrong_password: "El usuario o la contraseña no son correctos.",
     account_disabled: "Esta cuenta está desactivada.",
@@ -391,6 +500,14 @@ fn es_too_many_for_username(left: TimeLeft) -> String {
 
 fn es_app_mistake(description: &str, error: &str) -> String {
     format!("La aplicación que te ha traído aquí ha cometido un error: {description} ({error}).")
+}
+
+fn es_allow_client(client: &str) -> String {
+    format!("¿Permitir el acceso a {client}?")
+}
+
+fn es_client_asks_sign_out(client: &str) -> String {
+    format!("{client} te pide que cierres la sesión")
 }
 
 #[cfg(test)]
@@ -510,9 +627,20 @@ mod tests {
             let t = language.texts();
             let mistake = (t.app_mistake)("redirect_uri is not registered", "invalid_request");
             assert!(mistake.contains("redirect_uri is not registered (invalid_request)"));
+            assert!((t.allow_client)("Calendar").contains("Calendar"));
+            assert!((t.client_asks_sign_out)("Wiki").contains("Wiki"));
             for text in [t.locked_for(120), t.too_many_from_here_for(5)] {
                 assert!(text.contains(" 2 ") || text.contains(" 5 "), "{text}");
             }
         }
+        assert_eq!((EN.allow_client)("Calendar"), "Allow Calendar?");
+        assert_eq!(
+            (ES.allow_client)("Calendar"),
+            "¿Permitir el acceso a Calendar?"
+        );
+        assert_eq!(
+            (EN.client_asks_sign_out)("Wiki"),
+            "Wiki asks you to sign out"
+        );
     }
 }

@@ -187,7 +187,7 @@ pub(crate) fn answer(
             client_name,
             scopes,
             username,
-        }) => pages::consent::form(state, &request, &client_name, &scopes, &username),
+        }) => pages::consent::form(state, ui, &request, &client_name, &scopes, &username),
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
             ui,
             StatusCode::BAD_REQUEST,

@@ -3,6 +3,11 @@
 //! reads and fills in the sign-in page, and lands back on the application with a code the
 //! application exchanges; a second authorization in the same browser needs no sign-in.
 //!
+//! The whole journey of a user with a second factor goes through the TOTP step and the consent
+//! page, then signs out from the application (RP-initiated logout), after which `prompt=none`
+//! answers `login_required`; its pages are photographed at desktop and phone widths into
+//! `docs/screenshots/`, which the docs show.
+//!
 //! Each test starts its own chromedriver on a free loopback port, with a fresh Chromium profile,
 //! and a small HTTP server of its own as the application's redirect URI. Screenshots of the steps
 //! go to `target/screenshots/<test>-<step>.png`.
@@ -20,7 +25,7 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::{StatusCode, Url};
 use serde_json::json;
-use tessera_testkit::ADMIN_PASSWORD;
+use tessera_testkit::{ADMIN_PASSWORD, USER_PASSWORD};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::oidc::{
@@ -37,6 +42,11 @@ const START: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 /// Where the screenshots go: the workspace's `target/screenshots`.
 const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
+/// Where the screenshots the docs show go, refreshed by the journey test.
+const DOC_SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+/// The browser window of a desktop, and of a phone (CSS pixels of a common 6.1" phone).
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver); CI installs them and runs ignored tests in its second pass"]
@@ -171,6 +181,162 @@ async fn a_wrong_password_is_said_on_the_page_and_no_code_is_issued() {
         .wait_for_url("the sign-in page again", |u| u.path() == "/login")
         .await;
     assert!(wiki.callbacks().is_empty(), "{:?}", wiki.callbacks());
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver); CI installs them and runs ignored tests in its second pass"]
+async fn a_person_with_a_second_factor_consents_signs_out_and_is_not_signed_in_silently_after() {
+    let app = oidc_app().await;
+    let wiki = Application::start().await;
+    let signed_out = wiki.redirect.replace("/cb", "/signed-out");
+    // An application that is not first party, so its users are asked; with a page for after
+    // logout.
+    let admin = app.admin_token().await;
+    let a = app
+        .post(
+            "/oauth/clients",
+            Some(&admin),
+            json!({"client_name": "Wiki", "redirect_uris": [wiki.redirect],
+                   "post_logout_redirect_uris": [signed_out],
+                   "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let client_id = a.body["client_id"].as_str().unwrap().to_owned();
+    // alice, with TOTP enrolled (the code of the current 30 s step is spent on enrolling).
+    let (_, secret, _, enrolled_at) = crate::mfa::enrol(&app).await;
+    let browser = Browser::start(
+        "a_person_with_a_second_factor_consents_signs_out_and_is_not_signed_in_silently_after",
+    )
+    .await;
+
+    browser
+        .open(&authorize_url_for(&app, &client_id, &wiki.redirect, &[]))
+        .await;
+    browser
+        .wait_for_url("the sign-in page", |u| u.path() == "/login")
+        .await;
+    browser.document("sign-in").await;
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", USER_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+
+    // The second step: a code from the authenticator app.
+    browser.find("#code").await;
+    assert_eq!(
+        browser.labelled_fields().await,
+        [("code".to_owned(), "Code".to_owned())]
+    );
+    let autocomplete = within(
+        "reading the code field's autocomplete",
+        WAIT,
+        browser.find("#code").await.attr("autocomplete"),
+    )
+    .await;
+    assert_eq!(autocomplete.as_deref(), Some("one-time-code"));
+    browser.document("second-factor").await;
+    let step = crate::mfa::now().max(enrolled_at + 30);
+    browser
+        .type_into("#code", &crate::mfa::totp(&secret, step))
+        .await;
+    browser.click("button[type=submit]").await;
+
+    // The consent page: who asks, for what, and the two answers.
+    assert_eq!(browser.text_of("h1").await, "Allow Wiki?");
+    let page = browser.text_of("main").await;
+    for words in [
+        "alice",
+        "Know who you are",
+        "Your name and username",
+        "Your e-mail address",
+    ] {
+        assert!(page.contains(words), "{words:?} in {page:?}");
+    }
+    browser.document("consent").await;
+    browser.click("button[value=allow]").await;
+
+    let back = browser
+        .wait_for_url("the application's redirect URI", |u| {
+            u.as_str().starts_with(wiki.redirect.as_str())
+        })
+        .await;
+    let code = param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
+    let a = exchange_for(&app, &client_id, &code, &wiki.redirect).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let id_token = a.body["id_token"].as_str().unwrap().to_owned();
+    let access = a.body["access_token"].as_str().unwrap().to_owned();
+    let claims = verify_id_token(&app, &id_token, &client_id).await;
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["amr"], json!(["pwd", "otp"]));
+
+    // Tessera's own page says who is signed in, with the button to sign out.
+    browser.open(&Url::parse(&app.url("/")).unwrap()).await;
+    assert_eq!(browser.text_of("h1").await, "Signed in");
+    browser.document("signed-in").await;
+
+    // A logout link without an ID token is confirmed on a page first.
+    browser
+        .open(&Url::parse(&app.url("/oauth/logout")).unwrap())
+        .await;
+    assert_eq!(browser.text_of("h1").await, "Sign out?");
+    browser.document("sign-out-confirmation").await;
+
+    // The application signs the person out with its ID token: straight back to it, with state.
+    let logout = Url::parse_with_params(
+        &app.url("/oauth/logout"),
+        &[
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", signed_out.as_str()),
+            ("state", "bye"),
+        ],
+    )
+    .unwrap();
+    browser.open(&logout).await;
+    let after = browser
+        .wait_for_url("the application's page for after logout", |u| {
+            u.as_str().starts_with(signed_out.as_str())
+        })
+        .await;
+    assert_eq!(param(&after, "state").as_deref(), Some("bye"), "{after}");
+    // The session and the application's token are over.
+    let a = app.get("/auth/userinfo", &access).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+
+    // A silent authorization now finds nobody signed in: login_required, back at the application.
+    browser
+        .open(&authorize_url_for(
+            &app,
+            &client_id,
+            &wiki.redirect,
+            &[("prompt", "none"), ("state", "silent")],
+        ))
+        .await;
+    let silent = browser
+        .wait_for_url("the application's redirect URI with an error", |u| {
+            u.as_str().starts_with(wiki.redirect.as_str())
+                && param(u, "state").as_deref() == Some("silent")
+        })
+        .await;
+    assert_eq!(
+        param(&silent, "error").as_deref(),
+        Some("login_required"),
+        "{silent}"
+    );
+    assert!(param(&silent, "code").is_none(), "{silent}");
+
+    // A wrong password, photographed for the docs too.
+    browser
+        .open(&authorize_url_for(&app, &client_id, &wiki.redirect, &[]))
+        .await;
+    browser
+        .wait_for_url("the sign-in page", |u| u.path() == "/login")
+        .await;
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", "not the password").await;
+    browser.click("button[type=submit]").await;
+    browser.find("p.error").await;
+    browser.document("sign-in-refused").await;
     browser.quit().await;
 }
 
@@ -558,6 +724,24 @@ impl Browser {
             labelled.push((id, words.trim().to_owned()));
         }
         labelled
+    }
+
+    /// Photographs the page for the docs at a desktop's and a phone's width:
+    /// `docs/screenshots/<name>-desktop.png` and `<name>-phone.png`.
+    async fn document(&self, name: &str) {
+        for (size, (width, height)) in [("phone", PHONE), ("desktop", DESKTOP)] {
+            within(
+                &format!("resizing the window to {width}x{height}"),
+                WAIT,
+                self.client.set_window_size(width, height),
+            )
+            .await;
+            let png = within("a screenshot", WAIT, self.client.screenshot()).await;
+            assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+            let dir = Path::new(DOC_SCREENSHOTS);
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+        }
     }
 
     /// Saves a screenshot as `target/screenshots/<test>-<step>.png`.

@@ -27,7 +27,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The 6-digit TOTP of `secret` at `time` (HMAC-SHA-1, 30 s steps), as RFC 6238 §4 and RFC 4226 §5.3 define it.
-fn totp(secret: &str, time: u64) -> String {
+pub(crate) fn totp(secret: &str, time: u64) -> String {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&base32_decode(secret)).unwrap();
     mac.update(&(time / 30).to_be_bytes());
     let h = mac.finalize().into_bytes();
@@ -39,7 +39,7 @@ fn totp(secret: &str, time: u64) -> String {
     format!("{:06}", bin % 1_000_000)
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
