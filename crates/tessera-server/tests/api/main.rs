@@ -28,6 +28,7 @@ mod metrics;
 mod mfa;
 mod migrate_data;
 mod oidc;
+mod oidc_example;
 mod oidc_rp;
 mod rate_limit;
 mod recovery;
