@@ -28,6 +28,7 @@ mod metrics;
 mod mfa;
 mod migrate_data;
 mod oidc;
+mod oidc_example;
 mod oidc_rp;
 mod pages;
 mod rate_limit;

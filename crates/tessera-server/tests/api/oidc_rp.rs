@@ -136,8 +136,14 @@ fn sign_in_form(page: &str) -> (String, Vec<(String, String)>) {
 }
 
 /// Follows an authorization request as a browser, signing in as `user` when the sign-in page
-/// comes up, until the server sends the browser to `REDIRECT`; returns that URL, not requested.
-async fn browse_to_redirect(b: &reqwest::Client, authorize: &str, user: &str, pass: &str) -> Url {
+/// comes up, until the server sends the browser to `redirect`; returns that URL, not requested.
+pub(crate) async fn browse_to_redirect(
+    b: &reqwest::Client,
+    authorize: &str,
+    redirect: &str,
+    user: &str,
+    pass: &str,
+) -> Url {
     let mut res = b.get(authorize).send().await.unwrap();
     let mut signed_in = false;
     for _ in 0..10 {
@@ -146,7 +152,7 @@ async fn browse_to_redirect(b: &reqwest::Client, authorize: &str, user: &str, pa
                 .url()
                 .join(res.headers()[LOCATION].to_str().unwrap())
                 .unwrap();
-            if to.as_str().starts_with(REDIRECT) {
+            if to.as_str().starts_with(redirect) {
                 return to;
             }
             res = b.get(to).send().await.unwrap();
@@ -208,7 +214,8 @@ async fn openidconnect_sign_in(
         .add_scope(Scope::new("email".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
-    let redirect = browse_to_redirect(b, authorize.as_str(), "admin", ADMIN_PASSWORD).await;
+    let redirect =
+        browse_to_redirect(b, authorize.as_str(), REDIRECT, "admin", ADMIN_PASSWORD).await;
     assert_eq!(param(&redirect, "state").as_ref(), Some(state.secret()));
     assert_eq!(param(&redirect, "iss"), Some(app.address.clone()));
     let code = param(&redirect, "code").unwrap_or_else(|| panic!("no code in {redirect}"));
