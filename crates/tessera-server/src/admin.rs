@@ -211,6 +211,8 @@ pub fn set_password(
 pub struct ClientOptions {
     pub name: String,
     pub redirect_uris: Vec<String>,
+    /// Where a logout may send the browser back to; none by default.
+    pub post_logout_redirect_uris: Vec<String>,
     /// A public client (`token_endpoint_auth_method` `none`); else `client_secret_basic`.
     pub public: bool,
     pub first_party: bool,
@@ -226,6 +228,7 @@ impl ClientOptions {
         ClientRequest {
             client_name: self.name,
             redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: Some(self.post_logout_redirect_uris),
             token_endpoint_auth_method: self.public.then(|| "none".to_owned()),
             grant_types: (!self.grant_types.is_empty()).then_some(self.grant_types),
             scope: (!self.scopes.is_empty()).then(|| self.scopes.join(" ")),

@@ -85,6 +85,10 @@ enum ClientCommand {
         /// Where codes may be sent (exactly this URI); repeat for several.
         #[arg(long = "redirect-uri", value_name = "URI", required = true)]
         redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may send the browser back to (exactly this URI); repeat for
+        /// several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         /// A public client (a browser or native app): no secret, PKCE alone.
         #[arg(long)]
         public: bool,
@@ -282,6 +286,7 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
         ClientCommand::Create {
             name,
             redirect_uris,
+            post_logout_redirect_uris,
             public,
             first_party,
             grant_types,
@@ -292,6 +297,7 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
             admin::ClientOptions {
                 name,
                 redirect_uris,
+                post_logout_redirect_uris,
                 public,
                 first_party,
                 grant_types,

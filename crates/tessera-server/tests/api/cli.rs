@@ -760,6 +760,8 @@ fn the_client_commands_register_list_and_delete_openid_connect_clients() {
             "https://wiki.example/cb",
             "--redirect-uri",
             "http://127.0.0.1:9/cb",
+            "--post-logout-redirect-uri",
+            "https://wiki.example/signed-out",
             "--grant-type",
             "authorization_code",
             "--grant-type",
@@ -812,11 +814,17 @@ fn the_client_commands_register_list_and_delete_openid_connect_clients() {
             "Plain",
             "--redirect-uri",
             "http://wiki.example/cb",
+            "--post-logout-redirect-uri",
+            "https://wiki.example/bye#fragment",
         ],
         None,
     );
     assert!(!ok);
     assert!(err.contains("redirect_uris[0]: insecure"), "{err}");
+    assert!(
+        err.contains("post_logout_redirect_uris[0]: fragment"),
+        "{err}"
+    );
 
     let (ok, out, err) = tessera_on(d, url, &["client", "list"], None);
     assert!(ok, "{err}");

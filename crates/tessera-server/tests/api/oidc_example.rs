@@ -296,40 +296,48 @@ async fn the_example_web_app_signs_a_browser_in_with_tessera_and_out_again() {
         .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
         .expect("the session cookie, removed");
     assert!(gone.contains("Max-Age=0"), "{gone}");
-    match discovery["end_session_endpoint"].as_str() {
-        Some(end_session) => {
-            assert_eq!(res.status(), StatusCode::FOUND);
-            let to = Url::parse(&location(&res)).unwrap();
-            assert!(to.as_str().starts_with(end_session), "{to}");
-            let hint = param(&to, "id_token_hint").expect("id_token_hint");
-            // The ID token this sign-in got (not checked here: Tessera checks it).
-            let claims = claims_of(&hint);
-            let client = json!(example.client_id);
-            assert!(
-                claims.get("aud").is_some_and(
-                    |aud| *aud == client || aud.as_array().is_some_and(|a| a.contains(&client))
-                ),
-                "{claims:?}"
-            );
-            assert_eq!(claims.get("sub"), Some(&json!(admin_sub)), "{claims:?}");
-            assert_eq!(
-                param(&to, "post_logout_redirect_uri"),
-                Some(example.url("/"))
-            );
-            assert!(param(&to, "state").is_some_and(|s| !s.is_empty()), "{to}");
-        }
-        None => {
-            assert_eq!(res.status(), StatusCode::SEE_OTHER);
-            assert_eq!(location(&res), "/");
-        }
-    }
+    let end_session = discovery["end_session_endpoint"]
+        .as_str()
+        .expect("an end_session_endpoint in discovery");
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = Url::parse(&location(&res)).unwrap();
+    assert!(to.as_str().starts_with(end_session), "{to}");
+    let hint = param(&to, "id_token_hint").expect("id_token_hint");
+    // The ID token this sign-in got (not checked here: Tessera checks it).
+    let claims = claims_of(&hint);
+    let client = json!(example.client_id);
+    assert!(
+        claims.get("aud").is_some_and(
+            |aud| *aud == client || aud.as_array().is_some_and(|a| a.contains(&client))
+        ),
+        "{claims:?}"
+    );
+    assert_eq!(claims.get("sub"), Some(&json!(admin_sub)), "{claims:?}");
+    assert_eq!(
+        param(&to, "post_logout_redirect_uri"),
+        Some(example.url("/"))
+    );
+    let state = param(&to, "state")
+        .filter(|s| !s.is_empty())
+        .expect("a state");
+    // The browser follows: the hint is of its own sign-in, so Tessera signs it out without
+    // asking and sends it back to the application with the state.
+    let res = b.get(to.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = Url::parse(&location(&res)).unwrap();
+    assert!(back.as_str().starts_with(&example.url("/")), "{back}");
+    assert_eq!(param(&back, "state"), Some(state));
+    // Tessera no longer knows the browser: its own page sends it to sign in.
+    let res = b.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/login"), "{}", location(&res));
     let (status, home) = page(&b, &example.url("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert_signed_out(&home);
     example.handle.stop(false).await;
 
-    // A confidential client (HTTP Basic at the token endpoint) signs the same browser in; by
-    // single sign-on when it is still signed in to Tessera.
+    // A confidential client (HTTP Basic at the token endpoint) signs the same browser in, through
+    // the sign-in page again since the browser signed out of Tessera.
     let confidential = start_example(&app, "client_secret_basic").await;
     let (_, home) = page(&b, &confidential.url("/")).await;
     assert_signed_out(&home);
