@@ -440,6 +440,36 @@ pub fn supported_scopes(configured: &str) -> Vec<String> {
     scopes
 }
 
+/// A request read from parameters by name, each allowed once (RFC 6749 §3.1): an authorization
+/// request or a logout request.
+trait NamedParams: Default {
+    /// Where the value of the parameter `name` goes; `None` for a parameter it does not take.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>>;
+    /// The names of the parameters that came more than once.
+    fn repeated(&mut self) -> &mut Vec<String>;
+}
+
+/// Reads a request's parameters by name: unknown ones are ignored, a repeated one keeps its first
+/// value and is named once in `repeated`.
+fn read_params<R, K, V>(params: impl IntoIterator<Item = (K, V)>) -> R
+where
+    R: NamedParams,
+    K: AsRef<str>,
+    V: Into<String>,
+{
+    let mut req = R::default();
+    for (name, value) in params {
+        let name = name.as_ref();
+        let Some(slot) = req.slot(name) else { continue };
+        if slot.is_none() {
+            *slot = Some(value.into());
+        } else if !req.repeated().iter().any(|r| r == name) {
+            req.repeated().push(name.to_owned());
+        }
+    }
+    req
+}
+
 /// An authorization request's parameters as received (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1);
 /// `OAuthProvider::authorize` checks them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -471,37 +501,7 @@ impl AuthorizationRequest {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let mut req = Self::default();
-        for (name, value) in params {
-            let name = name.as_ref();
-            let Some(slot) = req.slot(name) else { continue };
-            let taken = slot.is_some();
-            if !taken {
-                *slot = Some(value.into());
-            } else if !req.repeated.iter().any(|r| r == name) {
-                req.repeated.push(name.to_owned());
-            }
-        }
-        req
-    }
-
-    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "response_type" => &mut self.response_type,
-            "client_id" => &mut self.client_id,
-            "redirect_uri" => &mut self.redirect_uri,
-            "scope" => &mut self.scope,
-            "state" => &mut self.state,
-            "nonce" => &mut self.nonce,
-            "code_challenge" => &mut self.code_challenge,
-            "code_challenge_method" => &mut self.code_challenge_method,
-            "response_mode" => &mut self.response_mode,
-            "prompt" => &mut self.prompt,
-            "max_age" => &mut self.max_age,
-            "login_hint" => &mut self.login_hint,
-            "ui_locales" => &mut self.ui_locales,
-            _ => return None,
-        })
+        read_params(params)
     }
 
     /// The parameters present, by name, to send the request on.
@@ -545,6 +545,31 @@ impl AuthorizationRequest {
             next.max_age = None;
         }
         next
+    }
+}
+
+impl NamedParams for AuthorizationRequest {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "response_type" => &mut self.response_type,
+            "client_id" => &mut self.client_id,
+            "redirect_uri" => &mut self.redirect_uri,
+            "scope" => &mut self.scope,
+            "state" => &mut self.state,
+            "nonce" => &mut self.nonce,
+            "code_challenge" => &mut self.code_challenge,
+            "code_challenge_method" => &mut self.code_challenge_method,
+            "response_mode" => &mut self.response_mode,
+            "prompt" => &mut self.prompt,
+            "max_age" => &mut self.max_age,
+            "login_hint" => &mut self.login_hint,
+            "ui_locales" => &mut self.ui_locales,
+            _ => return None,
+        })
+    }
+
+    fn repeated(&mut self) -> &mut Vec<String> {
+        &mut self.repeated
     }
 }
 
@@ -658,30 +683,7 @@ impl EndSessionRequest {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let mut req = Self::default();
-        for (name, value) in params {
-            let name = name.as_ref();
-            let Some(slot) = req.slot(name) else { continue };
-            let taken = slot.is_some();
-            if !taken {
-                *slot = Some(value.into());
-            } else if !req.repeated.iter().any(|r| r == name) {
-                req.repeated.push(name.to_owned());
-            }
-        }
-        req
-    }
-
-    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "id_token_hint" => &mut self.id_token_hint,
-            "client_id" => &mut self.client_id,
-            "post_logout_redirect_uri" => &mut self.post_logout_redirect_uri,
-            "state" => &mut self.state,
-            "ui_locales" => &mut self.ui_locales,
-            "logout_hint" => &mut self.logout_hint,
-            _ => return None,
-        })
+        read_params(params)
     }
 
     /// The parameters present, by name, to send the request on (the confirmation page's form).
@@ -697,6 +699,24 @@ impl EndSessionRequest {
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
         .collect()
+    }
+}
+
+impl NamedParams for EndSessionRequest {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "id_token_hint" => &mut self.id_token_hint,
+            "client_id" => &mut self.client_id,
+            "post_logout_redirect_uri" => &mut self.post_logout_redirect_uri,
+            "state" => &mut self.state,
+            "ui_locales" => &mut self.ui_locales,
+            "logout_hint" => &mut self.logout_hint,
+            _ => return None,
+        })
+    }
+
+    fn repeated(&mut self) -> &mut Vec<String> {
+        &mut self.repeated
     }
 }
 

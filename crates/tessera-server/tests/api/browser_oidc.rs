@@ -44,6 +44,9 @@ const POLL: Duration = Duration::from_millis(100);
 const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
 /// Where the screenshots the docs show go, refreshed by the journey test.
 const DOC_SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+/// axe-core (Deque Systems, MPL-2.0; `tests/assets/axe.LICENSE`), vendored from the npm registry:
+/// the accessibility check every photographed page passes.
+const AXE: &str = include_str!("../assets/axe.min.js");
 /// The browser window of a desktop, and of a phone (CSS pixels of a common 6.1" phone).
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (390, 844);
@@ -727,8 +730,10 @@ impl Browser {
     }
 
     /// Photographs the page for the docs at a desktop's and a phone's width:
-    /// `docs/screenshots/<name>-desktop.png` and `<name>-phone.png`.
+    /// `docs/screenshots/<name>-desktop.png` and `<name>-phone.png`, after checking it with
+    /// axe-core (`assert_accessible`).
     async fn document(&self, name: &str) {
+        self.assert_accessible(name).await;
         for (size, (width, height)) in [("phone", PHONE), ("desktop", DESKTOP)] {
             within(
                 &format!("resizing the window to {width}x{height}"),
@@ -742,6 +747,42 @@ impl Browser {
             std::fs::create_dir_all(dir).unwrap();
             std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
         }
+    }
+
+    /// Runs axe-core on the page (the WCAG 2.x A and AA rules and its best practices) and fails
+    /// on any violation of serious or critical impact, naming the rule and the elements.
+    async fn assert_accessible(&self, page: &str) {
+        // WebDriver's scripts run outside the page's Content-Security-Policy, which allows none.
+        within(
+            "loading axe-core",
+            WAIT,
+            self.client.execute(AXE, Vec::new()),
+        )
+        .await;
+        let found = within(
+            "running axe-core",
+            WAIT * 3,
+            self.client.execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']})
+                   .then(r => done(r.violations.map(v => ({
+                       id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.map(n => n.target.join(' '))}))))
+                   .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
+                Vec::new(),
+            ),
+        )
+        .await;
+        let violations = found.as_array().cloned().unwrap_or_default();
+        let serious: Vec<_> = violations
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "accessibility of the {page} page: {}",
+            serde_json::to_string_pretty(&serious).unwrap()
+        );
     }
 
     /// Saves a screenshot as `target/screenshots/<test>-<step>.png`.
