@@ -553,9 +553,10 @@ impl From<OidcTokens> for OidcTokenResponse {
     }
 }
 
-/// The query of `GET /oauth/authorize` (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3), for
-/// the document: the handler reads the parameters itself, to tell a repeated one.
-#[derive(utoipa::IntoParams)]
+/// The parameters of an authorization request (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1, RFC 7636
+/// §4.3): the query of `GET /oauth/authorize`, or the form of `POST /oauth/authorize`. For the
+/// document only: the handlers read the parameters themselves, to tell a repeated one.
+#[derive(utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct AuthorizeParams {
     /// `code`: the only response type.
@@ -583,6 +584,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// The login name to put in the sign-in form.
     pub login_hint: Option<String>,
+    /// Language tags separated by spaces, best first: the pages speak the first they can.
+    pub ui_locales: Option<String>,
 }
 
 /// A client registration (RFC 7591 §2 names), with Tessera's `first_party` and `tenant_id`.

@@ -502,6 +502,79 @@ async fn other_mistakes_go_back_to_the_client_with_the_error_and_the_state() {
     }
 }
 
+/// The parameters of a request, sorted: two requests are the same when these are.
+fn sorted_params(url: &Url) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    params.sort();
+    params
+}
+
+#[tokio::test]
+async fn an_authorization_request_posted_as_a_form_is_answered_as_a_link_is() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let form: Vec<(String, String)> = request.query_pairs().into_owned().collect();
+    let post = |form: Vec<(String, String)>| b.post(app.url("/oauth/authorize")).form(&form).send();
+
+    // Nobody signed in: the sign-in page, which comes back to the same request, as a link.
+    let res = post(form.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (login, csrf) = login_form(&app, &b, &location(&res)).await;
+    let return_to = param(&login, "return_to").unwrap();
+    assert_eq!(
+        sorted_params(&resolve(&app, &return_to)),
+        sorted_params(&request)
+    );
+    let res = post_login(&app, &b, &login, Some(&csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), return_to);
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(param(&resolve(&app, &location(&res)), "code").is_some());
+
+    // Signed in: back to the client with a code, by a 303 (the browser does not post again).
+    let mut again = form.clone();
+    again.retain(|(name, _)| name != "state");
+    again.push(("state".into(), "posted".into()));
+    let res = post(again).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("posted"));
+    assert_eq!(param(&back, "iss"), Some(app.address.clone()));
+    let a = exchange(&app, &client_id, &param(&back, "code").unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    // A mistake goes back to the client as from a link.
+    let mut bad = form.clone();
+    bad.retain(|(name, _)| name != "scope");
+    bad.push(("scope".into(), "profile".into()));
+    let res = post(bad).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+
+    // A body that is not a form is a page, and sends the browser nowhere.
+    let res = b
+        .post(app.url("/oauth/authorize"))
+        .json(&json!({"client_id": client_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(res.headers().get(LOCATION).is_none());
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // Other methods are not taken, and the answer says which are.
+    let res = b.put(app.url("/oauth/authorize")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, POST");
+}
+
 #[tokio::test]
 async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
     let app = oidc_app().await;
