@@ -584,6 +584,10 @@ pub enum AuthorizeOutcome {
         scopes: Vec<String>,
         /// The username of who is signed in, so that they see whose data they give.
         username: String,
+        /// The browser session the page is shown for (the `sid` of its sign-in). The page carries
+        /// it back with the answer (`decide_consent`'s `shown_to`), which decides for this session
+        /// only.
+        session: SessionId,
     },
     /// Back to the client's redirect URI with a code.
     Code {
@@ -1092,25 +1096,7 @@ impl OAuthProvider {
         if !self.needs_consent(&checked, s)? {
             return self.issue_code(&checked, s, now, context);
         }
-        if checked.prompt.none {
-            return Err(checked.refuse(
-                "consent_required",
-                "the user must consent, and prompt=none forbids asking",
-            ));
-        }
-        let Some(user) = self.users.get_user(s.user_id)?.filter(|u| u.active) else {
-            return self.login_first(req, &checked);
-        };
-        Ok(AuthorizeOutcome::Consent {
-            request: Box::new(req.clone()),
-            client_name: checked.client.client_name.clone(),
-            scopes: checked
-                .scope
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            username: user.username.as_str().to_owned(),
-        })
+        self.ask_consent(req, &checked, s)
     }
 
     /// The user's answer on the consent page to `req` (the request `authorize` answered with
@@ -1119,12 +1105,19 @@ impl OAuthProvider {
     /// `approve` the consent is remembered (with what the user consented to before) and the
     /// user goes back to the client with a code; otherwise back with `access_denied`.
     ///
+    /// The answer is taken only for the browser session the page was shown for, `shown_to` (the
+    /// page's `AuthorizeOutcome::Consent::session`, which it carried back). When the browser now
+    /// holds another session (someone signed in as someone else in another tab since, or signed
+    /// in again), or the page named none, nothing is decided or remembered: the page is shown
+    /// again, to who is signed in now, whose own answer it then takes.
+    ///
     /// # Errors
     /// As `authorize`, and `access_denied` when the user declined.
     pub fn decide_consent(
         &self,
         req: &AuthorizationRequest,
         sso: Option<&SsoSession>,
+        shown_to: Option<SessionId>,
         approve: bool,
         context: &RequestContext,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
@@ -1134,6 +1127,9 @@ impl OAuthProvider {
             Ok(s) => s,
             Err(login) => return Ok(login),
         };
+        if shown_to != Some(s.session_id) {
+            return self.ask_consent(req, &checked, s);
+        }
         let target = format!("client:{}", checked.client.client_id);
         if !approve {
             self.audit.record(
@@ -1226,6 +1222,37 @@ impl OAuthProvider {
             )),
             _ => self.login_first(req, checked).map(Err),
         }
+    }
+
+    /// The consent page for `req`, shown to who is signed in in `sso` and for that session; with
+    /// `prompt=none`, which forbids asking, the error `consent_required` instead. A user no longer
+    /// active signs in first.
+    fn ask_consent(
+        &self,
+        req: &AuthorizationRequest,
+        checked: &Checked,
+        sso: &SsoSession,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        if checked.prompt.none {
+            return Err(checked.refuse(
+                "consent_required",
+                "the user must consent, and prompt=none forbids asking",
+            ));
+        }
+        let Some(user) = self.users.get_user(sso.user_id)?.filter(|u| u.active) else {
+            return self.login_first(req, checked);
+        };
+        Ok(AuthorizeOutcome::Consent {
+            request: Box::new(req.clone()),
+            client_name: checked.client.client_name.clone(),
+            scopes: checked
+                .scope
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            username: user.username.as_str().to_owned(),
+            session: sso.session_id,
+        })
     }
 
     /// Whether the user must be asked before the client gets `checked`'s scopes: never for a

@@ -7,6 +7,10 @@
 //! The page speaks the language of the authorization request's page (`Ui`), and its form
 //! carries it (`lang`), so that the answer's pages speak it too.
 //!
+//! The page is for the browser session it was shown to: its form carries that session's id
+//! (`sid`), and `OAuthProvider::decide_consent` takes the answer only while the browser still holds
+//! that session; else nothing is decided, and the page is shown again to who is signed in now.
+//!
 //! CSRF, as the sign-in form: the page sets a random nonce in a short-lived `HttpOnly`,
 //! `SameSite=Strict` cookie for `/oauth/consent` and carries the nonce's MAC under a server key
 //! (`Gate::csrf_token`); a post must bring both, else nothing is decided. A page of another site
@@ -17,8 +21,8 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use tessera_domain::oauth::AuthorizationRequest;
-use tessera_domain::token::PlainToken;
+use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome};
+use tessera_domain::token::{PlainToken, SessionId};
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
@@ -44,6 +48,8 @@ struct ConsentPage<'a> {
     csrf: &'a str,
     client_name: &'a str,
     username: &'a str,
+    /// The id of the browser session the page is shown for.
+    sid: i64,
     scopes: Vec<ScopeLine<'a>>,
     /// The authorization request, to post with the answer.
     fields: Vec<Hidden<'a>>,
@@ -93,16 +99,34 @@ fn consent_cookie(state: &AppState, nonce: &str) -> Cookie<'static> {
         .finish()
 }
 
-/// The consent page for `request`, in the words and brand of `ui`: `client_name` asks `username`
-/// for `scopes`. Sets the form's cookie; the form carries the page's language (`lang`).
+/// What the consent page asks, and of whom (`AuthorizeOutcome::Consent`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    /// The client that asks.
+    pub client_name: &'a str,
+    /// What it would get.
+    pub scopes: &'a [String],
+    /// Who is signed in.
+    pub username: &'a str,
+    /// The browser session the page is shown for, which the answer must come from.
+    pub session: SessionId,
+}
+
+/// The consent page for `request`, in the words and brand of `ui`: the client asks the user
+/// signed in for the scopes, as `asked` says. Sets the form's cookie; the form carries the page's
+/// language (`lang`) and the session it is shown for (`sid`).
 pub(crate) fn form(
     state: &AppState,
     ui: Ui<'_>,
     request: &AuthorizationRequest,
-    client_name: &str,
-    scopes: &[String],
-    username: &str,
+    asked: &Asked<'_>,
 ) -> HttpResponse {
+    let Asked {
+        client_name,
+        scopes,
+        username,
+        session,
+    } = *asked;
     let nonce = state.core.gate.new_login_nonce();
     let csrf = state.core.gate.csrf_token(&nonce);
     let params = request.params();
@@ -116,6 +140,7 @@ pub(crate) fn form(
             csrf: &csrf,
             client_name,
             username,
+            sid: session.0,
             scopes: scopes
                 .iter()
                 .map(|s| scope_line(ui.t, s.as_str()))
@@ -175,19 +200,28 @@ async fn take_decision(
         Some("deny") => false,
         _ => return Err(ApiError::MalformedBody(UNREADABLE.into())),
     };
+    // The session the page was shown for; a page that names none is answered as one shown to
+    // another session (`decide_consent` shows it again).
+    let shown_to = field(fields, "sid")
+        .and_then(|sid| sid.parse::<i64>().ok())
+        .map(SessionId);
     let sso = sso_session(req, state).await?;
     let context = request_context(req);
     let outcome = state
         .blocking(move |c| {
             c.oauth
-                .decide_consent(&request, sso.as_ref(), approve, &context)
+                .decide_consent(&request, sso.as_ref(), shown_to, approve, &context)
         })
         .await?;
+    // Shown again (to someone else): the new page's form needs the cookie it has just been given.
+    let asked_again = matches!(outcome, Ok(AuthorizeOutcome::Consent { .. }));
     let mut res = answer(state, ui, outcome, Came::Form);
-    let mut spent = consent_cookie(state, "");
-    spent.make_removal();
-    if res.add_cookie(&spent).is_err() {
-        tracing::warn!("cannot remove the consent form's cookie");
+    if !asked_again {
+        let mut spent = consent_cookie(state, "");
+        spent.make_removal();
+        if res.add_cookie(&spent).is_err() {
+            tracing::warn!("cannot remove the consent form's cookie");
+        }
     }
     Ok(res)
 }

@@ -230,7 +230,18 @@ pub(crate) fn answer(
             client_name,
             scopes,
             username,
-        }) => pages::consent::form(state, ui, &request, &client_name, &scopes, &username),
+            session,
+        }) => pages::consent::form(
+            state,
+            ui,
+            &request,
+            &pages::consent::Asked {
+                client_name: &client_name,
+                scopes: &scopes,
+                username: &username,
+                session,
+            },
+        ),
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
             ui,
             StatusCode::BAD_REQUEST,

@@ -1403,6 +1403,50 @@ async fn a_consent_post_without_its_csrf_field_is_refused_and_decides_nothing() 
 }
 
 #[tokio::test]
+async fn a_consent_page_answered_once_someone_else_signed_in_decides_nothing_and_asks_them() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "bob").await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (page, admins) = consent_page(res).await;
+    assert!(
+        page.contains("Signed in as <strong>admin</strong>"),
+        "{page}"
+    );
+    let admins_sid = field(&admins, "sid").unwrap().to_owned();
+    assert!(admins_sid.parse::<i64>().is_ok(), "{admins_sid}");
+
+    // In another tab of the same browser, Bob signs in before the admin's page is answered.
+    let (login, csrf) = login_form(&app, &b, "/login").await;
+    let res = post_login(&app, &b, &login, Some(&csrf), "bob", USER_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/");
+
+    // The admin's page, answered now, decides nothing for Bob: it is shown again, to him.
+    let res = post_consent(&app, &b, &admins, "allow").await;
+    assert!(res.headers().get(LOCATION).is_none());
+    let (page, bobs) = consent_page(res).await;
+    assert!(page.contains("Signed in as <strong>bob</strong>"), "{page}");
+    assert_ne!(field(&bobs, "sid"), Some(admins_sid.as_str()));
+    assert_eq!(audited(&app, "consent_granted").await, 0);
+    assert_eq!(audited(&app, "code_issued").await, 0);
+
+    // The page shown to Bob takes his answer: a code for Bob.
+    let res = post_consent(&app, &b, &bobs, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    let a = exchange(&app, &client_id, &param(&back, "code").unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let claims = verify_id_token(&app, a.body["id_token"].as_str().unwrap(), &client_id).await;
+    assert_eq!(claims["preferred_username"], "bob");
+    assert_eq!(audited(&app, "consent_granted").await, 1);
+}
+
+#[tokio::test]
 async fn a_consent_withdrawn_ends_the_clients_tokens_and_is_asked_again() {
     let app = oidc_app().await;
     let client_id = third_party_client(&app).await;

@@ -21,7 +21,7 @@ use crate::oauth::{
 };
 use crate::ports::ConsentRepository as _;
 use crate::principal::Principal;
-use crate::token::PlainToken;
+use crate::token::{PlainToken, SessionId};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "a-verifier-of-forty-three-characters-or-more_0123";
@@ -926,6 +926,7 @@ struct Asked {
     client_name: String,
     scopes: Vec<String>,
     username: String,
+    session: SessionId,
 }
 
 fn asked(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> Asked {
@@ -935,23 +936,29 @@ fn asked(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> Asked {
             client_name,
             scopes,
             username,
+            session,
         }) => Asked {
             request: *request,
             client_name,
             scopes,
             username,
+            session,
         },
         other => panic!("expected the consent page, got {other:?}"),
     }
 }
 
+/// The answer to a consent page shown for the browser session `sso` (when there is one).
 fn decide(
     h: &Harness,
     req: &AuthorizationRequest,
     sso: Option<&SsoSession>,
     approve: bool,
 ) -> Result<AuthorizeOutcome, AuthorizeError> {
-    h.core.oauth.decide_consent(req, sso, approve, &ctx())
+    let shown_to = sso.map(|s| s.session_id);
+    h.core
+        .oauth
+        .decide_consent(req, sso, shown_to, approve, &ctx())
 }
 
 /// The code of an outcome that must be one, sent to `REDIRECT` with the request's state.
@@ -1180,6 +1187,58 @@ fn a_consent_is_decided_only_for_a_valid_request_and_a_signed_in_user() {
     assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
     assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
     assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+}
+
+#[test]
+fn a_consent_page_answered_once_someone_else_signed_in_decides_nothing_and_asks_them() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let admins = browser(&h, "admin", super::ADMIN_PW);
+    let page = asked(authorize(&h, &request(&h, &client), Some(&admins)));
+    assert_eq!(page.session, admins.session_id);
+    // Before the admin answers, Bob signs in in another tab of the same browser, whose session
+    // the answer then carries.
+    create_with(&h, &admin, "bob", &["user"], None);
+    let bob = browser(&h, "bob", USER_PW);
+    let answer = |sso: &SsoSession, shown_to: Option<SessionId>, approve: bool| {
+        h.core
+            .oauth
+            .decide_consent(&page.request, Some(sso), shown_to, approve, &ctx())
+    };
+    for approve in [true, false] {
+        // Neither Allow nor Deny counts: the page is shown again, to Bob and for his session.
+        let again = asked(answer(&bob, Some(page.session), approve));
+        assert_eq!(again.request, page.request);
+        assert_eq!(again.username, "bob");
+        assert_eq!(again.session, bob.session_id);
+        assert_eq!(again.scopes, page.scopes);
+    }
+    // A page that names no session, or a sign-in of the same user opened since, counts no more.
+    asked(answer(&bob, None, true));
+    let admin_again = browser(&h, "admin", super::ADMIN_PW);
+    assert_eq!(
+        asked(answer(&admin_again, Some(page.session), true)).session,
+        admin_again.session_id
+    );
+    // Nothing was decided or remembered, for anyone.
+    for user in [admins.user_id, bob.user_id] {
+        assert_eq!(h.store.find_consent(user, client.id).unwrap(), None);
+    }
+    assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
+    assert_eq!(audited(&h, Event::ConsentDenied, Outcome::Success), 0);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+    // The page shown to Bob takes his answer, for him alone.
+    let bobs = asked(answer(&bob, Some(page.session), true));
+    code_of(answer(&bob, Some(bobs.session), true));
+    assert!(h
+        .store
+        .find_consent(bob.user_id, client.id)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        h.store.find_consent(admins.user_id, client.id).unwrap(),
+        None
+    );
 }
 
 #[test]
