@@ -12,9 +12,12 @@
 //! that session; else nothing is decided, and the page is shown again to who is signed in now.
 //!
 //! CSRF, as the sign-in form: the page sets a random nonce in a short-lived `HttpOnly`,
-//! `SameSite=Strict` cookie for `/oauth/consent` and carries the nonce's MAC under a server key
+//! `SameSite=Lax` cookie for `/oauth` (the authorization endpoint, which shows the page, and
+//! `/oauth/consent`, where it posts) and carries the nonce's MAC under a server key
 //! (`Gate::csrf_token`); a post must bring both, else nothing is decided. A page of another site
-//! can neither read the cookie nor make the MAC, so it cannot consent for the user.
+//! can neither read the cookie nor make the MAC (and its POST carries no `Lax` cookie), so it
+//! cannot consent for the user. As the sign-in page, the page takes back the nonce the browser
+//! holds (`pages::form_nonce`), so that consent pages open in two tabs are both good.
 
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
@@ -22,18 +25,21 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome};
-use tessera_domain::token::{PlainToken, SessionId};
+use tessera_domain::token::SessionId;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
-use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
+use crate::pages::{
+    error_page, failure, form_nonce, form_nonce_matches, respond, Brand, Texts, Ui,
+};
 use crate::routes::oauth::{answer, sso_session, Came};
 use crate::AppState;
 
 /// The cookie that holds the consent form's nonce.
 pub const CONSENT_COOKIE: &str = "tessera_consent";
-/// Where the consent form posts, and the only path its cookie is sent to.
-const CONSENT_PATH: &str = "/oauth/consent";
+/// The paths the consent form's cookie is sent to: the authorization endpoint, which shows the
+/// page (and takes back the nonce the browser holds), and `/oauth/consent`, where the form posts.
+const COOKIE_PATH: &str = "/oauth";
 /// How long a consent page may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
 /// A post that is not the consent form, in the error's own words (the page shows
@@ -88,12 +94,14 @@ fn scope_line<'a>(t: &'static Texts, scope: &'a str) -> ScopeLine<'a> {
     }
 }
 
-/// The consent form's cookie, with its nonce.
+/// The consent form's cookie, with its nonce, for `FORM_TTL_SECONDS` from now: set by every page
+/// that shows the form, the nonce new or taken back. `Lax`, so that it comes with the
+/// authorization endpoint's `GET` when an application sent the browser, from another site.
 fn consent_cookie(state: &AppState, nonce: &str) -> Cookie<'static> {
     Cookie::build(CONSENT_COOKIE, nonce.to_owned())
-        .path(CONSENT_PATH)
+        .path(COOKIE_PATH)
         .http_only(true)
-        .same_site(SameSite::Strict)
+        .same_site(SameSite::Lax)
         .secure(state.cookies.secure)
         .max_age(Duration::seconds(FORM_TTL_SECONDS))
         .finish()
@@ -116,6 +124,7 @@ pub(crate) struct Asked<'a> {
 /// signed in for the scopes, as `asked` says. Sets the form's cookie; the form carries the page's
 /// language (`lang`) and the session it is shown for (`sid`).
 pub(crate) fn form(
+    req: &HttpRequest,
     state: &AppState,
     ui: Ui<'_>,
     request: &AuthorizationRequest,
@@ -127,7 +136,8 @@ pub(crate) fn form(
         username,
         session,
     } = *asked;
-    let nonce = state.core.gate.new_login_nonce();
+    // The nonce this browser holds, when it holds one: another tab's consent form stays good.
+    let nonce = form_nonce(req, state, CONSENT_COOKIE);
     let csrf = state.core.gate.csrf_token(&nonce);
     let params = request.params();
     let mut res = HttpResponse::Ok();
@@ -215,7 +225,7 @@ async fn take_decision(
         .await?;
     // Shown again (to someone else): the new page's form needs the cookie it has just been given.
     let asked_again = matches!(outcome, Ok(AuthorizeOutcome::Consent { .. }));
-    let mut res = answer(state, ui, outcome, Came::Form);
+    let mut res = answer(req, state, ui, outcome, Came::Form);
     if !asked_again {
         let mut spent = consent_cookie(state, "");
         spent.make_removal();
@@ -236,12 +246,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Whether the form came from a consent page this server rendered for this browser.
 fn csrf_matches(req: &HttpRequest, state: &AppState, presented: Option<&str>) -> bool {
-    req.cookie(CONSENT_COOKIE).is_some_and(|cookie| {
-        state.core.gate.csrf_matches(
-            &PlainToken::new(cookie.value().to_owned()),
-            presented.unwrap_or_default(),
-        )
-    })
+    form_nonce_matches(req, state, CONSENT_COOKIE, presented)
 }
 
 #[cfg(test)]

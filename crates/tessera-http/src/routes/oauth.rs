@@ -168,7 +168,7 @@ async fn authorization(
         .blocking(move |c| c.oauth.authorize(&request, sso.as_ref(), &context))
         .await
     {
-        Ok(outcome) => answer(state, ui, outcome, came),
+        Ok(outcome) => answer(req, state, ui, outcome, came),
         Err(e) => pages::failure(ui, e.into()),
     }
 }
@@ -190,6 +190,7 @@ pub(crate) enum Came {
 /// sign-in page, the consent page, or an error page (the client or its redirect URI cannot be
 /// trusted, or the server failed).
 pub(crate) fn answer(
+    req: &HttpRequest,
     state: &AppState,
     ui: pages::Ui<'_>,
     outcome: Result<AuthorizeOutcome, AuthorizeError>,
@@ -232,6 +233,7 @@ pub(crate) fn answer(
             username,
             session,
         }) => pages::consent::form(
+            req,
             state,
             ui,
             &request,

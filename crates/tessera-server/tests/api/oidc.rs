@@ -157,7 +157,7 @@ async fn login_form(app: &TestApp, b: &reqwest::Client, to_login: &str) -> (Url,
     for attribute in [
         "tessera_login=tsl_",
         "HttpOnly",
-        "SameSite=Strict",
+        "SameSite=Lax",
         "Path=/login",
     ] {
         assert!(
@@ -608,6 +608,72 @@ async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
     let res = b.get(evil).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(LOCATION).is_none());
+}
+
+/// The value of the cookie `name` an answer sets.
+fn set_cookie_value(res: &Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&prefix))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn sign_in_forms_open_in_two_tabs_are_both_good() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let res = b
+        .get(authorize_url(&app, &client_id, &[]))
+        .send()
+        .await
+        .unwrap();
+    let (first, first_csrf) = login_form(&app, &b, &location(&res)).await;
+    // A second tab of the same browser opens the sign-in page, for another request: it keeps the
+    // nonce the browser holds (and sets its cookie again, for as long), so its field is the
+    // first one's.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("state", "tab-2")]))
+        .send()
+        .await
+        .unwrap();
+    let (second, second_csrf) = login_form(&app, &b, &location(&res)).await;
+    assert_ne!(param(&first, "return_to"), param(&second, "return_to"));
+    assert_eq!(second_csrf, first_csrf);
+
+    // The first tab's form signs in, and comes back to its own request.
+    let res = post_login(&app, &b, &first, Some(&first_csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(Some(location(&res)), param(&first, "return_to"));
+    let res = b.get(app.url(&location(&res))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert!(param(&back, "code").is_some());
+
+    // Only a nonce of the server's shape is kept: anything else a cookie holds is replaced.
+    let plain = reqwest::Client::new();
+    let kept = "tsl_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+    for (cookie, keeps) in [
+        (kept, true),
+        ("tsl_a%2Fb", false),
+        ("not-a-nonce", false),
+        ("", false),
+    ] {
+        let res = plain
+            .get(app.url("/login"))
+            .header(COOKIE, format!("tessera_login={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let set = set_cookie_value(&res, "tessera_login").unwrap();
+        assert!(set.starts_with("tsl_"), "{set}");
+        assert_eq!(set == cookie, keeps, "{cookie} -> {set}");
+    }
 }
 
 #[tokio::test]
@@ -1185,9 +1251,9 @@ async fn consent_page(res: Response) -> (String, Vec<(String, String)>) {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("tessera_consent="))
         .expect("the consent form's cookie");
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/oauth/consent"] {
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/oauth", "Max-Age=900"] {
         assert!(
-            set_cookie.contains(attribute),
+            set_cookie.split("; ").any(|a| a == attribute),
             "{attribute} in {set_cookie}"
         );
     }
@@ -1443,6 +1509,33 @@ async fn a_consent_page_answered_once_someone_else_signed_in_decides_nothing_and
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let claims = verify_id_token(&app, a.body["id_token"].as_str().unwrap(), &client_id).await;
     assert_eq!(claims["preferred_username"], "bob");
+    assert_eq!(audited(&app, "consent_granted").await, 1);
+}
+
+#[tokio::test]
+async fn consent_pages_open_in_two_tabs_are_both_good() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (_, first) = consent_page(res).await;
+    // A second tab asks again, for another request: the same nonce, so the same CSRF field.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("state", "tab-2")]))
+        .send()
+        .await
+        .unwrap();
+    let (_, second) = consent_page(res).await;
+    assert_eq!(field(&second, "state"), Some("tab-2"));
+    assert_eq!(field(&first, "csrf"), field(&second, "csrf"));
+
+    // The first tab's answer counts.
+    let res = post_consent(&app, &b, &first, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert!(param(&back, "code").is_some());
     assert_eq!(audited(&app, "consent_granted").await, 1);
 }
 
