@@ -57,6 +57,16 @@ pub const MAX_URIS: usize = 20;
 pub const MAX_STATE_LEN: usize = 2048;
 /// Longest `nonce` an authorization request may carry, in characters.
 pub const MAX_NONCE_LEN: usize = 512;
+/// Longest `scope` an authorization request may carry, in characters.
+pub const MAX_SCOPE_LEN: usize = 1024;
+/// Longest `ui_locales` an authorization request may carry, in characters.
+pub const MAX_UI_LOCALES_LEN: usize = 256;
+/// Longest query, in bytes, of the request the sign-in page sends the browser back to once the
+/// user has signed in (`AuthorizationRequest::query` of the request without what asked for the
+/// sign-in): a request whose query would be longer is refused, whether a sign-in is needed or not,
+/// and the sign-in page takes a way back of the authorization endpoint's path and this much. One
+/// bound for both, so that a request the endpoint takes always comes back after signing in.
+pub const MAX_RESUME_QUERY_LEN: usize = 8192;
 /// A `login_hint` longer than this is cut.
 const MAX_LOGIN_HINT_LEN: usize = 256;
 
@@ -524,6 +534,14 @@ impl AuthorizationRequest {
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
         .collect()
+    }
+
+    /// The parameters present, form-encoded (`application/x-www-form-urlencoded`): the query of
+    /// the authorization endpoint's path that sends the request on.
+    pub fn query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(self.params());
+        query.finish()
     }
 
     /// The request to send again once the user has signed in: without what asked for a fresh
@@ -1325,6 +1343,13 @@ impl OAuthProvider {
         if !matches!(req.response_mode.as_deref(), None | Some("query")) {
             return Err(refuse("invalid_request", "response_mode must be query"));
         }
+        if req
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SCOPE_LEN)
+        {
+            return Err(refuse("invalid_request", "scope is too long"));
+        }
         let asked: Vec<&str> = req
             .scope
             .as_deref()
@@ -1366,6 +1391,13 @@ impl OAuthProvider {
         {
             return Err(refuse("invalid_request", "nonce is too long"));
         }
+        if req
+            .ui_locales
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > MAX_UI_LOCALES_LEN)
+        {
+            return Err(refuse("invalid_request", "ui_locales is too long"));
+        }
         let prompt =
             Prompt::parse(req.prompt.as_deref()).map_err(|d| refuse("invalid_request", d))?;
         let max_age = match req.max_age.as_deref() {
@@ -1377,6 +1409,16 @@ impl OAuthProvider {
                 )
             })?),
         };
+        // The sign-in page must be able to send the browser back to the request (each parameter
+        // above is bounded, but not all of them together, and encoding makes a character up to
+        // twelve bytes): refused whether a sign-in is needed or not, so that what is taken does
+        // not depend on the browser's session.
+        if req.after_login().query().len() > MAX_RESUME_QUERY_LEN {
+            return Err(refuse(
+                "invalid_request",
+                "the authorization request is too long",
+            ));
+        }
         let login_hint = req
             .login_hint
             .as_deref()

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use tessera_domain::auth::LoginRequest;
 use tessera_domain::error::{AuthError, TokenError};
 use tessera_domain::issuer::{Issued, SessionKind};
+use tessera_domain::oauth::MAX_RESUME_QUERY_LEN;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
@@ -37,10 +38,13 @@ use crate::AppState;
 pub const LOGIN_COOKIE: &str = "tessera_login";
 /// How long a sign-in form may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
-/// The only place a sign-in returns to: the authorization endpoint of this server.
-const RETURN_PREFIX: &str = "/oauth/authorize?";
-/// Longest `return_to`, in bytes.
-const MAX_RETURN_TO: usize = 8192;
+/// The only place a sign-in returns to: the authorization endpoint of this server, with the
+/// request's query (`routes::oauth::authorize_path`).
+pub(crate) const RETURN_PREFIX: &str = "/oauth/authorize?";
+/// Longest `return_to`, in bytes: the path and the longest query of a request the authorization
+/// endpoint takes (`MAX_RESUME_QUERY_LEN`, the domain's bound, so that the two cannot drift and
+/// every request it takes comes back here).
+const MAX_RETURN_TO: usize = RETURN_PREFIX.len() + MAX_RESUME_QUERY_LEN;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -523,6 +527,10 @@ mod tests {
         }
         let long = format!("/oauth/authorize?{}", "a".repeat(MAX_RETURN_TO));
         assert!(!is_safe_return(&long));
+        // The longest query the authorization endpoint takes comes back; one byte more does not.
+        let longest = format!("{RETURN_PREFIX}{}", "a".repeat(MAX_RESUME_QUERY_LEN));
+        assert!(is_safe_return(&longest));
+        assert!(!is_safe_return(&format!("{longest}a")));
         assert!(checked_return_to(Some("")).unwrap().is_none());
         assert!(checked_return_to(Some("https://evil.example")).is_err());
     }

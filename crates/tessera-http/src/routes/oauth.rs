@@ -326,10 +326,10 @@ pub async fn revoke_consent(
 }
 
 /// The authorization endpoint's path with `request`'s parameters: where the sign-in page returns.
+/// Its query is `AuthorizationRequest::query`, which the domain bounds (`MAX_RESUME_QUERY_LEN`)
+/// for the sign-in page to take it.
 fn authorize_path(request: &AuthorizationRequest) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.extend_pairs(request.params());
-    format!("/oauth/authorize?{}", query.finish())
+    format!("{}{}", pages::login::RETURN_PREFIX, request.query())
 }
 
 /// `uri` with `params` added to its query; a query the client registered stays (RFC 6749 §3.1.2).

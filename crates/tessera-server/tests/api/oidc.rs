@@ -14,6 +14,7 @@ use reqwest::header::{
 use reqwest::{Response, StatusCode, Url};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+use tessera_domain::oauth::{MAX_RESUME_QUERY_LEN, MAX_STATE_LEN};
 use tessera_testkit::{spawn_app_with, Answer, TestApp, ADMIN_PASSWORD, USER_PASSWORD};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -573,6 +574,72 @@ async fn an_authorization_request_posted_as_a_form_is_answered_as_a_link_is() {
     let res = b.put(app.url("/oauth/authorize")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["allow"], "GET, POST");
+}
+
+#[tokio::test]
+async fn the_longest_request_comes_back_after_signing_in_and_one_byte_more_is_refused() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    // The longest `state`, of a character the query encodes in three bytes, and a `login_hint`
+    // that fills the rest of what the sign-in page takes back.
+    let state = "/".repeat(MAX_STATE_LEN);
+    let with_hint = |hint: &str| {
+        authorize_url(
+            &app,
+            &client_id,
+            &[("state", state.as_str()), ("login_hint", hint)],
+        )
+    };
+    let room = MAX_RESUME_QUERY_LEN - with_hint("").query().unwrap().len() - "&login_hint=".len();
+    let longest = with_hint(&"a".repeat(room));
+    assert_eq!(longest.query().unwrap().len(), MAX_RESUME_QUERY_LEN);
+
+    // To the sign-in page, whose way back is the whole request.
+    let res = b.get(longest.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let login = resolve(&app, &location(&res));
+    assert_eq!(login.path(), "/login");
+    let return_to = param(&login, "return_to").unwrap();
+    assert_eq!(
+        return_to.len(),
+        "/oauth/authorize?".len() + MAX_RESUME_QUERY_LEN
+    );
+    assert_eq!(
+        sorted_params(&resolve(&app, &return_to)),
+        sorted_params(&longest)
+    );
+    // The page keeps it in its form, signs in, and the browser comes back to the request.
+    let res = b.get(login.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let fields = hidden_fields(&res.text().await.unwrap());
+    assert_eq!(field(&fields, "return_to"), Some(return_to.as_str()));
+    let csrf = field(&fields, "csrf").unwrap().to_owned();
+    let res = post_login(&app, &b, &login, Some(&csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), return_to);
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state"), Some(state.clone()));
+    assert!(param(&back, "code").is_some());
+
+    // One byte more: back to the client with invalid_request and the state, signed in or not.
+    let over = with_hint(&"a".repeat(room + 1));
+    for client in [browser(), b] {
+        let res = client.get(over.clone()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let back = resolve(&app, &location(&res));
+        assert!(back.as_str().starts_with(REDIRECT), "{back}");
+        assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+        assert_eq!(
+            param(&back, "error_description").as_deref(),
+            Some("the authorization request is too long")
+        );
+        assert_eq!(param(&back, "state"), Some(state.clone()));
+        assert!(param(&back, "code").is_none());
+    }
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use crate::issuer::SessionKind;
 use crate::oauth::{
     AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange,
     EndSessionOutcome, EndSessionRequest, OAuthClient, OidcTokens, PresentedClient, SsoSession,
-    CODE_TTL,
+    CODE_TTL, MAX_RESUME_QUERY_LEN, MAX_SCOPE_LEN, MAX_UI_LOCALES_LEN,
 };
 use crate::ports::ConsentRepository as _;
 use crate::principal::Principal;
@@ -419,6 +419,80 @@ fn a_sign_in_older_than_max_age_or_of_another_tenant_is_not_enough() {
         AuthorizeOutcome::Login { tenant, .. } => assert_eq!(tenant.as_deref(), Some("acme")),
         other => panic!("{other:?}"),
     }
+}
+
+/// The error an outcome sends back to the client, with its description, and the request's state.
+fn refused(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> (&'static str, String) {
+    match outcome {
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state,
+        }) => {
+            assert_eq!(
+                (redirect_uri.as_str(), state.as_deref()),
+                (REDIRECT, Some("st-1"))
+            );
+            (error, description)
+        }
+        other => panic!("expected an error for the client, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_request_too_long_to_come_back_to_after_signing_in_is_refused() {
+    let (h, _, client, sso) = world();
+    // `scope` and `ui_locales` are bounded, as `state` and `nonce` are.
+    let mut wide = request(&h, &client);
+    wide.scope = Some(format!("openid {}", "x".repeat(MAX_SCOPE_LEN)));
+    assert_eq!(
+        refused(authorize(&h, &wide, Some(&sso))),
+        ("invalid_request", "scope is too long".to_owned())
+    );
+    let mut many = request(&h, &client);
+    many.ui_locales = Some("en ".repeat(MAX_UI_LOCALES_LEN / 3 + 1));
+    assert_eq!(
+        refused(authorize(&h, &many, Some(&sso))),
+        ("invalid_request", "ui_locales is too long".to_owned())
+    );
+
+    // The longest request whose way back fits: a login_hint (cut for the form, but sent back
+    // whole) fills what the other parameters leave.
+    let mut longest = request(&h, &client);
+    longest.login_hint = Some(String::new());
+    let room = MAX_RESUME_QUERY_LEN - longest.query().len();
+    longest.login_hint = Some("a".repeat(room));
+    assert_eq!(longest.query().len(), MAX_RESUME_QUERY_LEN);
+    match authorize(&h, &longest, None).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => assert_eq!(*resume, longest),
+        other => panic!("{other:?}"),
+    }
+    code_of(authorize(&h, &longest, Some(&sso)));
+    // What the sign-in strips is not part of the way back.
+    let mut forced = longest.clone();
+    forced.prompt = Some("login".into());
+    match authorize(&h, &forced, Some(&sso)).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => assert_eq!(*resume, longest),
+        other => panic!("{other:?}"),
+    }
+    // One byte more: refused, signed in or not, with nothing issued.
+    let mut over = longest.clone();
+    over.login_hint = Some("a".repeat(room + 1));
+    let too_long = (
+        "invalid_request",
+        "the authorization request is too long".to_owned(),
+    );
+    assert_eq!(refused(authorize(&h, &over, None)), too_long);
+    assert_eq!(refused(authorize(&h, &over, Some(&sso))), too_long);
+    // Bytes are counted as encoded: a character the query encodes takes three of them (or more).
+    let mut encoded = longest.clone();
+    encoded.login_hint = Some(format!("{}/", "a".repeat(room - 3)));
+    assert_eq!(encoded.query().len(), MAX_RESUME_QUERY_LEN);
+    code_of(authorize(&h, &encoded, Some(&sso)));
+    encoded.login_hint = Some(format!("{}/", "a".repeat(room - 2)));
+    assert_eq!(refused(authorize(&h, &encoded, Some(&sso))), too_long);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 2);
 }
 
 #[test]
