@@ -25,6 +25,22 @@ use crate::user::User;
 /// Prefix of the random value a sign-in page keeps in a cookie, whose `csrf_token` its form
 /// carries. Invariant: never changes, as `API_KEY_PREFIX`.
 pub const LOGIN_NONCE_PREFIX: &str = "tsl_";
+/// Most characters after the prefix of a form's nonce taken back from a browser
+/// (`new_login_nonce` makes 43).
+const MAX_LOGIN_NONCE_LEN: usize = 64;
+
+/// Whether `value` has the shape of a form's nonce (`Gate::new_login_nonce`): the prefix and 1 to
+/// 64 base64url characters. Anything else a cookie holds (emptied, cut, or not this server's) is
+/// never taken back.
+pub fn is_login_nonce(value: &str) -> bool {
+    value.strip_prefix(LOGIN_NONCE_PREFIX).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= MAX_LOGIN_NONCE_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
 
 /// Checks bearer credentials. A JWT check never touches the store.
 pub struct Gate {
@@ -99,6 +115,19 @@ impl Gate {
     /// only a page this server rendered can post a sign-in.
     pub fn new_login_nonce(&self) -> PlainToken {
         self.secrets.new_secret(LOGIN_NONCE_PREFIX)
+    }
+
+    /// The nonce a page's form (the sign-in or the consent form) carries the `csrf_token` of:
+    /// `held`, the one the browser's cookie already holds, when it has the shape of one
+    /// (`is_login_nonce`), else a new one. One nonce per browser while its cookie lives, so that
+    /// a form opened in a second tab does not spoil the one open in the first. The cookie's
+    /// lifetime is the nonce's: a browser sends it until its `Max-Age` runs out, and each page
+    /// sets it again for a full one, so every form is good for that long after it was shown.
+    pub fn login_nonce(&self, held: Option<&str>) -> PlainToken {
+        match held.filter(|h| is_login_nonce(h)) {
+            Some(held) => PlainToken::new(held.to_owned()),
+            None => self.new_login_nonce(),
+        }
     }
 
     /// The single sign-on session whose opaque token a browser's session cookie holds: who signed
@@ -286,5 +315,45 @@ impl Gate {
             issued_at: Some(claims.issued_at),
             context: RequestContext::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_nonce_the_browser_holds_is_kept_and_anything_else_replaced() {
+        let h = crate::fakes::harness();
+        let gate = &h.core.gate;
+        let first = gate.login_nonce(None);
+        assert!(is_login_nonce(first.expose()), "{}", first.expose());
+        // A second page in the same browser: the same nonce, so the same CSRF field.
+        let again = gate.login_nonce(Some(first.expose()));
+        assert_eq!(again.expose(), first.expose());
+        assert!(gate.csrf_matches(&again, &gate.csrf_token(&first)));
+        let real = format!("{LOGIN_NONCE_PREFIX}{}", "Ab0-_".repeat(8));
+        assert_eq!(gate.login_nonce(Some(&real)).expose(), real);
+        let too_long = format!(
+            "{LOGIN_NONCE_PREFIX}{}",
+            "a".repeat(MAX_LOGIN_NONCE_LEN + 1)
+        );
+        for foreign in [
+            "",
+            "tsl_",
+            "tso_abc",
+            "abc",
+            "tsl_a b",
+            "tsl_a;b",
+            "tsl_\u{e9}",
+            too_long.as_str(),
+        ] {
+            assert!(!is_login_nonce(foreign), "{foreign}");
+            let fresh = gate.login_nonce(Some(foreign));
+            assert_ne!(fresh.expose(), foreign);
+            assert!(is_login_nonce(fresh.expose()), "{}", fresh.expose());
+        }
+        // Two browsers get two nonces.
+        assert_ne!(gate.login_nonce(None).expose(), first.expose());
     }
 }

@@ -57,6 +57,16 @@ pub const MAX_URIS: usize = 20;
 pub const MAX_STATE_LEN: usize = 2048;
 /// Longest `nonce` an authorization request may carry, in characters.
 pub const MAX_NONCE_LEN: usize = 512;
+/// Longest `scope` an authorization request may carry, in characters.
+pub const MAX_SCOPE_LEN: usize = 1024;
+/// Longest `ui_locales` an authorization request may carry, in characters.
+pub const MAX_UI_LOCALES_LEN: usize = 256;
+/// Longest query, in bytes, of the request the sign-in page sends the browser back to once the
+/// user has signed in (`AuthorizationRequest::query` of the request without what asked for the
+/// sign-in): a request whose query would be longer is refused, whether a sign-in is needed or not,
+/// and the sign-in page takes a way back of the authorization endpoint's path and this much. One
+/// bound for both, so that a request the endpoint takes always comes back after signing in.
+pub const MAX_RESUME_QUERY_LEN: usize = 8192;
 /// A `login_hint` longer than this is cut.
 const MAX_LOGIN_HINT_LEN: usize = 256;
 
@@ -526,6 +536,14 @@ impl AuthorizationRequest {
         .collect()
     }
 
+    /// The parameters present, form-encoded (`application/x-www-form-urlencoded`): the query of
+    /// the authorization endpoint's path that sends the request on.
+    pub fn query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(self.params());
+        query.finish()
+    }
+
     /// The request to send again once the user has signed in: without what asked for a fresh
     /// sign-in (`prompt=login`, `max_age=0`), which that sign-in has just satisfied, so that it
     /// does not ask again. `prompt=consent` stays: the sign-in is no consent.
@@ -609,6 +627,10 @@ pub enum AuthorizeOutcome {
         scopes: Vec<String>,
         /// The username of who is signed in, so that they see whose data they give.
         username: String,
+        /// The browser session the page is shown for (the `sid` of its sign-in). The page carries
+        /// it back with the answer (`decide_consent`'s `shown_to`), which decides for this session
+        /// only.
+        session: SessionId,
     },
     /// Back to the client's redirect URI with a code.
     Code {
@@ -1112,25 +1134,7 @@ impl OAuthProvider {
         if !self.needs_consent(&checked, s)? {
             return self.issue_code(&checked, s, now, context);
         }
-        if checked.prompt.none {
-            return Err(checked.refuse(
-                "consent_required",
-                "the user must consent, and prompt=none forbids asking",
-            ));
-        }
-        let Some(user) = self.users.get_user(s.user_id)?.filter(|u| u.active) else {
-            return self.login_first(req, &checked);
-        };
-        Ok(AuthorizeOutcome::Consent {
-            request: Box::new(req.clone()),
-            client_name: checked.client.client_name.clone(),
-            scopes: checked
-                .scope
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            username: user.username.as_str().to_owned(),
-        })
+        self.ask_consent(req, &checked, s)
     }
 
     /// The user's answer on the consent page to `req` (the request `authorize` answered with
@@ -1139,12 +1143,19 @@ impl OAuthProvider {
     /// `approve` the consent is remembered (with what the user consented to before) and the
     /// user goes back to the client with a code; otherwise back with `access_denied`.
     ///
+    /// The answer is taken only for the browser session the page was shown for, `shown_to` (the
+    /// page's `AuthorizeOutcome::Consent::session`, which it carried back). When the browser now
+    /// holds another session (someone signed in as someone else in another tab since, or signed
+    /// in again), or the page named none, nothing is decided or remembered: the page is shown
+    /// again, to who is signed in now, whose own answer it then takes.
+    ///
     /// # Errors
     /// As `authorize`, and `access_denied` when the user declined.
     pub fn decide_consent(
         &self,
         req: &AuthorizationRequest,
         sso: Option<&SsoSession>,
+        shown_to: Option<SessionId>,
         approve: bool,
         context: &RequestContext,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
@@ -1154,6 +1165,9 @@ impl OAuthProvider {
             Ok(s) => s,
             Err(login) => return Ok(login),
         };
+        if shown_to != Some(s.session_id) {
+            return self.ask_consent(req, &checked, s);
+        }
         let target = format!("client:{}", checked.client.client_id);
         if !approve {
             self.audit.record(
@@ -1248,6 +1262,37 @@ impl OAuthProvider {
         }
     }
 
+    /// The consent page for `req`, shown to who is signed in in `sso` and for that session; with
+    /// `prompt=none`, which forbids asking, the error `consent_required` instead. A user no longer
+    /// active signs in first.
+    fn ask_consent(
+        &self,
+        req: &AuthorizationRequest,
+        checked: &Checked,
+        sso: &SsoSession,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        if checked.prompt.none {
+            return Err(checked.refuse(
+                "consent_required",
+                "the user must consent, and prompt=none forbids asking",
+            ));
+        }
+        let Some(user) = self.users.get_user(sso.user_id)?.filter(|u| u.active) else {
+            return self.login_first(req, checked);
+        };
+        Ok(AuthorizeOutcome::Consent {
+            request: Box::new(req.clone()),
+            client_name: checked.client.client_name.clone(),
+            scopes: checked
+                .scope
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            username: user.username.as_str().to_owned(),
+            session: sso.session_id,
+        })
+    }
+
     /// Whether the user must be asked before the client gets `checked`'s scopes: never for a
     /// first-party client; always when the client asked with `prompt=consent`; otherwise when
     /// the user has not consented to every one of them yet.
@@ -1318,6 +1363,13 @@ impl OAuthProvider {
         if !matches!(req.response_mode.as_deref(), None | Some("query")) {
             return Err(refuse("invalid_request", "response_mode must be query"));
         }
+        if req
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SCOPE_LEN)
+        {
+            return Err(refuse("invalid_request", "scope is too long"));
+        }
         let asked: Vec<&str> = req
             .scope
             .as_deref()
@@ -1359,6 +1411,13 @@ impl OAuthProvider {
         {
             return Err(refuse("invalid_request", "nonce is too long"));
         }
+        if req
+            .ui_locales
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > MAX_UI_LOCALES_LEN)
+        {
+            return Err(refuse("invalid_request", "ui_locales is too long"));
+        }
         let prompt =
             Prompt::parse(req.prompt.as_deref()).map_err(|d| refuse("invalid_request", d))?;
         let max_age = match req.max_age.as_deref() {
@@ -1370,6 +1429,16 @@ impl OAuthProvider {
                 )
             })?),
         };
+        // The sign-in page must be able to send the browser back to the request (each parameter
+        // above is bounded, but not all of them together, and encoding makes a character up to
+        // twelve bytes): refused whether a sign-in is needed or not, so that what is taken does
+        // not depend on the browser's session.
+        if req.after_login().query().len() > MAX_RESUME_QUERY_LEN {
+            return Err(refuse(
+                "invalid_request",
+                "the authorization request is too long",
+            ));
+        }
         let login_hint = req
             .login_hint
             .as_deref()

@@ -416,6 +416,16 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         .html(400, "An HTML page: the client or its redirect URI is missing, unknown or not registered, so the browser is sent nowhere")
         .html(500, "An HTML page: a fault of the server, logged and never described")
         .html(503, "An HTML page: the database cannot be reached; try again (`Retry-After`)"));
+    r.add(Post, "/oauth/authorize", oauth::authorize_form, op("oauth", "OpenID Connect authorization endpoint, the request posted as a form")
+        .describe("For browsers (OIDC Core §3.1.2.1: the authorization endpoint takes GET and POST). The same request and answers as `GET /oauth/authorize`, its parameters form-encoded in the body (a query is not read), except that the way back to the client is a 303, so that the browser follows with a GET and never posts again. A browser posting from the application's site sends no `SameSite=Lax` cookie with the form, so its sign-in is not seen here: the user goes to the sign-in page, which comes back with a GET (and `prompt=none` gets `login_required`); a GET sees the sign-in.")
+        .browser_form::<AuthorizeParams>()
+        .redirect(303, "Back to the client's redirect URI with `code`, `state` and `iss` (RFC 9207), or with `error`, `error_description`, `state` and `iss`; or to the sign-in page, `/login?return_to=…`, which comes back to `GET /oauth/authorize` once the user has signed in")
+        .html(200, "An HTML page: the consent page, naming the client, who is signed in and what the client would get, with Allow and Deny")
+        .html(400, "An HTML page: the client or its redirect URI is missing, unknown or not registered, so the browser is sent nowhere; or the body is not UTF-8")
+        .html(413, "An HTML page: the body exceeds 64 KiB")
+        .html(415, "An HTML page: the body is not `application/x-www-form-urlencoded`")
+        .html(500, "An HTML page: a fault of the server, logged and never described")
+        .html(503, "An HTML page: the database cannot be reached; try again (`Retry-After`)"));
     r.add(Post, "/oauth/clients", oauth::create_client, op("oauth", "Register an OpenID Connect client")
         .describe("RFC 7591 fields, with Tessera's `first_party` and `tenant_id`; global admins, and tenant admins for their own tenant (404 for another). A refused value is 400 `invalid_redirect_uri` (about `redirect_uris`) or `invalid_client_metadata`, with `fields`. `client_id_issued_at` is seconds since the epoch, as RFC 7591 says.")
         .bearer_or_cookie()

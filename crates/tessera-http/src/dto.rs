@@ -553,9 +553,12 @@ impl From<OidcTokens> for OidcTokenResponse {
     }
 }
 
-/// The query of `GET /oauth/authorize` (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3), for
-/// the document: the handler reads the parameters itself, to tell a repeated one.
-#[derive(utoipa::IntoParams)]
+/// The parameters of an authorization request (OAuth 2.0 §4.1.1, OIDC Core §3.1.2.1, RFC 7636
+/// §4.3): the query of `GET /oauth/authorize`, or the form of `POST /oauth/authorize`. For the
+/// document only: the handlers read the parameters themselves, to tell a repeated one. Together,
+/// form-encoded, they may take at most 8192 bytes (the sign-in page comes back to the request),
+/// else `invalid_request`.
+#[derive(utoipa::IntoParams, utoipa::ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct AuthorizeParams {
     /// `code`: the only response type.
@@ -564,11 +567,12 @@ pub struct AuthorizeParams {
     pub client_id: Option<String>,
     /// One of the client's redirect URIs, exactly.
     pub redirect_uri: Option<String>,
-    /// Space-separated, with `openid`; scopes the client did not register are left out.
+    /// Space-separated, with `openid`, at most 1024 characters; scopes the client did not
+    /// register are left out.
     pub scope: Option<String>,
-    /// Returned as it came, with the code or the error.
+    /// Returned as it came, with the code or the error; at most 2048 characters.
     pub state: Option<String>,
-    /// Returned in the ID token.
+    /// Returned in the ID token; at most 512 characters.
     pub nonce: Option<String>,
     /// BASE64URL(SHA-256(code_verifier)): 43 characters. Required of every client.
     pub code_challenge: Option<String>,
@@ -583,6 +587,9 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// The login name to put in the sign-in form.
     pub login_hint: Option<String>,
+    /// Language tags separated by spaces, best first, at most 256 characters: the pages speak the
+    /// first they can.
+    pub ui_locales: Option<String>,
 }
 
 /// A client registration (RFC 7591 §2 names), with Tessera's `first_party` and `tenant_id`.

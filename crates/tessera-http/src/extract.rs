@@ -64,7 +64,8 @@ pub(crate) async fn read_body(
 /// The body deadline when the application state does not say.
 const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn media_type(req: &HttpRequest) -> String {
+/// The media type of the request's body, lowercase, without parameters; empty when none is given.
+pub(crate) fn media_type(req: &HttpRequest) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

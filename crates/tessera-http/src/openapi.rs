@@ -180,6 +180,14 @@ impl Op {
         )
     }
 
+    /// A form-encoded body that a browser posts, to a handler that answers its refusals as pages
+    /// (which `html` documents), not as the JSON errors a body's refusals are elsewhere.
+    pub fn browser_form<T: ToSchema>(mut self) -> Self {
+        let schema = reference::<T>(&mut self.schemas);
+        self.body = Some((vec!["application/x-www-form-urlencoded"], schema, true));
+        self
+    }
+
     /// Query parameters that the handler reads itself (so a bad one is not a 422).
     pub fn params<T: IntoParams>(mut self) -> Self {
         self.params

@@ -7,29 +7,39 @@
 //! The page speaks the language of the authorization request's page (`Ui`), and its form
 //! carries it (`lang`), so that the answer's pages speak it too.
 //!
+//! The page is for the browser session it was shown to: its form carries that session's id
+//! (`sid`), and `OAuthProvider::decide_consent` takes the answer only while the browser still holds
+//! that session; else nothing is decided, and the page is shown again to who is signed in now.
+//!
 //! CSRF, as the sign-in form: the page sets a random nonce in a short-lived `HttpOnly`,
-//! `SameSite=Strict` cookie for `/oauth/consent` and carries the nonce's MAC under a server key
+//! `SameSite=Lax` cookie for `/oauth` (the authorization endpoint, which shows the page, and
+//! `/oauth/consent`, where it posts) and carries the nonce's MAC under a server key
 //! (`Gate::csrf_token`); a post must bring both, else nothing is decided. A page of another site
-//! can neither read the cookie nor make the MAC, so it cannot consent for the user.
+//! can neither read the cookie nor make the MAC (and its POST carries no `Lax` cookie), so it
+//! cannot consent for the user. As the sign-in page, the page takes back the nonce the browser
+//! holds (`pages::form_nonce`), so that consent pages open in two tabs are both good.
 
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use tessera_domain::oauth::AuthorizationRequest;
-use tessera_domain::token::PlainToken;
+use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome};
+use tessera_domain::token::SessionId;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
-use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
+use crate::pages::{
+    error_page, failure, form_nonce, form_nonce_matches, respond, Brand, Texts, Ui,
+};
 use crate::routes::oauth::{answer, sso_session, Came};
 use crate::AppState;
 
 /// The cookie that holds the consent form's nonce.
 pub const CONSENT_COOKIE: &str = "tessera_consent";
-/// Where the consent form posts, and the only path its cookie is sent to.
-const CONSENT_PATH: &str = "/oauth/consent";
+/// The paths the consent form's cookie is sent to: the authorization endpoint, which shows the
+/// page (and takes back the nonce the browser holds), and `/oauth/consent`, where the form posts.
+const COOKIE_PATH: &str = "/oauth";
 /// How long a consent page may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
 /// A post that is not the consent form, in the error's own words (the page shows
@@ -44,6 +54,8 @@ struct ConsentPage<'a> {
     csrf: &'a str,
     client_name: &'a str,
     username: &'a str,
+    /// The id of the browser session the page is shown for.
+    sid: i64,
     scopes: Vec<ScopeLine<'a>>,
     /// The authorization request, to post with the answer.
     fields: Vec<Hidden<'a>>,
@@ -82,28 +94,50 @@ fn scope_line<'a>(t: &'static Texts, scope: &'a str) -> ScopeLine<'a> {
     }
 }
 
-/// The consent form's cookie, with its nonce.
+/// The consent form's cookie, with its nonce, for `FORM_TTL_SECONDS` from now: set by every page
+/// that shows the form, the nonce new or taken back. `Lax`, so that it comes with the
+/// authorization endpoint's `GET` when an application sent the browser, from another site.
 fn consent_cookie(state: &AppState, nonce: &str) -> Cookie<'static> {
     Cookie::build(CONSENT_COOKIE, nonce.to_owned())
-        .path(CONSENT_PATH)
+        .path(COOKIE_PATH)
         .http_only(true)
-        .same_site(SameSite::Strict)
+        .same_site(SameSite::Lax)
         .secure(state.cookies.secure)
         .max_age(Duration::seconds(FORM_TTL_SECONDS))
         .finish()
 }
 
-/// The consent page for `request`, in the words and brand of `ui`: `client_name` asks `username`
-/// for `scopes`. Sets the form's cookie; the form carries the page's language (`lang`).
+/// What the consent page asks, and of whom (`AuthorizeOutcome::Consent`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    /// The client that asks.
+    pub client_name: &'a str,
+    /// What it would get.
+    pub scopes: &'a [String],
+    /// Who is signed in.
+    pub username: &'a str,
+    /// The browser session the page is shown for, which the answer must come from.
+    pub session: SessionId,
+}
+
+/// The consent page for `request`, in the words and brand of `ui`: the client asks the user
+/// signed in for the scopes, as `asked` says. Sets the form's cookie; the form carries the page's
+/// language (`lang`) and the session it is shown for (`sid`).
 pub(crate) fn form(
+    req: &HttpRequest,
     state: &AppState,
     ui: Ui<'_>,
     request: &AuthorizationRequest,
-    client_name: &str,
-    scopes: &[String],
-    username: &str,
+    asked: &Asked<'_>,
 ) -> HttpResponse {
-    let nonce = state.core.gate.new_login_nonce();
+    let Asked {
+        client_name,
+        scopes,
+        username,
+        session,
+    } = *asked;
+    // The nonce this browser holds, when it holds one: another tab's consent form stays good.
+    let nonce = form_nonce(req, state, CONSENT_COOKIE);
     let csrf = state.core.gate.csrf_token(&nonce);
     let params = request.params();
     let mut res = HttpResponse::Ok();
@@ -116,6 +150,7 @@ pub(crate) fn form(
             csrf: &csrf,
             client_name,
             username,
+            sid: session.0,
             scopes: scopes
                 .iter()
                 .map(|s| scope_line(ui.t, s.as_str()))
@@ -175,19 +210,28 @@ async fn take_decision(
         Some("deny") => false,
         _ => return Err(ApiError::MalformedBody(UNREADABLE.into())),
     };
+    // The session the page was shown for; a page that names none is answered as one shown to
+    // another session (`decide_consent` shows it again).
+    let shown_to = field(fields, "sid")
+        .and_then(|sid| sid.parse::<i64>().ok())
+        .map(SessionId);
     let sso = sso_session(req, state).await?;
     let context = request_context(req);
     let outcome = state
         .blocking(move |c| {
             c.oauth
-                .decide_consent(&request, sso.as_ref(), approve, &context)
+                .decide_consent(&request, sso.as_ref(), shown_to, approve, &context)
         })
         .await?;
-    let mut res = answer(state, ui, outcome, Came::Form);
-    let mut spent = consent_cookie(state, "");
-    spent.make_removal();
-    if res.add_cookie(&spent).is_err() {
-        tracing::warn!("cannot remove the consent form's cookie");
+    // Shown again (to someone else): the new page's form needs the cookie it has just been given.
+    let asked_again = matches!(outcome, Ok(AuthorizeOutcome::Consent { .. }));
+    let mut res = answer(req, state, ui, outcome, Came::Form);
+    if !asked_again {
+        let mut spent = consent_cookie(state, "");
+        spent.make_removal();
+        if res.add_cookie(&spent).is_err() {
+            tracing::warn!("cannot remove the consent form's cookie");
+        }
     }
     Ok(res)
 }
@@ -202,12 +246,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Whether the form came from a consent page this server rendered for this browser.
 fn csrf_matches(req: &HttpRequest, state: &AppState, presented: Option<&str>) -> bool {
-    req.cookie(CONSENT_COOKIE).is_some_and(|cookie| {
-        state.core.gate.csrf_matches(
-            &PlainToken::new(cookie.value().to_owned()),
-            presented.unwrap_or_default(),
-        )
-    })
+    form_nonce_matches(req, state, CONSENT_COOKIE, presented)
 }
 
 #[cfg(test)]

@@ -2,9 +2,14 @@
 //! who is signed in. A sign-in opens the browser session (the session cookie) that the
 //! authorization endpoint reads, then goes back to it.
 //!
-//! CSRF: `GET /login` puts a random nonce in a short-lived `HttpOnly`, `SameSite=Strict` cookie
-//! and the nonce's MAC under a server key (`Gate::csrf_token`) in the form; a POST must bring both.
-//! A page of another site can neither read the cookie nor make the MAC.
+//! CSRF: `GET /login` puts a random nonce in a short-lived `HttpOnly`, `SameSite=Lax` cookie and
+//! the nonce's MAC under a server key (`Gate::csrf_token`) in the form; a POST must bring both.
+//! A page of another site can neither read the cookie nor make the MAC, and its POST carries no
+//! `SameSite=Lax` cookie at all. A browser keeps one nonce while its cookie lives
+//! (`pages::form_nonce`): the page takes back the one the request carries rather than replacing
+//! it, so that a form opened in a second tab does not spoil the first. The cookie is `Lax` rather
+//! than `Strict` so that it comes with the page's `GET` when an application sent the browser
+//! (through the authorization endpoint), a navigation from another site.
 
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
@@ -16,13 +21,15 @@ use serde::Deserialize;
 use tessera_domain::auth::LoginRequest;
 use tessera_domain::error::{AuthError, TokenError};
 use tessera_domain::issuer::{Issued, SessionKind};
+use tessera_domain::oauth::MAX_RESUME_QUERY_LEN;
 use tessera_domain::password::Password;
 use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::extract::{read_body, request_context};
 use crate::pages::{
-    error_page, failure, respond, ui_locales_in, with_retry_after, Brand, Texts, Ui,
+    error_page, failure, form_nonce, form_nonce_matches, respond, ui_locales_in, with_retry_after,
+    Brand, Texts, Ui,
 };
 use crate::routes::oauth::session_token;
 use crate::AppState;
@@ -31,10 +38,13 @@ use crate::AppState;
 pub const LOGIN_COOKIE: &str = "tessera_login";
 /// How long a sign-in form may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
-/// The only place a sign-in returns to: the authorization endpoint of this server.
-const RETURN_PREFIX: &str = "/oauth/authorize?";
-/// Longest `return_to`, in bytes.
-const MAX_RETURN_TO: usize = 8192;
+/// The only place a sign-in returns to: the authorization endpoint of this server, with the
+/// request's query (`routes::oauth::authorize_path`).
+pub(crate) const RETURN_PREFIX: &str = "/oauth/authorize?";
+/// Longest `return_to`, in bytes: the path and the longest query of a request the authorization
+/// endpoint takes (`MAX_RESUME_QUERY_LEN`, the domain's bound, so that the two cannot drift and
+/// every request it takes comes back here).
+const MAX_RETURN_TO: usize = RETURN_PREFIX.len() + MAX_RESUME_QUERY_LEN;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -177,12 +187,13 @@ fn lock_seconds(retry_after: i64) -> u64 {
     u64::try_from(retry_after.max(1)).unwrap_or(1)
 }
 
-/// The sign-in form's cookie, with its nonce.
+/// The sign-in form's cookie, with its nonce, for `FORM_TTL_SECONDS` from now: set by every page
+/// that shows the form, the nonce new or taken back.
 fn login_cookie(state: &AppState, nonce: &PlainToken) -> Cookie<'static> {
     Cookie::build(LOGIN_COOKIE, nonce.expose().to_owned())
         .path("/login")
         .http_only(true)
-        .same_site(SameSite::Strict)
+        .same_site(SameSite::Lax)
         .secure(state.cookies.secure)
         .max_age(Duration::seconds(FORM_TTL_SECONDS))
         .finish()
@@ -193,7 +204,7 @@ fn spent_login_cookie(state: &AppState) -> Cookie<'static> {
     let mut cookie = Cookie::build(LOGIN_COOKIE, "")
         .path("/login")
         .http_only(true)
-        .same_site(SameSite::Strict)
+        .same_site(SameSite::Lax)
         .secure(state.cookies.secure)
         .finish();
     cookie.make_removal();
@@ -202,12 +213,7 @@ fn spent_login_cookie(state: &AppState) -> Cookie<'static> {
 
 /// Whether the form came from a page this server rendered for this browser.
 fn csrf_matches(req: &HttpRequest, state: &AppState, presented: Option<&str>) -> bool {
-    req.cookie(LOGIN_COOKIE).is_some_and(|cookie| {
-        state.core.gate.csrf_matches(
-            &PlainToken::new(cookie.value().to_owned()),
-            presented.unwrap_or_default(),
-        )
-    })
+    form_nonce_matches(req, state, LOGIN_COOKIE, presented)
 }
 
 /// A form that did not come from a page this server rendered for this browser (or was left
@@ -261,7 +267,8 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     let Ok(return_to) = checked_return_to(query.return_to.as_deref()) else {
         return bad_link(ui);
     };
-    let nonce = state.core.gate.new_login_nonce();
+    // The nonce this browser holds, when it holds one: another tab's form stays good.
+    let nonce = form_nonce(&req, &state, LOGIN_COOKIE);
     let csrf = state.core.gate.csrf_token(&nonce);
     let mut res = HttpResponse::Ok();
     res.cookie(login_cookie(&state, &nonce));
@@ -520,6 +527,10 @@ mod tests {
         }
         let long = format!("/oauth/authorize?{}", "a".repeat(MAX_RETURN_TO));
         assert!(!is_safe_return(&long));
+        // The longest query the authorization endpoint takes comes back; one byte more does not.
+        let longest = format!("{RETURN_PREFIX}{}", "a".repeat(MAX_RESUME_QUERY_LEN));
+        assert!(is_safe_return(&longest));
+        assert!(!is_safe_return(&format!("{longest}a")));
         assert!(checked_return_to(Some("")).unwrap().is_none());
         assert!(checked_return_to(Some("https://evil.example")).is_err());
     }

@@ -24,6 +24,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
+use tessera_domain::gate::is_login_nonce;
+use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -94,6 +96,42 @@ pub(crate) fn ui_locales_in(path_or_query: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(name, _)| *name == "ui_locales")
         .map(|(_, value)| value.into_owned())
+}
+
+/// The nonce a page's form is made with, kept in the cookie `name`: the one the browser holds
+/// already (`Gate::login_nonce`), so that every form it has open stays good, else a new one. A
+/// browser may hold two cookies of one name, set for different paths: the first that has the
+/// shape of a nonce is taken.
+pub(crate) fn form_nonce(req: &HttpRequest, state: &AppState, name: &str) -> PlainToken {
+    let held = req.cookies().ok().and_then(|cookies| {
+        cookies
+            .iter()
+            .filter(|c| c.name() == name)
+            .map(|c| c.value())
+            .find(|v| is_login_nonce(v))
+            .map(str::to_owned)
+    });
+    state.core.gate.login_nonce(held.as_deref())
+}
+
+/// Whether `presented` (a form's `csrf` field) is the CSRF token of the nonce of a cookie `name`
+/// the request carries: the form came from a page this server rendered for this browser.
+pub(crate) fn form_nonce_matches(
+    req: &HttpRequest,
+    state: &AppState,
+    name: &str,
+    presented: Option<&str>,
+) -> bool {
+    let Ok(cookies) = req.cookies() else {
+        return false;
+    };
+    let presented = presented.unwrap_or_default();
+    cookies.iter().filter(|c| c.name() == name).any(|c| {
+        state
+            .core
+            .gate
+            .csrf_matches(&PlainToken::new(c.value().to_owned()), presented)
+    })
 }
 
 /// Runs `f` with the `Ui` of `req` when no form says which language: the pages' settings from

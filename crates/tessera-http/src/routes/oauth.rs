@@ -12,7 +12,7 @@ use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome, SsoSession};
 
 use crate::dto::{ClientBody, ClientResponse, ConsentResponse, PageQuery, PageResponse};
 use crate::error::{ApiError, RegistrationError};
-use crate::extract::{request_context, Caller, JsonBody};
+use crate::extract::{media_type, read_body, request_context, Caller, JsonBody};
 use crate::pages;
 use crate::routes::credentials::no_store;
 use crate::AppState;
@@ -115,18 +115,60 @@ pub async fn rotate_client_secret(
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let request =
         AuthorizationRequest::from_params(form_urlencoded::parse(req.query_string().as_bytes()));
-    // Its pages speak the language the application asked for, when they can.
-    let ui = pages::Ui::of(&req, &state.pages, None, request.ui_locales.as_deref());
-    let sso = match sso_session(&req, &state).await {
+    authorization(&req, &state, request, Came::Link).await
+}
+
+/// `POST /oauth/authorize` (OIDC Core §3.1.2.1 asks providers to take both methods): the same
+/// request as `GET`, its parameters form-encoded in the body (a query is not read), with the same
+/// answers, except that the way back to the client is a 303 (the browser follows with a GET and
+/// never posts again). A body of another type is a 415 page, one that is not UTF-8 a 400 page.
+pub async fn authorize_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    // Before the body is read, the pages speak the browser's language.
+    let plain = pages::Ui::of(&req, &state.pages, None, None);
+    if media_type(&req) != FORM_MEDIA_TYPE {
+        return pages::failure(plain, ApiError::UnsupportedMediaType);
+    }
+    let body = match read_body(&req, payload.into_inner()).await {
+        Ok(body) => body,
+        Err(e) => return pages::failure(plain, e),
+    };
+    if std::str::from_utf8(&body).is_err() {
+        return pages::failure(plain, ApiError::MalformedBody(UNREADABLE_FORM.into()));
+    }
+    let request = AuthorizationRequest::from_params(form_urlencoded::parse(&body));
+    authorization(&req, &state, request, Came::Form).await
+}
+
+/// The media type of the body `POST /oauth/authorize` takes.
+const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
+/// A posted authorization request that is not a form, in the error's own words (the page shows
+/// `Texts::refused`).
+const UNREADABLE_FORM: &str = "the authorization request could not be read";
+
+/// The authorization endpoint, whichever way the request came: reads the browser's session and
+/// answers the use case's outcome (`answer`), its pages in the language the application asked
+/// for when they can speak it.
+async fn authorization(
+    req: &HttpRequest,
+    state: &AppState,
+    request: AuthorizationRequest,
+    came: Came,
+) -> HttpResponse {
+    let ui = pages::Ui::of(req, &state.pages, None, request.ui_locales.as_deref());
+    let sso = match sso_session(req, state).await {
         Ok(sso) => sso,
         Err(e) => return pages::failure(ui, e),
     };
-    let context = request_context(&req);
+    let context = request_context(req);
     match state
         .blocking(move |c| c.oauth.authorize(&request, sso.as_ref(), &context))
         .await
     {
-        Ok(outcome) => answer(&state, ui, outcome, Came::Link),
+        Ok(outcome) => answer(req, state, ui, outcome, came),
         Err(e) => pages::failure(ui, e.into()),
     }
 }
@@ -137,8 +179,9 @@ pub(crate) enum Came {
     /// By a link to `GET /oauth/authorize`: it goes back to the client with a 302, as RFC 6749
     /// §4.1.2 shows.
     Link,
-    /// By posting the consent form: it goes back with a 303, which tells it to follow with a GET
-    /// and never to post the form again (OAuth 2.0 Security BCP §4.12).
+    /// By posting a form (the consent form, or the request to `POST /oauth/authorize`): it goes
+    /// back with a 303, which tells it to follow with a GET and never to post the form again
+    /// (OAuth 2.0 Security BCP §4.12).
     Form,
 }
 
@@ -147,6 +190,7 @@ pub(crate) enum Came {
 /// sign-in page, the consent page, or an error page (the client or its redirect URI cannot be
 /// trusted, or the server failed).
 pub(crate) fn answer(
+    req: &HttpRequest,
     state: &AppState,
     ui: pages::Ui<'_>,
     outcome: Result<AuthorizeOutcome, AuthorizeError>,
@@ -187,7 +231,19 @@ pub(crate) fn answer(
             client_name,
             scopes,
             username,
-        }) => pages::consent::form(state, ui, &request, &client_name, &scopes, &username),
+            session,
+        }) => pages::consent::form(
+            req,
+            state,
+            ui,
+            &request,
+            &pages::consent::Asked {
+                client_name: &client_name,
+                scopes: &scopes,
+                username: &username,
+                session,
+            },
+        ),
         Err(AuthorizeError::NoRedirect { error, description }) => pages::error_page(
             ui,
             StatusCode::BAD_REQUEST,
@@ -270,10 +326,10 @@ pub async fn revoke_consent(
 }
 
 /// The authorization endpoint's path with `request`'s parameters: where the sign-in page returns.
+/// Its query is `AuthorizationRequest::query`, which the domain bounds (`MAX_RESUME_QUERY_LEN`)
+/// for the sign-in page to take it.
 fn authorize_path(request: &AuthorizationRequest) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.extend_pairs(request.params());
-    format!("/oauth/authorize?{}", query.finish())
+    format!("{}{}", pages::login::RETURN_PREFIX, request.query())
 }
 
 /// `uri` with `params` added to its query; a query the client registered stays (RFC 6749 §3.1.2).

@@ -14,6 +14,7 @@ use reqwest::header::{
 use reqwest::{Response, StatusCode, Url};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+use tessera_domain::oauth::{MAX_RESUME_QUERY_LEN, MAX_STATE_LEN};
 use tessera_testkit::{spawn_app_with, Answer, TestApp, ADMIN_PASSWORD, USER_PASSWORD};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -157,7 +158,7 @@ async fn login_form(app: &TestApp, b: &reqwest::Client, to_login: &str) -> (Url,
     for attribute in [
         "tessera_login=tsl_",
         "HttpOnly",
-        "SameSite=Strict",
+        "SameSite=Lax",
         "Path=/login",
     ] {
         assert!(
@@ -502,6 +503,145 @@ async fn other_mistakes_go_back_to_the_client_with_the_error_and_the_state() {
     }
 }
 
+/// The parameters of a request, sorted: two requests are the same when these are.
+fn sorted_params(url: &Url) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    params.sort();
+    params
+}
+
+#[tokio::test]
+async fn an_authorization_request_posted_as_a_form_is_answered_as_a_link_is() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let form: Vec<(String, String)> = request.query_pairs().into_owned().collect();
+    let post = |form: Vec<(String, String)>| b.post(app.url("/oauth/authorize")).form(&form).send();
+
+    // Nobody signed in: the sign-in page, which comes back to the same request, as a link.
+    let res = post(form.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (login, csrf) = login_form(&app, &b, &location(&res)).await;
+    let return_to = param(&login, "return_to").unwrap();
+    assert_eq!(
+        sorted_params(&resolve(&app, &return_to)),
+        sorted_params(&request)
+    );
+    let res = post_login(&app, &b, &login, Some(&csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), return_to);
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert!(param(&resolve(&app, &location(&res)), "code").is_some());
+
+    // Signed in: back to the client with a code, by a 303 (the browser does not post again).
+    let mut again = form.clone();
+    again.retain(|(name, _)| name != "state");
+    again.push(("state".into(), "posted".into()));
+    let res = post(again).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("posted"));
+    assert_eq!(param(&back, "iss"), Some(app.address.clone()));
+    let a = exchange(&app, &client_id, &param(&back, "code").unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    // A mistake goes back to the client as from a link.
+    let mut bad = form.clone();
+    bad.retain(|(name, _)| name != "scope");
+    bad.push(("scope".into(), "profile".into()));
+    let res = post(bad).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+
+    // A body that is not a form is a page, and sends the browser nowhere.
+    let res = b
+        .post(app.url("/oauth/authorize"))
+        .json(&json!({"client_id": client_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(res.headers().get(LOCATION).is_none());
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // Other methods are not taken, and the answer says which are.
+    let res = b.put(app.url("/oauth/authorize")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, POST");
+}
+
+#[tokio::test]
+async fn the_longest_request_comes_back_after_signing_in_and_one_byte_more_is_refused() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    // The longest `state`, of a character the query encodes in three bytes, and a `login_hint`
+    // that fills the rest of what the sign-in page takes back.
+    let state = "/".repeat(MAX_STATE_LEN);
+    let with_hint = |hint: &str| {
+        authorize_url(
+            &app,
+            &client_id,
+            &[("state", state.as_str()), ("login_hint", hint)],
+        )
+    };
+    let room = MAX_RESUME_QUERY_LEN - with_hint("").query().unwrap().len() - "&login_hint=".len();
+    let longest = with_hint(&"a".repeat(room));
+    assert_eq!(longest.query().unwrap().len(), MAX_RESUME_QUERY_LEN);
+
+    // To the sign-in page, whose way back is the whole request.
+    let res = b.get(longest.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let login = resolve(&app, &location(&res));
+    assert_eq!(login.path(), "/login");
+    let return_to = param(&login, "return_to").unwrap();
+    assert_eq!(
+        return_to.len(),
+        "/oauth/authorize?".len() + MAX_RESUME_QUERY_LEN
+    );
+    assert_eq!(
+        sorted_params(&resolve(&app, &return_to)),
+        sorted_params(&longest)
+    );
+    // The page keeps it in its form, signs in, and the browser comes back to the request.
+    let res = b.get(login.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let fields = hidden_fields(&res.text().await.unwrap());
+    assert_eq!(field(&fields, "return_to"), Some(return_to.as_str()));
+    let csrf = field(&fields, "csrf").unwrap().to_owned();
+    let res = post_login(&app, &b, &login, Some(&csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), return_to);
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(&app, &location(&res));
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state"), Some(state.clone()));
+    assert!(param(&back, "code").is_some());
+
+    // One byte more: back to the client with invalid_request and the state, signed in or not.
+    let over = with_hint(&"a".repeat(room + 1));
+    for client in [browser(), b] {
+        let res = client.get(over.clone()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let back = resolve(&app, &location(&res));
+        assert!(back.as_str().starts_with(REDIRECT), "{back}");
+        assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
+        assert_eq!(
+            param(&back, "error_description").as_deref(),
+            Some("the authorization request is too long")
+        );
+        assert_eq!(param(&back, "state"), Some(state.clone()));
+        assert!(param(&back, "code").is_none());
+    }
+}
+
 #[tokio::test]
 async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
     let app = oidc_app().await;
@@ -535,6 +675,72 @@ async fn a_sign_in_without_its_csrf_field_is_refused_and_opens_no_session() {
     let res = b.get(evil).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(LOCATION).is_none());
+}
+
+/// The value of the cookie `name` an answer sets.
+fn set_cookie_value(res: &Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&prefix))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn sign_in_forms_open_in_two_tabs_are_both_good() {
+    let app = oidc_app().await;
+    let client_id = public_client(&app).await;
+    let b = browser();
+    let res = b
+        .get(authorize_url(&app, &client_id, &[]))
+        .send()
+        .await
+        .unwrap();
+    let (first, first_csrf) = login_form(&app, &b, &location(&res)).await;
+    // A second tab of the same browser opens the sign-in page, for another request: it keeps the
+    // nonce the browser holds (and sets its cookie again, for as long), so its field is the
+    // first one's.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("state", "tab-2")]))
+        .send()
+        .await
+        .unwrap();
+    let (second, second_csrf) = login_form(&app, &b, &location(&res)).await;
+    assert_ne!(param(&first, "return_to"), param(&second, "return_to"));
+    assert_eq!(second_csrf, first_csrf);
+
+    // The first tab's form signs in, and comes back to its own request.
+    let res = post_login(&app, &b, &first, Some(&first_csrf), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(Some(location(&res)), param(&first, "return_to"));
+    let res = b.get(app.url(&location(&res))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert!(param(&back, "code").is_some());
+
+    // Only a nonce of the server's shape is kept: anything else a cookie holds is replaced.
+    let plain = reqwest::Client::new();
+    let kept = "tsl_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+    for (cookie, keeps) in [
+        (kept, true),
+        ("tsl_a%2Fb", false),
+        ("not-a-nonce", false),
+        ("", false),
+    ] {
+        let res = plain
+            .get(app.url("/login"))
+            .header(COOKIE, format!("tessera_login={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let set = set_cookie_value(&res, "tessera_login").unwrap();
+        assert!(set.starts_with("tsl_"), "{set}");
+        assert_eq!(set == cookie, keeps, "{cookie} -> {set}");
+    }
 }
 
 #[tokio::test]
@@ -1112,9 +1318,9 @@ async fn consent_page(res: Response) -> (String, Vec<(String, String)>) {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("tessera_consent="))
         .expect("the consent form's cookie");
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/oauth/consent"] {
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/oauth", "Max-Age=900"] {
         assert!(
-            set_cookie.contains(attribute),
+            set_cookie.split("; ").any(|a| a == attribute),
             "{attribute} in {set_cookie}"
         );
     }
@@ -1327,6 +1533,77 @@ async fn a_consent_post_without_its_csrf_field_is_refused_and_decides_nothing() 
     assert_eq!(audited(&app, "code_issued").await, 0);
     let res = b.get(request).send().await.unwrap();
     consent_page(res).await;
+}
+
+#[tokio::test]
+async fn a_consent_page_answered_once_someone_else_signed_in_decides_nothing_and_asks_them() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "bob").await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (page, admins) = consent_page(res).await;
+    assert!(
+        page.contains("Signed in as <strong>admin</strong>"),
+        "{page}"
+    );
+    let admins_sid = field(&admins, "sid").unwrap().to_owned();
+    assert!(admins_sid.parse::<i64>().is_ok(), "{admins_sid}");
+
+    // In another tab of the same browser, Bob signs in before the admin's page is answered.
+    let (login, csrf) = login_form(&app, &b, "/login").await;
+    let res = post_login(&app, &b, &login, Some(&csrf), "bob", USER_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/");
+
+    // The admin's page, answered now, decides nothing for Bob: it is shown again, to him.
+    let res = post_consent(&app, &b, &admins, "allow").await;
+    assert!(res.headers().get(LOCATION).is_none());
+    let (page, bobs) = consent_page(res).await;
+    assert!(page.contains("Signed in as <strong>bob</strong>"), "{page}");
+    assert_ne!(field(&bobs, "sid"), Some(admins_sid.as_str()));
+    assert_eq!(audited(&app, "consent_granted").await, 0);
+    assert_eq!(audited(&app, "code_issued").await, 0);
+
+    // The page shown to Bob takes his answer: a code for Bob.
+    let res = post_consent(&app, &b, &bobs, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    let a = exchange(&app, &client_id, &param(&back, "code").unwrap()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let claims = verify_id_token(&app, a.body["id_token"].as_str().unwrap(), &client_id).await;
+    assert_eq!(claims["preferred_username"], "bob");
+    assert_eq!(audited(&app, "consent_granted").await, 1);
+}
+
+#[tokio::test]
+async fn consent_pages_open_in_two_tabs_are_both_good() {
+    let app = oidc_app().await;
+    let client_id = third_party_client(&app).await;
+    let b = browser();
+    let request = authorize_url(&app, &client_id, &[]);
+    let res = after_sign_in(&app, &b, &request, "admin", ADMIN_PASSWORD).await;
+    let (_, first) = consent_page(res).await;
+    // A second tab asks again, for another request: the same nonce, so the same CSRF field.
+    let res = b
+        .get(authorize_url(&app, &client_id, &[("state", "tab-2")]))
+        .send()
+        .await
+        .unwrap();
+    let (_, second) = consent_page(res).await;
+    assert_eq!(field(&second, "state"), Some("tab-2"));
+    assert_eq!(field(&first, "csrf"), field(&second, "csrf"));
+
+    // The first tab's answer counts.
+    let res = post_consent(&app, &b, &first, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = resolve(&app, &location(&res));
+    assert_eq!(param(&back, "state").as_deref(), Some("xyz"));
+    assert!(param(&back, "code").is_some());
+    assert_eq!(audited(&app, "consent_granted").await, 1);
 }
 
 #[tokio::test]

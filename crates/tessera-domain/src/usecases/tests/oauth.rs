@@ -17,11 +17,11 @@ use crate::issuer::SessionKind;
 use crate::oauth::{
     AuthMethod, AuthorizationRequest, AuthorizeOutcome, ClientRequest, CodeExchange,
     EndSessionOutcome, EndSessionRequest, OAuthClient, OidcTokens, PresentedClient, SsoSession,
-    CODE_TTL,
+    CODE_TTL, MAX_RESUME_QUERY_LEN, MAX_SCOPE_LEN, MAX_UI_LOCALES_LEN,
 };
 use crate::ports::ConsentRepository as _;
 use crate::principal::Principal;
-use crate::token::PlainToken;
+use crate::token::{PlainToken, SessionId};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const VERIFIER: &str = "a-verifier-of-forty-three-characters-or-more_0123";
@@ -419,6 +419,80 @@ fn a_sign_in_older_than_max_age_or_of_another_tenant_is_not_enough() {
         AuthorizeOutcome::Login { tenant, .. } => assert_eq!(tenant.as_deref(), Some("acme")),
         other => panic!("{other:?}"),
     }
+}
+
+/// The error an outcome sends back to the client, with its description, and the request's state.
+fn refused(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> (&'static str, String) {
+    match outcome {
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state,
+        }) => {
+            assert_eq!(
+                (redirect_uri.as_str(), state.as_deref()),
+                (REDIRECT, Some("st-1"))
+            );
+            (error, description)
+        }
+        other => panic!("expected an error for the client, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_request_too_long_to_come_back_to_after_signing_in_is_refused() {
+    let (h, _, client, sso) = world();
+    // `scope` and `ui_locales` are bounded, as `state` and `nonce` are.
+    let mut wide = request(&h, &client);
+    wide.scope = Some(format!("openid {}", "x".repeat(MAX_SCOPE_LEN)));
+    assert_eq!(
+        refused(authorize(&h, &wide, Some(&sso))),
+        ("invalid_request", "scope is too long".to_owned())
+    );
+    let mut many = request(&h, &client);
+    many.ui_locales = Some("en ".repeat(MAX_UI_LOCALES_LEN / 3 + 1));
+    assert_eq!(
+        refused(authorize(&h, &many, Some(&sso))),
+        ("invalid_request", "ui_locales is too long".to_owned())
+    );
+
+    // The longest request whose way back fits: a login_hint (cut for the form, but sent back
+    // whole) fills what the other parameters leave.
+    let mut longest = request(&h, &client);
+    longest.login_hint = Some(String::new());
+    let room = MAX_RESUME_QUERY_LEN - longest.query().len();
+    longest.login_hint = Some("a".repeat(room));
+    assert_eq!(longest.query().len(), MAX_RESUME_QUERY_LEN);
+    match authorize(&h, &longest, None).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => assert_eq!(*resume, longest),
+        other => panic!("{other:?}"),
+    }
+    code_of(authorize(&h, &longest, Some(&sso)));
+    // What the sign-in strips is not part of the way back.
+    let mut forced = longest.clone();
+    forced.prompt = Some("login".into());
+    match authorize(&h, &forced, Some(&sso)).unwrap() {
+        AuthorizeOutcome::Login { resume, .. } => assert_eq!(*resume, longest),
+        other => panic!("{other:?}"),
+    }
+    // One byte more: refused, signed in or not, with nothing issued.
+    let mut over = longest.clone();
+    over.login_hint = Some("a".repeat(room + 1));
+    let too_long = (
+        "invalid_request",
+        "the authorization request is too long".to_owned(),
+    );
+    assert_eq!(refused(authorize(&h, &over, None)), too_long);
+    assert_eq!(refused(authorize(&h, &over, Some(&sso))), too_long);
+    // Bytes are counted as encoded: a character the query encodes takes three of them (or more).
+    let mut encoded = longest.clone();
+    encoded.login_hint = Some(format!("{}/", "a".repeat(room - 3)));
+    assert_eq!(encoded.query().len(), MAX_RESUME_QUERY_LEN);
+    code_of(authorize(&h, &encoded, Some(&sso)));
+    encoded.login_hint = Some(format!("{}/", "a".repeat(room - 2)));
+    assert_eq!(refused(authorize(&h, &encoded, Some(&sso))), too_long);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 2);
 }
 
 #[test]
@@ -926,6 +1000,7 @@ struct Asked {
     client_name: String,
     scopes: Vec<String>,
     username: String,
+    session: SessionId,
 }
 
 fn asked(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> Asked {
@@ -935,23 +1010,29 @@ fn asked(outcome: Result<AuthorizeOutcome, AuthorizeError>) -> Asked {
             client_name,
             scopes,
             username,
+            session,
         }) => Asked {
             request: *request,
             client_name,
             scopes,
             username,
+            session,
         },
         other => panic!("expected the consent page, got {other:?}"),
     }
 }
 
+/// The answer to a consent page shown for the browser session `sso` (when there is one).
 fn decide(
     h: &Harness,
     req: &AuthorizationRequest,
     sso: Option<&SsoSession>,
     approve: bool,
 ) -> Result<AuthorizeOutcome, AuthorizeError> {
-    h.core.oauth.decide_consent(req, sso, approve, &ctx())
+    let shown_to = sso.map(|s| s.session_id);
+    h.core
+        .oauth
+        .decide_consent(req, sso, shown_to, approve, &ctx())
 }
 
 /// The code of an outcome that must be one, sent to `REDIRECT` with the request's state.
@@ -1180,6 +1261,58 @@ fn a_consent_is_decided_only_for_a_valid_request_and_a_signed_in_user() {
     assert_eq!(h.store.find_consent(sso.user_id, client.id).unwrap(), None);
     assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
     assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+}
+
+#[test]
+fn a_consent_page_answered_once_someone_else_signed_in_decides_nothing_and_asks_them() {
+    let (h, admin) = setup();
+    let client = third_party(&h, &admin, "Calendar");
+    let admins = browser(&h, "admin", super::ADMIN_PW);
+    let page = asked(authorize(&h, &request(&h, &client), Some(&admins)));
+    assert_eq!(page.session, admins.session_id);
+    // Before the admin answers, Bob signs in in another tab of the same browser, whose session
+    // the answer then carries.
+    create_with(&h, &admin, "bob", &["user"], None);
+    let bob = browser(&h, "bob", USER_PW);
+    let answer = |sso: &SsoSession, shown_to: Option<SessionId>, approve: bool| {
+        h.core
+            .oauth
+            .decide_consent(&page.request, Some(sso), shown_to, approve, &ctx())
+    };
+    for approve in [true, false] {
+        // Neither Allow nor Deny counts: the page is shown again, to Bob and for his session.
+        let again = asked(answer(&bob, Some(page.session), approve));
+        assert_eq!(again.request, page.request);
+        assert_eq!(again.username, "bob");
+        assert_eq!(again.session, bob.session_id);
+        assert_eq!(again.scopes, page.scopes);
+    }
+    // A page that names no session, or a sign-in of the same user opened since, counts no more.
+    asked(answer(&bob, None, true));
+    let admin_again = browser(&h, "admin", super::ADMIN_PW);
+    assert_eq!(
+        asked(answer(&admin_again, Some(page.session), true)).session,
+        admin_again.session_id
+    );
+    // Nothing was decided or remembered, for anyone.
+    for user in [admins.user_id, bob.user_id] {
+        assert_eq!(h.store.find_consent(user, client.id).unwrap(), None);
+    }
+    assert_eq!(audited(&h, Event::ConsentGranted, Outcome::Success), 0);
+    assert_eq!(audited(&h, Event::ConsentDenied, Outcome::Success), 0);
+    assert_eq!(audited(&h, Event::CodeIssued, Outcome::Success), 0);
+    // The page shown to Bob takes his answer, for him alone.
+    let bobs = asked(answer(&bob, Some(page.session), true));
+    code_of(answer(&bob, Some(bobs.session), true));
+    assert!(h
+        .store
+        .find_consent(bob.user_id, client.id)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        h.store.find_consent(admins.user_id, client.id).unwrap(),
+        None
+    );
 }
 
 #[test]
