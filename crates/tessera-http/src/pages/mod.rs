@@ -1,7 +1,8 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
 //! the consent page and its answer, the page that says who is signed in, signing out (the OpenID
-//! Connect logout endpoint, with its confirmation and "signed out" pages), and the error pages of
-//! the authorization endpoint.
+//! Connect logout endpoint, with its confirmation and "signed out" pages), the error pages of
+//! the authorization endpoint, and the account pages of a signed-in user (`account`, behind
+//! `guard`).
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
 //! CSRF protection (a cookie and a hidden field), a strict Content-Security-Policy and one
@@ -14,8 +15,10 @@
 //! `Brand`), which `layout.html` reads, both from a `Ui` (`Ui::of`). A new page takes its words
 //! from `Texts` (adding a field there, in every language) and never writes any of its own.
 
+pub mod account;
 pub mod brand;
 pub mod consent;
+pub(crate) mod guard;
 pub mod login;
 pub mod logout;
 pub mod texts;
@@ -120,8 +123,8 @@ struct ErrorPage<'a> {
 }
 
 /// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
-/// `/oauth/logout`, `/`, the stylesheets and the logo. (The consent page itself is an answer of
-/// `GET /oauth/authorize`.)
+/// `/oauth/logout`, `/`, the account pages under `/account`, the stylesheets and the logo. (The
+/// consent page itself is an answer of `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         page("/login", "GET, POST")
@@ -136,9 +139,15 @@ pub fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(logout::from_form)),
     )
     .service(page("/", "GET").route(web::get().to(login::signed_in)))
+    .configure(register_account)
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)))
     .service(page("/assets/theme.css", "GET").route(web::get().to(theme)))
     .service(page("/assets/logo", "GET").route(web::get().to(logo)));
+}
+
+/// Registers the account pages (`account`).
+fn register_account(cfg: &mut web::ServiceConfig) {
+    cfg.service(page("/account", "GET").route(web::get().to(account::overview)));
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

@@ -261,6 +261,32 @@ pub struct Texts {
     /// A page used with another method, or an asset that is not there.
     pub not_here_title: &'static str,
     pub not_here: &'static str,
+
+    /// The signed-in page's link to the account pages.
+    pub manage_account: &'static str,
+    /// The account pages' title, and the overview's heading.
+    pub account_title: &'static str,
+    /// What the account pages' navigation is called (for screen readers).
+    pub account_nav: &'static str,
+    /// The links of the account pages' navigation.
+    pub nav_overview: &'static str,
+    pub nav_profile: &'static str,
+    pub nav_password: &'static str,
+    pub nav_mfa: &'static str,
+    pub nav_sessions: &'static str,
+    pub nav_api_keys: &'static str,
+    pub nav_applications: &'static str,
+    pub nav_activity: &'static str,
+    /// What the account pages are for, on the overview.
+    pub account_intro: &'static str,
+    /// What each account page is for, beside its link on the overview.
+    pub profile_hint: &'static str,
+    pub password_hint: &'static str,
+    pub mfa_hint: &'static str,
+    pub sessions_hint: &'static str,
+    pub api_keys_hint: &'static str,
+    pub applications_hint: &'static str,
+    pub activity_hint: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -354,6 +380,25 @@ pub static EN: Texts = Texts {
     refused: "This request could not be handled. Go back and try again.",
     not_here_title: "Not here",
     not_here: "This page cannot be used this way.",
+    manage_account: "Manage your account",
+    account_title: "Your account",
+    account_nav: "Account",
+    nav_overview: "Overview",
+    nav_profile: "Profile",
+    nav_password: "Password",
+    nav_mfa: "Two-step sign-in",
+    nav_sessions: "Sessions",
+    nav_api_keys: "API keys",
+    nav_applications: "Applications",
+    nav_activity: "Activity",
+    account_intro: "Change your details and your password, protect your sign-in with a second step, and see where you are signed in.",
+    profile_hint: "Your name and e-mail address.",
+    password_hint: "Change the password you sign in with.",
+    mfa_hint: "A code from your phone as well as your password.",
+    sessions_hint: "Where you are signed in, and signing out there.",
+    api_keys_hint: "Keys for programs that use the API as you.",
+    applications_hint: "The applications you allowed to sign you in.",
+    activity_hint: "Recent sign-ins and changes to your account.",
 };
 
 /// "4 minutes", "1 second".
@@ -465,6 +510,25 @@ pub static ES: Texts = Texts {
     refused: "No se ha podido atender esta solicitud. Vuelve atrás e inténtalo de nuevo.",
     not_here_title: "Aquí no",
     not_here: "Esta página no se puede usar así.",
+    manage_account: "Gestionar tu cuenta",
+    account_title: "Tu cuenta",
+    account_nav: "Cuenta",
+    nav_overview: "Resumen",
+    nav_profile: "Perfil",
+    nav_password: "Contraseña",
+    nav_mfa: "Verificación en dos pasos",
+    nav_sessions: "Sesiones",
+    nav_api_keys: "Claves de API",
+    nav_applications: "Aplicaciones",
+    nav_activity: "Actividad",
+    account_intro: "Cambia tus datos y tu contraseña, protege tu inicio de sesión con un segundo paso y consulta dónde tienes la sesión iniciada.",
+    profile_hint: "Tu nombre y tu dirección de correo electrónico.",
+    password_hint: "Cambia la contraseña con la que inicias sesión.",
+    mfa_hint: "Un código de tu teléfono además de tu contraseña.",
+    sessions_hint: "Dónde tienes la sesión iniciada, y cerrarla allí.",
+    api_keys_hint: "Claves para los programas que usan la API en tu nombre.",
+    applications_hint: "Las aplicaciones a las que has permitido iniciar tu sesión.",
+    activity_hint: "Inicios de sesión recientes y cambios en tu cuenta.",
 };
 
 /// "4 minutos", "1 segundo".

@@ -1,0 +1,154 @@
+//! The account pages in a browser that keeps its cookies: signing in through the sign-in page
+//! and coming back, and what each page changes, through the same use cases as the API (so the
+//! API sees each change). Every form is posted as a browser posts it; one without its CSRF
+//! field is refused and changes nothing.
+
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
+use reqwest::{Response, StatusCode};
+use tessera_testkit::{TestApp, USER_PASSWORD};
+
+use crate::oidc::{browser, oidc_app};
+
+/// `location` of a redirect.
+fn location(res: &Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location in a {} answer", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of the first field `name` of a page (hidden or read-only).
+fn field_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].to_owned()
+}
+
+/// Signs `user` in as a browser that asked for `/account` signed out: the sign-in page, and back
+/// to `/account` once signed in.
+async fn sign_in(app: &TestApp, b: &reqwest::Client, user: &str, password: &str) {
+    let res = b.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to_login = location(&res);
+    assert_eq!(to_login, "/login?return_to=%2Faccount");
+    let page = b
+        .get(app.url(&to_login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(field_value(&page, "return_to"), "/account");
+    let csrf = field_value(&page, "csrf");
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("csrf", csrf.as_str()),
+            ("return_to", "/account"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account");
+}
+
+/// A page of the account, as HTML with the pages' headers; its text.
+async fn page(app: &TestApp, b: &reqwest::Client, path: &str) -> String {
+    let res = b.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    html(res).await
+}
+
+/// The text of an HTML page of the account, checking the pages' headers.
+async fn html(res: Response) -> String {
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    res.text().await.unwrap()
+}
+
+/// Posts `fields` to `path` with the CSRF field of the page at `from`.
+async fn post(
+    app: &TestApp,
+    b: &reqwest::Client,
+    from: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let csrf = field_value(&page(app, b, from).await, "csrf");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    b.post(app.url(path)).form(&form).send().await.unwrap()
+}
+
+/// A server with alice, a user who is not an admin.
+async fn app_with_alice() -> TestApp {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "alice").await;
+    app
+}
+
+#[tokio::test]
+async fn a_signed_out_browser_signs_in_and_comes_back_to_its_account() {
+    let app = app_with_alice().await;
+    let b = browser();
+    // Any account page sends a signed-out browser to sign in, and the sign-in back to it.
+    let res = b
+        .get(app.url("/account/sessions?after=3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/login?return_to=%2Faccount%2Fsessions%3Fafter%3D3"
+    );
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let overview = page(&app, &b, "/account").await;
+    for words in [
+        "<title>Your account · Tessera</title>",
+        "Signed in as <strong>alice</strong>",
+        "href=\"/account/profile\"",
+        "href=\"/account/password\"",
+        "href=\"/account/mfa\"",
+        "href=\"/account/sessions\"",
+        "href=\"/account/api-keys\"",
+        "href=\"/account/applications\"",
+        "href=\"/account/activity\"",
+        "action=\"/oauth/logout\"",
+    ] {
+        assert!(overview.contains(words), "{words} in {overview}");
+    }
+    // The signed-in page links here.
+    assert!(page(&app, &b, "/").await.contains("href=\"/account\""));
+    // The same pages speak Spanish to a browser that prefers it.
+    let res = b
+        .get(app.url("/account"))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "es")
+        .send()
+        .await
+        .unwrap();
+    let spanish = html(res).await;
+    assert!(spanish.contains("<html lang=\"es\">"), "{spanish}");
+    assert!(spanish.contains("Tu cuenta"), "{spanish}");
+
+    // Signing out from the account pages ends the session: the next visit is sent to sign in.
+    let res = post(&app, &b, "/account", "/oauth/logout", &[("confirm", "yes")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = b.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
