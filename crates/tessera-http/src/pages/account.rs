@@ -8,11 +8,21 @@
 //! on a page of its own (`GET …/end`, `GET …/revoke`) whose form does it. Every list is paged
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
+mod profile;
+
+pub use profile::{profile, save_profile};
+
+use std::collections::BTreeMap;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use tessera_domain::error::{FieldErrors, UserError};
+use tessera_domain::password::PasswordPolicy;
 use tessera_domain::usecases::UseCases;
 
-use crate::pages::guard::signed_in;
+use crate::error::ApiError;
+use crate::extract::read_body;
+use crate::pages::guard::{check_csrf, signed_in, SignedIn};
 use crate::pages::{failure, respond, Brand, Texts, Ui};
 use crate::AppState;
 
@@ -45,9 +55,10 @@ async fn show_overview(req: &HttpRequest, state: &AppState) -> Answer {
     let me = signed_in(req, state).await?;
     let ui = page_ui(req, state);
     let (p, id) = (me.principal.clone(), me.principal.user_id);
-    let user = read(state, ui, move |c| c.accounts.get_user(&p, id))
-        .await?
-        .map_err(|e| failure(ui, e.into()))?;
+    let user = refused(
+        ui,
+        read(state, ui, move |c| c.accounts.get_user(&p, id)).await?,
+    )?;
     Ok(respond(
         HttpResponse::Ok(),
         &OverviewPage {
@@ -78,4 +89,167 @@ where
     E: Send + 'static,
 {
     state.read_raw(f).await.map_err(|e| failure(ui, e.into()))
+}
+
+/// A form as posted: its fields in order, a name repeated as often as it was sent.
+#[derive(Debug)]
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// The first value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `name`, or empty.
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+}
+
+/// Reads a form-encoded body, within the limits every body has.
+///
+/// # Errors
+/// 400 for a body that is not text; 408 and 413 as for any body.
+async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Form, ApiError> {
+    let body = read_body(req, payload.into_inner()).await?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(ApiError::MalformedBody(
+            "the account form could not be read".into(),
+        ));
+    }
+    Ok(Form(form_urlencoded::parse(&body).into_owned().collect()))
+}
+
+/// A form an account page posted: who is signed in, the form, and the words of the language it
+/// was shown in; or the answer to give instead (the sign-in page, a form that did not come from
+/// these pages, a body that cannot be read). Nothing is done before this has checked the form's
+/// CSRF field.
+async fn posted<'a>(
+    req: &HttpRequest,
+    state: &'a AppState,
+    payload: web::Payload,
+) -> Result<(SignedIn, Form, Ui<'a>), HttpResponse> {
+    let me = signed_in(req, state).await?;
+    let form = read_form(req, payload)
+        .await
+        .map_err(|e| failure(page_ui(req, state), e))?;
+    let ui = Ui::of(req, &state.pages, form.get("lang"), None);
+    check_csrf(&me, state, form.get("csrf"), ui)?;
+    Ok((me, form, ui))
+}
+
+/// Runs a use case on the blocking pool (as the API's `AppState::run` does) and hands back its
+/// own answer, for the page to put in words.
+async fn call<T, E>(
+    state: &AppState,
+    ui: Ui<'_>,
+    f: impl FnOnce(&UseCases) -> Result<T, E> + Send + 'static,
+) -> Result<Result<T, E>, HttpResponse>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    state.blocking(f).await.map_err(|e| failure(ui, e.into()))
+}
+
+/// A use case's refusal that the page does not put beside a field: the failure page.
+fn refused<T>(ui: Ui<'_>, outcome: Result<T, UserError>) -> Result<T, HttpResponse> {
+    outcome.map_err(|e| failure(ui, e.into()))
+}
+
+/// The problems of a form's fields in words, by field: what `FieldErrors` names by rule, said
+/// in the page's language (the password rules with the policy's numbers).
+#[derive(Debug, Default)]
+struct Problems(BTreeMap<String, String>);
+
+impl Problems {
+    fn of(t: &'static Texts, policy: &PasswordPolicy, fields: &FieldErrors) -> Self {
+        Self(
+            fields
+                .iter()
+                .map(|(field, rules)| {
+                    let words: Vec<String> = rules
+                        .iter()
+                        .map(|rule| problem_words(t, policy, rule))
+                        .collect();
+                    (field.to_owned(), words.join(" "))
+                })
+                .collect(),
+        )
+    }
+
+    /// One problem of `field`, said in `words`.
+    fn one(field: &str, words: &str) -> Self {
+        Self(BTreeMap::from([(field.to_owned(), words.to_owned())]))
+    }
+
+    /// The words of `field`'s problems, taken out.
+    fn take(&mut self, field: &str) -> Option<String> {
+        self.0.remove(field)
+    }
+
+    /// The words of every problem not taken, for the top of the form.
+    fn rest(self) -> Option<String> {
+        let words: Vec<String> = self.0.into_values().collect();
+        (!words.is_empty()).then(|| words.join(" "))
+    }
+}
+
+/// What a broken rule (as `FieldErrors` names it) asks of the user, in words.
+fn problem_words(t: &'static Texts, policy: &PasswordPolicy, rule: &str) -> String {
+    let words = match rule {
+        "required" | "empty" => t.field_required,
+        "too_long" => t.field_too_long,
+        "invalid_email" => t.field_invalid_email,
+        "taken" => t.field_taken,
+        "invalid_characters" => t.field_invalid_characters,
+        "in_the_past" => t.field_in_the_past,
+        "invalid_format" => t.field_invalid_date,
+        "not_held_by_user" => t.field_not_held,
+        "min_length" => return (t.password_too_short)(policy.min_length),
+        "max_bytes" => return (t.password_too_long)(policy.max_bytes),
+        "common_password" => t.password_common,
+        "contains_username" => t.password_has_username,
+        "require_lowercase" => t.password_needs_lowercase,
+        "require_uppercase" => t.password_needs_uppercase,
+        "require_digit" => t.password_needs_digit,
+        "require_symbol" => t.password_needs_symbol,
+        _ => t.field_invalid,
+    };
+    words.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_of_a_field_is_said_in_words_of_every_language() {
+        let policy = PasswordPolicy::default();
+        let mut fields = FieldErrors::new();
+        fields.extend("new_password", ["min_length", "common_password"]);
+        fields.add("email", "invalid_email");
+        fields.add("mystery", "unheard_of");
+        for language in crate::pages::Language::ALL {
+            let t = language.texts();
+            let mut problems = Problems::of(t, &policy, &fields);
+            let password = problems.take("new_password").unwrap();
+            assert!(password.contains("12"), "{password}");
+            assert!(password.contains(t.password_common), "{password}");
+            assert_eq!(
+                problems.take("email").as_deref(),
+                Some(t.field_invalid_email)
+            );
+            assert_eq!(problems.rest().as_deref(), Some(t.field_invalid));
+        }
+        assert_eq!(Problems::default().rest(), None);
+        assert_eq!(
+            Problems::one("email", "taken").take("email").as_deref(),
+            Some("taken")
+        );
+    }
 }

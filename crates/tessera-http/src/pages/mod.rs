@@ -147,7 +147,12 @@ pub fn register(cfg: &mut web::ServiceConfig) {
 
 /// Registers the account pages (`account`).
 fn register_account(cfg: &mut web::ServiceConfig) {
-    cfg.service(page("/account", "GET").route(web::get().to(account::overview)));
+    cfg.service(page("/account", "GET").route(web::get().to(account::overview)))
+        .service(
+            page("/account/profile", "GET, POST")
+                .route(web::get().to(account::profile))
+                .route(web::post().to(account::save_profile)),
+        );
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

@@ -287,6 +287,42 @@ pub struct Texts {
     pub api_keys_hint: &'static str,
     pub applications_hint: &'static str,
     pub activity_hint: &'static str,
+
+    /// The profile page's labels; its hint says what an empty field does and what the user
+    /// cannot change.
+    pub username_shown: &'static str,
+    pub display_name_label: &'static str,
+    pub email_label: &'static str,
+    pub profile_fields_hint: &'static str,
+    pub profile_saved: &'static str,
+    /// The button that saves a form.
+    pub save: &'static str,
+
+    /// A field's problem, said beside it: left empty.
+    pub field_required: &'static str,
+    pub field_too_long: &'static str,
+    pub field_invalid_email: &'static str,
+    /// Another account has it (a unique e-mail address).
+    pub field_taken: &'static str,
+    pub field_invalid_characters: &'static str,
+    /// A day that has passed (an API key's expiry).
+    pub field_in_the_past: &'static str,
+    /// A date that cannot be read.
+    pub field_invalid_date: &'static str,
+    /// A role the user does not hold (an API key's).
+    pub field_not_held: &'static str,
+    /// Any other problem.
+    pub field_invalid: &'static str,
+    /// A new password shorter than the policy's minimum, in characters.
+    pub password_too_short: fn(usize) -> String,
+    /// A new password longer than the policy's maximum, in bytes.
+    pub password_too_long: fn(usize) -> String,
+    pub password_common: &'static str,
+    pub password_has_username: &'static str,
+    pub password_needs_lowercase: &'static str,
+    pub password_needs_uppercase: &'static str,
+    pub password_needs_digit: &'static str,
+    pub password_needs_symbol: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -399,6 +435,29 @@ pub static EN: Texts = Texts {
     api_keys_hint: "Keys for programs that use the API as you.",
     applications_hint: "The applications you allowed to sign you in.",
     activity_hint: "Recent sign-ins and changes to your account.",
+    username_shown: "Username",
+    display_name_label: "Display name",
+    email_label: "E-mail address",
+    profile_fields_hint: "Leave a field empty to remove it. Your username and roles are managed by your administrator.",
+    profile_saved: "Your profile is saved.",
+    save: "Save",
+    field_required: "Fill this in.",
+    field_too_long: "This is too long.",
+    field_invalid_email: "This is not an e-mail address.",
+    field_taken: "Another account already uses this.",
+    field_invalid_characters: "This has characters that are not allowed here.",
+    field_in_the_past: "Choose a day after today.",
+    field_invalid_date: "Write the date as year-month-day, for example 2030-12-31.",
+    field_not_held: "A key can only have roles you have.",
+    field_invalid: "This is not valid.",
+    password_too_short: en_password_too_short,
+    password_too_long: en_password_too_long,
+    password_common: "This is one of the most common passwords.",
+    password_has_username: "It must not contain your username.",
+    password_needs_lowercase: "Add a lowercase letter.",
+    password_needs_uppercase: "Add an uppercase letter.",
+    password_needs_digit: "Add a digit.",
+    password_needs_symbol: "Add a character that is neither a letter nor a digit.",
 };
 
 /// "4 minutes", "1 second".
@@ -442,6 +501,17 @@ fn en_allow_client(client: &str) -> String {
 
 fn en_client_asks_sign_out(client: &str) -> String {
     format!("{client} asks you to sign out")
+}
+
+fn en_password_too_short(n: usize) -> String {
+    format!(
+        "Use at least {n} {}.",
+        if n == 1 { "character" } else { "characters" }
+    )
+}
+
+fn en_password_too_long(n: usize) -> String {
+    format!("Use at most {n} {}.", if n == 1 { "byte" } else { "bytes" })
 }
 
 /// Spanish.
@@ -529,6 +599,29 @@ pub static ES: Texts = Texts {
     api_keys_hint: "Claves para los programas que usan la API en tu nombre.",
     applications_hint: "Las aplicaciones a las que has permitido iniciar tu sesión.",
     activity_hint: "Inicios de sesión recientes y cambios en tu cuenta.",
+    username_shown: "Nombre de usuario",
+    display_name_label: "Nombre para mostrar",
+    email_label: "Correo electrónico",
+    profile_fields_hint: "Deja un campo vacío para quitarlo. Tu nombre de usuario y tus roles los gestiona el administrador.",
+    profile_saved: "Se ha guardado tu perfil.",
+    save: "Guardar",
+    field_required: "Rellena este campo.",
+    field_too_long: "Es demasiado largo.",
+    field_invalid_email: "No es una dirección de correo electrónico válida.",
+    field_taken: "Ya lo usa otra cuenta.",
+    field_invalid_characters: "Contiene caracteres que no se admiten aquí.",
+    field_in_the_past: "Elige un día posterior a hoy.",
+    field_invalid_date: "Escribe la fecha como año-mes-día, por ejemplo 2030-12-31.",
+    field_not_held: "Una clave solo puede tener roles que tú tengas.",
+    field_invalid: "No es válido.",
+    password_too_short: es_password_too_short,
+    password_too_long: es_password_too_long,
+    password_common: "Es una de las contraseñas más habituales.",
+    password_has_username: "No debe contener tu nombre de usuario.",
+    password_needs_lowercase: "Añade una letra minúscula.",
+    password_needs_uppercase: "Añade una letra mayúscula.",
+    password_needs_digit: "Añade un dígito.",
+    password_needs_symbol: "Añade un carácter que no sea ni letra ni dígito.",
 };
 
 /// "4 minutos", "1 segundo".
@@ -572,6 +665,20 @@ fn es_allow_client(client: &str) -> String {
 
 fn es_client_asks_sign_out(client: &str) -> String {
     format!("{client} te pide que cierres la sesión")
+}
+
+fn es_password_too_short(n: usize) -> String {
+    format!(
+        "Usa al menos {n} {}.",
+        if n == 1 { "carácter" } else { "caracteres" }
+    )
+}
+
+fn es_password_too_long(n: usize) -> String {
+    format!(
+        "Usa como máximo {n} {}.",
+        if n == 1 { "byte" } else { "bytes" }
+    )
 }
 
 #[cfg(test)]

@@ -152,3 +152,116 @@ async fn a_signed_out_browser_signs_in_and_comes_back_to_its_account() {
     let res = b.get(app.url("/account")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+/// alice as the API sees her.
+async fn alice_by_api(app: &TestApp) -> serde_json::Value {
+    let admin = app.admin_token().await;
+    let a = app.get("/users?q=alice", &admin).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    a.body["items"][0].clone()
+}
+
+#[tokio::test]
+async fn the_profile_is_saved_and_a_bad_e_mail_is_said_beside_its_field() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let form = page(&app, &b, "/account/profile").await;
+    assert!(form.contains("value=\"alice@example.com\""), "{form}");
+    assert!(form.contains("autocomplete=\"email\""), "{form}");
+    assert!(form.contains("autocomplete=\"name\""), "{form}");
+
+    let res = post(
+        &app,
+        &b,
+        "/account/profile",
+        "/account/profile",
+        &[
+            ("display_name", "Alice Liddell"),
+            ("email", "alice@wonderland.example"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let saved = html(res).await;
+    assert!(saved.contains("Your profile is saved."), "{saved}");
+    let alice = alice_by_api(&app).await;
+    assert_eq!(alice["display_name"], "Alice Liddell");
+    assert_eq!(alice["email"], "alice@wonderland.example");
+
+    // A bad address is said beside its field, which keeps what was typed; nothing changes.
+    let res = post(
+        &app,
+        &b,
+        "/account/profile",
+        "/account/profile",
+        &[
+            ("display_name", "Someone Else"),
+            ("email", "not an address"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = html(res).await;
+    assert!(
+        refused.contains("aria-describedby=\"email-error\""),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(
+            "<p class=\"field-error\" id=\"email-error\">This is not an e-mail address.</p>"
+        ),
+        "{refused}"
+    );
+    assert!(refused.contains("value=\"not an address\""), "{refused}");
+    assert!(!refused.contains("display_name-error"), "{refused}");
+    let alice = alice_by_api(&app).await;
+    assert_eq!(alice["display_name"], "Alice Liddell");
+    assert_eq!(alice["email"], "alice@wonderland.example");
+
+    // An empty field clears its value, as PUT /users/{id} does.
+    let res = post(
+        &app,
+        &b,
+        "/account/profile",
+        "/account/profile",
+        &[("display_name", ""), ("email", "alice@wonderland.example")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(alice_by_api(&app).await["display_name"].is_null());
+    // The change is audited like its API twin's.
+    let admin = app.admin_token().await;
+    let a = app.get("/audit?event=user_updated", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2, "{:?}", a.body);
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_field_is_refused_and_changes_nothing() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let csrf = field_value(&page(&app, &b, "/account/profile").await, "csrf");
+    let last = if csrf.ends_with('A') { "B" } else { "A" };
+    let forged = format!("{}{last}", &csrf[..csrf.len() - 1]);
+    for presented in [None, Some(""), Some(forged.as_str())] {
+        let mut form = vec![
+            ("display_name", "Mallory"),
+            ("email", "mallory@evil.example"),
+        ];
+        if let Some(csrf) = presented {
+            form.push(("csrf", csrf));
+        }
+        let res = b
+            .post(app.url("/account/profile"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{presented:?}");
+        assert!(html(res).await.contains("This cannot be done"));
+    }
+    let alice = alice_by_api(&app).await;
+    assert!(alice["display_name"].is_null(), "{alice}");
+    assert_eq!(alice["email"], "alice@example.com");
+}
