@@ -8,8 +8,10 @@
 //! on a page of its own (`GET …/end`, `GET …/revoke`) whose form does it. Every list is paged
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
+mod password;
 mod profile;
 
+pub use password::{change_password, password};
 pub use profile::{profile, save_profile};
 
 use std::collections::BTreeMap;
@@ -154,6 +156,20 @@ where
     E: Send + 'static,
 {
     state.blocking(f).await.map_err(|e| failure(ui, e.into()))
+}
+
+/// As `call`, for a use case that hashes a password: it takes its turn in the hashing line
+/// first (`AppState::blocking_hashing`, as the API's `run_hashing`).
+async fn call_hashing<T, E>(
+    state: &AppState,
+    ui: Ui<'_>,
+    f: impl FnOnce(&UseCases) -> Result<T, E> + Send + 'static,
+) -> Result<Result<T, E>, HttpResponse>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    state.blocking_hashing(f).await.map_err(|e| failure(ui, e))
 }
 
 /// A use case's refusal that the page does not put beside a field: the failure page.

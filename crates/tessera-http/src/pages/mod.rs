@@ -152,6 +152,11 @@ fn register_account(cfg: &mut web::ServiceConfig) {
             page("/account/profile", "GET, POST")
                 .route(web::get().to(account::profile))
                 .route(web::post().to(account::save_profile)),
+        )
+        .service(
+            page("/account/password", "GET, POST")
+                .route(web::get().to(account::password))
+                .route(web::post().to(account::change_password)),
         );
 }
 

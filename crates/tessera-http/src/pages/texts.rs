@@ -323,6 +323,32 @@ pub struct Texts {
     pub password_needs_uppercase: &'static str,
     pub password_needs_digit: &'static str,
     pub password_needs_symbol: &'static str,
+
+    /// The password page's title and heading.
+    pub password_title: &'static str,
+    pub current_password_label: &'static str,
+    pub new_password_label: &'static str,
+    pub confirm_password_label: &'static str,
+    /// Before the list of rules a new password must meet.
+    pub password_rules_intro: &'static str,
+    /// The rules, one line each: with the policy's minimum (characters) and maximum (bytes).
+    pub rule_min_length: fn(usize) -> String,
+    pub rule_max_bytes: fn(usize) -> String,
+    pub rule_not_common: &'static str,
+    pub rule_no_username: &'static str,
+    pub rule_lowercase: &'static str,
+    pub rule_uppercase: &'static str,
+    pub rule_digit: &'static str,
+    pub rule_symbol: &'static str,
+    /// The checkbox that deletes the user's API keys with the change.
+    pub end_api_keys_label: &'static str,
+    /// What a change ends, said before the form.
+    pub password_ends_sessions: &'static str,
+    pub change_password_button: &'static str,
+    pub password_changed: &'static str,
+    /// The new password and its confirmation differ.
+    pub passwords_differ: &'static str,
+    pub wrong_current_password: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -458,6 +484,25 @@ pub static EN: Texts = Texts {
     password_needs_uppercase: "Add an uppercase letter.",
     password_needs_digit: "Add a digit.",
     password_needs_symbol: "Add a character that is neither a letter nor a digit.",
+    password_title: "Change your password",
+    current_password_label: "Current password",
+    new_password_label: "New password",
+    confirm_password_label: "New password again",
+    password_rules_intro: "A new password needs:",
+    rule_min_length: en_rule_min_length,
+    rule_max_bytes: en_rule_max_bytes,
+    rule_not_common: "Not to be one of the most common passwords",
+    rule_no_username: "Not to contain your username",
+    rule_lowercase: "A lowercase letter",
+    rule_uppercase: "An uppercase letter",
+    rule_digit: "A digit",
+    rule_symbol: "A character that is neither a letter nor a digit",
+    end_api_keys_label: "Also revoke all my API keys",
+    password_ends_sessions: "Changing your password signs you out everywhere else: your other sessions end, and this browser stays signed in.",
+    change_password_button: "Change password",
+    password_changed: "Your password is changed, and your other sessions have ended.",
+    passwords_differ: "The two new passwords are not the same.",
+    wrong_current_password: "This is not your current password.",
 };
 
 /// "4 minutes", "1 second".
@@ -512,6 +557,17 @@ fn en_password_too_short(n: usize) -> String {
 
 fn en_password_too_long(n: usize) -> String {
     format!("Use at most {n} {}.", if n == 1 { "byte" } else { "bytes" })
+}
+
+fn en_rule_min_length(n: usize) -> String {
+    format!(
+        "At least {n} {}",
+        if n == 1 { "character" } else { "characters" }
+    )
+}
+
+fn en_rule_max_bytes(n: usize) -> String {
+    format!("At most {n} {}", if n == 1 { "byte" } else { "bytes" })
 }
 
 /// Spanish.
@@ -622,6 +678,25 @@ pub static ES: Texts = Texts {
     password_needs_uppercase: "Añade una letra mayúscula.",
     password_needs_digit: "Añade un dígito.",
     password_needs_symbol: "Añade un carácter que no sea ni letra ni dígito.",
+    password_title: "Cambiar la contraseña",
+    current_password_label: "Contraseña actual",
+    new_password_label: "Contraseña nueva",
+    confirm_password_label: "Repite la contraseña nueva",
+    password_rules_intro: "La contraseña nueva debe:",
+    rule_min_length: es_rule_min_length,
+    rule_max_bytes: es_rule_max_bytes,
+    rule_not_common: "No ser una de las contraseñas más habituales",
+    rule_no_username: "No contener tu nombre de usuario",
+    rule_lowercase: "Tener una letra minúscula",
+    rule_uppercase: "Tener una letra mayúscula",
+    rule_digit: "Tener un dígito",
+    rule_symbol: "Tener un carácter que no sea ni letra ni dígito",
+    end_api_keys_label: "Revocar también todas mis claves de API",
+    password_ends_sessions: "Al cambiar la contraseña se cierran todas tus demás sesiones; en este navegador sigues con la sesión iniciada.",
+    change_password_button: "Cambiar la contraseña",
+    password_changed: "Se ha cambiado tu contraseña y se han cerrado tus demás sesiones.",
+    passwords_differ: "Las dos contraseñas nuevas no coinciden.",
+    wrong_current_password: "Esta no es tu contraseña actual.",
 };
 
 /// "4 minutos", "1 segundo".
@@ -677,6 +752,20 @@ fn es_password_too_short(n: usize) -> String {
 fn es_password_too_long(n: usize) -> String {
     format!(
         "Usa como máximo {n} {}.",
+        if n == 1 { "byte" } else { "bytes" }
+    )
+}
+
+fn es_rule_min_length(n: usize) -> String {
+    format!(
+        "Tener al menos {n} {}",
+        if n == 1 { "carácter" } else { "caracteres" }
+    )
+}
+
+fn es_rule_max_bytes(n: usize) -> String {
+    format!(
+        "Tener como máximo {n} {}",
         if n == 1 { "byte" } else { "bytes" }
     )
 }

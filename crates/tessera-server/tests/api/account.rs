@@ -265,3 +265,110 @@ async fn a_post_without_its_csrf_field_is_refused_and_changes_nothing() {
     assert!(alice["display_name"].is_null(), "{alice}");
     assert_eq!(alice["email"], "alice@example.com");
 }
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_ends_the_other_sessions() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let (elsewhere, _) = app.login("alice", USER_PASSWORD).await;
+    // The rules are shown before anything is typed.
+    let form = page(&app, &b, "/account/password").await;
+    for words in [
+        "At least 12 characters",
+        "Not to be one of the most common passwords",
+        "autocomplete=\"current-password\"",
+        "autocomplete=\"new-password\"",
+        "other sessions end",
+    ] {
+        assert!(form.contains(words), "{words} in {form}");
+    }
+
+    let new = "a brand new passphrase here";
+    let res = post(
+        &app,
+        &b,
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", "not my password at all"),
+            ("new_password", new),
+            ("confirm_password", new),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let refused = html(res).await;
+    assert!(
+        refused.contains(
+            "<p class=\"field-error\" id=\"current_password-error\">This is not your current password.</p>"
+        ),
+        "{refused}"
+    );
+    // A new password that breaks a rule, and two that differ, are said beside their fields.
+    let res = post(
+        &app,
+        &b,
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", USER_PASSWORD),
+            ("new_password", "short"),
+            ("confirm_password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(res)
+        .await
+        .contains("id=\"new_password-error\">Use at least 12 characters.</p>"));
+    let res = post(
+        &app,
+        &b,
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", USER_PASSWORD),
+            ("new_password", new),
+            ("confirm_password", "something else entirely"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(res).await.contains("id=\"confirm_password-error\""));
+    // Nothing changed so far.
+    assert_eq!(
+        app.post_login("alice", USER_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::OK
+    );
+
+    let res = post(
+        &app,
+        &b,
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", USER_PASSWORD),
+            ("new_password", new),
+            ("confirm_password", new),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(html(res).await.contains("Your password is changed"));
+    assert_eq!(app.post_login("alice", new).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_login("alice", USER_PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The other session ended; this browser's goes on.
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    page(&app, &b, "/account").await;
+}
