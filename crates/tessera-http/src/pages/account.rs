@@ -8,14 +8,19 @@
 //! on a page of its own (`GET …/end`, `GET …/revoke`) whose form does it. Every list is paged
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
+mod mfa;
 mod password;
 mod profile;
 
+pub use mfa::{
+    confirm_regenerate, disable_mfa, mfa, regenerate_codes, start_enrolment, verify_enrolment,
+};
 pub use password::{change_password, password};
 pub use profile::{profile, save_profile};
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use tessera_domain::error::{FieldErrors, UserError};
@@ -71,6 +76,43 @@ async fn show_overview(req: &HttpRequest, state: &AppState) -> Answer {
             username: user.username.as_str(),
         },
     ))
+}
+
+/// "Are you sure?": the page a destructive action asks first on, whose form does it (with the
+/// session's CSRF field) and whose other button goes `back` without doing anything.
+#[derive(Template)]
+#[template(path = "account/confirm.html")]
+struct ConfirmPage<'a> {
+    t: &'static Texts,
+    brand: &'a Brand,
+    here: &'static str,
+    csrf: &'a str,
+    /// The question, as title and heading.
+    title: &'a str,
+    /// What the thing is, when there is one to name.
+    facts: Vec<Fact<'a>>,
+    /// What doing it does.
+    explained: &'a str,
+    /// Where the form posts.
+    action: &'a str,
+    button: &'a str,
+    back: &'a str,
+}
+
+/// One line of a list of what something is: a label and its value.
+#[derive(Debug)]
+struct Fact<'a> {
+    name: &'static str,
+    value: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Fact<'a> {
+    fn new(name: &'static str, value: impl Into<std::borrow::Cow<'a, str>>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+        }
+    }
 }
 
 /// The words and brand of an account page shown by a link: the browser's language (or the
@@ -172,6 +214,30 @@ where
     state.blocking_hashing(f).await.map_err(|e| failure(ui, e))
 }
 
+/// 303 to `location`, a page of this server: where a form that changed something sends the
+/// browser, so that reloading the page does not post it again.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// The value of `name` in the request's query.
+fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// What a page says after a change that sent the browser back to it (`?done=`); nothing for
+/// a value it does not know.
+fn notice(t: &'static Texts, req: &HttpRequest) -> Option<&'static str> {
+    match query_value(req, "done")?.as_str() {
+        "mfa-off" => Some(t.mfa_turned_off),
+        _ => None,
+    }
+}
+
 /// A use case's refusal that the page does not put beside a field: the failure page.
 fn refused<T>(ui: Ui<'_>, outcome: Result<T, UserError>) -> Result<T, HttpResponse> {
     outcome.map_err(|e| failure(ui, e.into()))
@@ -201,6 +267,11 @@ impl Problems {
     /// One problem of `field`, said in `words`.
     fn one(field: &str, words: &str) -> Self {
         Self(BTreeMap::from([(field.to_owned(), words.to_owned())]))
+    }
+
+    /// Whether `field` has a problem.
+    fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
     }
 
     /// The words of `field`'s problems, taken out.

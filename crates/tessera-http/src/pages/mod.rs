@@ -157,7 +157,18 @@ fn register_account(cfg: &mut web::ServiceConfig) {
             page("/account/password", "GET, POST")
                 .route(web::get().to(account::password))
                 .route(web::post().to(account::change_password)),
-        );
+        )
+        .service(page("/account/mfa", "GET").route(web::get().to(account::mfa)))
+        .service(page("/account/mfa/setup", "POST").route(web::post().to(account::start_enrolment)))
+        .service(
+            page("/account/mfa/verify", "POST").route(web::post().to(account::verify_enrolment)),
+        )
+        .service(
+            page("/account/mfa/backup-codes", "GET, POST")
+                .route(web::get().to(account::confirm_regenerate))
+                .route(web::post().to(account::regenerate_codes)),
+        )
+        .service(page("/account/mfa/disable", "POST").route(web::post().to(account::disable_mfa)));
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

@@ -349,6 +349,44 @@ pub struct Texts {
     /// The new password and its confirmation differ.
     pub passwords_differ: &'static str,
     pub wrong_current_password: &'static str,
+
+    /// The button that leaves a confirmation or a form without doing anything.
+    pub cancel: &'static str,
+    /// Two-step sign-in is off, and what turning it on does.
+    pub mfa_off: &'static str,
+    /// Two-step sign-in is on, with the number of unused backup codes.
+    pub mfa_on: fn(u32) -> String,
+    /// The button that starts the enrolment, and the enrolment's title.
+    pub mfa_set_up: &'static str,
+    pub mfa_scan: &'static str,
+    /// What the QR code is, for screen readers.
+    pub mfa_qr_label: &'static str,
+    /// Before the secret, for typing it in.
+    pub mfa_manual: &'static str,
+    /// The link that opens the `otpauth://` URI in an app on the same device.
+    pub mfa_open_app: &'static str,
+    /// What the code field of the enrolment asks.
+    pub mfa_confirm_intro: &'static str,
+    pub mfa_turn_on: &'static str,
+    /// A wrong code at enrolment.
+    pub mfa_wrong_setup_code: &'static str,
+    pub backup_codes_title: &'static str,
+    pub backup_codes_intro: &'static str,
+    /// The link that leaves the backup codes once they are kept.
+    pub backup_codes_saved: &'static str,
+    /// Above new backup codes: two-step sign-in was just turned on…
+    pub mfa_now_on: &'static str,
+    /// …or the codes replace the old ones.
+    pub codes_replaced: &'static str,
+    /// The link to a fresh set of backup codes, and its confirmation.
+    pub regenerate_link: &'static str,
+    pub regenerate_question: &'static str,
+    pub regenerate_explained: &'static str,
+    pub regenerate_button: &'static str,
+    pub mfa_disable_heading: &'static str,
+    pub mfa_disable_explained: &'static str,
+    pub mfa_turn_off: &'static str,
+    pub mfa_turned_off: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -503,6 +541,30 @@ pub static EN: Texts = Texts {
     password_changed: "Your password is changed, and your other sessions have ended.",
     passwords_differ: "The two new passwords are not the same.",
     wrong_current_password: "This is not your current password.",
+    cancel: "Cancel",
+    mfa_off: "Two-step sign-in is off. Turn it on, and signing in will need a code from an authenticator app on your phone as well as your password.",
+    mfa_on: en_mfa_on,
+    mfa_set_up: "Set up two-step sign-in",
+    mfa_scan: "Scan this QR code with your authenticator app.",
+    mfa_qr_label: "QR code for your authenticator app",
+    mfa_manual: "Or type this key into the app:",
+    mfa_open_app: "Open in an authenticator app on this device",
+    mfa_confirm_intro: "Then enter the six-digit code the app shows, to turn two-step sign-in on.",
+    mfa_turn_on: "Turn on",
+    mfa_wrong_setup_code: "This code is not right. Check that your phone's clock is right, and enter the newest code.",
+    backup_codes_title: "Your backup codes",
+    backup_codes_intro: "Keep these codes somewhere safe: each one signs you in once if you lose your phone. They are shown only now.",
+    backup_codes_saved: "I have saved them",
+    mfa_now_on: "Two-step sign-in is on.",
+    codes_replaced: "Your old backup codes no longer work.",
+    regenerate_link: "Make new backup codes",
+    regenerate_question: "Make new backup codes?",
+    regenerate_explained: "Your current backup codes stop working at once, and ten new ones are shown, only once.",
+    regenerate_button: "Make new codes",
+    mfa_disable_heading: "Turn off two-step sign-in",
+    mfa_disable_explained: "To turn it off, enter your password and a code from your app, or a backup code.",
+    mfa_turn_off: "Turn off",
+    mfa_turned_off: "Two-step sign-in is off.",
 };
 
 /// "4 minutes", "1 second".
@@ -568,6 +630,15 @@ fn en_rule_min_length(n: usize) -> String {
 
 fn en_rule_max_bytes(n: usize) -> String {
     format!("At most {n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
+fn en_mfa_on(left: u32) -> String {
+    let codes = if left == 1 {
+        "backup code"
+    } else {
+        "backup codes"
+    };
+    format!("Two-step sign-in is on. You have {left} unused {codes}.")
 }
 
 /// Spanish.
@@ -697,6 +768,30 @@ pub static ES: Texts = Texts {
     password_changed: "Se ha cambiado tu contraseña y se han cerrado tus demás sesiones.",
     passwords_differ: "Las dos contraseñas nuevas no coinciden.",
     wrong_current_password: "Esta no es tu contraseña actual.",
+    cancel: "Cancelar",
+    mfa_off: "La verificación en dos pasos está desactivada. Si la activas, para iniciar sesión necesitarás, además de tu contraseña, un código de una aplicación de autenticación de tu teléfono.",
+    mfa_on: es_mfa_on,
+    mfa_set_up: "Configurar la verificación en dos pasos",
+    mfa_scan: "Escanea este código QR con tu aplicación de autenticación.",
+    mfa_qr_label: "Código QR para tu aplicación de autenticación",
+    mfa_manual: "O escribe esta clave en la aplicación:",
+    mfa_open_app: "Abrir en una aplicación de autenticación de este dispositivo",
+    mfa_confirm_intro: "Después escribe el código de seis dígitos que muestra la aplicación para activar la verificación en dos pasos.",
+    mfa_turn_on: "Activar",
+    mfa_wrong_setup_code: "Este código no es correcto. Comprueba que la hora de tu teléfono es correcta y escribe el código más reciente.",
+    backup_codes_title: "Tus códigos de respaldo",
+    backup_codes_intro: "Guarda estos códigos en un lugar seguro: cada uno te permite iniciar sesión una vez si pierdes el teléfono. Solo se muestran ahora.",
+    backup_codes_saved: "Ya los he guardado",
+    mfa_now_on: "La verificación en dos pasos está activada.",
+    codes_replaced: "Tus códigos de respaldo anteriores ya no sirven.",
+    regenerate_link: "Generar códigos de respaldo nuevos",
+    regenerate_question: "¿Generar códigos de respaldo nuevos?",
+    regenerate_explained: "Tus códigos de respaldo actuales dejan de funcionar al momento y se muestran diez nuevos, una sola vez.",
+    regenerate_button: "Generar códigos nuevos",
+    mfa_disable_heading: "Desactivar la verificación en dos pasos",
+    mfa_disable_explained: "Para desactivarla, escribe tu contraseña y un código de tu aplicación o uno de respaldo.",
+    mfa_turn_off: "Desactivar",
+    mfa_turned_off: "La verificación en dos pasos está desactivada.",
 };
 
 /// "4 minutos", "1 segundo".
@@ -768,6 +863,15 @@ fn es_rule_max_bytes(n: usize) -> String {
         "Tener como máximo {n} {}",
         if n == 1 { "byte" } else { "bytes" }
     )
+}
+
+fn es_mfa_on(left: u32) -> String {
+    if left == 1 {
+        "La verificación en dos pasos está activada. Te queda 1 código de respaldo sin usar."
+            .to_owned()
+    } else {
+        format!("La verificación en dos pasos está activada. Te quedan {left} códigos de respaldo sin usar.")
+    }
 }
 
 #[cfg(test)]

@@ -372,3 +372,142 @@ async fn a_password_change_needs_the_current_password_and_ends_the_other_session
     );
     page(&app, &b, "/account").await;
 }
+
+/// The backup codes a page shows.
+fn backup_codes(page: &str) -> Vec<String> {
+    let list = &page[page.find("<ol class=\"codes\">").expect("a list of codes")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    list.split("<li>")
+        .skip(1)
+        .map(|item| item[..item.find("</li>").unwrap()].to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn two_step_sign_in_is_set_up_with_a_code_and_its_backup_codes_are_shown_once() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let off = page(&app, &b, "/account/mfa").await;
+    assert!(off.contains("Two-step sign-in is off."), "{off}");
+    assert!(off.contains("action=\"/account/mfa/setup\""), "{off}");
+
+    // The enrolment: the QR code inline (the pages load no image from elsewhere), the secret
+    // in text, and nothing on yet.
+    let res = post(&app, &b, "/account/mfa", "/account/mfa/setup", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let enrol = html(res).await;
+    assert!(enrol.contains("<div class=\"qr\" role=\"img\""), "{enrol}");
+    assert!(enrol.contains("<svg"), "{enrol}");
+    assert!(!enrol.contains("<?xml"), "{enrol}");
+    assert!(
+        enrol.contains("href=\"otpauth://totp/Tessera:alice?"),
+        "{enrol}"
+    );
+    assert!(enrol.contains("autocomplete=\"one-time-code\""), "{enrol}");
+    let secret = field_value(&enrol, "secret");
+    assert!(enrol.contains(&format!("<p class=\"secret\">{secret}</p>")));
+    assert_eq!(
+        app.post_login("alice", USER_PASSWORD).await.status,
+        StatusCode::OK
+    );
+
+    // A wrong code is said beside its field, with the same secret shown again.
+    let res = b
+        .post(app.url("/account/mfa/verify"))
+        .form(&[
+            ("csrf", field_value(&enrol, "csrf").as_str()),
+            ("secret", secret.as_str()),
+            ("code", "000000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let again = html(res).await;
+    assert!(again.contains("id=\"code-error\""), "{again}");
+    assert_eq!(field_value(&again, "secret"), secret);
+    assert!(again.contains("<svg"), "{again}");
+
+    // The right code turns it on and shows ten backup codes, this once.
+    let code = crate::mfa::totp(&secret, crate::mfa::now());
+    let res = b
+        .post(app.url("/account/mfa/verify"))
+        .form(&[
+            ("csrf", field_value(&again, "csrf").as_str()),
+            ("secret", secret.as_str()),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let shown = html(res).await;
+    assert!(shown.contains("Two-step sign-in is on."), "{shown}");
+    let codes = backup_codes(&shown);
+    assert_eq!(codes.len(), 10, "{shown}");
+    let a = app.post_login("alice", USER_PASSWORD).await;
+    assert_eq!(a.error(), "mfa_required");
+    let status = page(&app, &b, "/account/mfa").await;
+    assert!(
+        status.contains("You have 10 unused backup codes."),
+        "{status}"
+    );
+    assert!(!status.contains(&codes[0]), "{status}");
+
+    // New backup codes, after a confirmation: the old ones stop working.
+    let confirm = page(&app, &b, "/account/mfa/backup-codes").await;
+    assert!(confirm.contains("Make new backup codes?"), "{confirm}");
+    let res = post(
+        &app,
+        &b,
+        "/account/mfa/backup-codes",
+        "/account/mfa/backup-codes",
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let fresh = backup_codes(&html(res).await);
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh.iter().all(|c| !codes.contains(c)));
+    let pending = crate::mfa::mfa_token(&app).await;
+    assert_eq!(
+        crate::mfa::second_step(&app, &pending, &codes[0])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Turning it off needs the password: a wrong one is said beside its field.
+    let res = post(
+        &app,
+        &b,
+        "/account/mfa",
+        "/account/mfa/disable",
+        &[("password", "not my password"), ("code", &fresh[0])],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let refused = html(res).await;
+    assert!(
+        refused.contains("id=\"password-error\">This is not your current password.</p>"),
+        "{refused}"
+    );
+    let res = post(
+        &app,
+        &b,
+        "/account/mfa",
+        "/account/mfa/disable",
+        &[("password", USER_PASSWORD), ("code", &fresh[1])],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account/mfa?done=mfa-off");
+    assert!(page(&app, &b, "/account/mfa?done=mfa-off")
+        .await
+        .contains("Two-step sign-in is off."));
+    assert_eq!(
+        app.post_login("alice", USER_PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
