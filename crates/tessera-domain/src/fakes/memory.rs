@@ -164,6 +164,7 @@ impl SessionRow {
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             api_key: self.api_key.is_some(),
+            client_id: self.client_id.clone(),
         }
     }
 }

@@ -11,27 +11,33 @@
 mod mfa;
 mod password;
 mod profile;
+mod sessions;
 
 pub use mfa::{
     confirm_regenerate, disable_mfa, mfa, regenerate_codes, start_enrolment, verify_enrolment,
 };
 pub use password::{change_password, password};
 pub use profile::{profile, save_profile};
+pub use sessions::{confirm_end_others, confirm_end_session, end_others, end_session, sessions};
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use tessera_domain::error::{FieldErrors, UserError};
 use tessera_domain::password::PasswordPolicy;
+use tessera_domain::time::UnixTime;
 use tessera_domain::usecases::UseCases;
 
 use crate::error::ApiError;
 use crate::extract::read_body;
 use crate::pages::guard::{check_csrf, signed_in, SignedIn};
-use crate::pages::{failure, respond, Brand, Texts, Ui};
+use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
 use crate::AppState;
+
+/// Items on a page of a list.
+const PAGE_SIZE: u32 = 20;
 
 /// A page, or the answer to give instead (the sign-in page, a refusal, a failure).
 type Answer = Result<HttpResponse, HttpResponse>;
@@ -234,8 +240,83 @@ fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
 fn notice(t: &'static Texts, req: &HttpRequest) -> Option<&'static str> {
     match query_value(req, "done")?.as_str() {
         "mfa-off" => Some(t.mfa_turned_off),
+        "session-ended" => Some(t.session_ended),
+        "others-ended" => Some(t.others_ended),
         _ => None,
     }
+}
+
+/// A session, key or consent that is not there (or not the user's).
+fn gone(ui: Ui<'_>) -> HttpResponse {
+    error_page(ui, StatusCode::NOT_FOUND, ui.t.gone_title, ui.t.gone, None)
+}
+
+/// The number in the path's `{id}`, when it is one.
+fn path_id(req: &HttpRequest) -> Option<i64> {
+    req.match_info().get("id")?.parse().ok()
+}
+
+/// Where a list's page starts: the `?after=` of the link to it (the last id of the page
+/// before); the first page without one (or with one that is not a number).
+fn after_in(req: &HttpRequest) -> Option<i64> {
+    query_value(req, "after").and_then(|a| a.parse().ok())
+}
+
+/// The links between the pages of a list at `path`: to the next page (after `next_after`), and
+/// back to the first when this is not it.
+#[derive(Debug)]
+struct Pager {
+    first: Option<&'static str>,
+    next: Option<String>,
+}
+
+impl Pager {
+    fn new(path: &'static str, after: Option<i64>, next_after: Option<i64>) -> Self {
+        Self {
+            first: after.map(|_| path),
+            next: next_after.map(|n| format!("{path}?after={n}")),
+        }
+    }
+
+    fn is_needed(&self) -> bool {
+        self.first.is_some() || self.next.is_some()
+    }
+}
+
+/// A list the use case hands back whole (sessions, API keys, as their API twins list them),
+/// cut to a page: the items whose id is after `after`, in id order, and the id the next page
+/// starts after.
+fn page_of<T>(
+    mut items: Vec<T>,
+    after: Option<i64>,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    items.sort_by_key(&id);
+    items.retain(|item| after.is_none_or(|a| id(item) > a));
+    let limit = PAGE_SIZE as usize;
+    let next_after = if items.len() > limit {
+        items.get(limit - 1).map(&id)
+    } else {
+        None
+    };
+    items.truncate(limit);
+    (items, next_after)
+}
+
+/// A time as the pages show it, in UTC: `2030-01-31 14:05 UTC`.
+fn when(t: UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.seconds())
+        .map(|d| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// A use case's refusal that the page does not put beside a field: the failure page.
@@ -313,6 +394,31 @@ fn problem_words(t: &'static Texts, policy: &PasswordPolicy, rule: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_is_cut_into_pages_in_id_order() {
+        let ids: Vec<i64> = (1..=45).rev().collect();
+        let (first, next) = page_of(ids.clone(), None, |i| *i);
+        assert_eq!(first, (1..=20).collect::<Vec<_>>());
+        assert_eq!(next, Some(20));
+        let (second, next) = page_of(ids.clone(), next, |i| *i);
+        assert_eq!(second, (21..=40).collect::<Vec<_>>());
+        let (last, next) = page_of(ids, next, |i| *i);
+        assert_eq!(last, (41..=45).collect::<Vec<_>>());
+        assert_eq!(next, None);
+        let (exactly, next) = page_of((1..=20).collect(), None, |i: &i64| *i);
+        assert_eq!((exactly.len(), next), (20, None));
+        let pager = Pager::new("/account/sessions", Some(20), Some(40));
+        assert_eq!(pager.first, Some("/account/sessions"));
+        assert_eq!(pager.next.as_deref(), Some("/account/sessions?after=40"));
+        assert!(!Pager::new("/account/sessions", None, None).is_needed());
+    }
+
+    #[test]
+    fn times_are_shown_in_utc_to_the_minute() {
+        assert_eq!(when(UnixTime(0)), "1970-01-01 00:00 UTC");
+        assert_eq!(when(UnixTime(1_900_000_000)), "2030-03-17 17:46 UTC");
+    }
 
     #[test]
     fn every_rule_of_a_field_is_said_in_words_of_every_language() {

@@ -168,7 +168,18 @@ fn register_account(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(account::confirm_regenerate))
                 .route(web::post().to(account::regenerate_codes)),
         )
-        .service(page("/account/mfa/disable", "POST").route(web::post().to(account::disable_mfa)));
+        .service(page("/account/mfa/disable", "POST").route(web::post().to(account::disable_mfa)))
+        .service(page("/account/sessions", "GET").route(web::get().to(account::sessions)))
+        .service(
+            page("/account/sessions/end-others", "GET, POST")
+                .route(web::get().to(account::confirm_end_others))
+                .route(web::post().to(account::end_others)),
+        )
+        .service(
+            page("/account/sessions/{id}/end", "GET, POST")
+                .route(web::get().to(account::confirm_end_session))
+                .route(web::post().to(account::end_session)),
+        );
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

@@ -387,6 +387,38 @@ pub struct Texts {
     pub mfa_disable_explained: &'static str,
     pub mfa_turn_off: &'static str,
     pub mfa_turned_off: &'static str,
+
+    /// What the sessions page lists.
+    pub sessions_intro: &'static str,
+    /// The mark of this browser's own session.
+    pub this_browser: &'static str,
+    /// What a session opened by an API key's grant is signed in as.
+    pub session_api_key: &'static str,
+    /// The labels of what a session is.
+    pub signed_in_to_label: &'static str,
+    pub address_label: &'static str,
+    pub user_agent_label: &'static str,
+    pub started_label: &'static str,
+    pub last_used_label: &'static str,
+    /// A value that is not known (no address, no user agent).
+    pub unknown: &'static str,
+    pub end_session_button: &'static str,
+    pub end_session_question: &'static str,
+    pub end_session_explained: &'static str,
+    /// Ending this browser's own session, from its confirmation.
+    pub end_this_browser_explained: &'static str,
+    pub end_others_button: &'static str,
+    pub end_others_question: &'static str,
+    pub end_others_explained: &'static str,
+    pub session_ended: &'static str,
+    pub others_ended: &'static str,
+    /// A session, key or consent that is not there, or not the user's.
+    pub gone_title: &'static str,
+    pub gone: &'static str,
+    /// The links between the pages of a list, and what they are (for screen readers).
+    pub pages_label: &'static str,
+    pub next_page: &'static str,
+    pub first_page: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -565,6 +597,29 @@ pub static EN: Texts = Texts {
     mfa_disable_explained: "To turn it off, enter your password and a code from your app, or a backup code.",
     mfa_turn_off: "Turn off",
     mfa_turned_off: "Two-step sign-in is off.",
+    sessions_intro: "Everywhere you are signed in: browsers, applications and programs. Ending a session signs it out at once.",
+    this_browser: "This browser",
+    session_api_key: "A program, with an API key",
+    signed_in_to_label: "Signed in to",
+    address_label: "IP address",
+    user_agent_label: "Browser or app",
+    started_label: "Started",
+    last_used_label: "Last used",
+    unknown: "Unknown",
+    end_session_button: "End this session",
+    end_session_question: "End this session?",
+    end_session_explained: "Whatever is signed in with it is signed out at once, and must sign in again.",
+    end_this_browser_explained: "This is the session of this browser: ending it signs you out here.",
+    end_others_button: "End all other sessions",
+    end_others_question: "End all your other sessions?",
+    end_others_explained: "Every other browser, application and program signed in as you is signed out at once. This browser stays signed in.",
+    session_ended: "The session has ended.",
+    others_ended: "Your other sessions have ended.",
+    gone_title: "Not found",
+    gone: "This is no longer there, or is not yours.",
+    pages_label: "Pages",
+    next_page: "Next page",
+    first_page: "First page",
 };
 
 /// "4 minutes", "1 second".
@@ -792,6 +847,29 @@ pub static ES: Texts = Texts {
     mfa_disable_explained: "Para desactivarla, escribe tu contraseña y un código de tu aplicación o uno de respaldo.",
     mfa_turn_off: "Desactivar",
     mfa_turned_off: "La verificación en dos pasos está desactivada.",
+    sessions_intro: "Todos los lugares donde tienes la sesión iniciada: navegadores, aplicaciones y programas. Al cerrar una sesión, se cierra al momento.",
+    this_browser: "Este navegador",
+    session_api_key: "Un programa, con una clave de API",
+    signed_in_to_label: "Sesión en",
+    address_label: "Dirección IP",
+    user_agent_label: "Navegador o aplicación",
+    started_label: "Inicio",
+    last_used_label: "Último uso",
+    unknown: "Desconocido",
+    end_session_button: "Cerrar esta sesión",
+    end_session_question: "¿Cerrar esta sesión?",
+    end_session_explained: "Lo que tenga la sesión iniciada con ella sale al momento y tendrá que volver a iniciar sesión.",
+    end_this_browser_explained: "Es la sesión de este navegador: si la cierras, saldrás de tu cuenta aquí.",
+    end_others_button: "Cerrar todas las demás sesiones",
+    end_others_question: "¿Cerrar todas tus demás sesiones?",
+    end_others_explained: "Todos los demás navegadores, aplicaciones y programas con tu sesión iniciada salen al momento. Este navegador sigue con la sesión iniciada.",
+    session_ended: "Se ha cerrado la sesión.",
+    others_ended: "Se han cerrado tus demás sesiones.",
+    gone_title: "No encontrado",
+    gone: "Ya no existe o no es tuyo.",
+    pages_label: "Páginas",
+    next_page: "Página siguiente",
+    first_page: "Primera página",
 };
 
 /// "4 minutos", "1 segundo".

@@ -511,3 +511,114 @@ async fn two_step_sign_in_is_set_up_with_a_code_and_its_backup_codes_are_shown_o
         StatusCode::OK
     );
 }
+
+/// The ids in the links `/account/{list}/{id}/{action}` of a page.
+fn linked_ids(page: &str, list: &str, action: &str) -> Vec<String> {
+    let marker = format!("href=\"/account/{list}/");
+    page.split(&marker)
+        .skip(1)
+        .filter_map(|rest| {
+            let (id, tail) = rest.split_once('/')?;
+            tail.starts_with(&format!("{action}\""))
+                .then(|| id.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_ended_from_the_list_is_refused_at_once_and_so_are_all_the_others() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let (elsewhere, _) = app.login("alice", USER_PASSWORD).await;
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::OK
+    );
+
+    let list = page(&app, &b, "/account/sessions").await;
+    assert_eq!(list.matches("<li class=\"item\">").count(), 2, "{list}");
+    assert_eq!(
+        list.matches("<span class=\"badge\">This browser</span>")
+            .count(),
+        1,
+        "{list}"
+    );
+    assert!(
+        list.contains("<dt>IP address</dt><dd>127.0.0.1</dd>"),
+        "{list}"
+    );
+    assert!(list.contains("<h2>Tessera"), "{list}");
+    // Only the other session can be ended from its line: this browser signs out instead.
+    let ids = linked_ids(&list, "sessions", "end");
+    assert_eq!(ids.len(), 1, "{list}");
+    let end = format!("/account/sessions/{}/end", ids[0]);
+
+    // Asked first; the question names the session.
+    let confirm = page(&app, &b, &end).await;
+    assert!(confirm.contains("End this session?"), "{confirm}");
+    assert!(confirm.contains(&format!("action=\"{end}\"")), "{confirm}");
+    assert!(confirm.contains("href=\"/account/sessions\""), "{confirm}");
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::OK
+    );
+    let res = post(&app, &b, &end, &end, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account/sessions?done=session-ended");
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let after = page(&app, &b, "/account/sessions?done=session-ended").await;
+    assert!(after.contains("The session has ended."), "{after}");
+    assert_eq!(after.matches("<li class=\"item\">").count(), 1, "{after}");
+    // Ended already: not there any more.
+    let res = post(&app, &b, "/account/sessions", &end, &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Someone else's session is not there either.
+    let (admin_token, _) = app.login("admin", tessera_testkit::ADMIN_PASSWORD).await;
+    let admin_sessions = app.get("/sessions", &admin_token).await;
+    let admins = admin_sessions.body["items"][0]["id"].as_i64().unwrap();
+    let res = b
+        .get(app.url(&format!("/account/sessions/{admins}/end")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/auth/userinfo", &admin_token).await.status,
+        StatusCode::OK
+    );
+
+    // All the others, after a confirmation; this browser stays signed in.
+    let (one, _) = app.login("alice", USER_PASSWORD).await;
+    let (two, _) = app.login("alice", USER_PASSWORD).await;
+    let confirm = page(&app, &b, "/account/sessions/end-others").await;
+    assert!(
+        confirm.contains("End all your other sessions?"),
+        "{confirm}"
+    );
+    let res = post(
+        &app,
+        &b,
+        "/account/sessions/end-others",
+        "/account/sessions/end-others",
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    for token in [one, two] {
+        assert_eq!(
+            app.get("/auth/userinfo", &token).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let left = page(&app, &b, "/account/sessions?done=others-ended").await;
+    assert!(left.contains("Your other sessions have ended."), "{left}");
+    assert_eq!(left.matches("<li class=\"item\">").count(), 1, "{left}");
+    assert!(
+        !left.contains("href=\"/account/sessions/end-others\""),
+        "{left}"
+    );
+}
