@@ -8,11 +8,13 @@
 //! on a page of its own (`GET …/end`, `GET …/revoke`) whose form does it. Every list is paged
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
+mod api_keys;
 mod mfa;
 mod password;
 mod profile;
 mod sessions;
 
+pub use api_keys::{api_keys, confirm_revoke_key, create_key, revoke_key};
 pub use mfa::{
     confirm_regenerate, disable_mfa, mfa, regenerate_codes, start_enrolment, verify_enrolment,
 };
@@ -158,6 +160,14 @@ impl Form {
     fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_owned()
     }
+
+    /// Every value of `name` (checkboxes).
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Reads a form-encoded body, within the limits every body has.
@@ -242,6 +252,7 @@ fn notice(t: &'static Texts, req: &HttpRequest) -> Option<&'static str> {
         "mfa-off" => Some(t.mfa_turned_off),
         "session-ended" => Some(t.session_ended),
         "others-ended" => Some(t.others_ended),
+        "key-revoked" => Some(t.key_revoked),
         _ => None,
     }
 }

@@ -179,6 +179,16 @@ fn register_account(cfg: &mut web::ServiceConfig) {
             page("/account/sessions/{id}/end", "GET, POST")
                 .route(web::get().to(account::confirm_end_session))
                 .route(web::post().to(account::end_session)),
+        )
+        .service(
+            page("/account/api-keys", "GET, POST")
+                .route(web::get().to(account::api_keys))
+                .route(web::post().to(account::create_key)),
+        )
+        .service(
+            page("/account/api-keys/{id}/revoke", "GET, POST")
+                .route(web::get().to(account::confirm_revoke_key))
+                .route(web::post().to(account::revoke_key)),
         );
 }
 

@@ -419,6 +419,40 @@ pub struct Texts {
     pub pages_label: &'static str,
     pub next_page: &'static str,
     pub first_page: &'static str,
+
+    /// What API keys are, on their page.
+    pub api_keys_intro: &'static str,
+    pub api_keys_none: &'static str,
+    /// The labels of what a key is.
+    pub key_prefix_label: &'static str,
+    pub key_roles_label: &'static str,
+    /// The roles of a key without scopes.
+    pub key_all_roles: &'static str,
+    pub created_label: &'static str,
+    pub expires_label: &'static str,
+    /// A key that does not expire.
+    pub never: &'static str,
+    /// A key that was never used.
+    pub not_used_yet: &'static str,
+    /// The button that revokes a key (or withdraws a consent) after its confirmation.
+    pub revoke_button: &'static str,
+    /// The confirmation's question, with the key's name.
+    pub revoke_key_question: fn(&str) -> String,
+    pub revoke_key_explained: &'static str,
+    pub key_revoked: &'static str,
+    /// The form for a new key.
+    pub create_key_heading: &'static str,
+    pub key_name_label: &'static str,
+    pub key_scopes_label: &'static str,
+    pub key_expiry_label: &'static str,
+    pub key_expiry_hint: &'static str,
+    pub create_key_button: &'static str,
+    /// The page that shows a new key once.
+    pub new_key_heading: &'static str,
+    pub new_key_intro: &'static str,
+    pub new_key_label: &'static str,
+    pub new_key_copy: &'static str,
+    pub new_key_done: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -620,6 +654,30 @@ pub static EN: Texts = Texts {
     pages_label: "Pages",
     next_page: "Next page",
     first_page: "First page",
+    api_keys_intro: "An API key lets a program use the API as you, with your roles or only some of them. Keep keys secret, and revoke a key you no longer use.",
+    api_keys_none: "You have no API keys.",
+    key_prefix_label: "Starts with",
+    key_roles_label: "Roles",
+    key_all_roles: "All of your roles",
+    created_label: "Created",
+    expires_label: "Expires",
+    never: "Never",
+    not_used_yet: "Not used yet",
+    revoke_button: "Revoke",
+    revoke_key_question: en_revoke_key_question,
+    revoke_key_explained: "Programs using it are refused at once, and so are the tokens it obtained. This cannot be undone.",
+    key_revoked: "The API key is revoked.",
+    create_key_heading: "New API key",
+    key_name_label: "Name",
+    key_scopes_label: "Roles it may use (none ticked: all of yours)",
+    key_expiry_label: "Expires on (optional)",
+    key_expiry_hint: "At 00:00 UTC that day. Leave it empty for a key that does not expire.",
+    create_key_button: "Create key",
+    new_key_heading: "Your new API key",
+    new_key_intro: "Copy it now: it is shown only this once.",
+    new_key_label: "API key",
+    new_key_copy: "Select the key and copy it. Keep it secret: it acts as you.",
+    new_key_done: "I have copied it",
 };
 
 /// "4 minutes", "1 second".
@@ -694,6 +752,10 @@ fn en_mfa_on(left: u32) -> String {
         "backup codes"
     };
     format!("Two-step sign-in is on. You have {left} unused {codes}.")
+}
+
+fn en_revoke_key_question(name: &str) -> String {
+    format!("Revoke the API key {name}?")
 }
 
 /// Spanish.
@@ -870,6 +932,30 @@ pub static ES: Texts = Texts {
     pages_label: "Páginas",
     next_page: "Página siguiente",
     first_page: "Primera página",
+    api_keys_intro: "Una clave de API permite a un programa usar la API en tu nombre, con tus roles o solo con algunos. Mantén las claves en secreto y revoca las que ya no uses.",
+    api_keys_none: "No tienes claves de API.",
+    key_prefix_label: "Empieza por",
+    key_roles_label: "Roles",
+    key_all_roles: "Todos tus roles",
+    created_label: "Creada",
+    expires_label: "Caduca",
+    never: "Nunca",
+    not_used_yet: "Sin usar todavía",
+    revoke_button: "Revocar",
+    revoke_key_question: es_revoke_key_question,
+    revoke_key_explained: "Los programas que la usan dejan de tener acceso al momento, igual que los tokens obtenidos con ella. No se puede deshacer.",
+    key_revoked: "Se ha revocado la clave de API.",
+    create_key_heading: "Nueva clave de API",
+    key_name_label: "Nombre",
+    key_scopes_label: "Roles que puede usar (si no marcas ninguno, todos los tuyos)",
+    key_expiry_label: "Caduca el (opcional)",
+    key_expiry_hint: "A las 00:00 UTC de ese día. Déjalo vacío para una clave que no caduque.",
+    create_key_button: "Crear clave",
+    new_key_heading: "Tu nueva clave de API",
+    new_key_intro: "Cópiala ahora: solo se muestra esta vez.",
+    new_key_label: "Clave de API",
+    new_key_copy: "Selecciona la clave y cópiala. Mantenla en secreto: actúa en tu nombre.",
+    new_key_done: "Ya la he copiado",
 };
 
 /// "4 minutos", "1 segundo".
@@ -950,6 +1036,10 @@ fn es_mfa_on(left: u32) -> String {
     } else {
         format!("La verificación en dos pasos está activada. Te quedan {left} códigos de respaldo sin usar.")
     }
+}
+
+fn es_revoke_key_question(name: &str) -> String {
+    format!("¿Revocar la clave de API {name}?")
 }
 
 #[cfg(test)]

@@ -622,3 +622,94 @@ async fn a_session_ended_from_the_list_is_refused_at_once_and_so_are_all_the_oth
         "{left}"
     );
 }
+
+#[tokio::test]
+async fn an_api_key_is_shown_once_listed_without_its_secret_and_refused_once_revoked() {
+    let app = app_with_alice().await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let empty = page(&app, &b, "/account/api-keys").await;
+    assert!(empty.contains("You have no API keys."), "{empty}");
+    // alice may give a key her own roles only.
+    assert!(empty.contains("name=\"scopes\" value=\"user\""), "{empty}");
+    assert!(!empty.contains("value=\"admin\""), "{empty}");
+
+    // Refusals are said beside their fields, and create nothing.
+    for (fields, error) in [
+        (
+            vec![("name", ""), ("expires_on", "")],
+            "id=\"name-error\">Fill this in.",
+        ),
+        (
+            vec![("name", "ci"), ("expires_on", "2001-01-01")],
+            "id=\"expires_on-error\">Choose a day after today.",
+        ),
+        (
+            vec![("name", "ci"), ("expires_on", "next week")],
+            "id=\"expires_on-error\">Write the date as year-month-day",
+        ),
+        (
+            vec![("name", "ci"), ("scopes", "admin")],
+            "id=\"scopes-error\">A key can only have roles you have.",
+        ),
+    ] {
+        let res = post(&app, &b, "/account/api-keys", "/account/api-keys", &fields).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let refused = html(res).await;
+        assert!(refused.contains(error), "{error} in {refused}");
+    }
+    assert!(page(&app, &b, "/account/api-keys")
+        .await
+        .contains("You have no API keys."));
+
+    let res = post(
+        &app,
+        &b,
+        "/account/api-keys",
+        "/account/api-keys",
+        &[
+            ("name", "ci"),
+            ("scopes", "user"),
+            ("expires_on", "2099-12-31"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let shown = html(res).await;
+    let key = field_value(&shown, "key");
+    assert!(key.starts_with("tsk_"), "{shown}");
+    assert!(shown.contains("readonly"), "{shown}");
+    assert!(shown.contains("autocomplete=\"off\""), "{shown}");
+    let a = app.get("/auth/profile", &key).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["user"]["username"], "alice");
+
+    // Listed with its first characters only: never the key again.
+    let list = page(&app, &b, "/account/api-keys").await;
+    assert!(!list.contains(&key), "{list}");
+    assert!(
+        list.contains(&format!("<code>{}</code>", &key[..12])),
+        "{list}"
+    );
+    assert!(list.contains("<h2>ci</h2>"), "{list}");
+    assert!(list.contains("2099-12-31 00:00 UTC"), "{list}");
+    let ids = linked_ids(&list, "api-keys", "revoke");
+    assert_eq!(ids.len(), 1, "{list}");
+    let revoke = format!("/account/api-keys/{}/revoke", ids[0]);
+    let confirm = page(&app, &b, &revoke).await;
+    assert!(confirm.contains("Revoke the API key ci?"), "{confirm}");
+    assert_eq!(app.get("/auth/profile", &key).await.status, StatusCode::OK);
+    let res = post(&app, &b, &revoke, &revoke, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account/api-keys?done=key-revoked");
+    assert_eq!(
+        app.get("/auth/profile", &key).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let after = page(&app, &b, "/account/api-keys?done=key-revoked").await;
+    assert!(after.contains("The API key is revoked."), "{after}");
+    assert!(after.contains("You have no API keys."), "{after}");
+    let admin = app.admin_token().await;
+    let a = app.get("/audit?event=api_key_deleted", &admin).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{:?}", a.body);
+}
