@@ -9,12 +9,14 @@
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
 mod api_keys;
+mod applications;
 mod mfa;
 mod password;
 mod profile;
 mod sessions;
 
 pub use api_keys::{api_keys, confirm_revoke_key, create_key, revoke_key};
+pub use applications::{applications, confirm_withdraw, withdraw};
 pub use mfa::{
     confirm_regenerate, disable_mfa, mfa, regenerate_codes, start_enrolment, verify_enrolment,
 };
@@ -253,6 +255,7 @@ fn notice(t: &'static Texts, req: &HttpRequest) -> Option<&'static str> {
         "session-ended" => Some(t.session_ended),
         "others-ended" => Some(t.others_ended),
         "key-revoked" => Some(t.key_revoked),
+        "consent-withdrawn" => Some(t.consent_withdrawn),
         _ => None,
     }
 }

@@ -189,6 +189,12 @@ fn register_account(cfg: &mut web::ServiceConfig) {
             page("/account/api-keys/{id}/revoke", "GET, POST")
                 .route(web::get().to(account::confirm_revoke_key))
                 .route(web::post().to(account::revoke_key)),
+        )
+        .service(page("/account/applications", "GET").route(web::get().to(account::applications)))
+        .service(
+            page("/account/applications/{client_id}/withdraw", "GET, POST")
+                .route(web::get().to(account::confirm_withdraw))
+                .route(web::post().to(account::withdraw)),
         );
 }
 

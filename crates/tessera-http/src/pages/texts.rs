@@ -453,6 +453,20 @@ pub struct Texts {
     pub new_key_label: &'static str,
     pub new_key_copy: &'static str,
     pub new_key_done: &'static str,
+
+    /// What the applications page lists.
+    pub applications_intro: &'static str,
+    pub applications_none: &'static str,
+    /// Before the list of what an application may have.
+    pub consent_scopes_label: &'static str,
+    /// When the user first consented.
+    pub consent_since_label: &'static str,
+    pub application_label: &'static str,
+    pub withdraw_button: &'static str,
+    /// The confirmation's question, with the application's name.
+    pub withdraw_question: fn(&str) -> String,
+    pub withdraw_explained: &'static str,
+    pub consent_withdrawn: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -678,6 +692,15 @@ pub static EN: Texts = Texts {
     new_key_label: "API key",
     new_key_copy: "Select the key and copy it. Keep it secret: it acts as you.",
     new_key_done: "I have copied it",
+    applications_intro: "The applications you allowed to sign you in, and what they may have. Withdrawing your consent signs the application out, and it asks you again the next time.",
+    applications_none: "You have not allowed any application yet.",
+    consent_scopes_label: "What it may have:",
+    consent_since_label: "Allowed on",
+    application_label: "Application",
+    withdraw_button: "Withdraw consent",
+    withdraw_question: en_withdraw_question,
+    withdraw_explained: "It is signed out at once, its tokens stop working, and it asks you again the next time you use it.",
+    consent_withdrawn: "Your consent is withdrawn.",
 };
 
 /// "4 minutes", "1 second".
@@ -756,6 +779,10 @@ fn en_mfa_on(left: u32) -> String {
 
 fn en_revoke_key_question(name: &str) -> String {
     format!("Revoke the API key {name}?")
+}
+
+fn en_withdraw_question(client: &str) -> String {
+    format!("Withdraw your consent to {client}?")
 }
 
 /// Spanish.
@@ -956,6 +983,15 @@ pub static ES: Texts = Texts {
     new_key_label: "Clave de API",
     new_key_copy: "Selecciona la clave y cópiala. Mantenla en secreto: actúa en tu nombre.",
     new_key_done: "Ya la he copiado",
+    applications_intro: "Las aplicaciones a las que has permitido iniciar tu sesión y a qué tienen acceso. Si retiras tu consentimiento, se cierra la sesión de la aplicación y te volverá a pedir permiso la próxima vez.",
+    applications_none: "Todavía no has dado permiso a ninguna aplicación.",
+    consent_scopes_label: "A qué tiene acceso:",
+    consent_since_label: "Permitido el",
+    application_label: "Aplicación",
+    withdraw_button: "Retirar el consentimiento",
+    withdraw_question: es_withdraw_question,
+    withdraw_explained: "Se cierra su sesión al momento, sus tokens dejan de funcionar y te volverá a pedir permiso la próxima vez que la uses.",
+    consent_withdrawn: "Se ha retirado tu consentimiento.",
 };
 
 /// "4 minutos", "1 segundo".
@@ -1040,6 +1076,10 @@ fn es_mfa_on(left: u32) -> String {
 
 fn es_revoke_key_question(name: &str) -> String {
     format!("¿Revocar la clave de API {name}?")
+}
+
+fn es_withdraw_question(client: &str) -> String {
+    format!("¿Retirar tu consentimiento a {client}?")
 }
 
 #[cfg(test)]

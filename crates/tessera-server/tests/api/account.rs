@@ -713,3 +713,78 @@ async fn an_api_key_is_shown_once_listed_without_its_secret_and_refused_once_rev
     let a = app.get("/audit?event=api_key_deleted", &admin).await;
     assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{:?}", a.body);
 }
+
+#[tokio::test]
+async fn a_consent_withdrawn_from_the_account_signs_the_application_out() {
+    let app = app_with_alice().await;
+    let client_id = crate::oidc::third_party_client(&app).await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let none = page(&app, &b, "/account/applications").await;
+    assert!(
+        none.contains("You have not allowed any application yet."),
+        "{none}"
+    );
+
+    // alice allows Calendar, which gets its tokens.
+    let redirect = "http://127.0.0.1:9/cb";
+    let request = crate::oidc::authorize_url_for(&app, &client_id, redirect, &[]);
+    let res = b.get(request).send().await.unwrap();
+    let (_, fields) = crate::oidc::consent_page(res).await;
+    let res = crate::oidc::post_consent(&app, &b, &fields, "allow").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = reqwest::Url::parse(&location(&res)).unwrap();
+    let code = crate::oidc::param(&back, "code").unwrap();
+    let tokens = crate::oidc::exchange_for(&app, &client_id, &code, redirect).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{:?}", tokens.body);
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::OK
+    );
+
+    // Listed with what it may have, in words.
+    let list = page(&app, &b, "/account/applications").await;
+    let link = format!("href=\"/account/applications/{client_id}/withdraw\"");
+    for words in [
+        "<h2>Calendar</h2>",
+        "Know who you are",
+        "Your e-mail address",
+        link.as_str(),
+    ] {
+        assert!(list.contains(words), "{words} in {list}");
+    }
+    // Its session shows among alice's, by the application's name.
+    let sessions = page(&app, &b, "/account/sessions").await;
+    assert!(sessions.contains("<h2>Calendar</h2>"), "{sessions}");
+
+    let withdraw = format!("/account/applications/{client_id}/withdraw");
+    let confirm = page(&app, &b, &withdraw).await;
+    assert!(
+        confirm.contains("Withdraw your consent to Calendar?"),
+        "{confirm}"
+    );
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::OK
+    );
+    let res = post(&app, &b, &withdraw, &withdraw, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/account/applications?done=consent-withdrawn"
+    );
+    assert_eq!(
+        app.get("/auth/userinfo", &access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let after = page(&app, &b, "/account/applications?done=consent-withdrawn").await;
+    assert!(after.contains("Your consent is withdrawn."), "{after}");
+    assert!(
+        after.contains("You have not allowed any application yet."),
+        "{after}"
+    );
+    // Withdrawn already: nothing to withdraw.
+    let res = post(&app, &b, "/account/applications", &withdraw, &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
