@@ -8,6 +8,7 @@
 //! on a page of its own (`GET …/end`, `GET …/revoke`) whose form does it. Every list is paged
 //! with `?after=`, like the API. A refusal the user can mend is said in words beside its field.
 
+mod activity;
 mod api_keys;
 mod applications;
 mod mfa;
@@ -15,6 +16,7 @@ mod password;
 mod profile;
 mod sessions;
 
+pub use activity::activity;
 pub use api_keys::{api_keys, confirm_revoke_key, create_key, revoke_key};
 pub use applications::{applications, confirm_withdraw, withdraw};
 pub use mfa::{

@@ -195,7 +195,8 @@ fn register_account(cfg: &mut web::ServiceConfig) {
             page("/account/applications/{client_id}/withdraw", "GET, POST")
                 .route(web::get().to(account::confirm_withdraw))
                 .route(web::post().to(account::withdraw)),
-        );
+        )
+        .service(page("/account/activity", "GET").route(web::get().to(account::activity)));
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

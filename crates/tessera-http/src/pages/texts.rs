@@ -9,6 +9,8 @@
 //! to `PAGE_LANGUAGES` in the `tessera` crate's settings, which checks `[pages] default_language`.
 //! A test of the server checks that the two lists agree.
 
+use tessera_domain::audit::Event;
+
 /// A language the pages speak. The default is English, as `[pages] default_language` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
@@ -467,6 +469,19 @@ pub struct Texts {
     pub withdraw_question: fn(&str) -> String,
     pub withdraw_explained: &'static str,
     pub consent_withdrawn: &'static str,
+
+    /// What the activity page lists.
+    pub activity_intro: &'static str,
+    pub activity_none: &'static str,
+    /// What happened, for each event of a user's account (`audit::ACCOUNT_EVENTS`); any other
+    /// is said as a change.
+    pub activity_event: fn(Event) -> &'static str,
+    /// The mark of an attempt that was refused.
+    pub outcome_refused: &'static str,
+    pub when_label: &'static str,
+    /// Who did it, when it was not the user.
+    pub by_label: &'static str,
+    pub by_administrator: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -701,6 +716,13 @@ pub static EN: Texts = Texts {
     withdraw_question: en_withdraw_question,
     withdraw_explained: "It is signed out at once, its tokens stop working, and it asks you again the next time you use it.",
     consent_withdrawn: "Your consent is withdrawn.",
+    activity_intro: "Recent sign-ins and changes to your account, newest first. If you see something you did not do, change your password and end your other sessions.",
+    activity_none: "Nothing yet.",
+    activity_event: en_activity_event,
+    outcome_refused: "Refused",
+    when_label: "When",
+    by_label: "By",
+    by_administrator: "An administrator",
 };
 
 /// "4 minutes", "1 second".
@@ -783,6 +805,32 @@ fn en_revoke_key_question(name: &str) -> String {
 
 fn en_withdraw_question(client: &str) -> String {
     format!("Withdraw your consent to {client}?")
+}
+
+fn en_activity_event(event: Event) -> &'static str {
+    match event {
+        Event::Login => "Sign-in",
+        Event::LoginFailed => "Failed sign-in",
+        Event::LoginLocked => "Sign-in while locked",
+        Event::Lockout => "Locked after failed sign-ins",
+        Event::Unlock => "Unlocked",
+        Event::Logout => "Sign-out",
+        Event::MfaRequired => "Password accepted; code asked",
+        Event::MfaEnabled => "Two-step sign-in turned on",
+        Event::MfaDisabled => "Two-step sign-in turned off",
+        Event::BackupCodeUsed => "Backup code used",
+        Event::BackupCodesRegenerated => "New backup codes",
+        Event::PasswordChanged => "Password change",
+        Event::PasswordReset => "Password reset",
+        Event::SessionRevoked => "Session ended",
+        Event::RefreshReuse => "Reused token: session ended",
+        Event::ApiKeyCreated => "API key created",
+        Event::ApiKeyDeleted => "API key revoked",
+        Event::ConsentGranted => "Application allowed",
+        Event::ConsentRevoked => "Consent withdrawn",
+        Event::UserUpdated => "Profile change",
+        _ => "Other change",
+    }
 }
 
 /// Spanish.
@@ -992,6 +1040,13 @@ pub static ES: Texts = Texts {
     withdraw_question: es_withdraw_question,
     withdraw_explained: "Se cierra su sesión al momento, sus tokens dejan de funcionar y te volverá a pedir permiso la próxima vez que la uses.",
     consent_withdrawn: "Se ha retirado tu consentimiento.",
+    activity_intro: "Inicios de sesión y cambios recientes en tu cuenta, del más reciente al más antiguo. Si ves algo que no has hecho tú, cambia la contraseña y cierra tus demás sesiones.",
+    activity_none: "Todavía no hay nada.",
+    activity_event: es_activity_event,
+    outcome_refused: "Rechazado",
+    when_label: "Cuándo",
+    by_label: "Por",
+    by_administrator: "Un administrador",
 };
 
 /// "4 minutos", "1 segundo".
@@ -1080,6 +1135,32 @@ fn es_revoke_key_question(name: &str) -> String {
 
 fn es_withdraw_question(client: &str) -> String {
     format!("¿Retirar tu consentimiento a {client}?")
+}
+
+fn es_activity_event(event: Event) -> &'static str {
+    match event {
+        Event::Login => "Inicio de sesión",
+        Event::LoginFailed => "Inicio de sesión fallido",
+        Event::LoginLocked => "Inicio de sesión con la cuenta bloqueada",
+        Event::Lockout => "Bloqueo tras intentos fallidos",
+        Event::Unlock => "Desbloqueo",
+        Event::Logout => "Cierre de sesión",
+        Event::MfaRequired => "Contraseña aceptada; se pidió el código",
+        Event::MfaEnabled => "Verificación en dos pasos activada",
+        Event::MfaDisabled => "Verificación en dos pasos desactivada",
+        Event::BackupCodeUsed => "Código de respaldo usado",
+        Event::BackupCodesRegenerated => "Códigos de respaldo nuevos",
+        Event::PasswordChanged => "Cambio de contraseña",
+        Event::PasswordReset => "Restablecimiento de contraseña",
+        Event::SessionRevoked => "Sesión cerrada",
+        Event::RefreshReuse => "Token reutilizado: sesión cerrada",
+        Event::ApiKeyCreated => "Clave de API creada",
+        Event::ApiKeyDeleted => "Clave de API revocada",
+        Event::ConsentGranted => "Aplicación permitida",
+        Event::ConsentRevoked => "Consentimiento retirado",
+        Event::UserUpdated => "Cambio de perfil",
+        _ => "Otro cambio",
+    }
 }
 
 #[cfg(test)]

@@ -788,3 +788,44 @@ async fn a_consent_withdrawn_from_the_account_signs_the_application_out() {
     let res = post(&app, &b, "/account/applications", &withdraw, &[]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_activity_page_shows_the_user_s_own_sign_ins_newest_first() {
+    let app = app_with_alice().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "bob").await;
+    assert_eq!(
+        app.post_login("alice", "not her password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.login("bob", USER_PASSWORD).await;
+    let b = browser();
+    sign_in(&app, &b, "alice", USER_PASSWORD).await;
+    let activity = page(&app, &b, "/account/activity").await;
+    let signed_in = activity
+        .find("<h2>Sign-in</h2>")
+        .unwrap_or_else(|| panic!("{activity}"));
+    let failed = activity
+        .find("<h2>Failed sign-in</h2>")
+        .unwrap_or_else(|| panic!("{activity}"));
+    assert!(signed_in < failed, "newest first: {activity}");
+    assert!(activity.contains("<dd>127.0.0.1</dd>"), "{activity}");
+    // Only what is about alice: bob's sign-in and the admin's are not hers.
+    assert_eq!(
+        activity.matches("<h2>Sign-in</h2>").count(),
+        1,
+        "{activity}"
+    );
+    assert!(!activity.contains("Next page"), "{activity}");
+    let spanish = b
+        .get(app.url("/account/activity"))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "es")
+        .send()
+        .await
+        .unwrap();
+    let spanish = html(spanish).await;
+    assert!(
+        spanish.contains("<h2>Inicio de sesión fallido</h2>"),
+        "{spanish}"
+    );
+}
