@@ -484,7 +484,7 @@ async fn two_step_sign_in_is_set_up_with_a_code_and_its_backup_codes_are_shown_o
         &b,
         "/account/mfa",
         "/account/mfa/disable",
-        &[("password", "not my password"), ("code", &fresh[0])],
+        &[("password", "not my password"), ("code", fresh[0].as_str())],
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -498,7 +498,7 @@ async fn two_step_sign_in_is_set_up_with_a_code_and_its_backup_codes_are_shown_o
         &b,
         "/account/mfa",
         "/account/mfa/disable",
-        &[("password", USER_PASSWORD), ("code", &fresh[1])],
+        &[("password", USER_PASSWORD), ("code", fresh[1].as_str())],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
