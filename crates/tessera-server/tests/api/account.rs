@@ -313,8 +313,8 @@ async fn a_password_change_needs_the_current_password_and_ends_the_other_session
         "/account/password",
         &[
             ("current_password", USER_PASSWORD),
-            ("new_password", "short"),
-            ("confirm_password", "short"),
+            ("new_password", "Zq8-vw"),
+            ("confirm_password", "Zq8-vw"),
         ],
     )
     .await;
