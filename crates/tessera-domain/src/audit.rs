@@ -157,14 +157,46 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub user_id: Option<UserId>,
+    /// Only entries about this user (whose subject they are), whoever acted.
+    pub subject: Option<UserId>,
     pub event: Option<Event>,
+    /// Only entries of one of these events; any event when empty.
+    pub events: Vec<Event>,
     pub outcome: Option<Outcome>,
     pub since: Option<UnixTime>,
     pub until: Option<UnixTime>,
-    /// Entries with ids after this one, in id order.
+    /// Entries past this one in the list's order: with ids after it, or before it when
+    /// `newest_first`.
     pub after: Option<i64>,
+    /// Newest first (ids going down) rather than oldest first.
+    pub newest_first: bool,
     pub limit: u32,
 }
+
+/// The events a user sees of their own account (`AuditTrail::own_activity`): signing in and
+/// out, locks, the second factor, the password, sessions, API keys, consents and the profile.
+pub const ACCOUNT_EVENTS: &[Event] = &[
+    Event::Login,
+    Event::LoginFailed,
+    Event::LoginLocked,
+    Event::Lockout,
+    Event::Unlock,
+    Event::Logout,
+    Event::MfaRequired,
+    Event::MfaEnabled,
+    Event::MfaDisabled,
+    Event::BackupCodeUsed,
+    Event::BackupCodesRegenerated,
+    Event::PasswordChanged,
+    Event::PasswordReset,
+    Event::SessionRevoked,
+    Event::RefreshReuse,
+    Event::ApiKeyCreated,
+    Event::ApiKeyDeleted,
+    Event::ConsentGranted,
+    Event::ConsentRevoked,
+    Event::UserUpdated,
+];
 
 /// Builds an entry; `Auditor::record` stamps the time.
 #[derive(Debug)]
@@ -298,6 +330,43 @@ impl AuditTrail {
         let limit = checked_limit(limit)?;
         query.limit = limit + 1;
         let mut items = self.log.query(&query)?;
+        Ok(page(&mut items, limit, |r| r.id))
+    }
+
+    /// A page of the caller's own account activity, newest first: the entries about them (whose
+    /// subject they are, never those where they only acted on someone else) of
+    /// `ACCOUNT_EVENTS`. Any signed-in user reads their own, and no one else's. Of an entry
+    /// someone else made (an admin's change of the account), the address, user agent and
+    /// request id are left out: they are that person's, not the user's. `after` is the
+    /// `next_after` of the page before.
+    ///
+    /// # Errors
+    /// `Validation` for a limit outside 1..=500.
+    pub fn own_activity(
+        &self,
+        actor: &Principal,
+        after: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Page<AuditRecord>, UserError> {
+        let limit = checked_limit(limit)?;
+        let query = AuditQuery {
+            subject: Some(actor.user_id),
+            events: ACCOUNT_EVENTS.to_vec(),
+            after,
+            newest_first: true,
+            limit: limit + 1,
+            ..AuditQuery::default()
+        };
+        let mut items = self.log.query(&query)?;
+        for record in &mut items {
+            if record
+                .entry
+                .actor
+                .is_some_and(|someone| someone != actor.user_id)
+            {
+                record.entry.context = RequestContext::default();
+            }
+        }
         Ok(page(&mut items, limit, |r| r.id))
     }
 

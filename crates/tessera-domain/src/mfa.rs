@@ -23,6 +23,8 @@ use crate::user::UserId;
 pub const BACKUP_CODES: usize = 10;
 /// Prefix of pending-login tokens. Invariant: never changes, as `API_KEY_PREFIX`.
 pub const MFA_TOKEN_PREFIX: &str = "tsm_";
+/// The issuer an authenticator app files the account under (the `otpauth://` URI's label).
+pub const TOTP_ISSUER: &str = "Tessera";
 
 /// What an authenticator app needs to enrol.
 #[derive(Debug)]
@@ -157,7 +159,7 @@ impl SecondFactor {
         {
             return Err(UserError::MfaAlreadyEnabled);
         }
-        let (otpauth_uri, qr_svg) = p.otp.enrolment(&secret, &actor.username, "Tessera")?;
+        let (otpauth_uri, qr_svg) = p.otp.enrolment(&secret, &actor.username, TOTP_ISSUER)?;
         Ok(Enrolment {
             secret,
             otpauth_uri,

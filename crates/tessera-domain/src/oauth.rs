@@ -1235,6 +1235,32 @@ impl OAuthProvider {
         Ok(())
     }
 
+    /// The names of the clients `client_ids` name (say, the clients of the caller's sessions),
+    /// as `(client_id, client_name)` pairs, each once, for the caller's own pages to show:
+    /// only clients of the caller's tenant (or, for a global user, global clients) are named;
+    /// another's, an unknown id and one of the wrong shape are left out.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn client_names(
+        &self,
+        actor: &Principal,
+        client_ids: &[String],
+    ) -> Result<Vec<(String, String)>, UserError> {
+        let mut names: Vec<(String, String)> = Vec::new();
+        for id in client_ids {
+            if names.iter().any(|(known, _)| known == id) {
+                continue;
+            }
+            if let Some(client) = self.lookup(id)? {
+                if client.tenant_id == actor.tenant_id {
+                    names.push((client.client_id, client.client_name));
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// The browser session the request may go on with (`Ok(Ok(_))`): one of the client's tenant,
     /// recent enough for `max_age`, unless the client asked for a fresh sign-in. Without one, the
     /// sign-in page first (`Ok(Err(_))`), or with `prompt=none` the error `login_required`.

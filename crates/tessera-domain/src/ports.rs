@@ -831,6 +831,9 @@ pub struct SessionInfo {
     pub user_agent: Option<String>,
     /// Opened by an API key's client-credentials grant.
     pub api_key: bool,
+    /// The OpenID Connect client whose code exchange opened it; `None`: Tessera's own (a login
+    /// to the API or the sign-in pages, or an API key's grant).
+    pub client_id: Option<String>,
 }
 
 /// Listing and ending a user's sessions.

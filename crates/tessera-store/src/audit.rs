@@ -84,10 +84,26 @@ impl AuditLog for Store {
     fn query(&self, q: &AuditQuery) -> anyhow::Result<Vec<AuditRecord>> {
         let mut query = audit_log::table
             .select(AuditRow::as_select())
-            .filter(audit_log::id.gt(q.after.unwrap_or(0)))
-            .order(audit_log::id.asc())
             .limit(i64::from(q.limit))
             .into_boxed();
+        query = if q.newest_first {
+            let newest = query.order(audit_log::id.desc());
+            match q.after {
+                Some(after) => newest.filter(audit_log::id.lt(after)),
+                None => newest,
+            }
+        } else {
+            query
+                .order(audit_log::id.asc())
+                .filter(audit_log::id.gt(q.after.unwrap_or(0)))
+        };
+        if let Some(subject) = q.subject {
+            query = query.filter(audit_log::subject_id.eq(subject.0));
+        }
+        if !q.events.is_empty() {
+            let names: Vec<&str> = q.events.iter().map(|e| e.as_str()).collect();
+            query = query.filter(audit_log::event.eq_any(names));
+        }
         if let Some(user) = q.user_id {
             query = query.filter(
                 audit_log::actor_id

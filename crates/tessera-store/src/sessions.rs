@@ -283,6 +283,7 @@ type SessionRow = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 macro_rules! session_columns {
@@ -296,12 +297,13 @@ macro_rules! session_columns {
             sessions::ip,
             sessions::user_agent,
             sessions::api_key_id,
+            sessions::client_id,
         )
     };
 }
 
 fn session_info(
-    (id, user, created, used, expires, ip, user_agent, key): SessionRow,
+    (id, user, created, used, expires, ip, user_agent, key, client_id): SessionRow,
 ) -> SessionInfo {
     SessionInfo {
         id: SessionId(id),
@@ -312,6 +314,7 @@ fn session_info(
         ip,
         user_agent,
         api_key: key.is_some(),
+        client_id,
     }
 }
 

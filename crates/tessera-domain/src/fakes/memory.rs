@@ -164,6 +164,7 @@ impl SessionRow {
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             api_key: self.api_key.is_some(),
+            client_id: self.client_id.clone(),
         }
     }
 }
@@ -1593,7 +1594,9 @@ fn audit_matches(query: &AuditQuery, e: &AuditEntry) -> bool {
     query
         .user_id
         .is_none_or(|u| e.actor == Some(u) || e.subject == Some(u))
+        && query.subject.is_none_or(|u| e.subject == Some(u))
         && query.event.is_none_or(|event| e.event == event)
+        && (query.events.is_empty() || query.events.contains(&e.event))
         && query.outcome.is_none_or(|outcome| e.outcome == outcome)
         && query.since.is_none_or(|since| e.at >= since)
         && query.until.is_none_or(|until| e.at < until)
@@ -1607,11 +1610,18 @@ impl AuditLog for MemoryStore {
 
     fn query(&self, query: &AuditQuery) -> anyhow::Result<Vec<AuditRecord>> {
         let st = self.state();
-        let after = query.after.unwrap_or(0);
-        Ok(st
-            .audit_log
-            .iter()
-            .filter(|&(id, e)| id > after && audit_matches(query, e))
+        let past = |id: i64| match (query.after, query.newest_first) {
+            (None, _) => true,
+            (Some(after), false) => id > after,
+            (Some(after), true) => id < after,
+        };
+        let mut rows: Vec<(i64, &AuditEntry)> = st.audit_log.iter().collect();
+        if query.newest_first {
+            rows.reverse();
+        }
+        Ok(rows
+            .into_iter()
+            .filter(|&(id, e)| past(id) && audit_matches(query, e))
             .take(query.limit as usize)
             .map(|(id, e)| AuditRecord {
                 id,

@@ -61,12 +61,12 @@ struct ConsentPage<'a> {
     fields: Vec<Hidden<'a>>,
 }
 
-/// One line of what the client would get.
-struct ScopeLine<'a> {
+/// One line of what the client would get (or, on the account's applications page, has).
+pub(crate) struct ScopeLine<'a> {
     /// What the scope lets the client do, in words.
-    words: &'static str,
+    pub(crate) words: &'static str,
     /// The scope's own name, shown after the words of an API scope.
-    name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
 }
 
 /// A hidden field of the form.
@@ -77,7 +77,7 @@ struct Hidden<'a> {
 
 /// `scope` in the words of `t`: a scope Tessera knows by what it lets the client have, any
 /// other (one of the configured API scopes, `tokens.scope`) by `Texts::scope_api` and its name.
-fn scope_line<'a>(t: &'static Texts, scope: &'a str) -> ScopeLine<'a> {
+pub(crate) fn scope_line<'a>(t: &'static Texts, scope: &'a str) -> ScopeLine<'a> {
     let known = match scope {
         "openid" => Some(t.scope_openid),
         "profile" => Some(t.scope_profile),

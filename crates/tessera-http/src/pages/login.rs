@@ -38,9 +38,12 @@ use crate::AppState;
 pub const LOGIN_COOKIE: &str = "tessera_login";
 /// How long a sign-in form may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
-/// The only place a sign-in returns to: the authorization endpoint of this server, with the
-/// request's query (`routes::oauth::authorize_path`).
+/// Where a sign-in returns to: the authorization endpoint of this server, with the request's
+/// query (`routes::oauth::authorize_path`)…
 pub(crate) const RETURN_PREFIX: &str = "/oauth/authorize?";
+/// …or a page of this server that needs someone signed in: the account pages and the admin
+/// console, each a path that is one of these or goes on from it with `/` or `?`.
+const RETURN_PAGES: [&str; 2] = ["/account", "/admin"];
 /// Longest `return_to`, in bytes: the path and the longest query of a request the authorization
 /// endpoint takes (`MAX_RESUME_QUERY_LEN`, the domain's bound, so that the two cannot drift and
 /// every request it takes comes back here).
@@ -142,21 +145,27 @@ pub(crate) fn login_url(
 }
 
 /// Whether a sign-in may send the browser to `return_to`: a path of this server's authorization
-/// endpoint, so never another site (no open redirect).
+/// endpoint, of the account pages or of the admin console, so never another site (no open
+/// redirect): it starts with one of those paths, hence with a single `/`.
 pub(crate) fn is_safe_return(return_to: &str) -> bool {
-    return_to.starts_with(RETURN_PREFIX)
+    let to_a_page = RETURN_PAGES.iter().any(|page| {
+        return_to
+            .strip_prefix(page)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    });
+    (return_to.starts_with(RETURN_PREFIX) || to_a_page)
         && return_to.len() <= MAX_RETURN_TO
         && return_to.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
-/// A `return_to` that is not a path of the authorization endpoint.
+/// A `return_to` that is not a path a sign-in goes back to.
 #[derive(Debug)]
 struct NotBackHere;
 
 /// `return_to` when it is safe, `None` when absent or empty.
 ///
 /// # Errors
-/// `NotBackHere` when it is there but not a path of the authorization endpoint.
+/// `NotBackHere` when it is there but not a path a sign-in goes back to.
 fn checked_return_to(return_to: Option<&str>) -> Result<Option<&str>, NotBackHere> {
     match return_to.filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -511,7 +520,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sign_in_returns_only_to_the_authorization_endpoint() {
+    fn a_sign_in_returns_to_the_authorization_endpoint_and_never_elsewhere() {
         assert!(is_safe_return("/oauth/authorize?client_id=tc_1&state=x"));
         for bad in [
             "https://evil.example/oauth/authorize?x",
@@ -533,6 +542,44 @@ mod tests {
         assert!(!is_safe_return(&format!("{longest}a")));
         assert!(checked_return_to(Some("")).unwrap().is_none());
         assert!(checked_return_to(Some("https://evil.example")).is_err());
+    }
+
+    #[test]
+    fn a_sign_in_returns_to_the_account_pages_and_the_admin_console_too() {
+        for good in [
+            "/account",
+            "/account/",
+            "/account/sessions",
+            "/account/api-keys?after=12",
+            "/account?lang=es",
+            "/admin",
+            "/admin/users/3",
+            "/admin?q=bob",
+        ] {
+            assert!(is_safe_return(good), "{good}");
+            assert_eq!(checked_return_to(Some(good)).unwrap(), Some(good));
+        }
+        for bad in [
+            "/accounts",
+            "/account-settings",
+            "/accountx/",
+            "/administrator",
+            "/admins?x",
+            "//account",
+            "//evil.example/account",
+            "https://evil.example/account",
+            "http:/account",
+            "account",
+            "/account\\evil",
+            "/account/\r\nSet-Cookie:x",
+            "/account/é",
+            " /account",
+            "/Account",
+        ] {
+            assert!(!is_safe_return(bad), "{bad}");
+        }
+        let long = format!("/account/{}", "a".repeat(MAX_RETURN_TO));
+        assert!(!is_safe_return(&long));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
 //! the consent page and its answer, the page that says who is signed in, signing out (the OpenID
-//! Connect logout endpoint, with its confirmation and "signed out" pages), and the error pages of
-//! the authorization endpoint.
+//! Connect logout endpoint, with its confirmation and "signed out" pages), the error pages of
+//! the authorization endpoint, and the account pages of a signed-in user (`account`, behind
+//! `guard`).
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
 //! CSRF protection (a cookie and a hidden field), a strict Content-Security-Policy and one
@@ -14,8 +15,10 @@
 //! `Brand`), which `layout.html` reads, both from a `Ui` (`Ui::of`). A new page takes its words
 //! from `Texts` (adding a field there, in every language) and never writes any of its own.
 
+pub mod account;
 pub mod brand;
 pub mod consent;
+pub(crate) mod guard;
 pub mod login;
 pub mod logout;
 pub mod texts;
@@ -158,8 +161,8 @@ struct ErrorPage<'a> {
 }
 
 /// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
-/// `/oauth/logout`, `/`, the stylesheets and the logo. (The consent page itself is an answer of
-/// `GET /oauth/authorize`.)
+/// `/oauth/logout`, `/`, the account pages under `/account`, the stylesheets and the logo. (The
+/// consent page itself is an answer of `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         page("/login", "GET, POST")
@@ -174,9 +177,64 @@ pub fn register(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(logout::from_form)),
     )
     .service(page("/", "GET").route(web::get().to(login::signed_in)))
+    .configure(register_account)
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)))
     .service(page("/assets/theme.css", "GET").route(web::get().to(theme)))
     .service(page("/assets/logo", "GET").route(web::get().to(logo)));
+}
+
+/// Registers the account pages (`account`).
+fn register_account(cfg: &mut web::ServiceConfig) {
+    cfg.service(page("/account", "GET").route(web::get().to(account::overview)))
+        .service(
+            page("/account/profile", "GET, POST")
+                .route(web::get().to(account::profile))
+                .route(web::post().to(account::save_profile)),
+        )
+        .service(
+            page("/account/password", "GET, POST")
+                .route(web::get().to(account::password))
+                .route(web::post().to(account::change_password)),
+        )
+        .service(page("/account/mfa", "GET").route(web::get().to(account::mfa)))
+        .service(page("/account/mfa/setup", "POST").route(web::post().to(account::start_enrolment)))
+        .service(
+            page("/account/mfa/verify", "POST").route(web::post().to(account::verify_enrolment)),
+        )
+        .service(
+            page("/account/mfa/backup-codes", "GET, POST")
+                .route(web::get().to(account::confirm_regenerate))
+                .route(web::post().to(account::regenerate_codes)),
+        )
+        .service(page("/account/mfa/disable", "POST").route(web::post().to(account::disable_mfa)))
+        .service(page("/account/sessions", "GET").route(web::get().to(account::sessions)))
+        .service(
+            page("/account/sessions/end-others", "GET, POST")
+                .route(web::get().to(account::confirm_end_others))
+                .route(web::post().to(account::end_others)),
+        )
+        .service(
+            page("/account/sessions/{id}/end", "GET, POST")
+                .route(web::get().to(account::confirm_end_session))
+                .route(web::post().to(account::end_session)),
+        )
+        .service(
+            page("/account/api-keys", "GET, POST")
+                .route(web::get().to(account::api_keys))
+                .route(web::post().to(account::create_key)),
+        )
+        .service(
+            page("/account/api-keys/{id}/revoke", "GET, POST")
+                .route(web::get().to(account::confirm_revoke_key))
+                .route(web::post().to(account::revoke_key)),
+        )
+        .service(page("/account/applications", "GET").route(web::get().to(account::applications)))
+        .service(
+            page("/account/applications/{client_id}/withdraw", "GET, POST")
+                .route(web::get().to(account::confirm_withdraw))
+                .route(web::post().to(account::withdraw)),
+        )
+        .service(page("/account/activity", "GET").route(web::get().to(account::activity)));
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers

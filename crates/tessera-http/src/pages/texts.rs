@@ -9,6 +9,8 @@
 //! to `PAGE_LANGUAGES` in the `tessera` crate's settings, which checks `[pages] default_language`.
 //! A test of the server checks that the two lists agree.
 
+use tessera_domain::audit::Event;
+
 /// A language the pages speak. The default is English, as `[pages] default_language` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
@@ -261,6 +263,225 @@ pub struct Texts {
     /// A page used with another method, or an asset that is not there.
     pub not_here_title: &'static str,
     pub not_here: &'static str,
+
+    /// The signed-in page's link to the account pages.
+    pub manage_account: &'static str,
+    /// The account pages' title, and the overview's heading.
+    pub account_title: &'static str,
+    /// What the account pages' navigation is called (for screen readers).
+    pub account_nav: &'static str,
+    /// The links of the account pages' navigation.
+    pub nav_overview: &'static str,
+    pub nav_profile: &'static str,
+    pub nav_password: &'static str,
+    pub nav_mfa: &'static str,
+    pub nav_sessions: &'static str,
+    pub nav_api_keys: &'static str,
+    pub nav_applications: &'static str,
+    pub nav_activity: &'static str,
+    /// What the account pages are for, on the overview.
+    pub account_intro: &'static str,
+    /// What each account page is for, beside its link on the overview.
+    pub profile_hint: &'static str,
+    pub password_hint: &'static str,
+    pub mfa_hint: &'static str,
+    pub sessions_hint: &'static str,
+    pub api_keys_hint: &'static str,
+    pub applications_hint: &'static str,
+    pub activity_hint: &'static str,
+
+    /// The profile page's labels; its hint says what an empty field does and what the user
+    /// cannot change.
+    pub username_shown: &'static str,
+    pub display_name_label: &'static str,
+    pub email_label: &'static str,
+    pub profile_fields_hint: &'static str,
+    pub profile_saved: &'static str,
+    /// The button that saves a form.
+    pub save: &'static str,
+
+    /// A field's problem, said beside it: left empty.
+    pub field_required: &'static str,
+    pub field_too_long: &'static str,
+    pub field_invalid_email: &'static str,
+    /// Another account has it (a unique e-mail address).
+    pub field_taken: &'static str,
+    pub field_invalid_characters: &'static str,
+    /// A day that has passed (an API key's expiry).
+    pub field_in_the_past: &'static str,
+    /// A date that cannot be read.
+    pub field_invalid_date: &'static str,
+    /// A role the user does not hold (an API key's).
+    pub field_not_held: &'static str,
+    /// Any other problem.
+    pub field_invalid: &'static str,
+    /// A new password shorter than the policy's minimum, in characters.
+    pub password_too_short: fn(usize) -> String,
+    /// A new password longer than the policy's maximum, in bytes.
+    pub password_too_long: fn(usize) -> String,
+    pub password_common: &'static str,
+    pub password_has_username: &'static str,
+    pub password_needs_lowercase: &'static str,
+    pub password_needs_uppercase: &'static str,
+    pub password_needs_digit: &'static str,
+    pub password_needs_symbol: &'static str,
+
+    /// The password page's title and heading.
+    pub password_title: &'static str,
+    pub current_password_label: &'static str,
+    pub new_password_label: &'static str,
+    pub confirm_password_label: &'static str,
+    /// Before the list of rules a new password must meet.
+    pub password_rules_intro: &'static str,
+    /// The rules, one line each: with the policy's minimum (characters) and maximum (bytes).
+    pub rule_min_length: fn(usize) -> String,
+    pub rule_max_bytes: fn(usize) -> String,
+    pub rule_not_common: &'static str,
+    pub rule_no_username: &'static str,
+    pub rule_lowercase: &'static str,
+    pub rule_uppercase: &'static str,
+    pub rule_digit: &'static str,
+    pub rule_symbol: &'static str,
+    /// The checkbox that deletes the user's API keys with the change.
+    pub end_api_keys_label: &'static str,
+    /// What a change ends, said before the form.
+    pub password_ends_sessions: &'static str,
+    pub change_password_button: &'static str,
+    pub password_changed: &'static str,
+    /// The new password and its confirmation differ.
+    pub passwords_differ: &'static str,
+    pub wrong_current_password: &'static str,
+
+    /// The button that leaves a confirmation or a form without doing anything.
+    pub cancel: &'static str,
+    /// Two-step sign-in is off, and what turning it on does.
+    pub mfa_off: &'static str,
+    /// Two-step sign-in is on, with the number of unused backup codes.
+    pub mfa_on: fn(u32) -> String,
+    /// The button that starts the enrolment, and the enrolment's title.
+    pub mfa_set_up: &'static str,
+    pub mfa_scan: &'static str,
+    /// What the QR code is, for screen readers.
+    pub mfa_qr_label: &'static str,
+    /// Before the secret, for typing it in.
+    pub mfa_manual: &'static str,
+    /// The link that opens the `otpauth://` URI in an app on the same device.
+    pub mfa_open_app: &'static str,
+    /// What the code field of the enrolment asks.
+    pub mfa_confirm_intro: &'static str,
+    pub mfa_turn_on: &'static str,
+    /// A wrong code at enrolment.
+    pub mfa_wrong_setup_code: &'static str,
+    pub backup_codes_title: &'static str,
+    pub backup_codes_intro: &'static str,
+    /// The link that leaves the backup codes once they are kept.
+    pub backup_codes_saved: &'static str,
+    /// Above new backup codes: two-step sign-in was just turned on…
+    pub mfa_now_on: &'static str,
+    /// …or the codes replace the old ones.
+    pub codes_replaced: &'static str,
+    /// The link to a fresh set of backup codes, and its confirmation.
+    pub regenerate_link: &'static str,
+    pub regenerate_question: &'static str,
+    pub regenerate_explained: &'static str,
+    pub regenerate_button: &'static str,
+    pub mfa_disable_heading: &'static str,
+    pub mfa_disable_explained: &'static str,
+    pub mfa_turn_off: &'static str,
+    pub mfa_turned_off: &'static str,
+
+    /// What the sessions page lists.
+    pub sessions_intro: &'static str,
+    /// The mark of this browser's own session.
+    pub this_browser: &'static str,
+    /// What a session opened by an API key's grant is signed in as.
+    pub session_api_key: &'static str,
+    /// The labels of what a session is.
+    pub signed_in_to_label: &'static str,
+    pub address_label: &'static str,
+    pub user_agent_label: &'static str,
+    pub started_label: &'static str,
+    pub last_used_label: &'static str,
+    /// A value that is not known (no address, no user agent).
+    pub unknown: &'static str,
+    pub end_session_button: &'static str,
+    pub end_session_question: &'static str,
+    pub end_session_explained: &'static str,
+    /// Ending this browser's own session, from its confirmation.
+    pub end_this_browser_explained: &'static str,
+    pub end_others_button: &'static str,
+    pub end_others_question: &'static str,
+    pub end_others_explained: &'static str,
+    pub session_ended: &'static str,
+    pub others_ended: &'static str,
+    /// A session, key or consent that is not there, or not the user's.
+    pub gone_title: &'static str,
+    pub gone: &'static str,
+    /// The links between the pages of a list, and what they are (for screen readers).
+    pub pages_label: &'static str,
+    pub next_page: &'static str,
+    pub first_page: &'static str,
+
+    /// What API keys are, on their page.
+    pub api_keys_intro: &'static str,
+    pub api_keys_none: &'static str,
+    /// The labels of what a key is.
+    pub key_prefix_label: &'static str,
+    pub key_roles_label: &'static str,
+    /// The roles of a key without scopes.
+    pub key_all_roles: &'static str,
+    pub created_label: &'static str,
+    pub expires_label: &'static str,
+    /// A key that does not expire.
+    pub never: &'static str,
+    /// A key that was never used.
+    pub not_used_yet: &'static str,
+    /// The button that revokes a key (or withdraws a consent) after its confirmation.
+    pub revoke_button: &'static str,
+    /// The confirmation's question, with the key's name.
+    pub revoke_key_question: fn(&str) -> String,
+    pub revoke_key_explained: &'static str,
+    pub key_revoked: &'static str,
+    /// The form for a new key.
+    pub create_key_heading: &'static str,
+    pub key_name_label: &'static str,
+    pub key_scopes_label: &'static str,
+    pub key_expiry_label: &'static str,
+    pub key_expiry_hint: &'static str,
+    pub create_key_button: &'static str,
+    /// The page that shows a new key once.
+    pub new_key_heading: &'static str,
+    pub new_key_intro: &'static str,
+    pub new_key_label: &'static str,
+    pub new_key_copy: &'static str,
+    pub new_key_done: &'static str,
+
+    /// What the applications page lists.
+    pub applications_intro: &'static str,
+    pub applications_none: &'static str,
+    /// Before the list of what an application may have.
+    pub consent_scopes_label: &'static str,
+    /// When the user first consented.
+    pub consent_since_label: &'static str,
+    pub application_label: &'static str,
+    pub withdraw_button: &'static str,
+    /// The confirmation's question, with the application's name.
+    pub withdraw_question: fn(&str) -> String,
+    pub withdraw_explained: &'static str,
+    pub consent_withdrawn: &'static str,
+
+    /// What the activity page lists.
+    pub activity_intro: &'static str,
+    pub activity_none: &'static str,
+    /// What happened, for each event of a user's account (`audit::ACCOUNT_EVENTS`); any other
+    /// is said as a change.
+    pub activity_event: fn(Event) -> &'static str,
+    /// The mark of an attempt that was refused.
+    pub outcome_refused: &'static str,
+    pub when_label: &'static str,
+    /// Who did it, when it was not the user.
+    pub by_label: &'static str,
+    pub by_administrator: &'static str,
 }
 
 impl std::fmt::Debug for Texts {
@@ -354,6 +575,154 @@ pub static EN: Texts = Texts {
     refused: "This request could not be handled. Go back and try again.",
     not_here_title: "Not here",
     not_here: "This page cannot be used this way.",
+    manage_account: "Manage your account",
+    account_title: "Your account",
+    account_nav: "Account",
+    nav_overview: "Overview",
+    nav_profile: "Profile",
+    nav_password: "Password",
+    nav_mfa: "Two-step sign-in",
+    nav_sessions: "Sessions",
+    nav_api_keys: "API keys",
+    nav_applications: "Applications",
+    nav_activity: "Activity",
+    account_intro: "Change your details and your password, protect your sign-in with a second step, and see where you are signed in.",
+    profile_hint: "Your name and e-mail address.",
+    password_hint: "Change the password you sign in with.",
+    mfa_hint: "A code from your phone as well as your password.",
+    sessions_hint: "Where you are signed in, and signing out there.",
+    api_keys_hint: "Keys for programs that use the API as you.",
+    applications_hint: "The applications you allowed to sign you in.",
+    activity_hint: "Recent sign-ins and changes to your account.",
+    username_shown: "Username",
+    display_name_label: "Display name",
+    email_label: "E-mail address",
+    profile_fields_hint: "Leave a field empty to remove it. Your username and roles are managed by your administrator.",
+    profile_saved: "Your profile is saved.",
+    save: "Save",
+    field_required: "Fill this in.",
+    field_too_long: "This is too long.",
+    field_invalid_email: "This is not an e-mail address.",
+    field_taken: "Another account already uses this.",
+    field_invalid_characters: "This has characters that are not allowed here.",
+    field_in_the_past: "Choose a day after today.",
+    field_invalid_date: "Write the date as year-month-day, for example 2030-12-31.",
+    field_not_held: "A key can only have roles you have.",
+    field_invalid: "This is not valid.",
+    password_too_short: en_password_too_short,
+    password_too_long: en_password_too_long,
+    password_common: "This is one of the most common passwords.",
+    password_has_username: "It must not contain your username.",
+    password_needs_lowercase: "Add a lowercase letter.",
+    password_needs_uppercase: "Add an uppercase letter.",
+    password_needs_digit: "Add a digit.",
+    password_needs_symbol: "Add a character that is neither a letter nor a digit.",
+    password_title: "Change your password",
+    current_password_label: "Current password",
+    new_password_label: "New password",
+    confirm_password_label: "New password again",
+    password_rules_intro: "A new password needs:",
+    rule_min_length: en_rule_min_length,
+    rule_max_bytes: en_rule_max_bytes,
+    rule_not_common: "Not to be one of the most common passwords",
+    rule_no_username: "Not to contain your username",
+    rule_lowercase: "A lowercase letter",
+    rule_uppercase: "An uppercase letter",
+    rule_digit: "A digit",
+    rule_symbol: "A character that is neither a letter nor a digit",
+    end_api_keys_label: "Also revoke all my API keys",
+    password_ends_sessions: "Changing your password signs you out everywhere else: your other sessions end, and this browser stays signed in.",
+    change_password_button: "Change password",
+    password_changed: "Your password is changed, and your other sessions have ended.",
+    passwords_differ: "The two new passwords are not the same.",
+    wrong_current_password: "This is not your current password.",
+    cancel: "Cancel",
+    mfa_off: "Two-step sign-in is off. Turn it on, and signing in will need a code from an authenticator app on your phone as well as your password.",
+    mfa_on: en_mfa_on,
+    mfa_set_up: "Set up two-step sign-in",
+    mfa_scan: "Scan this QR code with your authenticator app.",
+    mfa_qr_label: "QR code for your authenticator app",
+    mfa_manual: "Or type this key into the app:",
+    mfa_open_app: "Open in an authenticator app on this device",
+    mfa_confirm_intro: "Then enter the six-digit code the app shows, to turn two-step sign-in on.",
+    mfa_turn_on: "Turn on",
+    mfa_wrong_setup_code: "This code is not right. Check that your phone's clock is right, and enter the newest code.",
+    backup_codes_title: "Your backup codes",
+    backup_codes_intro: "Keep these codes somewhere safe: each one signs you in once if you lose your phone. They are shown only now.",
+    backup_codes_saved: "I have saved them",
+    mfa_now_on: "Two-step sign-in is on.",
+    codes_replaced: "Your old backup codes no longer work.",
+    regenerate_link: "Make new backup codes",
+    regenerate_question: "Make new backup codes?",
+    regenerate_explained: "Your current backup codes stop working at once, and ten new ones are shown, only once.",
+    regenerate_button: "Make new codes",
+    mfa_disable_heading: "Turn off two-step sign-in",
+    mfa_disable_explained: "To turn it off, enter your password and a code from your app, or a backup code.",
+    mfa_turn_off: "Turn off",
+    mfa_turned_off: "Two-step sign-in is off.",
+    sessions_intro: "Everywhere you are signed in: browsers, applications and programs. Ending a session signs it out at once.",
+    this_browser: "This browser",
+    session_api_key: "A program, with an API key",
+    signed_in_to_label: "Signed in to",
+    address_label: "IP address",
+    user_agent_label: "Browser or app",
+    started_label: "Started",
+    last_used_label: "Last used",
+    unknown: "Unknown",
+    end_session_button: "End this session",
+    end_session_question: "End this session?",
+    end_session_explained: "Whatever is signed in with it is signed out at once, and must sign in again.",
+    end_this_browser_explained: "This is the session of this browser: ending it signs you out here.",
+    end_others_button: "End all other sessions",
+    end_others_question: "End all your other sessions?",
+    end_others_explained: "Every other browser, application and program signed in as you is signed out at once. This browser stays signed in.",
+    session_ended: "The session has ended.",
+    others_ended: "Your other sessions have ended.",
+    gone_title: "Not found",
+    gone: "This is no longer there, or is not yours.",
+    pages_label: "Pages",
+    next_page: "Next page",
+    first_page: "First page",
+    api_keys_intro: "An API key lets a program use the API as you, with your roles or only some of them. Keep keys secret, and revoke a key you no longer use.",
+    api_keys_none: "You have no API keys.",
+    key_prefix_label: "Starts with",
+    key_roles_label: "Roles",
+    key_all_roles: "All of your roles",
+    created_label: "Created",
+    expires_label: "Expires",
+    never: "Never",
+    not_used_yet: "Not used yet",
+    revoke_button: "Revoke",
+    revoke_key_question: en_revoke_key_question,
+    revoke_key_explained: "Programs using it are refused at once, and so are the tokens it obtained. This cannot be undone.",
+    key_revoked: "The API key is revoked.",
+    create_key_heading: "New API key",
+    key_name_label: "Name",
+    key_scopes_label: "Roles it may use (none ticked: all of yours)",
+    key_expiry_label: "Expires on (optional)",
+    key_expiry_hint: "At 00:00 UTC that day. Leave it empty for a key that does not expire.",
+    create_key_button: "Create key",
+    new_key_heading: "Your new API key",
+    new_key_intro: "Copy it now: it is shown only this once.",
+    new_key_label: "API key",
+    new_key_copy: "Select the key and copy it. Keep it secret: it acts as you.",
+    new_key_done: "I have copied it",
+    applications_intro: "The applications you allowed to sign you in, and what they may have. Withdrawing your consent signs the application out, and it asks you again the next time.",
+    applications_none: "You have not allowed any application yet.",
+    consent_scopes_label: "What it may have:",
+    consent_since_label: "Allowed on",
+    application_label: "Application",
+    withdraw_button: "Withdraw consent",
+    withdraw_question: en_withdraw_question,
+    withdraw_explained: "It is signed out at once, its tokens stop working, and it asks you again the next time you use it.",
+    consent_withdrawn: "Your consent is withdrawn.",
+    activity_intro: "Recent sign-ins and changes to your account, newest first. If you see something you did not do, change your password and end your other sessions.",
+    activity_none: "Nothing yet.",
+    activity_event: en_activity_event,
+    outcome_refused: "Refused",
+    when_label: "When",
+    by_label: "By",
+    by_administrator: "An administrator",
 };
 
 /// "4 minutes", "1 second".
@@ -397,6 +766,71 @@ fn en_allow_client(client: &str) -> String {
 
 fn en_client_asks_sign_out(client: &str) -> String {
     format!("{client} asks you to sign out")
+}
+
+fn en_password_too_short(n: usize) -> String {
+    format!(
+        "Use at least {n} {}.",
+        if n == 1 { "character" } else { "characters" }
+    )
+}
+
+fn en_password_too_long(n: usize) -> String {
+    format!("Use at most {n} {}.", if n == 1 { "byte" } else { "bytes" })
+}
+
+fn en_rule_min_length(n: usize) -> String {
+    format!(
+        "At least {n} {}",
+        if n == 1 { "character" } else { "characters" }
+    )
+}
+
+fn en_rule_max_bytes(n: usize) -> String {
+    format!("At most {n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
+fn en_mfa_on(left: u32) -> String {
+    let codes = if left == 1 {
+        "backup code"
+    } else {
+        "backup codes"
+    };
+    format!("Two-step sign-in is on. You have {left} unused {codes}.")
+}
+
+fn en_revoke_key_question(name: &str) -> String {
+    format!("Revoke the API key {name}?")
+}
+
+fn en_withdraw_question(client: &str) -> String {
+    format!("Withdraw your consent to {client}?")
+}
+
+fn en_activity_event(event: Event) -> &'static str {
+    match event {
+        Event::Login => "Sign-in",
+        Event::LoginFailed => "Failed sign-in",
+        Event::LoginLocked => "Sign-in while locked",
+        Event::Lockout => "Locked after failed sign-ins",
+        Event::Unlock => "Unlocked",
+        Event::Logout => "Sign-out",
+        Event::MfaRequired => "Password accepted; code asked",
+        Event::MfaEnabled => "Two-step sign-in turned on",
+        Event::MfaDisabled => "Two-step sign-in turned off",
+        Event::BackupCodeUsed => "Backup code used",
+        Event::BackupCodesRegenerated => "New backup codes",
+        Event::PasswordChanged => "Password change",
+        Event::PasswordReset => "Password reset",
+        Event::SessionRevoked => "Session ended",
+        Event::RefreshReuse => "Reused token: session ended",
+        Event::ApiKeyCreated => "API key created",
+        Event::ApiKeyDeleted => "API key revoked",
+        Event::ConsentGranted => "Application allowed",
+        Event::ConsentRevoked => "Consent withdrawn",
+        Event::UserUpdated => "Profile change",
+        _ => "Other change",
+    }
 }
 
 /// Spanish.
@@ -465,6 +899,154 @@ pub static ES: Texts = Texts {
     refused: "No se ha podido atender esta solicitud. Vuelve atrás e inténtalo de nuevo.",
     not_here_title: "Aquí no",
     not_here: "Esta página no se puede usar así.",
+    manage_account: "Gestionar tu cuenta",
+    account_title: "Tu cuenta",
+    account_nav: "Cuenta",
+    nav_overview: "Resumen",
+    nav_profile: "Perfil",
+    nav_password: "Contraseña",
+    nav_mfa: "Verificación en dos pasos",
+    nav_sessions: "Sesiones",
+    nav_api_keys: "Claves de API",
+    nav_applications: "Aplicaciones",
+    nav_activity: "Actividad",
+    account_intro: "Cambia tus datos y tu contraseña, protege tu inicio de sesión con un segundo paso y consulta dónde tienes la sesión iniciada.",
+    profile_hint: "Tu nombre y tu dirección de correo electrónico.",
+    password_hint: "Cambia la contraseña con la que inicias sesión.",
+    mfa_hint: "Un código de tu teléfono además de tu contraseña.",
+    sessions_hint: "Dónde tienes la sesión iniciada, y cerrarla allí.",
+    api_keys_hint: "Claves para los programas que usan la API en tu nombre.",
+    applications_hint: "Las aplicaciones a las que has permitido iniciar tu sesión.",
+    activity_hint: "Inicios de sesión recientes y cambios en tu cuenta.",
+    username_shown: "Nombre de usuario",
+    display_name_label: "Nombre para mostrar",
+    email_label: "Correo electrónico",
+    profile_fields_hint: "Deja un campo vacío para quitarlo. Tu nombre de usuario y tus roles los gestiona el administrador.",
+    profile_saved: "Se ha guardado tu perfil.",
+    save: "Guardar",
+    field_required: "Rellena este campo.",
+    field_too_long: "Es demasiado largo.",
+    field_invalid_email: "No es una dirección de correo electrónico válida.",
+    field_taken: "Ya lo usa otra cuenta.",
+    field_invalid_characters: "Contiene caracteres que no se admiten aquí.",
+    field_in_the_past: "Elige un día posterior a hoy.",
+    field_invalid_date: "Escribe la fecha como año-mes-día, por ejemplo 2030-12-31.",
+    field_not_held: "Una clave solo puede tener roles que tú tengas.",
+    field_invalid: "No es válido.",
+    password_too_short: es_password_too_short,
+    password_too_long: es_password_too_long,
+    password_common: "Es una de las contraseñas más habituales.",
+    password_has_username: "No debe contener tu nombre de usuario.",
+    password_needs_lowercase: "Añade una letra minúscula.",
+    password_needs_uppercase: "Añade una letra mayúscula.",
+    password_needs_digit: "Añade un dígito.",
+    password_needs_symbol: "Añade un carácter que no sea ni letra ni dígito.",
+    password_title: "Cambiar la contraseña",
+    current_password_label: "Contraseña actual",
+    new_password_label: "Contraseña nueva",
+    confirm_password_label: "Repite la contraseña nueva",
+    password_rules_intro: "La contraseña nueva debe:",
+    rule_min_length: es_rule_min_length,
+    rule_max_bytes: es_rule_max_bytes,
+    rule_not_common: "No ser una de las contraseñas más habituales",
+    rule_no_username: "No contener tu nombre de usuario",
+    rule_lowercase: "Tener una letra minúscula",
+    rule_uppercase: "Tener una letra mayúscula",
+    rule_digit: "Tener un dígito",
+    rule_symbol: "Tener un carácter que no sea ni letra ni dígito",
+    end_api_keys_label: "Revocar también todas mis claves de API",
+    password_ends_sessions: "Al cambiar la contraseña se cierran todas tus demás sesiones; en este navegador sigues con la sesión iniciada.",
+    change_password_button: "Cambiar la contraseña",
+    password_changed: "Se ha cambiado tu contraseña y se han cerrado tus demás sesiones.",
+    passwords_differ: "Las dos contraseñas nuevas no coinciden.",
+    wrong_current_password: "Esta no es tu contraseña actual.",
+    cancel: "Cancelar",
+    mfa_off: "La verificación en dos pasos está desactivada. Si la activas, para iniciar sesión necesitarás, además de tu contraseña, un código de una aplicación de autenticación de tu teléfono.",
+    mfa_on: es_mfa_on,
+    mfa_set_up: "Configurar la verificación en dos pasos",
+    mfa_scan: "Escanea este código QR con tu aplicación de autenticación.",
+    mfa_qr_label: "Código QR para tu aplicación de autenticación",
+    mfa_manual: "O escribe esta clave en la aplicación:",
+    mfa_open_app: "Abrir en una aplicación de autenticación de este dispositivo",
+    mfa_confirm_intro: "Después escribe el código de seis dígitos que muestra la aplicación para activar la verificación en dos pasos.",
+    mfa_turn_on: "Activar",
+    mfa_wrong_setup_code: "Este código no es correcto. Comprueba que la hora de tu teléfono es correcta y escribe el código más reciente.",
+    backup_codes_title: "Tus códigos de respaldo",
+    backup_codes_intro: "Guarda estos códigos en un lugar seguro: cada uno te permite iniciar sesión una vez si pierdes el teléfono. Solo se muestran ahora.",
+    backup_codes_saved: "Ya los he guardado",
+    mfa_now_on: "La verificación en dos pasos está activada.",
+    codes_replaced: "Tus códigos de respaldo anteriores ya no sirven.",
+    regenerate_link: "Generar códigos de respaldo nuevos",
+    regenerate_question: "¿Generar códigos de respaldo nuevos?",
+    regenerate_explained: "Tus códigos de respaldo actuales dejan de funcionar al momento y se muestran diez nuevos, una sola vez.",
+    regenerate_button: "Generar códigos nuevos",
+    mfa_disable_heading: "Desactivar la verificación en dos pasos",
+    mfa_disable_explained: "Para desactivarla, escribe tu contraseña y un código de tu aplicación o uno de respaldo.",
+    mfa_turn_off: "Desactivar",
+    mfa_turned_off: "La verificación en dos pasos está desactivada.",
+    sessions_intro: "Todos los lugares donde tienes la sesión iniciada: navegadores, aplicaciones y programas. Al cerrar una sesión, se cierra al momento.",
+    this_browser: "Este navegador",
+    session_api_key: "Un programa, con una clave de API",
+    signed_in_to_label: "Sesión en",
+    address_label: "Dirección IP",
+    user_agent_label: "Navegador o aplicación",
+    started_label: "Inicio",
+    last_used_label: "Último uso",
+    unknown: "Desconocido",
+    end_session_button: "Cerrar esta sesión",
+    end_session_question: "¿Cerrar esta sesión?",
+    end_session_explained: "Lo que tenga la sesión iniciada con ella sale al momento y tendrá que volver a iniciar sesión.",
+    end_this_browser_explained: "Es la sesión de este navegador: si la cierras, saldrás de tu cuenta aquí.",
+    end_others_button: "Cerrar todas las demás sesiones",
+    end_others_question: "¿Cerrar todas tus demás sesiones?",
+    end_others_explained: "Todos los demás navegadores, aplicaciones y programas con tu sesión iniciada salen al momento. Este navegador sigue con la sesión iniciada.",
+    session_ended: "Se ha cerrado la sesión.",
+    others_ended: "Se han cerrado tus demás sesiones.",
+    gone_title: "No encontrado",
+    gone: "Ya no existe o no es tuyo.",
+    pages_label: "Páginas",
+    next_page: "Página siguiente",
+    first_page: "Primera página",
+    api_keys_intro: "Una clave de API permite a un programa usar la API en tu nombre, con tus roles o solo con algunos. Mantén las claves en secreto y revoca las que ya no uses.",
+    api_keys_none: "No tienes claves de API.",
+    key_prefix_label: "Empieza por",
+    key_roles_label: "Roles",
+    key_all_roles: "Todos tus roles",
+    created_label: "Creada",
+    expires_label: "Caduca",
+    never: "Nunca",
+    not_used_yet: "Sin usar todavía",
+    revoke_button: "Revocar",
+    revoke_key_question: es_revoke_key_question,
+    revoke_key_explained: "Los programas que la usan dejan de tener acceso al momento, igual que los tokens obtenidos con ella. No se puede deshacer.",
+    key_revoked: "Se ha revocado la clave de API.",
+    create_key_heading: "Nueva clave de API",
+    key_name_label: "Nombre",
+    key_scopes_label: "Roles que puede usar (si no marcas ninguno, todos los tuyos)",
+    key_expiry_label: "Caduca el (opcional)",
+    key_expiry_hint: "A las 00:00 UTC de ese día. Déjalo vacío para una clave que no caduque.",
+    create_key_button: "Crear clave",
+    new_key_heading: "Tu nueva clave de API",
+    new_key_intro: "Cópiala ahora: solo se muestra esta vez.",
+    new_key_label: "Clave de API",
+    new_key_copy: "Selecciona la clave y cópiala. Mantenla en secreto: actúa en tu nombre.",
+    new_key_done: "Ya la he copiado",
+    applications_intro: "Las aplicaciones a las que has permitido iniciar tu sesión y a qué tienen acceso. Si retiras tu consentimiento, se cierra la sesión de la aplicación y te volverá a pedir permiso la próxima vez.",
+    applications_none: "Todavía no has dado permiso a ninguna aplicación.",
+    consent_scopes_label: "A qué tiene acceso:",
+    consent_since_label: "Permitido el",
+    application_label: "Aplicación",
+    withdraw_button: "Retirar el consentimiento",
+    withdraw_question: es_withdraw_question,
+    withdraw_explained: "Se cierra su sesión al momento, sus tokens dejan de funcionar y te volverá a pedir permiso la próxima vez que la uses.",
+    consent_withdrawn: "Se ha retirado tu consentimiento.",
+    activity_intro: "Inicios de sesión y cambios recientes en tu cuenta, del más reciente al más antiguo. Si ves algo que no has hecho tú, cambia la contraseña y cierra tus demás sesiones.",
+    activity_none: "Todavía no hay nada.",
+    activity_event: es_activity_event,
+    outcome_refused: "Rechazado",
+    when_label: "Cuándo",
+    by_label: "Por",
+    by_administrator: "Un administrador",
 };
 
 /// "4 minutos", "1 segundo".
@@ -508,6 +1090,77 @@ fn es_allow_client(client: &str) -> String {
 
 fn es_client_asks_sign_out(client: &str) -> String {
     format!("{client} te pide que cierres la sesión")
+}
+
+fn es_password_too_short(n: usize) -> String {
+    format!(
+        "Usa al menos {n} {}.",
+        if n == 1 { "carácter" } else { "caracteres" }
+    )
+}
+
+fn es_password_too_long(n: usize) -> String {
+    format!(
+        "Usa como máximo {n} {}.",
+        if n == 1 { "byte" } else { "bytes" }
+    )
+}
+
+fn es_rule_min_length(n: usize) -> String {
+    format!(
+        "Tener al menos {n} {}",
+        if n == 1 { "carácter" } else { "caracteres" }
+    )
+}
+
+fn es_rule_max_bytes(n: usize) -> String {
+    format!(
+        "Tener como máximo {n} {}",
+        if n == 1 { "byte" } else { "bytes" }
+    )
+}
+
+fn es_mfa_on(left: u32) -> String {
+    if left == 1 {
+        "La verificación en dos pasos está activada. Te queda 1 código de respaldo sin usar."
+            .to_owned()
+    } else {
+        format!("La verificación en dos pasos está activada. Te quedan {left} códigos de respaldo sin usar.")
+    }
+}
+
+fn es_revoke_key_question(name: &str) -> String {
+    format!("¿Revocar la clave de API {name}?")
+}
+
+fn es_withdraw_question(client: &str) -> String {
+    format!("¿Retirar tu consentimiento a {client}?")
+}
+
+fn es_activity_event(event: Event) -> &'static str {
+    match event {
+        Event::Login => "Inicio de sesión",
+        Event::LoginFailed => "Inicio de sesión fallido",
+        Event::LoginLocked => "Inicio de sesión con la cuenta bloqueada",
+        Event::Lockout => "Bloqueo tras intentos fallidos",
+        Event::Unlock => "Desbloqueo",
+        Event::Logout => "Cierre de sesión",
+        Event::MfaRequired => "Contraseña aceptada; se pidió el código",
+        Event::MfaEnabled => "Verificación en dos pasos activada",
+        Event::MfaDisabled => "Verificación en dos pasos desactivada",
+        Event::BackupCodeUsed => "Código de respaldo usado",
+        Event::BackupCodesRegenerated => "Códigos de respaldo nuevos",
+        Event::PasswordChanged => "Cambio de contraseña",
+        Event::PasswordReset => "Restablecimiento de contraseña",
+        Event::SessionRevoked => "Sesión cerrada",
+        Event::RefreshReuse => "Token reutilizado: sesión cerrada",
+        Event::ApiKeyCreated => "Clave de API creada",
+        Event::ApiKeyDeleted => "Clave de API revocada",
+        Event::ConsentGranted => "Aplicación permitida",
+        Event::ConsentRevoked => "Consentimiento retirado",
+        Event::UserUpdated => "Cambio de perfil",
+        _ => "Otro cambio",
+    }
 }
 
 #[cfg(test)]

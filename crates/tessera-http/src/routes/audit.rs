@@ -43,6 +43,7 @@ pub async fn list(
         until: time("until", p.until)?,
         after: p.after,
         limit: 0,
+        ..AuditQuery::default()
     };
     let limit = p.limit;
     let page = state

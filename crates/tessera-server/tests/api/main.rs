@@ -9,6 +9,7 @@
 )]
 
 mod access;
+mod account;
 mod audit;
 mod browser;
 mod browser_oidc;

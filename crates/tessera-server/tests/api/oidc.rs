@@ -1270,7 +1270,7 @@ async fn only_admins_manage_clients_and_tenant_admins_only_their_tenants() {
 
 /// Registers a public client of `REDIRECT` that is not first party, so that its users are asked
 /// for consent, and returns its id.
-async fn third_party_client(app: &TestApp) -> String {
+pub(crate) async fn third_party_client(app: &TestApp) -> String {
     let admin = app.admin_token().await;
     let a = register(
         app,
@@ -1302,7 +1302,7 @@ async fn after_sign_in(
 
 /// The consent page an answer must be, with the pages' headers and the form's cookie: its text,
 /// and the hidden fields its form posts.
-async fn consent_page(res: Response) -> (String, Vec<(String, String)>) {
+pub(crate) async fn consent_page(res: Response) -> (String, Vec<(String, String)>) {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()[CONTENT_TYPE]
         .to_str()
@@ -1350,7 +1350,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Posts the consent form with `fields` and the button `decision` (`allow` or `deny`).
-async fn post_consent(
+pub(crate) async fn post_consent(
     app: &TestApp,
     b: &reqwest::Client,
     fields: &[(String, String)],

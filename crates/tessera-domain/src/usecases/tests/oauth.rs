@@ -1718,3 +1718,44 @@ fn signing_out_through_the_api_takes_the_bound_sessions_too() {
         .authenticate_jwt_for_client(&offline.access_token)
         .is_ok());
 }
+
+#[test]
+fn a_session_opened_for_a_client_says_which_and_its_name_is_told_to_its_tenant_only() {
+    let (h, admin, client, sso) = world();
+    let code = code_for(&h, &client, &sso);
+    exchange(&h, &public(&client), &code, VERIFIER).unwrap();
+    let sessions = h
+        .core
+        .sessions
+        .list_sessions(&admin, admin.user_id)
+        .unwrap();
+    let clients: Vec<Option<&str>> = sessions.iter().map(|s| s.client_id.as_deref()).collect();
+    assert!(
+        clients.contains(&Some(client.client_id.as_str())),
+        "{clients:?}"
+    );
+    assert!(
+        clients.contains(&None),
+        "the sign-ins to Tessera itself: {clients:?}"
+    );
+
+    let oauth = &h.core.oauth;
+    let asked = [
+        client.client_id.clone(),
+        client.client_id.clone(),
+        "tc_unknown".to_owned(),
+        "not-a-client-id".to_owned(),
+    ];
+    assert_eq!(
+        oauth.client_names(&admin, &asked).unwrap(),
+        [(client.client_id.clone(), "Wiki".to_owned())]
+    );
+    // A user of a tenant is told nothing of the global clients.
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    create_with(&h, &admin, "ann", &["user"], Some(acme));
+    let ann = principal(
+        &h,
+        &jwt_login(&h, "ann", USER_PW, Some("acme")).access_token,
+    );
+    assert!(oauth.client_names(&ann, &asked).unwrap().is_empty());
+}
