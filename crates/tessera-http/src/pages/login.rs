@@ -31,8 +31,10 @@ use crate::AppState;
 pub const LOGIN_COOKIE: &str = "tessera_login";
 /// How long a sign-in form may stay open, in seconds.
 const FORM_TTL_SECONDS: i64 = 900;
-/// The only place a sign-in returns to: the authorization endpoint of this server.
+/// Where a sign-in returns to: the authorization endpoint of this server.
 const RETURN_PREFIX: &str = "/oauth/authorize?";
+/// Or the pages of a signed-in browser: these paths, and the paths and queries below them.
+const RETURN_PAGES: [&str; 2] = ["/account", "/admin"];
 /// Longest `return_to`, in bytes.
 const MAX_RETURN_TO: usize = 8192;
 
@@ -132,9 +134,14 @@ pub(crate) fn login_url(
 }
 
 /// Whether a sign-in may send the browser to `return_to`: a path of this server's authorization
-/// endpoint, so never another site (no open redirect).
+/// endpoint or of its account and admin pages, so never another site (no open redirect).
 pub(crate) fn is_safe_return(return_to: &str) -> bool {
-    return_to.starts_with(RETURN_PREFIX)
+    let page = RETURN_PAGES.iter().any(|base| {
+        return_to
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    });
+    (return_to.starts_with(RETURN_PREFIX) || page)
         && return_to.len() <= MAX_RETURN_TO
         && return_to.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
@@ -506,6 +513,14 @@ mod tests {
     #[test]
     fn a_sign_in_returns_only_to_the_authorization_endpoint() {
         assert!(is_safe_return("/oauth/authorize?client_id=tc_1&state=x"));
+        for page in [
+            "/admin",
+            "/admin/users?q=al",
+            "/account",
+            "/account/sessions",
+        ] {
+            assert!(is_safe_return(page), "{page}");
+        }
         for bad in [
             "https://evil.example/oauth/authorize?x",
             "//evil.example/oauth/authorize?x",
@@ -515,6 +530,9 @@ mod tests {
             "/oauth/authorize?a=b\r\nSet-Cookie:x",
             "/oauth/authorize?\\evil",
             "/oauth/authorize?é",
+            "/administrator",
+            "/admin\\evil",
+            "https://evil.example/admin",
         ] {
             assert!(!is_safe_return(bad), "{bad}");
         }

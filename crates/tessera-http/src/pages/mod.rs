@@ -1,7 +1,8 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
 //! the consent page and its answer, the page that says who is signed in, signing out (the OpenID
-//! Connect logout endpoint, with its confirmation and "signed out" pages), and the error pages of
-//! the authorization endpoint.
+//! Connect logout endpoint, with its confirmation and "signed out" pages), the error pages of
+//! the authorization endpoint, and the admin console (`admin`), whose pages need a signed-in
+//! browser (`guard`).
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
 //! CSRF protection (a cookie and a hidden field), a strict Content-Security-Policy and one
@@ -14,8 +15,10 @@
 //! `Brand`), which `layout.html` reads, both from a `Ui` (`Ui::of`). A new page takes its words
 //! from `Texts` (adding a field there, in every language) and never writes any of its own.
 
+pub mod admin;
 pub mod brand;
 pub mod consent;
+pub mod guard;
 pub mod login;
 pub mod logout;
 pub mod texts;
@@ -120,8 +123,8 @@ struct ErrorPage<'a> {
 }
 
 /// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
-/// `/oauth/logout`, `/`, the stylesheets and the logo. (The consent page itself is an answer of
-/// `GET /oauth/authorize`.)
+/// `/oauth/logout`, `/`, the stylesheets, the logo and the admin console (`/admin…`). (The
+/// consent page itself is an answer of `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         page("/login", "GET, POST")
@@ -139,6 +142,7 @@ pub fn register(cfg: &mut web::ServiceConfig) {
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)))
     .service(page("/assets/theme.css", "GET").route(web::get().to(theme)))
     .service(page("/assets/logo", "GET").route(web::get().to(logo)));
+    admin::register(cfg);
 }
 
 /// A page's resource: it carries its pattern (for the request log and the metrics) and answers
