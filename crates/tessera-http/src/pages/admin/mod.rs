@@ -14,6 +14,8 @@
 //! Every word is in `texts::AdminTexts`; the pages extend `admin/base.html`, which puts the
 //! navigation above them.
 
+pub mod users;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -590,7 +592,24 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 /// The console's routes, each a page of `crate::pages::page`: registered by `pages::register`.
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     use crate::pages::page;
-    cfg.service(page("/admin", "GET").route(web::get().to(home)));
+    cfg.service(page("/admin", "GET").route(web::get().to(home)))
+        .service(
+            page("/admin/users", "GET, POST")
+                .route(web::get().to(users::list))
+                .route(web::post().to(users::create)),
+        )
+        .service(page("/admin/users/new", "GET").route(web::get().to(users::new_form)))
+        .service(
+            page("/admin/users/{id}", "GET, POST")
+                .route(web::get().to(users::detail))
+                .route(web::post().to(users::edit)),
+        )
+        .service(
+            page("/admin/users/{id}/{action}", "GET, POST")
+                .route(web::get().to(users::ask))
+                .route(web::post().to(users::act)),
+        )
+        .service(page("/admin/api-keys", "GET").route(web::get().to(users::api_keys)));
 }
 
 #[cfg(test)]
