@@ -14,6 +14,7 @@
 //! Every word is in `texts::AdminTexts`; the pages extend `admin/base.html`, which puts the
 //! navigation above them.
 
+pub mod clients;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -609,7 +610,23 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(users::ask))
                 .route(web::post().to(users::act)),
         )
-        .service(page("/admin/api-keys", "GET").route(web::get().to(users::api_keys)));
+        .service(page("/admin/api-keys", "GET").route(web::get().to(users::api_keys)))
+        .service(
+            page("/admin/clients", "GET, POST")
+                .route(web::get().to(clients::list))
+                .route(web::post().to(clients::create)),
+        )
+        .service(page("/admin/clients/new", "GET").route(web::get().to(clients::new_form)))
+        .service(
+            page("/admin/clients/{client_id}", "GET, POST")
+                .route(web::get().to(clients::detail))
+                .route(web::post().to(clients::edit)),
+        )
+        .service(
+            page("/admin/clients/{client_id}/{action}", "GET, POST")
+                .route(web::get().to(clients::ask))
+                .route(web::post().to(clients::act)),
+        );
 }
 
 #[cfg(test)]
