@@ -14,6 +14,7 @@
 //! Every word is in `texts::AdminTexts`; the pages extend `admin/base.html`, which puts the
 //! navigation above them.
 
+pub mod audit;
 pub mod clients;
 pub mod users;
 
@@ -626,7 +627,8 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             page("/admin/clients/{client_id}/{action}", "GET, POST")
                 .route(web::get().to(clients::ask))
                 .route(web::post().to(clients::act)),
-        );
+        )
+        .service(page("/admin/audit", "GET").route(web::get().to(audit::list)));
 }
 
 #[cfg(test)]
