@@ -14,6 +14,7 @@
 //! Every word is in `texts::AdminTexts`; the pages extend `admin/base.html`, which puts the
 //! navigation above them.
 
+pub mod access;
 pub mod audit;
 pub mod clients;
 pub mod users;
@@ -607,6 +608,11 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(users::edit)),
         )
         .service(
+            page("/admin/users/{id}/access", "GET, POST")
+                .route(web::get().to(access::person_access))
+                .route(web::post().to(access::grant)),
+        )
+        .service(
             page("/admin/users/{id}/{action}", "GET, POST")
                 .route(web::get().to(users::ask))
                 .route(web::post().to(users::act)),
@@ -628,7 +634,29 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(clients::ask))
                 .route(web::post().to(clients::act)),
         )
-        .service(page("/admin/audit", "GET").route(web::get().to(audit::list)));
+        .service(page("/admin/audit", "GET").route(web::get().to(audit::list)))
+        .service(page("/admin/access", "GET").route(web::get().to(access::overview)))
+        .service(
+            page("/admin/tenants", "GET, POST")
+                .route(web::get().to(access::tenants))
+                .route(web::post().to(access::create_tenant)),
+        )
+        .service(
+            page("/admin/tenants/{id}/{action}", "GET, POST")
+                .route(web::get().to(access::ask_tenant))
+                .route(web::post().to(access::act_tenant)),
+        )
+        .service(
+            page("/admin/access/{kind}", "GET, POST")
+                .route(web::get().to(access::entries))
+                .route(web::post().to(access::create_entry)),
+        )
+        .service(page("/admin/access/{kind}/{id}", "GET").route(web::get().to(access::entry)))
+        .service(
+            page("/admin/access/{kind}/{id}/{action}", "GET, POST")
+                .route(web::get().to(access::ask))
+                .route(web::post().to(access::act)),
+        );
 }
 
 #[cfg(test)]
