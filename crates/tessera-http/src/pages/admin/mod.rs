@@ -17,6 +17,7 @@
 pub mod access;
 pub mod audit;
 pub mod clients;
+pub mod node;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -656,7 +657,9 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
             page("/admin/access/{kind}/{id}/{action}", "GET, POST")
                 .route(web::get().to(access::ask))
                 .route(web::post().to(access::act)),
-        );
+        )
+        .service(page("/admin/keys", "GET").route(web::get().to(node::keys)))
+        .service(page("/admin/node", "GET").route(web::get().to(node::state)));
 }
 
 #[cfg(test)]
