@@ -9,6 +9,7 @@
 )]
 
 mod access;
+mod admin_console;
 mod audit;
 mod browser;
 mod browser_oidc;
