@@ -522,6 +522,14 @@ mod tests {
     #[test]
     fn a_sign_in_returns_to_the_authorization_endpoint_and_never_elsewhere() {
         assert!(is_safe_return("/oauth/authorize?client_id=tc_1&state=x"));
+        for page in [
+            "/admin",
+            "/admin/users?q=al",
+            "/account",
+            "/account/sessions",
+        ] {
+            assert!(is_safe_return(page), "{page}");
+        }
         for bad in [
             "https://evil.example/oauth/authorize?x",
             "//evil.example/oauth/authorize?x",
@@ -531,6 +539,9 @@ mod tests {
             "/oauth/authorize?a=b\r\nSet-Cookie:x",
             "/oauth/authorize?\\evil",
             "/oauth/authorize?é",
+            "/administrator",
+            "/admin\\evil",
+            "https://evil.example/admin",
         ] {
             assert!(!is_safe_return(bad), "{bad}");
         }

@@ -1,8 +1,8 @@
 //! The server-rendered pages: signing in (with the second step for users with a second factor),
 //! the consent page and its answer, the page that says who is signed in, signing out (the OpenID
 //! Connect logout endpoint, with its confirmation and "signed out" pages), the error pages of
-//! the authorization endpoint, and the account pages of a signed-in user (`account`, behind
-//! `guard`).
+//! the authorization endpoint, the account pages of a signed-in user (`account`), and the admin
+//! console (`admin`), whose pages need a signed-in browser (`guard`).
 //!
 //! The pages are a front door of their own: they answer HTML only (never JSON), with their own
 //! CSRF protection (a cookie and a hidden field), a strict Content-Security-Policy and one
@@ -16,6 +16,7 @@
 //! from `Texts` (adding a field there, in every language) and never writes any of its own.
 
 pub mod account;
+pub mod admin;
 pub mod brand;
 pub mod consent;
 pub(crate) mod guard;
@@ -161,7 +162,8 @@ struct ErrorPage<'a> {
 }
 
 /// Registers the pages: `/login`, `/login/mfa`, the consent form's answer `/oauth/consent`,
-/// `/oauth/logout`, `/`, the account pages under `/account`, the stylesheets and the logo. (The
+/// `/oauth/logout`, `/`, the account pages under `/account`, the stylesheets, the logo and the
+/// admin console (`/admin…`). (The
 /// consent page itself is an answer of `GET /oauth/authorize`.)
 pub fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -181,6 +183,7 @@ pub fn register(cfg: &mut web::ServiceConfig) {
     .service(page("/assets/tessera.css", "GET").route(web::get().to(stylesheet)))
     .service(page("/assets/theme.css", "GET").route(web::get().to(theme)))
     .service(page("/assets/logo", "GET").route(web::get().to(logo)));
+    admin::register(cfg);
 }
 
 /// Registers the account pages (`account`).

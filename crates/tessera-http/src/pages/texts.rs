@@ -482,6 +482,13 @@ pub struct Texts {
     /// Who did it, when it was not the user.
     pub by_label: &'static str,
     pub by_administrator: &'static str,
+    /// The title of a form of a signed-in page (the console) that did not come from these pages,
+    /// or whose session has changed: nothing was done.
+    pub form_expired_title: &'static str,
+    pub form_expired: &'static str,
+
+    /// The words of the admin console.
+    pub admin: &'static AdminTexts,
 }
 
 impl std::fmt::Debug for Texts {
@@ -723,6 +730,9 @@ pub static EN: Texts = Texts {
     when_label: "When",
     by_label: "By",
     by_administrator: "An administrator",
+    form_expired_title: "Nothing was changed",
+    form_expired: "This form has expired or did not come from this site. Go back, reload the page and try again.",
+    admin: &ADMIN_EN,
 };
 
 /// "4 minutes", "1 second".
@@ -1047,6 +1057,9 @@ pub static ES: Texts = Texts {
     when_label: "Cuándo",
     by_label: "Por",
     by_administrator: "Un administrador",
+    form_expired_title: "No se ha cambiado nada",
+    form_expired: "Este formulario ha caducado o no procede de este sitio. Vuelve atrás, recarga la página e inténtalo de nuevo.",
+    admin: &ADMIN_ES,
 };
 
 /// "4 minutos", "1 segundo".
@@ -1163,6 +1176,1122 @@ fn es_activity_event(event: Event) -> &'static str {
     }
 }
 
+/// Every word of the admin console (`/admin`) in one language, a part of its `Texts`. Titles and
+/// labels have no full stop; sentences end with theirs.
+pub struct AdminTexts {
+    // The frame of every page.
+    /// The console's title and heading.
+    pub console: &'static str,
+    pub console_lead: &'static str,
+    /// The label of the navigation.
+    pub nav_label: &'static str,
+    /// Before the name of who is signed in.
+    pub signed_in_as: &'static str,
+    /// What a global admin administers.
+    pub all_tenants: &'static str,
+    /// What a tenant admin administers: their tenant, by id.
+    pub tenant_scope: fn(i64) -> String,
+    /// What a change did, by the code of `?done=`; `None` for a code that is not one.
+    pub done: fn(&str) -> Option<&'static str>,
+    /// What each part of the console is for, by its path.
+    pub section_lead: fn(&str) -> &'static str,
+    pub home: &'static str,
+    pub users: &'static str,
+    pub tenants: &'static str,
+    pub access: &'static str,
+    pub clients: &'static str,
+    pub api_keys: &'static str,
+    pub audit: &'static str,
+    pub keys: &'static str,
+    pub node: &'static str,
+
+    // Refusals.
+    pub admins_only_title: &'static str,
+    pub admins_only: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found: &'static str,
+    pub not_allowed_title: &'static str,
+    pub not_allowed: &'static str,
+    pub last_admin: &'static str,
+    pub in_use: &'static str,
+    pub public_client: &'static str,
+    pub mfa_not_enabled: &'static str,
+    pub duplicate: &'static str,
+    /// A problem of a field, in words: the field and the rule it broke, as the use cases name
+    /// them (`username`, `too_short`).
+    pub rule: fn(&str, &str) -> &'static str,
+    /// Before the problems of one line of a list ("Line 2:").
+    pub line: fn(usize) -> String,
+
+    // Words every page shares.
+    pub cancel: &'static str,
+    pub save: &'static str,
+    pub create: &'static str,
+    pub delete: &'static str,
+    pub remove: &'static str,
+    pub revoke: &'static str,
+    pub add: &'static str,
+    pub show: &'static str,
+    pub optional: &'static str,
+    pub actions: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub any: &'static str,
+    pub unknown: &'static str,
+    pub never: &'static str,
+    pub none_yet: &'static str,
+    pub pages: &'static str,
+    pub first_page: &'static str,
+    pub next_page: &'static str,
+    pub id: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub status: &'static str,
+    pub active: &'static str,
+    pub disabled: &'static str,
+    pub created: &'static str,
+    pub updated: &'static str,
+    pub expires: &'static str,
+    pub last_used: &'static str,
+    pub address: &'static str,
+    pub kind: &'static str,
+    pub tenant: &'static str,
+    /// No tenant: a global user or client.
+    pub no_tenant: &'static str,
+    /// How RFC 3339 times are typed.
+    pub time_hint: &'static str,
+    /// A secret shown on this page only.
+    pub shown_once: &'static str,
+    pub continue_link: &'static str,
+
+    // Users.
+    pub new_user: &'static str,
+    pub create_user: &'static str,
+    pub search_label: &'static str,
+    pub search: &'static str,
+    pub no_users: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub password_hint: &'static str,
+    pub email: &'static str,
+    pub display_name: &'static str,
+    pub roles: &'static str,
+    pub roles_hint: &'static str,
+    pub roles_change_hint: &'static str,
+    pub active_label: &'static str,
+    pub profile: &'static str,
+    pub account_actions: &'static str,
+    pub disable: &'static str,
+    pub disable_hint: &'static str,
+    pub disable_question: fn(&str) -> String,
+    pub disable_explained: &'static str,
+    pub enable: &'static str,
+    pub enable_hint: &'static str,
+    pub unlock: &'static str,
+    pub unlock_hint: &'static str,
+    pub issue_reset: &'static str,
+    pub issue_reset_hint: &'static str,
+    pub reset_issued_title: &'static str,
+    /// The reset token's expiry (RFC 3339) goes in.
+    pub reset_issued_lead: fn(&str) -> String,
+    pub reset_token_label: &'static str,
+    pub mfa_reset: &'static str,
+    pub mfa_reset_hint: &'static str,
+    pub mfa_reset_question: fn(&str) -> String,
+    pub mfa_reset_explained: &'static str,
+    pub end_sessions: &'static str,
+    pub end_sessions_hint: &'static str,
+    pub end_sessions_question: fn(&str) -> String,
+    pub end_sessions_explained: &'static str,
+    pub delete_user: &'static str,
+    pub delete_user_question: fn(&str) -> String,
+    pub delete_user_explained: &'static str,
+    pub sessions: &'static str,
+    pub no_sessions: &'static str,
+    pub started: &'static str,
+    pub session_sign_in: &'static str,
+    pub session_api_key: &'static str,
+
+    // API keys.
+    pub api_keys_lead: &'static str,
+    pub no_keys: &'static str,
+    pub new_key: &'static str,
+    pub create_key: &'static str,
+    pub key_prefix: &'static str,
+    pub scopes: &'static str,
+    pub scopes_hint: &'static str,
+    /// A key without scopes acts with every role of its user.
+    pub all_roles: &'static str,
+    pub key_created_title: &'static str,
+    /// The key's name goes in.
+    pub key_created_lead: fn(&str) -> String,
+    pub key_label: &'static str,
+    pub delete_key_question: &'static str,
+    pub delete_key_explained: &'static str,
+
+    // The model and grants.
+    pub access_lead: &'static str,
+    pub services: &'static str,
+    pub services_lead: &'static str,
+    pub roles_lead: &'static str,
+    pub permissions: &'static str,
+    pub permissions_lead: &'static str,
+    pub grants_lead: &'static str,
+    pub add_new: &'static str,
+    pub entry_name_hint: &'static str,
+    pub delete_entry_question: fn(&str) -> String,
+    pub delete_entry_explained: &'static str,
+    pub delete_tenant_explained: &'static str,
+    pub roles_offered: &'static str,
+    pub permissions_of_role: &'static str,
+    pub add_link: &'static str,
+    pub unlink_question: &'static str,
+    pub unlink_explained: &'static str,
+    pub issue_secret: &'static str,
+    pub issue_secret_hint: &'static str,
+    pub service_secret_question: fn(&str) -> String,
+    pub service_secret_explained: &'static str,
+    pub service_secret_title: &'static str,
+    /// The service's name and id go in.
+    pub service_secret_lead: fn(&str, i64) -> String,
+    pub service_secret_label: &'static str,
+    pub revoke_secret: &'static str,
+    pub revoke_secret_question: fn(&str) -> String,
+    pub revoke_secret_explained: &'static str,
+    pub access_in_services: &'static str,
+    pub no_grants: &'static str,
+    pub show_access_in: &'static str,
+    /// The person's and the service's names go in.
+    pub access_of: fn(&str, &str) -> String,
+    pub granted_roles: &'static str,
+    pub no_roles_granted: &'static str,
+    pub revoke_role_question: &'static str,
+    pub revoke_role_explained: &'static str,
+    pub effective_permissions: &'static str,
+    pub no_permissions: &'static str,
+    pub check_token_lead: &'static str,
+    pub grant: &'static str,
+    pub grant_role: &'static str,
+    pub grant_permission: &'static str,
+    pub grant_permission_hint: &'static str,
+    pub grant_button: &'static str,
+
+    // Clients.
+    pub new_client: &'static str,
+    pub register_client: &'static str,
+    pub no_clients: &'static str,
+    pub client_id: &'static str,
+    pub client_kind: &'static str,
+    pub confidential: &'static str,
+    pub public: &'static str,
+    pub method_basic: &'static str,
+    pub method_post: &'static str,
+    pub method_none: &'static str,
+    pub first_party: &'static str,
+    pub first_party_hint: &'static str,
+    pub redirect_uris: &'static str,
+    pub post_logout_uris: &'static str,
+    pub uris_hint: &'static str,
+    pub allow_refresh: &'static str,
+    pub scope: &'static str,
+    pub scope_hint: &'static str,
+    pub grant_types: &'static str,
+    pub registration: &'static str,
+    pub client_actions: &'static str,
+    pub client_registered_title: &'static str,
+    /// The client's name and id go in.
+    pub client_registered_lead: fn(&str, &str) -> String,
+    pub client_secret_label: &'static str,
+    pub rotate_secret: &'static str,
+    pub rotate_secret_hint: &'static str,
+    pub rotate_secret_question: fn(&str) -> String,
+    pub rotate_secret_explained: &'static str,
+    pub new_secret_title: &'static str,
+    pub new_secret_lead: fn(&str) -> String,
+    pub delete_client: &'static str,
+    pub delete_client_question: fn(&str) -> String,
+    pub delete_client_explained: &'static str,
+
+    // The audit log.
+    pub audit_lead: &'static str,
+    pub event: &'static str,
+    pub outcome: &'static str,
+    pub success: &'static str,
+    pub failure: &'static str,
+    pub user_id: &'static str,
+    pub user_id_hint: &'static str,
+    pub since: &'static str,
+    pub until: &'static str,
+    pub until_hint: &'static str,
+    pub filter: &'static str,
+    pub clear_filters: &'static str,
+    pub no_entries: &'static str,
+    pub time: &'static str,
+    pub actor: &'static str,
+    pub subject: &'static str,
+    pub target: &'static str,
+    pub details: &'static str,
+
+    // Signing keys and the node.
+    pub keys_lead: &'static str,
+    pub key_id: &'static str,
+    pub algorithm: &'static str,
+    pub key_type: &'static str,
+    pub use_label: &'static str,
+    pub signs: &'static str,
+    pub verifies_only: &'static str,
+    pub rotate_hint: &'static str,
+    pub ready: &'static str,
+    pub not_ready: &'static str,
+    pub version: &'static str,
+    pub live_sessions: &'static str,
+    pub hash_queue: &'static str,
+    pub revocations_known: &'static str,
+    pub node_hint: &'static str,
+}
+
+impl std::fmt::Debug for AdminTexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminTexts")
+            .field("console", &self.console)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The console in English.
+pub static ADMIN_EN: AdminTexts = AdminTexts {
+    console: "Administration",
+    console_lead: "Manage the people, applications and access rules of this server. Every change here is checked and audited as the same change through the API is.",
+    nav_label: "Administration",
+    signed_in_as: "Signed in as",
+    all_tenants: "all tenants",
+    tenant_scope: en_tenant_scope,
+    done: en_done,
+    section_lead: en_section_lead,
+    home: "Overview",
+    users: "Users",
+    tenants: "Tenants",
+    access: "Access model",
+    clients: "Clients",
+    api_keys: "API keys",
+    audit: "Audit log",
+    keys: "Signing keys",
+    node: "Node",
+    admins_only_title: "Administrators only",
+    admins_only: "These pages are for administrators. Your account is not one.",
+    not_found_title: "Not found",
+    not_found: "There is nothing here, or it is not yours to manage.",
+    not_allowed_title: "Not allowed",
+    not_allowed: "Your account may not do this.",
+    last_admin: "The last active administrator cannot be disabled, deleted or lose the admin role.",
+    in_use: "This cannot be deleted while users or clients still belong to it.",
+    public_client: "A public client has no secret.",
+    mfa_not_enabled: "This user has no second factor.",
+    duplicate: "This is already taken.",
+    rule: en_rule,
+    line: en_line,
+    cancel: "Cancel",
+    save: "Save",
+    create: "Create",
+    delete: "Delete",
+    remove: "Remove",
+    revoke: "Revoke",
+    add: "Add",
+    show: "Show",
+    optional: "(optional)",
+    actions: "Actions",
+    yes: "Yes",
+    no: "No",
+    any: "Any",
+    unknown: "Unknown",
+    never: "Never",
+    none_yet: "There are none yet.",
+    pages: "Pages",
+    first_page: "First page",
+    next_page: "Next page",
+    id: "Id",
+    name: "Name",
+    description: "Description",
+    status: "Status",
+    active: "Active",
+    disabled: "Disabled",
+    created: "Created",
+    updated: "Updated",
+    expires: "Expires",
+    last_used: "Last used",
+    address: "Address",
+    kind: "Kind",
+    tenant: "Tenant",
+    no_tenant: "None (global)",
+    time_hint: "An RFC 3339 time, such as 2030-01-31T00:00:00Z.",
+    shown_once: "Copy it now: it is shown on this page only, and cannot be shown again.",
+    continue_link: "Done, continue",
+    new_user: "New user",
+    create_user: "Create user",
+    search_label: "Search by the start of a username or e-mail address",
+    search: "Search",
+    no_users: "No user matches.",
+    username: "Username",
+    password: "Password",
+    password_hint: "The user's first password. Hand it over safely; they can change it.",
+    email: "E-mail",
+    display_name: "Display name",
+    roles: "Roles",
+    roles_hint: "Role names separated by spaces or commas. admin makes an administrator.",
+    roles_change_hint: "Role names separated by spaces or commas. Taking a role away ends all the user's sessions.",
+    active_label: "Active (can sign in)",
+    profile: "Profile and roles",
+    account_actions: "Account",
+    disable: "Disable",
+    disable_hint: "The user can no longer sign in; their sessions end.",
+    disable_question: en_disable_question,
+    disable_explained: "The user can no longer sign in, and every session and token they hold stops working at once. You can enable them again later.",
+    enable: "Enable",
+    enable_hint: "The user can sign in again.",
+    unlock: "Unlock",
+    unlock_hint: "Lifts a lock after failed sign-ins, from every address.",
+    issue_reset: "Issue a password-reset token",
+    issue_reset_hint: "A single-use token the user sets a new password with. Replaces an earlier one.",
+    reset_issued_title: "Password-reset token",
+    reset_issued_lead: en_reset_issued_lead,
+    reset_token_label: "Reset token",
+    mfa_reset: "Reset second factor",
+    mfa_reset_hint: "For a lost device: turns the second factor off.",
+    mfa_reset_question: en_mfa_reset_question,
+    mfa_reset_explained: "The user's second factor and backup codes are removed and all their sessions end. They sign in with their password alone until they set up a new one.",
+    end_sessions: "End all sessions",
+    end_sessions_hint: "Signs the user out everywhere.",
+    end_sessions_question: en_end_sessions_question,
+    end_sessions_explained: "Every session of the user ends, in every browser and application: their tokens stop working at once.",
+    delete_user: "Delete user",
+    delete_user_question: en_delete_user_question,
+    delete_user_explained: "The user, their sessions, grants and API keys are deleted. This cannot be undone.",
+    sessions: "Sessions",
+    no_sessions: "No live session.",
+    started: "Started",
+    session_sign_in: "Sign-in",
+    session_api_key: "API key",
+    api_keys_lead: "API keys belong to users: find the user, then see, create or delete their keys on their page. Service secrets are on each service's page.",
+    no_keys: "No API key.",
+    new_key: "New API key",
+    create_key: "Create key",
+    key_prefix: "Starts with",
+    scopes: "Scopes",
+    scopes_hint: "Roles of the user the key may use, separated by spaces. Empty: all of them.",
+    all_roles: "All the user's roles",
+    key_created_title: "API key created",
+    key_created_lead: en_key_created_lead,
+    key_label: "API key",
+    delete_key_question: "Delete this API key?",
+    delete_key_explained: "The key stops working at once, and so do the tokens it bought.",
+    access_lead: "Services are the applications that ask Tessera what a person may do. A service offers roles; a role holds permissions; a person is granted roles in a service.",
+    services: "Services",
+    services_lead: "The applications that check tokens, their roles and their secrets.",
+    roles_lead: "Roles and the permissions each holds.",
+    permissions: "Permissions",
+    permissions_lead: "What a role lets a person do.",
+    grants_lead: "Grants are given on each user's page, service by service.",
+    add_new: "Add",
+    entry_name_hint: "1 to 64 characters: letters, digits and . _ : / -",
+    delete_entry_question: en_delete_entry_question,
+    delete_entry_explained: "It is deleted with every link and grant that names it. This cannot be undone.",
+    delete_tenant_explained: "The tenant is deleted. A tenant that still has users or clients cannot be.",
+    roles_offered: "Roles it offers",
+    permissions_of_role: "Permissions of this role",
+    add_link: "Add",
+    unlink_question: "Remove this link?",
+    unlink_explained: "People lose what the link gave them in this service at once.",
+    issue_secret: "Issue a new secret",
+    issue_secret_hint: "The service authenticates with it at introspection. Replaces the current one.",
+    service_secret_question: en_service_secret_question,
+    service_secret_explained: "A new secret is made and the current one, if any, stops working at once.",
+    service_secret_title: "Service secret",
+    service_secret_lead: en_service_secret_lead,
+    service_secret_label: "Service secret",
+    revoke_secret: "Revoke the secret",
+    revoke_secret_question: en_revoke_secret_question,
+    revoke_secret_explained: "The service's secret stops working at once.",
+    access_in_services: "Access in services",
+    no_grants: "No grant in any service.",
+    show_access_in: "Show access in",
+    access_of: en_access_of,
+    granted_roles: "Roles granted",
+    no_roles_granted: "No role granted in this service.",
+    revoke_role_question: "Revoke this role?",
+    revoke_role_explained: "The person loses the role's permissions in this service at once.",
+    effective_permissions: "Effective permissions",
+    no_permissions: "No permission in this service.",
+    check_token_lead: "What POST /check-token with this service_id answers for a live token of this person:",
+    grant: "Grant",
+    grant_role: "Grant a role",
+    grant_permission: "Grant one permission directly",
+    grant_permission_hint: "Without a role; it cannot be revoked from here.",
+    grant_button: "Grant",
+    new_client: "Register a client",
+    register_client: "Register",
+    no_clients: "No client is registered.",
+    client_id: "Client id",
+    client_kind: "Kind",
+    confidential: "Confidential",
+    public: "Public",
+    method_basic: "Confidential: its secret in HTTP Basic",
+    method_post: "Confidential: its secret in the form",
+    method_none: "Public: no secret, PKCE alone",
+    first_party: "First party",
+    first_party_hint: "Your own application: its users are never asked for consent.",
+    redirect_uris: "Redirect URIs",
+    post_logout_uris: "Post-logout redirect URIs",
+    uris_hint: "One per line, exact: https, or http to 127.0.0.1, [::1] or localhost.",
+    allow_refresh: "Allow refresh tokens (offline access)",
+    scope: "Scope",
+    scope_hint: "Scopes separated by spaces, with openid. Empty: every scope offered.",
+    grant_types: "Grant types",
+    registration: "Registration",
+    client_actions: "Client",
+    client_registered_title: "Client registered",
+    client_registered_lead: en_client_registered_lead,
+    client_secret_label: "Client secret",
+    rotate_secret: "New secret",
+    rotate_secret_hint: "The current secret stops working.",
+    rotate_secret_question: en_rotate_secret_question,
+    rotate_secret_explained: "A new secret is made and the current one stops working at once; the application needs the new one.",
+    new_secret_title: "New client secret",
+    new_secret_lead: en_new_secret_lead,
+    delete_client: "Delete client",
+    delete_client_question: en_delete_client_question,
+    delete_client_explained: "The client is deleted and every session opened for it ends. This cannot be undone.",
+    audit_lead: "Every sign-in and every change, oldest first.",
+    event: "Event",
+    outcome: "Outcome",
+    success: "Success",
+    failure: "Failure",
+    user_id: "User id",
+    user_id_hint: "Who acted, or whom it was about.",
+    since: "Since",
+    until: "Until",
+    until_hint: "An RFC 3339 time, not included.",
+    filter: "Filter",
+    clear_filters: "Clear",
+    no_entries: "No entry matches.",
+    time: "Time",
+    actor: "Actor",
+    subject: "Subject",
+    target: "Target",
+    details: "Details",
+    keys_lead: "The keys published in the JWKS. The newest signs; older ones verify until the last token they signed has expired.",
+    key_id: "Key id",
+    algorithm: "Algorithm",
+    key_type: "Key type",
+    use_label: "Use",
+    signs: "Signs",
+    verifies_only: "Verifies only",
+    rotate_hint: "To rotate, run tessera keys rotate on a node: every node signs with the new key within a second.",
+    ready: "This node is ready: the database answers and its schema is current.",
+    not_ready: "This node is not ready:",
+    version: "Version",
+    live_sessions: "Live sessions",
+    hash_queue: "Password checks waiting",
+    revocations_known: "Ended sessions known",
+    node_hint: "The same figures, and more, are in the Prometheus metrics (/metrics).",
+};
+
+fn en_tenant_scope(tenant: i64) -> String {
+    format!("tenant {tenant}")
+}
+
+fn en_done(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "created" => "Created.",
+        "saved" => "Saved.",
+        "enabled" => "The user is enabled.",
+        "disabled" => "The user is disabled and their sessions have ended.",
+        "unlocked" => "The user is unlocked.",
+        "mfa_reset" => "The second factor is removed and the user's sessions have ended.",
+        "sessions_ended" => "Every session of the user has ended.",
+        "deleted" => "Deleted.",
+        "key_deleted" => "The API key is deleted.",
+        "revoked" => "Revoked.",
+        "granted" => "Granted.",
+        "linked" => "Added.",
+        "unlinked" => "Removed.",
+        "secret_revoked" => "The secret is revoked.",
+        _ => return None,
+    })
+}
+
+fn en_section_lead(path: &str) -> &'static str {
+    match path {
+        "/admin/users" => "Find, create and change users: roles, locks, second factors, password resets, sessions, keys and grants.",
+        "/admin/tenants" => "The tenants users and clients belong to.",
+        "/admin/access" => "Services, roles, permissions, and who may do what.",
+        "/admin/clients" => "The OpenID Connect applications that sign people in here.",
+        "/admin/api-keys" => "Users' API keys.",
+        "/admin/audit" => "Who did what, and when.",
+        "/admin/keys" => "The keys that sign tokens.",
+        "/admin/node" => "Whether this node is ready, and what it is doing.",
+        _ => "",
+    }
+}
+
+fn en_rule(field: &str, rule: &str) -> &'static str {
+    match (field, rule) {
+        ("username", "too_short") => "At least 3 characters.",
+        ("username" | "role" | "permission", "too_long") => "At most 64 characters.",
+        ("username", "invalid_characters") => {
+            "Letters, digits, dots, hyphens and underscores only."
+        }
+        ("name", "invalid_characters") => "Letters, digits and . _ : / - only.",
+        ("name", "empty") => "Give a name.",
+        ("email", "too_long") => "At most 254 characters.",
+        ("display_name" | "client_name", "too_long") => "At most 128 characters.",
+        ("display_name" | "client_name", "empty") => "Give a name.",
+        ("display_name" | "client_name" | "description", "invalid_characters") => {
+            "No control characters."
+        }
+        ("description", "too_long") => "At most 500 characters.",
+        ("roles" | "scopes", "invalid_length") => "Each role name has 1 to 64 characters.",
+        ("roles" | "scopes", "invalid_characters") => {
+            "Role names use lowercase letters, digits and _ . : - only."
+        }
+        ("redirect_uris" | "post_logout_redirect_uris", "empty") => "Give at least one URI.",
+        ("redirect_uris" | "post_logout_redirect_uris", "too_many") => "At most 20 URIs.",
+        ("redirect_uris" | "post_logout_redirect_uris", "too_long") => "At most 2000 characters.",
+        ("redirect_uris" | "post_logout_redirect_uris", "invalid_characters") => {
+            "Printable ASCII only, without spaces."
+        }
+        ("grant_types", "missing_authorization_code") => {
+            "The authorization code grant is required."
+        }
+        ("scope", "missing_openid") => "The scope must include openid.",
+        ("scope", "offline_access_needs_refresh_token") => {
+            "offline_access needs refresh tokens to be allowed."
+        }
+        ("scope", "unsupported") => "A scope this server does not offer.",
+        ("q", "too_long") => "Too long to search for.",
+        ("tenant", "not_found") => "No such tenant.",
+        ("person", "not_found") => "No such person.",
+        ("service", "not_found") => "No such service.",
+        ("role", "not_found") => "No such role.",
+        ("permission", "not_found") => "No such permission.",
+        ("role", "not_offered_by_service") => {
+            "This service does not offer this role: add the role to the service first."
+        }
+        (_, "too_short") => "Too short.",
+        (_, "too_long") => "Too long.",
+        (_, "empty") => "This cannot be empty.",
+        (_, "invalid_characters") => "It holds characters that are not allowed.",
+        (_, "must_start_with_letter_or_digit") => "Start with a letter or a digit.",
+        (_, "taken") => "This is already taken.",
+        (_, "invalid_email") => "Not a valid e-mail address.",
+        (_, "min_length") => "Too short for the password rules.",
+        (_, "max_bytes") => "Too long.",
+        (_, "common_password") => "Too common: choose a less common password.",
+        (_, "contains_username") => "It must not contain the username.",
+        (_, "require_lowercase") => "It needs a lowercase letter.",
+        (_, "require_uppercase") => "It needs an uppercase letter.",
+        (_, "require_digit") => "It needs a digit.",
+        (_, "require_symbol") => "It needs a character that is neither a letter nor a digit.",
+        (_, "not_held_by_user") => "The user does not hold every one of these roles.",
+        (_, "invalid_format") => "Not in the expected form.",
+        (_, "in_the_past") => "This time has passed.",
+        (_, "fragment") => "No fragment (#…).",
+        (_, "not_absolute") => "Not an absolute URI.",
+        (_, "unsupported_scheme") => "Use https (or http to this computer).",
+        (_, "insecure") => "Plain http only to 127.0.0.1, [::1] or localhost; use https.",
+        (_, "userinfo") => "No user name or password in the URI.",
+        (_, "unsupported") => "Not one of the values offered.",
+        (_, "immutable") => "This cannot change.",
+        (_, "not_found") => "There is no such thing.",
+        (_, "unknown") => "Not one of the choices.",
+        (_, "required") => "Choose one.",
+        (_, "out_of_range") => "Out of range.",
+        _ => "This value is not accepted.",
+    }
+}
+
+fn en_line(n: usize) -> String {
+    format!("Line {n}:")
+}
+
+fn en_disable_question(user: &str) -> String {
+    format!("Disable {user}?")
+}
+
+fn en_reset_issued_lead(expires: &str) -> String {
+    format!("Hand this token to the user, out of band. It sets a new password once (POST /auth/password-reset) and ends all their sessions. It expires at {expires}.")
+}
+
+fn en_mfa_reset_question(user: &str) -> String {
+    format!("Reset the second factor of {user}?")
+}
+
+fn en_end_sessions_question(user: &str) -> String {
+    format!("End every session of {user}?")
+}
+
+fn en_delete_user_question(user: &str) -> String {
+    format!("Delete {user}?")
+}
+
+fn en_key_created_lead(name: &str) -> String {
+    format!("The API key {name} is created.")
+}
+
+fn en_delete_entry_question(name: &str) -> String {
+    format!("Delete {name}?")
+}
+
+fn en_service_secret_question(service: &str) -> String {
+    format!("Issue a new secret for {service}?")
+}
+
+fn en_service_secret_lead(service: &str, id: i64) -> String {
+    format!("The new secret of {service} (service id {id}). The previous one no longer works.")
+}
+
+fn en_revoke_secret_question(service: &str) -> String {
+    format!("Revoke the secret of {service}?")
+}
+
+fn en_access_of(person: &str, service: &str) -> String {
+    format!("{person} in {service}")
+}
+
+fn en_client_registered_lead(name: &str, client_id: &str) -> String {
+    format!("{name} is registered with the client id {client_id}. Give the application its secret:")
+}
+
+fn en_rotate_secret_question(client: &str) -> String {
+    format!("Give {client} a new secret?")
+}
+
+fn en_new_secret_lead(client: &str) -> String {
+    format!("The new secret of {client}. The previous one no longer works.")
+}
+
+fn en_delete_client_question(client: &str) -> String {
+    format!("Delete {client}?")
+}
+
+/// The console in Spanish.
+pub static ADMIN_ES: AdminTexts = AdminTexts {
+    console: "Administración",
+    console_lead: "Gestiona las personas, las aplicaciones y las reglas de acceso de este servidor. Cada cambio que hagas aquí se comprueba y se audita igual que el mismo cambio hecho a través de la API.",
+    nav_label: "Administración",
+    signed_in_as: "Sesión iniciada como",
+    all_tenants: "todos los inquilinos",
+    tenant_scope: es_tenant_scope,
+    done: es_done,
+    section_lead: es_section_lead,
+    home: "Resumen",
+    users: "Usuarios",
+    tenants: "Inquilinos",
+    access: "Modelo de acceso",
+    clients: "Clientes",
+    api_keys: "Claves de API",
+    audit: "Registro de auditoría",
+    keys: "Claves de firma",
+    node: "Nodo",
+    admins_only_title: "Solo para administradores",
+    admins_only: "Estas páginas son para administradores y tu cuenta no lo es.",
+    not_found_title: "No encontrado",
+    not_found: "Aquí no hay nada, o no te corresponde gestionarlo.",
+    not_allowed_title: "No permitido",
+    not_allowed: "Tu cuenta no puede hacer esto.",
+    last_admin: "El último administrador activo no se puede desactivar ni eliminar, ni perder el rol admin.",
+    in_use: "No se puede eliminar mientras tenga usuarios o clientes.",
+    public_client: "Un cliente público no tiene secreto.",
+    mfa_not_enabled: "Este usuario no tiene segundo factor.",
+    duplicate: "Ya está en uso.",
+    rule: es_rule,
+    line: es_line,
+    cancel: "Cancelar",
+    save: "Guardar",
+    create: "Crear",
+    delete: "Eliminar",
+    remove: "Quitar",
+    revoke: "Revocar",
+    add: "Añadir",
+    show: "Mostrar",
+    optional: "(opcional)",
+    actions: "Acciones",
+    yes: "Sí",
+    no: "No",
+    any: "Cualquiera",
+    unknown: "Desconocido",
+    never: "Nunca",
+    none_yet: "Todavía no hay ninguno.",
+    pages: "Páginas",
+    first_page: "Primera página",
+    next_page: "Página siguiente",
+    id: "Id",
+    name: "Nombre",
+    description: "Descripción",
+    status: "Estado",
+    active: "Activo",
+    disabled: "Desactivado",
+    created: "Creado",
+    updated: "Actualizado",
+    expires: "Caduca",
+    last_used: "Último uso",
+    address: "Dirección",
+    kind: "Tipo",
+    tenant: "Inquilino",
+    no_tenant: "Ninguno (global)",
+    time_hint: "Una fecha y hora RFC 3339, como 2030-01-31T00:00:00Z.",
+    shown_once: "Cópialo ahora: solo se muestra en esta página y no se puede volver a mostrar.",
+    continue_link: "Hecho, continuar",
+    new_user: "Nuevo usuario",
+    create_user: "Crear usuario",
+    search_label: "Buscar por el principio del nombre de usuario o del correo electrónico",
+    search: "Buscar",
+    no_users: "Ningún usuario coincide.",
+    username: "Nombre de usuario",
+    password: "Contraseña",
+    password_hint: "La primera contraseña del usuario. Entrégasela de forma segura; podrá cambiarla.",
+    email: "Correo electrónico",
+    display_name: "Nombre visible",
+    roles: "Roles",
+    roles_hint: "Nombres de rol separados por espacios o comas. admin convierte al usuario en administrador.",
+    roles_change_hint: "Nombres de rol separados por espacios o comas. Quitar un rol cierra todas las sesiones del usuario.",
+    active_label: "Activo (puede iniciar sesión)",
+    profile: "Perfil y roles",
+    account_actions: "Cuenta",
+    disable: "Desactivar",
+    disable_hint: "El usuario ya no podrá iniciar sesión; sus sesiones se cierran.",
+    disable_question: es_disable_question,
+    disable_explained: "El usuario ya no podrá iniciar sesión, y todas sus sesiones y tokens dejan de funcionar en el acto. Podrás volver a activarlo más adelante.",
+    enable: "Activar",
+    enable_hint: "El usuario podrá volver a iniciar sesión.",
+    unlock: "Desbloquear",
+    unlock_hint: "Levanta el bloqueo por intentos fallidos, desde cualquier dirección.",
+    issue_reset: "Emitir un token de restablecimiento de contraseña",
+    issue_reset_hint: "Un token de un solo uso con el que el usuario elige una contraseña nueva. Sustituye al anterior.",
+    reset_issued_title: "Token de restablecimiento de contraseña",
+    reset_issued_lead: es_reset_issued_lead,
+    reset_token_label: "Token de restablecimiento",
+    mfa_reset: "Restablecer el segundo factor",
+    mfa_reset_hint: "Para un dispositivo perdido: desactiva el segundo factor.",
+    mfa_reset_question: es_mfa_reset_question,
+    mfa_reset_explained: "Se eliminan el segundo factor y los códigos de respaldo del usuario, y se cierran todas sus sesiones. Iniciará sesión solo con su contraseña hasta que configure uno nuevo.",
+    end_sessions: "Cerrar todas las sesiones",
+    end_sessions_hint: "Cierra la sesión del usuario en todas partes.",
+    end_sessions_question: es_end_sessions_question,
+    end_sessions_explained: "Se cierran todas las sesiones del usuario, en todos los navegadores y aplicaciones: sus tokens dejan de funcionar en el acto.",
+    delete_user: "Eliminar usuario",
+    delete_user_question: es_delete_user_question,
+    delete_user_explained: "Se eliminan el usuario, sus sesiones, sus permisos concedidos y sus claves de API. No se puede deshacer.",
+    sessions: "Sesiones",
+    no_sessions: "Ninguna sesión activa.",
+    started: "Inicio",
+    session_sign_in: "Inicio de sesión",
+    session_api_key: "Clave de API",
+    api_keys_lead: "Las claves de API pertenecen a los usuarios: busca al usuario y consulta, crea o elimina sus claves en su página. Los secretos de servicio están en la página de cada servicio.",
+    no_keys: "Ninguna clave de API.",
+    new_key: "Nueva clave de API",
+    create_key: "Crear clave",
+    key_prefix: "Empieza por",
+    scopes: "Ámbitos",
+    scopes_hint: "Roles del usuario que la clave puede usar, separados por espacios. Vacío: todos.",
+    all_roles: "Todos los roles del usuario",
+    key_created_title: "Clave de API creada",
+    key_created_lead: es_key_created_lead,
+    key_label: "Clave de API",
+    delete_key_question: "¿Eliminar esta clave de API?",
+    delete_key_explained: "La clave deja de funcionar en el acto, y también los tokens obtenidos con ella.",
+    access_lead: "Los servicios son las aplicaciones que preguntan a Tessera qué puede hacer una persona. Un servicio ofrece roles; un rol reúne permisos; a una persona se le conceden roles en un servicio.",
+    services: "Servicios",
+    services_lead: "Las aplicaciones que comprueban tokens, sus roles y sus secretos.",
+    roles_lead: "Los roles y los permisos de cada uno.",
+    permissions: "Permisos",
+    permissions_lead: "Lo que un rol permite hacer.",
+    grants_lead: "Los roles y permisos se conceden en la página de cada usuario, servicio a servicio.",
+    add_new: "Añadir",
+    entry_name_hint: "De 1 a 64 caracteres: letras, dígitos y . _ : / -",
+    delete_entry_question: es_delete_entry_question,
+    delete_entry_explained: "Se elimina junto con todos los vínculos y concesiones que lo nombran. No se puede deshacer.",
+    delete_tenant_explained: "Se elimina el inquilino. No se puede eliminar uno que todavía tenga usuarios o clientes.",
+    roles_offered: "Roles que ofrece",
+    permissions_of_role: "Permisos de este rol",
+    add_link: "Añadir",
+    unlink_question: "¿Quitar este vínculo?",
+    unlink_explained: "Las personas pierden en el acto lo que el vínculo les daba en este servicio.",
+    issue_secret: "Emitir un secreto nuevo",
+    issue_secret_hint: "El servicio se autentica con él en la introspección. Sustituye al actual.",
+    service_secret_question: es_service_secret_question,
+    service_secret_explained: "Se crea un secreto nuevo y el actual, si lo hay, deja de funcionar en el acto.",
+    service_secret_title: "Secreto del servicio",
+    service_secret_lead: es_service_secret_lead,
+    service_secret_label: "Secreto del servicio",
+    revoke_secret: "Revocar el secreto",
+    revoke_secret_question: es_revoke_secret_question,
+    revoke_secret_explained: "El secreto del servicio deja de funcionar en el acto.",
+    access_in_services: "Acceso en los servicios",
+    no_grants: "Sin concesiones en ningún servicio.",
+    show_access_in: "Ver el acceso en",
+    access_of: es_access_of,
+    granted_roles: "Roles concedidos",
+    no_roles_granted: "Ningún rol concedido en este servicio.",
+    revoke_role_question: "¿Revocar este rol?",
+    revoke_role_explained: "La persona pierde en el acto los permisos del rol en este servicio.",
+    effective_permissions: "Permisos efectivos",
+    no_permissions: "Ningún permiso en este servicio.",
+    check_token_lead: "Lo que responde POST /check-token con este service_id a un token válido de esta persona:",
+    grant: "Conceder",
+    grant_role: "Conceder un rol",
+    grant_permission: "Conceder un permiso directamente",
+    grant_permission_hint: "Sin rol; no se puede revocar desde aquí.",
+    grant_button: "Conceder",
+    new_client: "Registrar un cliente",
+    register_client: "Registrar",
+    no_clients: "No hay ningún cliente registrado.",
+    client_id: "Id de cliente",
+    client_kind: "Tipo",
+    confidential: "Confidencial",
+    public: "Público",
+    method_basic: "Confidencial: su secreto en HTTP Basic",
+    method_post: "Confidencial: su secreto en el formulario",
+    method_none: "Público: sin secreto, solo PKCE",
+    first_party: "Propia",
+    first_party_hint: "Una aplicación tuya: nunca se pide consentimiento a sus usuarios.",
+    redirect_uris: "URI de redirección",
+    post_logout_uris: "URI de redirección tras cerrar sesión",
+    uris_hint: "Una por línea, exacta: https, o http a 127.0.0.1, [::1] o localhost.",
+    allow_refresh: "Permitir tokens de actualización (acceso sin conexión)",
+    scope: "Ámbito",
+    scope_hint: "Ámbitos separados por espacios, con openid. Vacío: todos los que se ofrecen.",
+    grant_types: "Tipos de concesión",
+    registration: "Registro",
+    client_actions: "Cliente",
+    client_registered_title: "Cliente registrado",
+    client_registered_lead: es_client_registered_lead,
+    client_secret_label: "Secreto del cliente",
+    rotate_secret: "Secreto nuevo",
+    rotate_secret_hint: "El secreto actual deja de funcionar.",
+    rotate_secret_question: es_rotate_secret_question,
+    rotate_secret_explained: "Se crea un secreto nuevo y el actual deja de funcionar en el acto; la aplicación necesitará el nuevo.",
+    new_secret_title: "Nuevo secreto del cliente",
+    new_secret_lead: es_new_secret_lead,
+    delete_client: "Eliminar cliente",
+    delete_client_question: es_delete_client_question,
+    delete_client_explained: "Se elimina el cliente y se cierran todas las sesiones abiertas para él. No se puede deshacer.",
+    audit_lead: "Cada inicio de sesión y cada cambio, del más antiguo al más reciente.",
+    event: "Evento",
+    outcome: "Resultado",
+    success: "Correcto",
+    failure: "Fallido",
+    user_id: "Id de usuario",
+    user_id_hint: "Quién actuó o a quién afectó.",
+    since: "Desde",
+    until: "Hasta",
+    until_hint: "Una fecha y hora RFC 3339, no incluida.",
+    filter: "Filtrar",
+    clear_filters: "Quitar filtros",
+    no_entries: "Ninguna entrada coincide.",
+    time: "Hora",
+    actor: "Autor",
+    subject: "Afectado",
+    target: "Objeto",
+    details: "Detalles",
+    keys_lead: "Las claves publicadas en el JWKS. La más reciente firma; las anteriores solo verifican hasta que caduca el último token que firmaron.",
+    key_id: "Id de clave",
+    algorithm: "Algoritmo",
+    key_type: "Tipo de clave",
+    use_label: "Uso",
+    signs: "Firma",
+    verifies_only: "Solo verifica",
+    rotate_hint: "Para rotarlas, ejecuta tessera keys rotate en un nodo: todos los nodos firmarán con la clave nueva en menos de un segundo.",
+    ready: "Este nodo está listo: la base de datos responde y su esquema está al día.",
+    not_ready: "Este nodo no está listo:",
+    version: "Versión",
+    live_sessions: "Sesiones activas",
+    hash_queue: "Comprobaciones de contraseña en espera",
+    revocations_known: "Sesiones cerradas conocidas",
+    node_hint: "Estas cifras, y más, están en las métricas de Prometheus (/metrics).",
+};
+
+fn es_tenant_scope(tenant: i64) -> String {
+    format!("inquilino {tenant}")
+}
+
+fn es_done(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "created" => "Creado.",
+        "saved" => "Guardado.",
+        "enabled" => "El usuario está activado.",
+        "disabled" => "El usuario está desactivado y sus sesiones se han cerrado.",
+        "unlocked" => "El usuario está desbloqueado.",
+        "mfa_reset" => {
+            "Se ha eliminado el segundo factor y se han cerrado las sesiones del usuario."
+        }
+        "sessions_ended" => "Se han cerrado todas las sesiones del usuario.",
+        "deleted" => "Eliminado.",
+        "key_deleted" => "La clave de API está eliminada.",
+        "revoked" => "Revocado.",
+        "granted" => "Concedido.",
+        "linked" => "Añadido.",
+        "unlinked" => "Quitado.",
+        "secret_revoked" => "El secreto está revocado.",
+        _ => return None,
+    })
+}
+
+fn es_section_lead(path: &str) -> &'static str {
+    match path {
+        "/admin/users" => "Busca, crea y modifica usuarios: roles, bloqueos, segundos factores, restablecimientos de contraseña, sesiones, claves y concesiones.",
+        "/admin/tenants" => "Los inquilinos a los que pertenecen usuarios y clientes.",
+        "/admin/access" => "Servicios, roles, permisos, y quién puede hacer qué.",
+        "/admin/clients" => "Las aplicaciones OpenID Connect que inician sesión con este servidor.",
+        "/admin/api-keys" => "Las claves de API de los usuarios.",
+        "/admin/audit" => "Quién hizo qué, y cuándo.",
+        "/admin/keys" => "Las claves que firman los tokens.",
+        "/admin/node" => "Si este nodo está listo, y qué está haciendo.",
+        _ => "",
+    }
+}
+
+fn es_rule(field: &str, rule: &str) -> &'static str {
+    match (field, rule) {
+        ("username", "too_short") => "Al menos 3 caracteres.",
+        ("username" | "role" | "permission", "too_long") => "Como mucho 64 caracteres.",
+        ("username", "invalid_characters") => {
+            "Solo letras, dígitos, puntos, guiones y guiones bajos."
+        }
+        ("name", "invalid_characters") => "Solo letras, dígitos y . _ : / -",
+        ("name", "empty") => "Escribe un nombre.",
+        ("email", "too_long") => "Como mucho 254 caracteres.",
+        ("display_name" | "client_name", "too_long") => "Como mucho 128 caracteres.",
+        ("display_name" | "client_name", "empty") => "Escribe un nombre.",
+        ("display_name" | "client_name" | "description", "invalid_characters") => {
+            "Sin caracteres de control."
+        }
+        ("description", "too_long") => "Como mucho 500 caracteres.",
+        ("roles" | "scopes", "invalid_length") => "Cada nombre de rol tiene de 1 a 64 caracteres.",
+        ("roles" | "scopes", "invalid_characters") => {
+            "Los nombres de rol usan solo minúsculas, dígitos y _ . : -"
+        }
+        ("redirect_uris" | "post_logout_redirect_uris", "empty") => "Indica al menos una URI.",
+        ("redirect_uris" | "post_logout_redirect_uris", "too_many") => "Como mucho 20 URI.",
+        ("redirect_uris" | "post_logout_redirect_uris", "too_long") => {
+            "Como mucho 2000 caracteres."
+        }
+        ("redirect_uris" | "post_logout_redirect_uris", "invalid_characters") => {
+            "Solo ASCII imprimible, sin espacios."
+        }
+        ("grant_types", "missing_authorization_code") => {
+            "La concesión de código de autorización es obligatoria."
+        }
+        ("scope", "missing_openid") => "El ámbito debe incluir openid.",
+        ("scope", "offline_access_needs_refresh_token") => {
+            "offline_access requiere que se permitan los tokens de actualización."
+        }
+        ("scope", "unsupported") => "Un ámbito que este servidor no ofrece.",
+        ("q", "too_long") => "Demasiado largo para buscarlo.",
+        ("tenant", "not_found") => "No existe ese inquilino.",
+        ("person", "not_found") => "No existe esa persona.",
+        ("service", "not_found") => "No existe ese servicio.",
+        ("role", "not_found") => "No existe ese rol.",
+        ("permission", "not_found") => "No existe ese permiso.",
+        ("role", "not_offered_by_service") => {
+            "Este servicio no ofrece este rol: añade antes el rol al servicio."
+        }
+        (_, "too_short") => "Demasiado corto.",
+        (_, "too_long") => "Demasiado largo.",
+        (_, "empty") => "No puede quedar vacío.",
+        (_, "invalid_characters") => "Contiene caracteres no permitidos.",
+        (_, "must_start_with_letter_or_digit") => "Empieza por una letra o un dígito.",
+        (_, "taken") => "Ya está en uso.",
+        (_, "invalid_email") => "No es una dirección de correo electrónico válida.",
+        (_, "min_length") => "Demasiado corta para las reglas de contraseñas.",
+        (_, "max_bytes") => "Demasiado larga.",
+        (_, "common_password") => "Demasiado común: elige una contraseña menos común.",
+        (_, "contains_username") => "No puede contener el nombre de usuario.",
+        (_, "require_lowercase") => "Necesita una letra minúscula.",
+        (_, "require_uppercase") => "Necesita una letra mayúscula.",
+        (_, "require_digit") => "Necesita un dígito.",
+        (_, "require_symbol") => "Necesita un carácter que no sea ni letra ni dígito.",
+        (_, "not_held_by_user") => "El usuario no tiene todos estos roles.",
+        (_, "invalid_format") => "No tiene el formato esperado.",
+        (_, "in_the_past") => "Esa fecha ya ha pasado.",
+        (_, "fragment") => "Sin fragmento (#…).",
+        (_, "not_absolute") => "No es una URI absoluta.",
+        (_, "unsupported_scheme") => "Usa https (o http a este mismo equipo).",
+        (_, "insecure") => "http sin cifrar solo a 127.0.0.1, [::1] o localhost; usa https.",
+        (_, "userinfo") => "Sin nombre de usuario ni contraseña en la URI.",
+        (_, "unsupported") => "No es uno de los valores que se ofrecen.",
+        (_, "immutable") => "Esto no se puede cambiar.",
+        (_, "not_found") => "No existe.",
+        (_, "unknown") => "No es una de las opciones.",
+        (_, "required") => "Elige uno.",
+        (_, "out_of_range") => "Fuera del rango permitido.",
+        _ => "Este valor no se acepta.",
+    }
+}
+
+fn es_line(n: usize) -> String {
+    format!("Línea {n}:")
+}
+
+fn es_disable_question(user: &str) -> String {
+    format!("¿Desactivar a {user}?")
+}
+
+fn es_reset_issued_lead(expires: &str) -> String {
+    format!("Entrega este token al usuario por otro medio. Sirve una sola vez para elegir una contraseña nueva (POST /auth/password-reset) y cierra todas sus sesiones. Caduca el {expires}.")
+}
+
+fn es_mfa_reset_question(user: &str) -> String {
+    format!("¿Restablecer el segundo factor de {user}?")
+}
+
+fn es_end_sessions_question(user: &str) -> String {
+    format!("¿Cerrar todas las sesiones de {user}?")
+}
+
+fn es_delete_user_question(user: &str) -> String {
+    format!("¿Eliminar a {user}?")
+}
+
+fn es_key_created_lead(name: &str) -> String {
+    format!("Se ha creado la clave de API {name}.")
+}
+
+fn es_delete_entry_question(name: &str) -> String {
+    format!("¿Eliminar {name}?")
+}
+
+fn es_service_secret_question(service: &str) -> String {
+    format!("¿Emitir un secreto nuevo para {service}?")
+}
+
+fn es_service_secret_lead(service: &str, id: i64) -> String {
+    format!("El nuevo secreto de {service} (id de servicio {id}). El anterior ya no funciona.")
+}
+
+fn es_revoke_secret_question(service: &str) -> String {
+    format!("¿Revocar el secreto de {service}?")
+}
+
+fn es_access_of(person: &str, service: &str) -> String {
+    format!("{person} en {service}")
+}
+
+fn es_client_registered_lead(name: &str, client_id: &str) -> String {
+    format!("{name} está registrado con el id de cliente {client_id}. Entrega a la aplicación su secreto:")
+}
+
+fn es_rotate_secret_question(client: &str) -> String {
+    format!("¿Dar un secreto nuevo a {client}?")
+}
+
+fn es_new_secret_lead(client: &str) -> String {
+    format!("El nuevo secreto de {client}. El anterior ya no funciona.")
+}
+
+fn es_delete_client_question(client: &str) -> String {
+    format!("¿Eliminar {client}?")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1272,6 +2401,41 @@ mod tests {
         assert!(ES
             .locked_for(3_600 * 24 + 1)
             .ends_with("dentro de 25 horas."));
+    }
+
+    #[test]
+    fn the_console_says_every_change_and_every_rule_in_every_language() {
+        for language in Language::ALL {
+            let a = language.texts().admin;
+            for done in [
+                "created",
+                "saved",
+                "enabled",
+                "disabled",
+                "unlocked",
+                "mfa_reset",
+                "sessions_ended",
+                "deleted",
+                "key_deleted",
+                "revoked",
+                "granted",
+                "linked",
+                "unlinked",
+                "secret_revoked",
+            ] {
+                assert!((a.done)(done).is_some(), "{done}");
+            }
+            assert_eq!((a.done)("<script>"), None);
+            assert!((a.access_of)("alice", "billing").contains("billing"));
+            assert!((a.client_registered_lead)("Wiki", "tc_1").contains("tc_1"));
+            assert!((a.line)(3).contains('3'));
+            assert_ne!((a.rule)("username", "too_short"), (a.rule)("x", "nonsense"));
+            assert_ne!(
+                (a.rule)("redirect_uris", "insecure"),
+                (a.rule)("x", "nonsense")
+            );
+        }
+        assert_eq!((ADMIN_ES.rule)("email", "taken"), "Ya está en uso.");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod access;
 mod account;
+mod admin_console;
 mod audit;
 mod browser;
 mod browser_oidc;
