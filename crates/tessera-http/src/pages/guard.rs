@@ -91,8 +91,8 @@ pub(crate) fn check_csrf(
         Err(error_page(
             ui,
             StatusCode::FORBIDDEN,
-            ui.t.refused_title,
-            ui.t.refused,
+            ui.t.form_expired_title,
+            ui.t.form_expired,
             None,
         ))
     }

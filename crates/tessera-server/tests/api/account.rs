@@ -259,7 +259,7 @@ async fn a_post_without_its_csrf_field_is_refused_and_changes_nothing() {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{presented:?}");
-        assert!(html(res).await.contains("This cannot be done"));
+        assert!(html(res).await.contains("Nothing was changed"));
     }
     let alice = alice_by_api(&app).await;
     assert!(alice["display_name"].is_null(), "{alice}");

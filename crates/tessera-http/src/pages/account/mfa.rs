@@ -326,7 +326,6 @@ async fn disable(req: &HttpRequest, state: &AppState, payload: web::Payload) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_domain::ports::OneTimeCodes as _;
 
     #[test]
     fn the_qr_code_is_set_in_the_page_as_its_svg_element_alone() {

@@ -141,6 +141,9 @@ async fn audit_page(req: &HttpRequest, state: &AppState) -> Answer {
         until,
         after,
         limit: 0,
+        subject: None,
+        events: Vec::new(),
+        newest_first: false,
     };
     let mut rows = Vec::new();
     let mut next_after = None;
