@@ -1627,7 +1627,9 @@ fn a_logout_request_that_cannot_be_trusted_is_refused_and_ends_nothing() {
     let sso = h.core.gate.sso_session(&cookie).unwrap();
     let tokens = tokens_with_scope(&h, &client, &sso, "openid");
     let hint = tokens.id_token.as_str();
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    // What is wrong, the request's parameters, and the error it gets.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "an unregistered post_logout_redirect_uri",
             vec![
