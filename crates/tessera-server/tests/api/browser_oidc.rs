@@ -35,7 +35,7 @@ use crate::oidc::{
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// How long any one step may take: a page load, finding an element, chromedriver answering.
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 /// How long chromedriver may take to start a first Chromium, on a busy two-core machine.
 const START: Duration = Duration::from_secs(60);
 /// How often a wait looks again.
@@ -344,7 +344,7 @@ async fn a_person_with_a_second_factor_consents_signs_out_and_is_not_signed_in_s
 }
 
 /// `step`'s value, or a panic naming `what` when it fails or takes longer than `limit`.
-async fn within<T, E: std::fmt::Debug>(
+pub(crate) async fn within<T, E: std::fmt::Debug>(
     what: &str,
     limit: Duration,
     step: impl Future<Output = Result<T, E>>,
@@ -605,7 +605,7 @@ impl Drop for Chromedriver {
 }
 
 /// A headless Chromium of one test, and the steps a person takes in it.
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     /// The test's name: the first part of its screenshots' names.
     test: &'static str,
@@ -613,7 +613,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start(test: &'static str) -> Self {
+    pub(crate) async fn start(test: &'static str) -> Self {
         let driver = Chromedriver::start().await;
         let client = driver.session().await;
         Self {
@@ -624,7 +624,7 @@ impl Browser {
     }
 
     /// Opens `url` as if typed in the address bar; returns once the page has loaded.
-    async fn open(&self, url: &Url) {
+    pub(crate) async fn open(&self, url: &Url) {
         within(
             &format!("opening {url}"),
             WAIT,
@@ -633,18 +633,18 @@ impl Browser {
         .await;
     }
 
-    async fn url(&self) -> Url {
+    pub(crate) async fn url(&self) -> Url {
         let url = within("reading the current URL", WAIT, self.client.current_url()).await;
         Url::parse(url.as_str()).unwrap()
     }
 
-    async fn title(&self) -> String {
+    pub(crate) async fn title(&self) -> String {
         within("reading the page title", WAIT, self.client.title()).await
     }
 
     /// Waits (at most `WAIT`) until the browser is at a URL `arrived` accepts, and returns it;
     /// when it never gets there, saves a screenshot of where it is and fails.
-    async fn wait_for_url(&self, what: &str, arrived: impl Fn(&Url) -> bool) -> Url {
+    pub(crate) async fn wait_for_url(&self, what: &str, arrived: impl Fn(&Url) -> bool) -> Url {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = self.url().await;
@@ -662,7 +662,7 @@ impl Browser {
     }
 
     /// The element `css` selects, waiting (at most `WAIT`) for it to be on the page.
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         let found = self
             .client
             .wait()
@@ -672,13 +672,13 @@ impl Browser {
         within(&format!("finding {css}"), WAIT * 2, found).await
     }
 
-    async fn text_of(&self, css: &str) -> String {
+    pub(crate) async fn text_of(&self, css: &str) -> String {
         let element = self.find(css).await;
         within(&format!("reading the text of {css}"), WAIT, element.text()).await
     }
 
     /// The current value of the form field `css` (the DOM property, not the attribute).
-    async fn value_of(&self, css: &str) -> String {
+    pub(crate) async fn value_of(&self, css: &str) -> String {
         let field = self.find(css).await;
         within(
             &format!("reading the value of {css}"),
@@ -690,19 +690,19 @@ impl Browser {
     }
 
     /// Types `text` into the field `css`, key by key.
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         within(&format!("typing into {css}"), WAIT, field.send_keys(text)).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let target = self.find(css).await;
         within(&format!("clicking {css}"), WAIT, target.click()).await;
     }
 
     /// The fields of the page's form a person fills in (hidden ones aside), each as its id and
     /// the words of its `<label for=…>`; fails when one has no id, no label or an empty label.
-    async fn labelled_fields(&self) -> Vec<(String, String)> {
+    pub(crate) async fn labelled_fields(&self) -> Vec<(String, String)> {
         let fields = within(
             "listing the form's fields",
             WAIT,
@@ -732,7 +732,7 @@ impl Browser {
     /// Photographs the page for the docs at a desktop's and a phone's width:
     /// `docs/screenshots/<name>-desktop.png` and `<name>-phone.png`, after checking it with
     /// axe-core (`assert_accessible`).
-    async fn document(&self, name: &str) {
+    pub(crate) async fn document(&self, name: &str) {
         self.assert_accessible(name).await;
         for (size, (width, height)) in [("phone", PHONE), ("desktop", DESKTOP)] {
             within(
@@ -751,7 +751,7 @@ impl Browser {
 
     /// Runs axe-core on the page (the WCAG 2.x A and AA rules and its best practices) and fails
     /// on any violation of serious or critical impact, naming the rule and the elements.
-    async fn assert_accessible(&self, page: &str) {
+    pub(crate) async fn assert_accessible(&self, page: &str) {
         // WebDriver's scripts run outside the page's Content-Security-Policy, which allows none.
         within(
             "loading axe-core",
@@ -786,7 +786,7 @@ impl Browser {
     }
 
     /// Saves a screenshot as `target/screenshots/<test>-<step>.png`.
-    async fn screenshot(&self, step: &str) {
+    pub(crate) async fn screenshot(&self, step: &str) {
         if let Err(e) = self.save_screenshot(step).await {
             panic!("screenshot {step}: {e}");
         }
@@ -808,7 +808,7 @@ impl Browser {
     }
 
     /// Ends the WebDriver session (chromedriver closes Chromium), then stops chromedriver.
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let Browser { client, driver, .. } = self;
         within("closing the browser", WAIT, client.close()).await;
         drop(driver);

@@ -13,6 +13,7 @@ mod account;
 mod admin_console;
 mod audit;
 mod browser;
+mod browser_console;
 mod browser_oidc;
 mod caches;
 mod cli;

@@ -1,0 +1,138 @@
+//! The account pages and the admin console in a real browser (the Chromium of
+//! `browser_oidc.rs`): an admin creates a user in the console, that user enrols a second factor
+//! from the QR page's secret and creates an API key on their account pages, and a plain user is
+//! refused the console. Every page on the way passes the axe-core check and is photographed at
+//! desktop and phone widths into `docs/screenshots/`, which `docs/CONSOLE.md` shows.
+//!
+//! Ignored by default, as the other browser tests; CI runs it in its second pass.
+
+use reqwest::{StatusCode, Url};
+use tessera_testkit::{TestApp, ADMIN_PASSWORD, USER_PASSWORD};
+
+use crate::browser_oidc::{within, Browser, WAIT};
+use crate::oidc::oidc_app;
+
+/// Signs in on the sign-in page, which then comes back to `page` (a path of the console or the
+/// account pages).
+async fn sign_in(app: &TestApp, browser: &Browser, page: &str, user: &str, password: &str) {
+    let login = Url::parse_with_params(&app.url("/login"), &[("return_to", page)]).unwrap();
+    browser.open(&login).await;
+    browser.type_into("#username", user).await;
+    browser.type_into("#password", password).await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_url(&format!("{page} after signing in"), |u| u.path() == page)
+        .await;
+}
+
+async fn visit(app: &TestApp, browser: &Browser, path: &str) {
+    browser.open(&Url::parse(&app.url(path)).unwrap()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver); CI installs them and runs ignored tests in its second pass"]
+async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_the_browser() {
+    let app = oidc_app().await;
+    let browser = Browser::start(
+        "an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_the_browser",
+    )
+    .await;
+
+    // The admin, in the console.
+    sign_in(&app, &browser, "/admin", "admin", ADMIN_PASSWORD).await;
+    browser.document("admin-home").await;
+    visit(&app, &browser, "/admin/users/new").await;
+    browser.type_into("#username", "bruno").await;
+    browser.type_into("#password", USER_PASSWORD).await;
+    browser.type_into("#email", "bruno@example.com").await;
+    browser.document("admin-user-new").await;
+    browser.click("form.stacked button[type=submit]").await;
+    let user_page = browser
+        .wait_for_url("the new user's page", |u| {
+            u.path().starts_with("/admin/users/") && u.path() != "/admin/users/new"
+        })
+        .await;
+    assert!(
+        browser.text_of("main").await.contains("bruno"),
+        "{user_page}"
+    );
+    browser.document("admin-user").await;
+    visit(&app, &browser, "/admin/users").await;
+    assert!(browser.text_of("main").await.contains("bruno@example.com"));
+    browser.document("admin-users").await;
+    visit(&app, &browser, "/admin/clients").await;
+    browser.document("admin-clients").await;
+    visit(&app, &browser, "/admin/audit").await;
+    assert!(browser.text_of("main").await.contains("user_created"));
+    browser.document("admin-audit").await;
+    visit(&app, &browser, "/admin/access").await;
+    browser.document("admin-access").await;
+    browser.quit().await;
+
+    // bruno, on his account pages (a browser of his own).
+    let browser = Browser::start(
+        "an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_the_browser-bruno",
+    )
+    .await;
+    sign_in(&app, &browser, "/account", "bruno", USER_PASSWORD).await;
+    browser.document("account").await;
+    visit(&app, &browser, "/account/profile").await;
+    browser.document("account-profile").await;
+    visit(&app, &browser, "/account/password").await;
+    browser.document("account-password").await;
+
+    // Two-step sign-in: the QR page shows the secret in text; a code from it turns it on.
+    visit(&app, &browser, "/account/mfa").await;
+    browser
+        .click("form[action='/account/mfa/setup'] button[type=submit]")
+        .await;
+    let secret = browser.text_of("p.secret").await.replace(' ', "");
+    let qr = browser.find(".qr svg").await;
+    assert!(within("seeing the QR code", WAIT, qr.is_displayed()).await);
+    browser.document("account-mfa-enrol").await;
+    let code = crate::mfa::totp(&secret, crate::mfa::now());
+    browser.type_into("#code", &code).await;
+    browser
+        .click("form[action='/account/mfa/verify'] button[type=submit]")
+        .await;
+    let codes = within(
+        "listing the backup codes",
+        WAIT,
+        browser.find("ol.codes").await.text(),
+    )
+    .await;
+    assert_eq!(codes.lines().count(), 10, "{codes}");
+    browser.document("account-mfa-backup-codes").await;
+    // It is on: a password alone no longer signs bruno in through the API.
+    let a = app.post_login("bruno", USER_PASSWORD).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (StatusCode::UNAUTHORIZED, "mfa_required"),
+        "{:?}",
+        a.body
+    );
+
+    // An API key, shown once, that works.
+    visit(&app, &browser, "/account/api-keys").await;
+    browser.type_into("#name", "backup script").await;
+    browser
+        .click("form[action='/account/api-keys'] button[type=submit]")
+        .await;
+    let key = browser.value_of("input.key").await;
+    assert!(key.starts_with("tsk_"), "{key}");
+    browser.document("account-api-key-new").await;
+    let a = app.get("/auth/userinfo", &key).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    visit(&app, &browser, "/account/sessions").await;
+    browser.document("account-sessions").await;
+    visit(&app, &browser, "/account/activity").await;
+    browser.document("account-activity").await;
+
+    // bruno is no admin: the console says so.
+    visit(&app, &browser, "/admin/users").await;
+    let refused = browser.text_of("main").await;
+    assert!(!refused.contains("bruno@example.com"), "{refused}");
+    visit(&app, &browser, "/admin").await;
+    browser.document("admin-refused").await;
+    browser.quit().await;
+}
