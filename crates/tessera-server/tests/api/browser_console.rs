@@ -1,6 +1,7 @@
 //! The account pages and the admin console in a real browser (the Chromium of
-//! `browser_oidc.rs`): an admin creates a user in the console, that user enrols a second factor
-//! from the QR page's secret and creates an API key on their account pages, and a plain user is
+//! `browser_oidc.rs`): an admin creates a user in the console; that user ends another session of
+//! theirs and sees its token refused, enrols a second factor from the QR page's secret, creates
+//! an API key and revokes it and sees it refused, on their account pages; and a plain user is
 //! refused the console. Every page on the way passes the axe-core check and is photographed at
 //! desktop and phone widths into `docs/screenshots/`, which `docs/CONSOLE.md` shows.
 //!
@@ -81,6 +82,23 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     visit(&app, &browser, "/account/password").await;
     browser.document("account-password").await;
 
+    // Another session of bruno's (a program that signed in with his password): he sees it
+    // beside this browser's and ends it, after a confirmation page; its token is refused.
+    let (elsewhere, _) = app.login("bruno", USER_PASSWORD).await;
+    assert_eq!(app.get("/auth/userinfo", &elsewhere).await.status, StatusCode::OK);
+    visit(&app, &browser, "/account/sessions").await;
+    browser.document("account-sessions").await;
+    browser.click("a[href$='/end']").await;
+    browser.document("account-confirm").await;
+    browser.click("form button.danger").await;
+    browser
+        .wait_for_url("the sessions again", |u| u.path() == "/account/sessions")
+        .await;
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
     // Two-step sign-in: the QR page shows the secret in text; a code from it turns it on.
     visit(&app, &browser, "/account/mfa").await;
     browser
@@ -123,8 +141,17 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     browser.document("account-api-key-new").await;
     let a = app.get("/auth/userinfo", &key).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    visit(&app, &browser, "/account/sessions").await;
-    browser.document("account-sessions").await;
+    // Revoked from the list, after a confirmation: refused from then on.
+    visit(&app, &browser, "/account/api-keys").await;
+    browser.click("a[href$='/revoke']").await;
+    browser.click("form button.danger").await;
+    browser
+        .wait_for_url("the API keys again", |u| u.path() == "/account/api-keys")
+        .await;
+    assert_eq!(
+        app.get("/auth/userinfo", &key).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     visit(&app, &browser, "/account/activity").await;
     browser.document("account-activity").await;
 
