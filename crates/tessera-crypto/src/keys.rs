@@ -147,6 +147,24 @@ pub fn generate_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyho
     with_lock(dir, || new_signing_key(dir, now_unix, alg))
 }
 
+/// Writes a new signing key for `alg` that is the newest of the folder, so that it signs from the
+/// next load: made at `now_unix`, or at the newest key's time when that one is later (made by a
+/// node whose clock runs ahead), where it takes the next sequence number. Returns the new key.
+///
+/// # Errors
+/// When key generation or the write fails.
+pub fn rotate_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<KeyFile> {
+    create_private_dir(dir)?;
+    // Under the lock, the newest key is read after any other node's rotation.
+    with_lock(dir, || {
+        let created = signing_keys(dir)?
+            .last()
+            .map_or(now_unix, |newest| newest.created.max(now_unix));
+        let path = new_signing_key(dir, created, alg)?;
+        Ok(KeyFile { path, created, alg })
+    })
+}
+
 fn new_signing_key(dir: &Path, now_unix: i64, alg: SigningAlg) -> anyhow::Result<PathBuf> {
     let pem = match alg {
         SigningAlg::Rs256 => josekit::jws::RS256
@@ -403,6 +421,27 @@ mod tests {
         let done = maintain(dir.path(), 1_150, SigningAlg::EdDsa, 50, None).unwrap();
         assert_eq!(done.dropped.len(), 1);
         assert_eq!(signing_keys(dir.path()).unwrap()[0].alg, SigningAlg::EdDsa);
+    }
+
+    #[test]
+    fn a_rotation_makes_the_newest_key_even_after_one_from_a_clock_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        generate_signing_key(dir.path(), 1_000, SigningAlg::Rs256).unwrap();
+        let same_second = rotate_signing_key(dir.path(), 1_000, SigningAlg::EdDsa).unwrap();
+        assert_eq!(same_second.created, 1_000);
+        assert_eq!(signing_keys(dir.path()).unwrap().last(), Some(&same_second));
+        generate_signing_key(dir.path(), 2_000, SigningAlg::Rs256).unwrap();
+        let behind = rotate_signing_key(dir.path(), 1_500, SigningAlg::Es256).unwrap();
+        assert_eq!(behind.created, 2_000);
+        assert_eq!(behind.alg, SigningAlg::Es256);
+        let keys = signing_keys(dir.path()).unwrap();
+        assert_eq!(keys.len(), 4);
+        assert_eq!(keys.last(), Some(&behind));
+        let states = key_states(dir.path(), 2_000, 60).unwrap();
+        assert_eq!(
+            states.last().map(|(k, s)| (k, *s)),
+            Some((&behind, KeyState::Signing))
+        );
     }
 
     #[test]

@@ -4,12 +4,14 @@ pub mod hashing;
 pub mod jwt;
 pub mod keys;
 pub mod secrets;
+pub mod signing_keys;
 pub mod totp;
 pub mod verifier;
 
 pub use hashing::{Argon2Hasher, HashingConfig};
 pub use jwt::JwtCodec;
 pub use secrets::TokenSecrets;
+pub use signing_keys::KeyFolder;
 pub use totp::TotpCodes;
 pub use verifier::{TrustedIssuer, Verifier, VerifierConfig};
 

@@ -185,6 +185,8 @@ pub enum Action {
     ManageModel,
     /// Read services, roles, permissions and links.
     ReadModel,
+    /// List the signing keys, and rotate them: the server's own configuration.
+    ManageKeys,
     /// Read a user, their access or their API keys, manage their keys, change their own profile.
     Read(Target),
     /// Create, delete, re-role or disable a user, reset their password, grant them roles.
@@ -207,6 +209,9 @@ pub fn authorize(actor: &Principal, action: Action) -> Result<(), UserError> {
     match action {
         Action::ManageModel => Err(UserError::Forbidden(
             "only admins may manage services, roles, permissions and tenants",
+        )),
+        Action::ManageKeys => Err(UserError::Forbidden(
+            "only admins may see and rotate the signing keys",
         )),
         Action::ReadModel if actor.is_tenant_admin() => Ok(()),
         Action::ReadModel => Err(UserError::Forbidden(
@@ -718,6 +723,7 @@ mod tests {
             // action, global admin, global user, tenant admin, tenant user
             (Action::ManageModel, ["ok", "403", "403", "403"]),
             (Action::ReadModel, ["ok", "403", "ok", "403"]),
+            (Action::ManageKeys, ["ok", "403", "403", "403"]),
             (Action::Read(target(9, None)), ["ok", "403", "404", "404"]),
             (
                 Action::Administer(target(9, None)),

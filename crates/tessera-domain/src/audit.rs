@@ -98,6 +98,7 @@ events! {
     ConsentGranted => "consent_granted",
     ConsentDenied => "consent_denied",
     ConsentRevoked => "consent_revoked",
+    KeysRotated => "keys_rotated",
 }
 
 impl fmt::Display for Event {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::audit::{AuditEntry, AuditQuery, Event, Outcome};
 use crate::claims::{AccessClaims, IdClaims, IdHint};
 use crate::error::TokenError;
+use crate::keys::KeyInfo;
 use crate::password::{Password, PasswordHash, Verification};
 use crate::ports::*;
 use crate::time::UnixTime;
@@ -149,6 +150,61 @@ impl AccessTokenCodec for FakeCodec {
     }
 }
 
+/// A key folder in memory: one key (`kid0`, made at 0) to start with; each rotation adds the
+/// next, which signs from then on, while the older ones stay published. With `fail` set, a
+/// rotation fails as a read-only folder would.
+pub struct FakeKeys {
+    keys: Mutex<Vec<KeyInfo>>,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+impl Default for FakeKeys {
+    fn default() -> Self {
+        Self {
+            keys: Mutex::new(vec![KeyInfo {
+                kid: "kid0".into(),
+                alg: "RS256".into(),
+                created: UnixTime(0),
+                signs: true,
+                published: true,
+            }]),
+            fail: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+impl FakeKeys {
+    /// The kid of the key that signs.
+    pub fn signing_kid(&self) -> String {
+        let keys = self.keys.lock().unwrap();
+        keys.iter().find(|k| k.signs).unwrap().kid.clone()
+    }
+}
+impl SigningKeys for FakeKeys {
+    fn list(&self) -> anyhow::Result<Vec<KeyInfo>> {
+        let mut keys = self.keys.lock().unwrap().clone();
+        keys.reverse();
+        Ok(keys)
+    }
+    fn rotate(&self, now: UnixTime) -> anyhow::Result<KeyInfo> {
+        anyhow::ensure!(
+            !self.fail.load(Ordering::SeqCst),
+            "the key folder is read-only"
+        );
+        let mut keys = self.keys.lock().unwrap();
+        for k in keys.iter_mut() {
+            k.signs = false;
+        }
+        let key = KeyInfo {
+            kid: format!("kid{}", keys.len()),
+            alg: "RS256".into(),
+            created: now,
+            signs: true,
+            published: true,
+        };
+        keys.push(key.clone());
+        Ok(key)
+    }
+}
+
 pub mod memory;
 
 pub use memory::{fake_totp_at, CountingObserver, FakeOtp, MemoryStore};
@@ -162,6 +218,7 @@ pub struct Harness {
     pub store: Arc<MemoryStore>,
     pub observer: Arc<CountingObserver>,
     pub codec: Arc<FakeCodec>,
+    pub keys: Arc<FakeKeys>,
 }
 
 impl Harness {
@@ -209,6 +266,7 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
     let store = Arc::new(MemoryStore::default());
     let observer = Arc::new(CountingObserver::default());
     let codec = Arc::new(FakeCodec::default());
+    let keys = Arc::new(FakeKeys::default());
     let ports = Ports {
         users: store.clone(),
         sessions: store.clone(),
@@ -229,6 +287,7 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         clients: store.clone(),
         codes: store.clone(),
         consents: store.clone(),
+        signing_keys: keys.clone(),
     };
     let mut settings = Settings::new(token_settings());
     change(&mut settings);
@@ -241,5 +300,6 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         store,
         observer,
         codec,
+        keys,
     }
 }

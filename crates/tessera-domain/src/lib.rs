@@ -9,6 +9,7 @@ pub mod error;
 pub mod gate;
 pub mod import;
 pub mod issuer;
+pub mod keys;
 pub mod lockout;
 pub mod memory_only;
 pub mod mfa;

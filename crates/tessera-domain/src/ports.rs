@@ -6,6 +6,7 @@ use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
 use crate::claims::{AccessClaims, IdClaims, IdHint};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
+use crate::keys::KeyInfo;
 use crate::lockout::{Failure, Limit, LockoutKey};
 use crate::oauth::{Consent, NewClient, OAuthClient};
 use crate::password::{Password, PasswordHash, Verification};
@@ -109,6 +110,26 @@ pub trait AccessTokenCodec: Send + Sync {
     /// MUST return `TokenError::Invalid` for anything that is not a well-formed ID token signed by
     /// one of its keys with that key's algorithm.
     fn decode_id_token(&self, token: &str) -> Result<IdHint, TokenError>;
+}
+
+/// The signing keys of access and ID tokens: the key folder, which nodes may share. The newest
+/// key signs; an older one stays published until the tokens it signed have expired.
+pub trait SigningKeys: Send + Sync {
+    /// Every signing key this node knows, newest first, after reading the folder again if another
+    /// node (or the command line) changed it.
+    ///
+    /// # Errors
+    /// When the keys cannot be read.
+    fn list(&self) -> anyhow::Result<Vec<KeyInfo>>;
+
+    /// Makes a new signing key, the newest of the folder, made at `now`. This node signs with it
+    /// from the moment this returns; other nodes sharing the folder pick it up as they pick up any
+    /// new key. Returns the new key.
+    ///
+    /// # Errors
+    /// When the key cannot be made or written, or the folder cannot be read back (the key, once
+    /// written, then signs from the node's next reload).
+    fn rotate(&self, now: UnixTime) -> anyhow::Result<KeyInfo>;
 }
 
 /// Which of a user's sessions a change revokes, in the same transaction.

@@ -5,9 +5,9 @@
 //! kind, the MFA step, refresh, logout, revocation, client credentials), `Sessions`, `AccessModel`
 //! (services, roles, permissions, grants), `Credentials` (API keys, service secrets, check-token,
 //! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, `OAuthProvider` (OpenID
-//! Connect clients, the authorization endpoint, consents, the code exchange), and the `Gate` that
-//! checks bearer credentials. They share three parts: the `Auditor`, the `Revocations` view and
-//! the `Issuer` that opens sessions.
+//! Connect clients, the authorization endpoint, consents, the code exchange), `Keys` (the signing
+//! keys, and rotating them now), and the `Gate` that checks bearer credentials. They share three
+//! parts: the `Auditor`, the `Revocations` view and the `Issuer` that opens sessions.
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use crate::claims::ClaimRules;
 use crate::credentials::{Credentials, KeyUsage, OpaqueSettings};
 use crate::gate::Gate;
 use crate::issuer::Issuer;
+use crate::keys::Keys;
 use crate::lockout::LockoutPolicy;
 use crate::mfa::SecondFactor;
 use crate::oauth::OAuthProvider;
@@ -26,7 +27,7 @@ use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, AuthorizationCodes, ClientRepository, Clock,
     ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, Observer,
     OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens, SessionDirectory,
-    SessionRepository, UserRepository,
+    SessionRepository, SigningKeys, UserRepository,
 };
 use crate::recovery::{Recovery, RecoverySettings};
 use crate::revocation::Revocations;
@@ -113,6 +114,8 @@ pub struct Ports {
     pub clients: Arc<dyn ClientRepository>,
     pub codes: Arc<dyn AuthorizationCodes>,
     pub consents: Arc<dyn ConsentRepository>,
+    /// The signing keys (the key folder), for listing and rotating them.
+    pub signing_keys: Arc<dyn SigningKeys>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -141,6 +144,7 @@ debug_by_name!(
     Credentials,
     Gate,
     Issuer,
+    Keys,
     OAuthProvider,
     Recovery,
     SecondFactor,
@@ -161,6 +165,8 @@ pub struct UseCases {
     /// The OpenID Connect provider: clients, the authorization endpoint, consents, the code
     /// exchange.
     pub oauth: Arc<OAuthProvider>,
+    /// The signing keys: which signs, which are published, and rotating them now.
+    pub keys: Arc<Keys>,
     /// Checks bearer credentials: JWTs, opaque tokens, API keys, CSRF tokens.
     pub gate: Arc<Gate>,
     /// What this node knows of ended sessions, kept fresh by `load` and `sync`.
@@ -323,6 +329,11 @@ impl UseCases {
                 revocations: revocations.clone(),
                 issuer: issuer.clone(),
                 tokens: s.tokens.clone(),
+            }),
+            keys: Arc::new(Keys {
+                keys: p.signing_keys.clone(),
+                clock: p.clock.clone(),
+                audit: auditor.clone(),
             }),
             access,
             gate,

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::ExposeSecret as _;
-use tessera_crypto::{keys, Argon2Hasher, JwtCodec, TokenSecrets, TotpCodes};
+use tessera_crypto::{keys, Argon2Hasher, JwtCodec, KeyFolder, TokenSecrets, TotpCodes};
 use tessera_domain::access::PersonAccess;
 use tessera_domain::audit::{Event, Outcome, RequestContext};
 use tessera_domain::auth::LoginRequest;
@@ -164,6 +164,12 @@ impl Tessera {
             now,
             settings.key_retirement(),
         )?);
+        let signing_keys = Arc::new(KeyFolder::new(
+            codec.clone(),
+            settings.keys.dir.clone(),
+            settings.keys.signing_alg()?,
+            settings.key_retirement(),
+        ));
         let secrets = Arc::new(TokenSecrets::new(keys::read_hmac_key(&settings.keys.dir)?));
         let mut hasher = Argon2Hasher::new(&settings.password_hashing)?;
         if let Some(timer) = options.hash_timer {
@@ -199,6 +205,7 @@ impl Tessera {
             clients: store.clone(),
             codes: store.clone(),
             consents: store.clone(),
+            signing_keys,
             otp: Arc::new(TotpCodes),
             observer: options.observer.unwrap_or_else(|| Arc::new(Unobserved)),
             credentials: store,

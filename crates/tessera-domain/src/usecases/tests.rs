@@ -493,6 +493,7 @@ mod access;
 mod accounts;
 mod audit;
 mod credentials;
+mod keys;
 mod mfa;
 mod oauth;
 mod opaque;
