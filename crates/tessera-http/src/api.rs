@@ -10,7 +10,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
     use crate::dto::*;
     use openapi::{op, Method::*};
     use routes::access::{self as a, Permissions, Roles, Services, Tenants};
-    use routes::{audit, auth, credentials as c, meta, mfa, oauth, sessions, users};
+    use routes::{audit, auth, credentials as c, keys, meta, mfa, oauth, sessions, users};
 
     if metrics {
         r.add(Get, "/metrics", meta::metrics, op("meta", "Prometheus metrics")
@@ -481,6 +481,14 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
             .query::<AuditQueryParams>()
             .page::<AuditResponse>("A page of entries"),
     );
+    r.add(Get, "/keys", keys::list, op("meta", "The signing keys, newest first (global admins)")
+        .describe("Every signing key the answering node knows: the one that `signs` new tokens, those still `published` in the JWKS because tokens they signed may be alive, and retired ones whose files go at the next clean-up.")
+        .bearer()
+        .items::<KeyResponse>("The keys, newest first"));
+    r.add(Post, "/keys/rotate", keys::rotate, op("meta", "Make a new signing key, which signs from now on (global admins)")
+        .describe("A new key of `keys.algorithm`: the answering node signs with it and publishes it in the JWKS at once, other nodes sharing the key folder within `cluster.sync_interval_milliseconds`. The key that signed until now stays published until its last token has expired. Audited as `keys_rotated`.")
+        .bearer()
+        .ok::<RotatedKeyResponse>(201, "The new key's `kid` and algorithm"));
 
     // `$body`: what the document says the body is. Every kind deserializes `EntryBody`, but only
     // services take `active`, so the others are described as `NamedEntryBody`.

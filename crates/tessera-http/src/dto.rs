@@ -8,6 +8,7 @@ use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
 use tessera_domain::credentials::{ApiKey, TokenCheck};
 use tessera_domain::issuer::{IssuedAccess, IssuedTokens};
+use tessera_domain::keys::KeyInfo;
 use tessera_domain::oauth::{ClientRequest, Consent, OAuthClient, OidcTokens, UserInfo};
 use tessera_domain::password::Password;
 use tessera_domain::ports::SessionInfo;
@@ -848,6 +849,42 @@ impl From<&AuditRecord> for AuditResponse {
             details: e.details.iter().cloned().collect(),
         }
     }
+}
+
+/// A signing key, as the node that answers holds it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KeyResponse {
+    /// The key id: the `kid` of the tokens it signs and of its entry in the JWKS.
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// It signs new tokens.
+    pub signs: bool,
+    /// It is in the JWKS: it signs, or tokens it signed may still be alive.
+    pub published: bool,
+}
+
+impl From<&KeyInfo> for KeyResponse {
+    fn from(k: &KeyInfo) -> Self {
+        Self {
+            kid: k.kid.clone(),
+            alg: k.alg.clone(),
+            created_at: rfc3339(k.created),
+            signs: k.signs,
+            published: k.published,
+        }
+    }
+}
+
+/// The signing key a rotation made, which signs from now on.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RotatedKeyResponse {
+    /// The `kid` of the tokens it signs.
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
+pub mod keys;
 pub mod meta;
 pub mod mfa;
 pub mod oauth;

@@ -1,9 +1,10 @@
-//! Signing algorithms and key rotation on a running server.
+//! Signing algorithms and key rotation on a running server: by the command line's key file, at
+//! the configured interval, and now through the API.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use tessera_crypto::keys::{generate_signing_key, signing_key_files, SigningAlg};
-use tessera_testkit::{spawn_app_with, TestApp, ADMIN_PASSWORD};
+use tessera_testkit::{spawn_app_with, TestApp, ADMIN_PASSWORD, USER_PASSWORD};
 
 async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
     app.client
@@ -14,6 +15,10 @@ async fn jwks(app: &TestApp) -> jsonwebtoken::jwk::JwkSet {
         .json()
         .await
         .unwrap()
+}
+
+fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
 fn now() -> i64 {
@@ -105,4 +110,87 @@ async fn keys_rotate_by_themselves_at_the_configured_interval() {
         app.get("/auth/userinfo", &first).await.status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn an_admin_rotates_now_and_the_next_token_is_signed_with_the_new_key_at_once() {
+    // No sync or clean-up run comes during the test: the rotation itself makes the new key sign.
+    let app = spawn_app_with(|s| {
+        s.cluster.sync_interval_milliseconds = 60_000;
+        s.cleanup.interval_seconds = 600;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let old_kid = kid(&admin);
+
+    let a = app
+        .call(reqwest::Method::POST, "/keys/rotate", Some(&admin), None)
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert_eq!(a.body["alg"], "RS256");
+    let new_kid = a.body["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(signing_key_files(&app.keys_dir).unwrap().len(), 2);
+
+    // The JWKS publishes the new key at once, and still the old one, for its tokens.
+    let set = jwks(&app).await;
+    assert_eq!(set.keys.len(), 2);
+    assert!(set.find(&new_kid).is_some());
+    assert!(set.find(&old_kid).is_some());
+
+    // The next token carries the new kid and verifies, here and against the JWKS alone; the
+    // token of the old key still does.
+    let (token, _) = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(kid(&token), new_kid);
+    let claims = crate::verify_independently(&app, &token, jsonwebtoken::Algorithm::RS256).await;
+    assert_eq!(claims["preferred_username"], "admin");
+    assert_eq!(
+        app.get("/auth/userinfo", &token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/auth/userinfo", &admin).await.status,
+        StatusCode::OK
+    );
+
+    // The list says which key signs and which are published, newest first.
+    let a = app.get("/keys", &token).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let items = a.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0]["kid"], new_kid.as_str());
+    assert_eq!(items[0]["signs"], true);
+    assert_eq!(items[0]["published"], true);
+    assert_eq!(items[1]["kid"], old_kid.as_str());
+    assert_eq!(items[1]["signs"], false);
+    assert_eq!(items[1]["published"], true);
+
+    // Audited, with the admin as the actor and the new kid.
+    let a = app.get("/audit?event=keys_rotated", &token).await;
+    let entries = a.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{:?}", a.body);
+    assert_eq!(entries[0]["outcome"], "success");
+    assert_eq!(entries[0]["details"]["kid"], new_kid.as_str());
+    assert!(entries[0]["actor_id"].is_i64());
+}
+
+#[tokio::test]
+async fn a_user_may_neither_rotate_nor_list_the_keys() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "bob").await;
+    let (bob, _) = app.login("bob", USER_PASSWORD).await;
+    let a = app
+        .call(reqwest::Method::POST, "/keys/rotate", Some(&bob), None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{:?}", a.body);
+    assert_eq!(a.error(), "forbidden");
+    assert_eq!(app.get("/keys", &bob).await.status, StatusCode::FORBIDDEN);
+    // Nobody signed in: 401.
+    let a = app
+        .call(reqwest::Method::POST, "/keys/rotate", None, None)
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(signing_key_files(&app.keys_dir).unwrap().len(), 1);
+    assert_eq!(jwks(&app).await.keys.len(), 1);
 }
