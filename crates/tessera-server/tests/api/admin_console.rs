@@ -1,7 +1,8 @@
 //! The admin console (`/admin`) as a browser uses it, signed in through the sign-in page: who may
 //! open it, a change made on its pages seen by the API (a grant check-token then reports), a
 //! tenant admin kept to their tenant, a destructive action that needs its CSRF field and its
-//! confirmation, refusals said in words beside their fields, and a client's secret shown once.
+//! confirmation, refusals said in words beside their fields, a client's secret shown once, and a
+//! signing key rotated now that signs the next token.
 
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
 use reqwest::{Response, StatusCode};
@@ -524,4 +525,93 @@ async fn a_client_registered_on_the_console_shows_its_secret_once() {
         a.body["redirect_uris"],
         json!(["https://wiki.example.com/cb"])
     );
+}
+
+/// How many signing keys the API lists.
+async fn key_count(app: &TestApp, admin_token: &str) -> usize {
+    let a = app.get("/keys", admin_token).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    a.body["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn rotate_now_asks_first_needs_its_csrf_field_and_the_new_key_signs_at_once() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let old_kid = jsonwebtoken::decode_header(&admin).unwrap().kid.unwrap();
+    let b = browser();
+    sign_in(&app, &b, "admin", ADMIN_PASSWORD, None).await;
+    let rotate = "/admin/keys/rotate";
+
+    // The keys page: the key that signs, and the button.
+    let (status, page) = open(&app, &b, "/admin/keys").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("<code>{old_kid}</code>")), "{page}");
+    assert!(page.contains(&format!("action=\"{rotate}\"")), "{page}");
+    assert!(page.contains("Rotate now"), "{page}");
+
+    // Without the CSRF field, or with another: refused in words, and no new key.
+    for fields in [
+        vec![("confirm", "yes")],
+        vec![("confirm", "yes"), ("csrf", "forged")],
+    ] {
+        let res = post(&app, &b, rotate, &fields).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(res.text().await.unwrap().contains("Nothing was changed"));
+    }
+    assert_eq!(key_count(&app, &admin).await, 1);
+
+    // The button posts without `confirm`: the confirmation page, and still nothing done.
+    let csrf = csrf_of(&app, &b).await;
+    let res = post(&app, &b, rotate, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Make a new signing key?"), "{page}");
+    assert!(page.contains("name=\"confirm\" value=\"yes\""), "{page}");
+    assert!(page.contains(&format!("action=\"{rotate}\"")), "{page}");
+    let (status, page) = open(&app, &b, rotate).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Make a new signing key?"), "{page}");
+    assert_eq!(key_count(&app, &admin).await, 1);
+
+    // Confirmed: back to the keys, which say that the new key signs from now on.
+    let res = post(
+        &app,
+        &b,
+        rotate,
+        &[("csrf", csrf.as_str()), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = location(&res);
+    assert_eq!(to, "/admin/keys?done=key_rotated");
+    let (status, page) = open(&app, &b, &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("A new signing key signs from now on"),
+        "{page}"
+    );
+
+    let a = app.get("/keys", &admin).await;
+    let items = a.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{:?}", a.body);
+    let new_kid = items[0]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(items[0]["signs"], true);
+    assert_eq!(items[1]["published"], true);
+    // The key that signs is listed first, and the next token is signed with it.
+    let signs = page.find(&format!("<code>{new_kid}</code>")).unwrap();
+    let verifies = page.find(&format!("<code>{old_kid}</code>")).unwrap();
+    assert!(signs < verifies, "{page}");
+    let (token, _) = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&token).unwrap().kid.unwrap(),
+        new_kid
+    );
+
+    // Audited as the API's rotation is, once.
+    let a = app.get("/audit?event=keys_rotated", &admin).await;
+    let entries = a.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{:?}", a.body);
+    assert_eq!(entries[0]["details"]["kid"], new_kid.as_str());
 }

@@ -659,6 +659,11 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(access::act)),
         )
         .service(page("/admin/keys", "GET").route(web::get().to(node::keys)))
+        .service(
+            page("/admin/keys/rotate", "GET, POST")
+                .route(web::get().to(node::ask_rotate))
+                .route(web::post().to(node::rotate)),
+        )
         .service(page("/admin/node", "GET").route(web::get().to(node::state)));
 }
 
