@@ -85,7 +85,10 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     // Another session of bruno's (a program that signed in with his password): he sees it
     // beside this browser's and ends it, after a confirmation page; its token is refused.
     let (elsewhere, _) = app.login("bruno", USER_PASSWORD).await;
-    assert_eq!(app.get("/auth/userinfo", &elsewhere).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/auth/userinfo", &elsewhere).await.status,
+        StatusCode::OK
+    );
     visit(&app, &browser, "/account/sessions").await;
     browser.document("account-sessions").await;
     browser.click("a[href$='/end']").await;
