@@ -68,6 +68,8 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     browser.document("admin-audit").await;
     visit(&app, &browser, "/admin/access").await;
     browser.document("admin-access").await;
+    visit(&app, &browser, "/admin/keys").await;
+    browser.document("admin-keys").await;
     browser.quit().await;
 
     // bruno, on his account pages (a browser of his own).
