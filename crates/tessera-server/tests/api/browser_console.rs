@@ -70,6 +70,15 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     browser.document("admin-access").await;
     visit(&app, &browser, "/admin/keys").await;
     browser.document("admin-keys").await;
+    for (path, name) in [
+        ("/admin/clients/new", "admin-client-new"),
+        ("/admin/tenants", "admin-tenants"),
+        ("/admin/api-keys", "admin-api-keys"),
+        ("/admin/node", "admin-node"),
+    ] {
+        visit(&app, &browser, path).await;
+        browser.document(name).await;
+    }
     browser.quit().await;
 
     // bruno, on his account pages (a browser of his own).
@@ -113,7 +122,8 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     let qr = browser.find(".qr svg").await;
     assert!(within("seeing the QR code", WAIT, qr.is_displayed()).await);
     browser.document("account-mfa-enrol").await;
-    let code = crate::mfa::totp(&secret, crate::mfa::now());
+    let enrolled_at = crate::mfa::now();
+    let code = crate::mfa::totp(&secret, enrolled_at);
     browser.type_into("#code", &code).await;
     browser
         .click("form[action='/account/mfa/verify'] button[type=submit]")
@@ -157,6 +167,8 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
         app.get("/auth/userinfo", &key).await.status,
         StatusCode::UNAUTHORIZED
     );
+    visit(&app, &browser, "/account/applications").await;
+    browser.document("account-applications").await;
     visit(&app, &browser, "/account/activity").await;
     browser.document("account-activity").await;
 
@@ -166,5 +178,29 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     assert!(!refused.contains("bruno@example.com"), "{refused}");
     visit(&app, &browser, "/admin").await;
     browser.document("admin-refused").await;
+    browser.quit().await;
+
+    // The second factor at work: a new browser signs bruno in with his password and then a
+    // code of the next time step from the secret the QR page showed.
+    let browser = Browser::start(
+        "an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_the_browser-again",
+    )
+    .await;
+    let login = Url::parse_with_params(&app.url("/login"), &[("return_to", "/account")]).unwrap();
+    browser.open(&login).await;
+    browser.type_into("#username", "bruno").await;
+    browser.type_into("#password", USER_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    let step = crate::mfa::now().max(enrolled_at + 30);
+    browser
+        .type_into("#code", &crate::mfa::totp(&secret, step))
+        .await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_url("the account pages, signed in with the second factor", |u| {
+            u.path() == "/account"
+        })
+        .await;
+    assert!(browser.text_of("main").await.contains("bruno"));
     browser.quit().await;
 }
