@@ -1,5 +1,7 @@
 //! The account pages and the admin console in a real browser (the Chromium of
-//! `browser_oidc.rs`): an admin creates a user in the console; that user ends another session of
+//! `browser_oidc.rs`): an admin creates a user in the console and grants them a role in a
+//! service, which check-token then reports; a tenant admin sees their tenant's users alone; the
+//! new user ends another session of
 //! theirs and sees its token refused, enrols a second factor from the QR page's secret, creates
 //! an API key and revokes it and sees it refused, on their account pages; and a plain user is
 //! refused the console. Every page on the way passes the axe-core check and is photographed at
@@ -8,6 +10,7 @@
 //! Ignored by default, as the other browser tests; CI runs it in its second pass.
 
 use reqwest::{StatusCode, Url};
+use serde_json::json;
 use tessera_testkit::{TestApp, ADMIN_PASSWORD, USER_PASSWORD};
 
 use crate::browser_oidc::{within, Browser, WAIT};
@@ -58,6 +61,54 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
         "{user_page}"
     );
     browser.document("admin-user").await;
+    let bruno: i64 = user_page
+        .path_segments()
+        .and_then(|mut s| s.nth(2))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a user id in {user_page}"));
+
+    // The model (made over the API), and a grant made on the console: check-token then reports
+    // the permission for bruno's own token.
+    let admin = app.admin_token().await;
+    let service = app.create_entry(&admin, "/services", "billing").await;
+    let role = app.create_entry(&admin, "/roles", "accountant").await;
+    let permission = app.create_entry(&admin, "/permissions", "invoices:read").await;
+    for (path, body) in [
+        ("/role-permissions", json!({"role_id": role, "permission_id": permission})),
+        ("/service-roles", json!({"service_id": service, "role_id": role})),
+    ] {
+        let a = app.post(path, Some(&admin), body).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{path}: {:?}", a.body);
+    }
+    visit(
+        &app,
+        &browser,
+        &format!("/admin/users/{bruno}/access?service_id={service}"),
+    )
+    .await;
+    let choice = browser.find("#role").await;
+    within(
+        "choosing the role",
+        WAIT,
+        choice.select_by_value(&role.to_string()),
+    )
+    .await;
+    browser.document("admin-person-access").await;
+    browser
+        .click("form input[value=role] ~ button[type=submit]")
+        .await;
+    browser
+        .wait_for_url("the access page, granted", |u| {
+            u.query().is_some_and(|q| q.contains("done=granted"))
+        })
+        .await;
+    assert!(browser.text_of("main").await.contains("invoices:read"));
+    let (token, _) = app.login("bruno", USER_PASSWORD).await;
+    let a = app
+        .post("/check-token", Some(&token), json!({"service_id": service}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["permissions"], json!(["invoices:read"]));
     visit(&app, &browser, "/admin/users").await;
     assert!(browser.text_of("main").await.contains("bruno@example.com"));
     browser.document("admin-users").await;
@@ -178,6 +229,43 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
     assert!(!refused.contains("bruno@example.com"), "{refused}");
     visit(&app, &browser, "/admin").await;
     browser.document("admin-refused").await;
+    browser.quit().await;
+
+    // A tenant admin's console shows their tenant alone: bruno (a global user) is not there,
+    // and his page is not found.
+    let acme = app.create_entry(&admin, "/tenants", "acme").await;
+    for (username, roles) in [("boss", json!(["admin", "user"])), ("eve", json!(["user"]))] {
+        let a = app
+            .post(
+                "/users",
+                Some(&admin),
+                json!({"username": username, "password": USER_PASSWORD, "roles": roles, "tenant_id": acme}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    }
+    let browser = Browser::start(
+        "an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_the_browser-tenant",
+    )
+    .await;
+    let login = Url::parse_with_params(
+        &app.url("/login"),
+        &[("return_to", "/admin/users"), ("tenant", "acme")],
+    )
+    .unwrap();
+    browser.open(&login).await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", USER_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_url("the tenant's users", |u| u.path() == "/admin/users")
+        .await;
+    let users = browser.text_of("main").await;
+    assert!(users.contains("eve") && !users.contains("bruno"), "{users}");
+    browser.document("admin-tenant-users").await;
+    visit(&app, &browser, &format!("/admin/users/{bruno}")).await;
+    let missing = browser.text_of("main").await;
+    assert!(!missing.contains("bruno"), "{missing}");
     browser.quit().await;
 
     // The second factor at work: a new browser signs bruno in with his password and then a
