@@ -17,7 +17,8 @@ use tessera_domain::user::UserId;
 
 use crate::pages::admin::users::Choice;
 use crate::pages::admin::{
-    done, href, path_id, when, Admin, Answer, Confirm, Errors, Fields, Nav, CHOICES, PAGE_SIZE,
+    done, paging, path_id, path_text, when, Admin, Answer, Confirm, Errors, Fields, Nav, CHOICES,
+    PAGE_SIZE,
 };
 use crate::pages::{Brand, Texts};
 use crate::AppState;
@@ -138,6 +139,19 @@ fn path_kind(admin: &Admin<'_>, req: &HttpRequest) -> Result<Kind, HttpResponse>
         .ok_or_else(|| admin.refused(UserError::NotFound))
 }
 
+/// The kind of a handler that serves one (`Some(Kind::Tenant)` for the tenants' pages), else the
+/// kind in the path of `req`; a 404 page for another segment.
+fn kind_or_path(
+    admin: &Admin<'_>,
+    req: &HttpRequest,
+    kind: Option<Kind>,
+) -> Result<Kind, HttpResponse> {
+    match kind {
+        Some(kind) => Ok(kind),
+        None => path_kind(admin, req),
+    }
+}
+
 /// `GET /admin/access/{kind}?after=`: a page of services, roles or permissions, with the form of
 /// a new one.
 pub async fn entries(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -153,10 +167,7 @@ pub async fn tenants(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 async fn entries_of(req: &HttpRequest, state: &AppState, kind: Option<Kind>) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let kind = match kind {
-        Some(kind) => kind,
-        None => path_kind(&admin, req)?,
-    };
+    let kind = kind_or_path(&admin, req, kind)?;
     let query = Fields::of_query(req);
     render_entries(
         &admin,
@@ -188,13 +199,9 @@ async fn render_entries(
         .await?;
     let t = admin.t();
     let base = base_of(kind);
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (next, first) = paging(base, &[], after, page.next_after);
     Ok(admin.render(
-        status,
+        errors.status(),
         &EntriesPage {
             t,
             brand: admin.brand(),
@@ -210,11 +217,8 @@ async fn render_entries(
             name: form.0,
             description: form.1,
             errors,
-            next: page.next_after.map(|n| {
-                let n = n.to_string();
-                href(base, &[("after", Some(n.as_str()))])
-            }),
-            first: after.map(|_| base.to_owned()),
+            next,
+            first,
         },
     ))
 }
@@ -249,10 +253,7 @@ async fn create(
     kind: Option<Kind>,
 ) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let kind = match kind {
-        Some(kind) => kind,
-        None => path_kind(&admin, req)?,
-    };
+    let kind = kind_or_path(&admin, req, kind)?;
     let form = admin.form(req, state, payload).await?;
     let request = EntryRequest {
         name: form.text("name").trim().to_owned(),
@@ -389,13 +390,8 @@ async fn render_entry(
     let base = base_of(kind);
     let link = link_of(kind);
     let other_base = link.map_or(base, |(l, _)| base_of(l.kinds().1));
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Ok(admin.render(
-        status,
+        errors.status(),
         &EntryPage {
             t,
             brand: admin.brand(),
@@ -415,15 +411,7 @@ async fn render_entry(
                     .map(|e| entry_row(e, other_base, true))
                     .collect()
             }),
-            linkable: data
-                .linkable
-                .iter()
-                .map(|e| Choice {
-                    value: e.id.to_string(),
-                    label: e.name.clone(),
-                    selected: false,
-                })
-                .collect(),
+            linkable: Choice::of_entries(&data.linkable, None),
             errors,
         },
     ))
@@ -517,12 +505,9 @@ pub async fn ask_tenant(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
 
 async fn ask_first(req: &HttpRequest, state: &AppState, kind: Option<Kind>) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let kind = match kind {
-        Some(kind) => kind,
-        None => path_kind(&admin, req)?,
-    };
+    let kind = kind_or_path(&admin, req, kind)?;
     let id = entry_id(&admin, req)?;
-    let action = req.match_info().get("action").unwrap_or_default();
+    let action = path_text(req, "action");
     confirmation(&admin, state, kind, id, action, &Fields::of_query(req)).await
 }
 
@@ -558,13 +543,10 @@ async fn act_on(
     kind: Option<Kind>,
 ) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let kind = match kind {
-        Some(kind) => kind,
-        None => path_kind(&admin, req)?,
-    };
+    let kind = kind_or_path(&admin, req, kind)?;
     let id = entry_id(&admin, req)?;
     let form = admin.form(req, state, payload).await?;
-    let action = req.match_info().get("action").unwrap_or_default();
+    let action = path_text(req, "action");
     let base = base_of(kind);
     let page = format!("{base}/{id}");
     if action == "link" {
@@ -573,7 +555,7 @@ async fn act_on(
         };
         let Some(right) = form.number(field) else {
             let mut errors = Errors::default();
-            errors.add(field, (admin.t().admin.rule)(field, "required").to_owned());
+            errors.add_rule(admin.t().admin, field, "required");
             return render_entry(&admin, state, kind, id, None, errors).await;
         };
         let linked = admin
@@ -742,23 +724,8 @@ async fn render_access(
         })
         .await?;
     let access = &data.access;
-    let choices = |entries: &[Entry]| {
-        entries
-            .iter()
-            .map(|e| Choice {
-                value: e.id.to_string(),
-                label: e.name.clone(),
-                selected: false,
-            })
-            .collect::<Vec<_>>()
-    };
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Ok(admin.render(
-        status,
+        errors.status(),
         &PersonAccessPage {
             t: admin.t(),
             brand: admin.brand(),
@@ -774,8 +741,8 @@ async fn render_access(
                 .collect(),
             permissions: access.permissions.clone(),
             check_token: check_token_answer(access),
-            role_choices: choices(&data.roles),
-            permission_choices: choices(&data.permissions),
+            role_choices: Choice::of_entries(&data.roles, None),
+            permission_choices: Choice::of_entries(&data.permissions, None),
             errors,
         },
     ))
@@ -806,7 +773,7 @@ async fn grant_to(req: &HttpRequest, state: &AppState, payload: web::Payload) ->
     };
     let Some(chosen) = form.number(what) else {
         let mut errors = Errors::default();
-        errors.add(what, (admin.t().admin.rule)(what, "required").to_owned());
+        errors.add_rule(admin.t().admin, what, "required");
         return render_access(&admin, state, person, service, None, errors).await;
     };
     let granted = admin

@@ -3,7 +3,6 @@
 //! `AuditTrail::list_audit`: global admins only, as the API (a tenant admin gets the use case's
 //! refusal, a 403 page).
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use tessera_domain::audit::{AuditQuery, AuditRecord, Event, Outcome};
@@ -11,7 +10,7 @@ use tessera_domain::user::UserId;
 
 use crate::dto::parse_rfc3339;
 use crate::pages::admin::users::Choice;
-use crate::pages::admin::{href, when, Admin, Answer, Errors, Fields, Nav, PAGE_SIZE};
+use crate::pages::admin::{paging, when, Admin, Answer, Errors, Fields, Nav, PAGE_SIZE};
 use crate::pages::{Brand, Texts};
 use crate::AppState;
 
@@ -98,8 +97,7 @@ async fn audit_page(req: &HttpRequest, state: &AppState) -> Answer {
     let t = admin.t();
     let q = Fields::of_query(req);
     let mut errors = Errors::default();
-    let mut bad =
-        |field: &str, rule: &str| errors.add(field, (t.admin.rule)(field, rule).to_owned());
+    let mut bad = |field: &str, rule: &str| errors.add_rule(t.admin, field, rule);
     let event = q.filled("event").and_then(|raw| {
         let parsed = Event::parse(raw);
         if parsed.is_none() {
@@ -168,22 +166,11 @@ async fn audit_page(req: &HttpRequest, state: &AppState) -> Answer {
         ("since", q.filled("since")),
         ("until", q.filled("until")),
     ];
-    let next = next_after.map(|n| {
-        let n = n.to_string();
-        let mut query = filters.to_vec();
-        query.push(("after", Some(n.as_str())));
-        href("/admin/audit", &query)
-    });
-    let first = after.map(|_| href("/admin/audit", &filters));
+    let (next, first) = paging("/admin/audit", &filters, after, next_after);
     let chosen_event = q.text("event");
     let chosen_outcome = q.text("outcome");
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Ok(admin.render(
-        status,
+        errors.status(),
         &AuditPage {
             t,
             brand: admin.brand(),

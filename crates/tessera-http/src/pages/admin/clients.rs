@@ -10,9 +10,9 @@ use askama::Template;
 use tessera_domain::error::UserError;
 use tessera_domain::oauth::{AuthMethod, ClientRequest, OAuthClient};
 
-use crate::pages::admin::users::Choice;
+use crate::pages::admin::users::{tenant_choices, Choice};
 use crate::pages::admin::{
-    done, href, lines, when, Admin, Answer, Confirm, Errors, Fields, Nav, CHOICES, PAGE_SIZE,
+    done, lines, paging, path_text, when, Admin, Answer, Confirm, Errors, Fields, Nav, PAGE_SIZE,
 };
 use crate::pages::{Brand, Texts};
 use crate::AppState;
@@ -138,6 +138,7 @@ async fn clients_page(req: &HttpRequest, state: &AppState) -> Answer {
         })
         .await?;
     let t = admin.t();
+    let (next, first) = paging("/admin/clients", &[], after, page.next_after);
     Ok(admin.render(
         StatusCode::OK,
         &ClientsPage {
@@ -156,11 +157,8 @@ async fn clients_page(req: &HttpRequest, state: &AppState) -> Answer {
                     tenant: tenant_words(t, client),
                 })
                 .collect(),
-            next: page.next_after.map(|n| {
-                let n = n.to_string();
-                href("/admin/clients", &[("after", Some(n.as_str()))])
-            }),
-            first: after.map(|_| "/admin/clients".to_owned()),
+            next,
+            first,
         },
     ))
 }
@@ -187,21 +185,9 @@ async fn tenant_options(
     if !admin.global() {
         return Ok(Vec::new());
     }
-    let page = admin
-        .fetch(state, |c, p| {
-            c.access
-                .list_entries(p, tessera_domain::access::Kind::Tenant, Some(CHOICES), None)
-        })
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|e| Choice {
-            selected: Some(e.id) == selected,
-            value: e.id.to_string(),
-            label: e.name,
-        })
-        .collect())
+    admin
+        .fetch(state, move |c, p| tenant_choices(c, p, selected))
+        .await
 }
 
 /// `GET /admin/clients/new`: the registration form.
@@ -211,26 +197,48 @@ pub async fn new_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 
 async fn new_client_page(req: &HttpRequest, state: &AppState) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let tenants = tenant_options(&admin, state, None).await?;
-    let t = admin.t();
-    let method = AuthMethod::ClientSecretBasic.as_str();
-    Ok(admin.render(
+    render_new_client(
+        &admin,
+        state,
         StatusCode::OK,
+        ClientValues {
+            client_name: String::new(),
+            redirect_uris: String::new(),
+            post_logout_redirect_uris: String::new(),
+            refresh: false,
+            scope: String::new(),
+            first_party: false,
+        },
+        AuthMethod::ClientSecretBasic.as_str(),
+        None,
+        Errors::default(),
+    )
+    .await
+}
+
+/// Renders the registration form with `status`, holding `v`, the authentication method `method`
+/// and the tenant `tenant` (for a global admin) chosen, and the `errors` of a refused one.
+async fn render_new_client(
+    admin: &Admin<'_>,
+    state: &AppState,
+    status: StatusCode,
+    v: ClientValues,
+    method: &str,
+    tenant: Option<i64>,
+    errors: Errors,
+) -> Answer {
+    let tenants = tenant_options(admin, state, tenant).await?;
+    let t = admin.t();
+    Ok(admin.render(
+        status,
         &NewClientPage {
             t,
             brand: admin.brand(),
             nav: admin.nav("clients", None),
-            v: ClientValues {
-                client_name: String::new(),
-                redirect_uris: String::new(),
-                post_logout_redirect_uris: String::new(),
-                refresh: false,
-                scope: String::new(),
-                first_party: false,
-            },
+            v,
             methods: method_choices(t, method),
             tenants,
-            errors: Errors::default(),
+            errors,
         },
     ))
 }
@@ -289,38 +297,31 @@ async fn register_client(req: &HttpRequest, state: &AppState, payload: web::Payl
         )),
         Err(e) => {
             let errors = admin.form_errors(e, &CLIENT_FIELDS)?;
-            let tenants = tenant_options(&admin, state, tenant).await?;
-            Ok(admin.render(
+            let posted = ClientValues {
+                client_name: form.text("client_name").to_owned(),
+                redirect_uris: form.text("redirect_uris").to_owned(),
+                post_logout_redirect_uris: form.text("post_logout_redirect_uris").to_owned(),
+                refresh: form.checked("refresh"),
+                scope: form.text("scope").to_owned(),
+                first_party: form.checked("first_party"),
+            };
+            render_new_client(
+                &admin,
+                state,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &NewClientPage {
-                    t,
-                    brand: admin.brand(),
-                    nav: admin.nav("clients", None),
-                    methods: method_choices(t, form.text("auth_method")),
-                    v: ClientValues {
-                        client_name: form.text("client_name").to_owned(),
-                        redirect_uris: form.text("redirect_uris").to_owned(),
-                        post_logout_redirect_uris: form
-                            .text("post_logout_redirect_uris")
-                            .to_owned(),
-                        refresh: form.checked("refresh"),
-                        scope: form.text("scope").to_owned(),
-                        first_party: form.checked("first_party"),
-                    },
-                    tenants,
-                    errors,
-                },
-            ))
+                posted,
+                form.text("auth_method"),
+                tenant,
+                errors,
+            )
+            .await
         }
     }
 }
 
 /// The client id in the path.
 fn client_id(req: &HttpRequest) -> String {
-    req.match_info()
-        .get("client_id")
-        .unwrap_or_default()
-        .to_owned()
+    path_text(req, "client_id").to_owned()
 }
 
 /// `GET /admin/clients/{client_id}`: a client's page.
@@ -363,13 +364,8 @@ async fn render_client(
         post_logout_redirect_uris: client.post_logout_redirect_uris.join("\n"),
         first_party: client.first_party,
     });
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Ok(admin.render(
-        status,
+        errors.status(),
         &ClientPage {
             t,
             brand: admin.brand(),
@@ -490,7 +486,7 @@ pub async fn ask(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 async fn ask_first(req: &HttpRequest, state: &AppState) -> Answer {
     let admin = Admin::enter(req, state).await?;
-    let action = req.match_info().get("action").unwrap_or_default();
+    let action = path_text(req, "action");
     confirmation(&admin, state, client_id(req), action).await
 }
 
@@ -511,7 +507,7 @@ async fn act_on_client(req: &HttpRequest, state: &AppState, payload: web::Payloa
     let admin = Admin::enter(req, state).await?;
     let form = admin.form(req, state, payload).await?;
     let id = client_id(req);
-    let action = req.match_info().get("action").unwrap_or_default();
+    let action = path_text(req, "action");
     if !matches!(action, "secret" | "delete") {
         return Err(admin.refused(UserError::NotFound));
     }

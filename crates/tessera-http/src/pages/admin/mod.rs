@@ -158,6 +158,29 @@ pub(crate) fn href(path: &str, query: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+/// The paging links of a list at `path` filtered by `query`, shown from `after`: the next page
+/// (from `next_after` of the page shown; none on the last), and the first when this is not it.
+pub(crate) fn paging(
+    path: &str,
+    query: &[(&str, Option<&str>)],
+    after: Option<i64>,
+    next_after: Option<i64>,
+) -> (Option<String>, Option<String>) {
+    let next = next_after.map(|n| {
+        let n = n.to_string();
+        let mut query: Vec<(&str, Option<&str>)> = query.to_vec();
+        query.push(("after", Some(n.as_str())));
+        href(path, &query)
+    });
+    let first = after.map(|_| href(path, query));
+    (next, first)
+}
+
+/// The segment `name` of the path of `req`, or the empty string.
+pub(crate) fn path_text<'r>(req: &'r HttpRequest, name: &str) -> &'r str {
+    req.match_info().get(name).unwrap_or_default()
+}
+
 /// 303 to `location`: the answer to a change, so that reloading the page does not post again.
 pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -255,6 +278,11 @@ impl Errors {
         }
     }
 
+    /// Adds beside `field` the words of its `rule`, broken.
+    pub(crate) fn add_rule(&mut self, t: &AdminTexts, field: &str, rule: &str) {
+        self.add(field, (t.rule)(field, rule).to_owned());
+    }
+
     /// Whether `field` has a problem.
     pub fn has(&self, field: &str) -> bool {
         self.fields.iter().any(|p| p.field == field)
@@ -271,6 +299,15 @@ impl Errors {
     /// Whether there is any problem.
     pub fn any(&self) -> bool {
         !self.fields.is_empty() || !self.general.is_empty()
+    }
+
+    /// The status of a page that shows these problems: 422 when there is any, else 200.
+    pub(crate) fn status(&self) -> StatusCode {
+        if self.any() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        }
     }
 }
 
@@ -688,6 +725,23 @@ mod tests {
         assert_eq!(
             href("/admin/users/3#api-keys", &[("done", Some("key_deleted"))]),
             "/admin/users/3?done=key_deleted#api-keys"
+        );
+    }
+
+    #[test]
+    fn paging_keeps_the_filters() {
+        assert_eq!(paging("/admin/clients", &[], None, None), (None, None));
+        assert_eq!(
+            paging(
+                "/admin/users",
+                &[("q", Some("al")), ("x", None)],
+                Some(3),
+                Some(28)
+            ),
+            (
+                Some("/admin/users?q=al&after=28".to_owned()),
+                Some("/admin/users?q=al".to_owned())
+            )
         );
     }
 

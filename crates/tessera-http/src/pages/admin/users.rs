@@ -9,7 +9,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use tessera_domain::access::Kind;
+use tessera_domain::access::{Entry, Kind};
 use tessera_domain::credentials::{ApiKey, CreateApiKey};
 use tessera_domain::error::UserError;
 use tessera_domain::password::Password;
@@ -20,8 +20,8 @@ use tessera_domain::users::{CreateUser, UpdateUser};
 
 use crate::dto::parse_rfc3339;
 use crate::pages::admin::{
-    done, href, names, path_id, when, Admin, Answer, Confirm, Errors, Fields, Nav, CHOICES,
-    PAGE_SIZE,
+    done, names, paging, path_id, path_text, when, Admin, Answer, Confirm, Errors, Fields, Nav,
+    CHOICES, PAGE_SIZE,
 };
 use crate::pages::{Brand, Texts};
 use crate::AppState;
@@ -64,6 +64,21 @@ pub(crate) struct Choice {
     pub value: String,
     pub label: String,
     pub selected: bool,
+}
+
+impl Choice {
+    /// Entries of the model (tenants, services, roles, permissions) as choices: their ids, by
+    /// name, the one of id `selected` chosen.
+    pub(crate) fn of_entries(entries: &[Entry], selected: Option<i64>) -> Vec<Self> {
+        entries
+            .iter()
+            .map(|e| Self {
+                value: e.id.to_string(),
+                label: e.name.clone(),
+                selected: Some(e.id) == selected,
+            })
+            .collect()
+    }
 }
 
 #[derive(Template)]
@@ -179,21 +194,34 @@ struct UserData {
     tenant_name: Option<String>,
     sessions: Vec<tessera_domain::ports::SessionInfo>,
     keys: Vec<ApiKey>,
-    services: Vec<tessera_domain::access::Entry>,
-    all_services: Vec<tessera_domain::access::Entry>,
+    services: Vec<Entry>,
+    all_services: Vec<Entry>,
 }
 
-fn roles_text(user: &User) -> String {
-    user.roles
-        .iter()
-        .map(Role::as_str)
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Roles (of a user, or the scopes of a key) as the console shows and takes them.
+fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(Role::as_str).collect::<Vec<_>>().join(" ")
+}
+
+/// The user's display name, or the empty string.
+fn display_name_text(user: &User) -> String {
+    user.display_name
+        .as_ref()
+        .map(|d| d.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// The user's e-mail address, or the empty string.
+fn email_text(user: &User) -> String {
+    user.email
+        .as_ref()
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// The tenants a global admin can choose from, with `selected` chosen; none for a tenant admin,
-/// whose users are their tenant's.
-fn tenant_choices(
+/// whose users (and clients) are their tenant's.
+pub(crate) fn tenant_choices(
     c: &UseCases,
     p: &Principal,
     selected: Option<i64>,
@@ -204,15 +232,7 @@ fn tenant_choices(
     let page = c
         .access
         .list_entries(p, Kind::Tenant, Some(CHOICES), None)?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|e| Choice {
-            selected: Some(e.id) == selected,
-            value: e.id.to_string(),
-            label: e.name,
-        })
-        .collect())
+    Ok(Choice::of_entries(&page.items, selected))
 }
 
 /// The name of tenant `id`, for a global admin (a tenant admin knows theirs by its id).
@@ -254,7 +274,7 @@ async fn users_page(req: &HttpRequest, state: &AppState, for_keys: bool) -> Answ
     } else {
         ("/admin/users", "users")
     };
-    let (rows, next, errors, status) = match found {
+    let (rows, next_after, errors, status) = match found {
         Ok((page, tenants)) => {
             let t = admin.t();
             let rows: Vec<UserRow> = page
@@ -267,17 +287,9 @@ async fn users_page(req: &HttpRequest, state: &AppState, for_keys: bool) -> Answ
                         format!("/admin/users/{}", u.id.0)
                     },
                     username: u.username.as_str().to_owned(),
-                    display_name: u
-                        .display_name
-                        .as_ref()
-                        .map(|d| d.as_str().to_owned())
-                        .unwrap_or_default(),
-                    email: u
-                        .email
-                        .as_ref()
-                        .map(|e| e.as_str().to_owned())
-                        .unwrap_or_default(),
-                    roles: roles_text(u),
+                    display_name: display_name_text(u),
+                    email: email_text(u),
+                    roles: roles_text(&u.roles),
                     active: u.active,
                     tenant: match u.tenant_id {
                         None => t.admin.no_tenant.to_owned(),
@@ -288,21 +300,14 @@ async fn users_page(req: &HttpRequest, state: &AppState, for_keys: bool) -> Answ
                     },
                 })
                 .collect();
-            let next = page.next_after.map(|n| {
-                let n = n.to_string();
-                href(
-                    path,
-                    &[("q", Some(q.as_str())), ("after", Some(n.as_str()))],
-                )
-            });
-            (rows, next, Errors::default(), StatusCode::OK)
+            (rows, page.next_after, Errors::default(), StatusCode::OK)
         }
         Err(e) => {
             let errors = admin.form_errors(e, &["q"])?;
             (Vec::new(), None, errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
-    let first = after.map(|_| href(path, &[("q", Some(q.as_str()))]));
+    let (next, first) = paging(path, &[("q", Some(q.as_str()))], after, next_after);
     Ok(admin.render(
         status,
         &UsersPage {
@@ -327,22 +332,43 @@ pub async fn new_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 
 async fn new_user_page(req: &HttpRequest, state: &AppState) -> Answer {
     let admin = Admin::enter(req, state).await?;
+    render_new_user(
+        &admin,
+        state,
+        StatusCode::OK,
+        NewUserValues {
+            roles: Role::USER.to_owned(),
+            active: true,
+            ..NewUserValues::default()
+        },
+        None,
+        Errors::default(),
+    )
+    .await
+}
+
+/// Renders the new-user form with `status`, holding `v`, the tenant `tenant` chosen (for a
+/// global admin), and the `errors` of a refused one.
+async fn render_new_user(
+    admin: &Admin<'_>,
+    state: &AppState,
+    status: StatusCode,
+    v: NewUserValues,
+    tenant: Option<i64>,
+    errors: Errors,
+) -> Answer {
     let tenants = admin
-        .fetch(state, |c, p| tenant_choices(c, p, None))
+        .fetch(state, move |c, p| tenant_choices(c, p, tenant))
         .await?;
     Ok(admin.render(
-        StatusCode::OK,
+        status,
         &NewUserPage {
             t: admin.t(),
             brand: admin.brand(),
             nav: admin.nav("users", None),
-            v: NewUserValues {
-                roles: Role::USER.to_owned(),
-                active: true,
-                ..NewUserValues::default()
-            },
+            v,
             tenants,
-            errors: Errors::default(),
+            errors,
         },
     ))
 }
@@ -384,26 +410,22 @@ async fn create_user(req: &HttpRequest, state: &AppState, payload: web::Payload)
         Ok(user) => Ok(done(&format!("/admin/users/{}", user.id.0), "created")),
         Err(e) => {
             let errors = admin.form_errors(e, &NEW_USER_FIELDS)?;
-            let tenants = admin
-                .fetch(state, move |c, p| tenant_choices(c, p, tenant))
-                .await?;
-            Ok(admin.render(
+            let posted = NewUserValues {
+                username: form.text("username").to_owned(),
+                email: form.text("email").to_owned(),
+                display_name: form.text("display_name").to_owned(),
+                roles: form.text("roles").to_owned(),
+                active: form.checked("active"),
+            };
+            render_new_user(
+                &admin,
+                state,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &NewUserPage {
-                    t: admin.t(),
-                    brand: admin.brand(),
-                    nav: admin.nav("users", None),
-                    v: NewUserValues {
-                        username: form.text("username").to_owned(),
-                        email: form.text("email").to_owned(),
-                        display_name: form.text("display_name").to_owned(),
-                        roles: form.text("roles").to_owned(),
-                        active: form.checked("active"),
-                    },
-                    tenants,
-                    errors,
-                },
-            ))
+                posted,
+                tenant,
+                errors,
+            )
+            .await
         }
     }
 }
@@ -473,23 +495,11 @@ async fn render_user(
     let t = admin.t();
     let u = &data.user;
     let profile = profile.unwrap_or_else(|| Profile {
-        display_name: u
-            .display_name
-            .as_ref()
-            .map(|d| d.as_str().to_owned())
-            .unwrap_or_default(),
-        email: u
-            .email
-            .as_ref()
-            .map(|e| e.as_str().to_owned())
-            .unwrap_or_default(),
-        roles: roles_text(u),
+        display_name: display_name_text(u),
+        email: email_text(u),
+        roles: roles_text(&u.roles),
     });
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     let never = t.admin.never;
     Ok(admin.render(
         status,
@@ -532,11 +542,7 @@ async fn render_user(
                     scopes: if k.scopes.is_empty() {
                         t.admin.all_roles.to_owned()
                     } else {
-                        k.scopes
-                            .iter()
-                            .map(Role::as_str)
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        roles_text(&k.scopes)
                     },
                     created: when(k.created_at),
                     expires: k.expires_at.map_or_else(|| never.to_owned(), when),
@@ -553,15 +559,7 @@ async fn render_user(
                     )
                 })
                 .collect(),
-            all_services: data
-                .all_services
-                .iter()
-                .map(|s| Choice {
-                    value: s.id.to_string(),
-                    label: s.name.clone(),
-                    selected: false,
-                })
-                .collect(),
+            all_services: Choice::of_entries(&data.all_services, None),
             errors,
         },
     ))
@@ -693,11 +691,7 @@ pub async fn ask(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 async fn ask_first(req: &HttpRequest, state: &AppState, fields: &Fields) -> Answer {
     let admin = Admin::enter(req, state).await?;
     let id = user_id(&admin, req)?;
-    let action = req
-        .match_info()
-        .get("action")
-        .unwrap_or_default()
-        .to_owned();
+    let action = path_text(req, "action").to_owned();
     confirmation(&admin, state, id, &action, fields).await
 }
 
@@ -758,11 +752,7 @@ async fn act_on_user(req: &HttpRequest, state: &AppState, payload: web::Payload)
     let admin = Admin::enter(req, state).await?;
     let id = user_id(&admin, req)?;
     let form = admin.form(req, state, payload).await?;
-    let action = req
-        .match_info()
-        .get("action")
-        .unwrap_or_default()
-        .to_owned();
+    let action = path_text(req, "action").to_owned();
     let t = admin.t();
     let page = format!("/admin/users/{}", id.0);
     if asks(t, &action, "").is_some() && !form.confirmed() {
@@ -869,10 +859,7 @@ async fn create_key(admin: &Admin<'_>, state: &AppState, id: UserId, form: &Fiel
         Some(raw) => {
             let parsed = parse_rfc3339(raw);
             if parsed.is_none() {
-                errors.add(
-                    "expires_at",
-                    (t.admin.rule)("expires_at", "invalid_format").to_owned(),
-                );
+                errors.add_rule(t.admin, "expires_at", "invalid_format");
             }
             parsed
         }
