@@ -36,11 +36,12 @@ use tessera_domain::password::PasswordPolicy;
 use tessera_domain::time::UnixTime;
 use tessera_domain::usecases::UseCases;
 
-use crate::error::ApiError;
-use crate::extract::read_body;
 use crate::pages::guard::{check_csrf, signed_in, SignedIn};
 use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
 use crate::AppState;
+
+/// A form as an account page posted it.
+type Form = crate::pages::fields::Fields;
 
 /// Items on a page of a list.
 const PAGE_SIZE: u32 = 20;
@@ -147,47 +148,6 @@ where
     state.read_raw(f).await.map_err(|e| failure(ui, e.into()))
 }
 
-/// A form as posted: its fields in order, a name repeated as often as it was sent.
-#[derive(Debug)]
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    /// The first value of `name`.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first value of `name`, or empty.
-    fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_owned()
-    }
-
-    /// Every value of `name` (checkboxes).
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads a form-encoded body, within the limits every body has.
-///
-/// # Errors
-/// 400 for a body that is not text; 408 and 413 as for any body.
-async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Form, ApiError> {
-    let body = read_body(req, payload.into_inner()).await?;
-    if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::MalformedBody(
-            "the account form could not be read".into(),
-        ));
-    }
-    Ok(Form(form_urlencoded::parse(&body).into_owned().collect()))
-}
-
 /// A form an account page posted: who is signed in, the form, and the words of the language it
 /// was shown in; or the answer to give instead (the sign-in page, a form that did not come from
 /// these pages, a body that cannot be read). Nothing is done before this has checked the form's
@@ -198,7 +158,7 @@ async fn posted<'a>(
     payload: web::Payload,
 ) -> Result<(SignedIn, Form, Ui<'a>), HttpResponse> {
     let me = signed_in(req, state).await?;
-    let form = read_form(req, payload)
+    let form = Form::of_body(req, payload, "the account form")
         .await
         .map_err(|e| failure(page_ui(req, state), e))?;
     let ui = Ui::of(req, &state.pages, form.get("lang"), None);

@@ -28,7 +28,8 @@ use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome};
 use tessera_domain::token::SessionId;
 
 use crate::error::ApiError;
-use crate::extract::{read_body, request_context};
+use crate::extract::request_context;
+use crate::pages::fields::Fields;
 use crate::pages::{
     error_page, failure, form_nonce, form_nonce_matches, respond, Brand, Texts, Ui,
 };
@@ -171,17 +172,16 @@ pub async fn decide(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    let body = match read_body(&req, payload.into_inner()).await {
-        Ok(body) => body,
+    let fields = match Fields::of_body(&req, payload, "the consent form").await {
+        Ok(fields) => fields,
         Err(e) => return failure(Ui::of(&req, &state.pages, None, None), e),
     };
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     // The form's own fields are not parameters of the request, and are left out as unknown ones.
-    let request = AuthorizationRequest::from_params(fields.iter().map(|(n, v)| (n, v.clone())));
+    let request = AuthorizationRequest::from_params(fields.pairs());
     let ui = Ui::of(
         &req,
         &state.pages,
-        field(&fields, "lang"),
+        fields.get("lang"),
         request.ui_locales.as_deref(),
     );
     take_decision(&req, &state, ui, &fields, request)
@@ -193,10 +193,10 @@ async fn take_decision(
     req: &HttpRequest,
     state: &AppState,
     ui: Ui<'_>,
-    fields: &[(String, String)],
+    fields: &Fields,
     request: AuthorizationRequest,
 ) -> Result<HttpResponse, ApiError> {
-    if !csrf_matches(req, state, field(fields, "csrf")) {
+    if !csrf_matches(req, state, fields.get("csrf")) {
         return Ok(error_page(
             ui,
             StatusCode::FORBIDDEN,
@@ -205,14 +205,15 @@ async fn take_decision(
             None,
         ));
     }
-    let approve = match field(fields, "decision") {
+    let approve = match fields.get("decision") {
         Some("allow") => true,
         Some("deny") => false,
         _ => return Err(ApiError::MalformedBody(UNREADABLE.into())),
     };
     // The session the page was shown for; a page that names none is answered as one shown to
     // another session (`decide_consent` shows it again).
-    let shown_to = field(fields, "sid")
+    let shown_to = fields
+        .get("sid")
         .and_then(|sid| sid.parse::<i64>().ok())
         .map(SessionId);
     let sso = sso_session(req, state).await?;
@@ -234,14 +235,6 @@ async fn take_decision(
         }
     }
     Ok(res)
-}
-
-/// The first value of the form field `name`.
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(n, _)| n.as_str() == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// Whether the form came from a consent page this server rendered for this browser.

@@ -21,13 +21,11 @@ use tessera_domain::oauth::{EndSessionOutcome, EndSessionRequest};
 use tessera_domain::token::PlainToken;
 
 use crate::error::ApiError;
-use crate::extract::{read_body, request_context};
+use crate::extract::request_context;
+use crate::pages::fields::Fields;
 use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
 use crate::routes::oauth::{session_token, sso_session, with_params};
 use crate::AppState;
-
-/// A post that is not a form, in the error's own words (the page shows `Texts::refused`).
-const UNREADABLE_FORM: &str = "the sign-out form could not be read";
 
 /// The value of `confirm` that says the user confirmed on Tessera's own page.
 const CONFIRMED: &str = "yes";
@@ -77,22 +75,12 @@ pub async fn from_form(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    let body = match read_body(&req, payload.into_inner()).await {
-        Ok(body) => body,
+    let fields = match Fields::of_body(&req, payload, "the sign-out form").await {
+        Ok(fields) => fields,
         Err(e) => return failure(Ui::of(&req, &state.pages, None, None), e),
     };
-    if std::str::from_utf8(&body).is_err() {
-        return failure(
-            Ui::of(&req, &state.pages, None, None),
-            ApiError::MalformedBody(UNREADABLE_FORM.into()),
-        );
-    }
-    let mut request = EndSessionRequest::from_params(form_urlencoded::parse(&body));
-    let field = |name: &str| {
-        form_urlencoded::parse(&body)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let mut request = EndSessionRequest::from_params(fields.pairs());
+    let field = |name: &str| fields.get(name).map(str::to_owned);
     let ui = Ui::of(
         &req,
         &state.pages,

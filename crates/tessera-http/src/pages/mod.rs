@@ -24,6 +24,7 @@ pub mod account;
 pub mod admin;
 pub mod brand;
 pub mod consent;
+pub(crate) mod fields;
 pub(crate) mod guard;
 pub mod login;
 pub mod logout;

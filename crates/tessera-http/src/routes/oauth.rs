@@ -12,7 +12,7 @@ use tessera_domain::oauth::{AuthorizationRequest, AuthorizeOutcome, SsoSession};
 
 use crate::dto::{ClientBody, ClientResponse, ConsentResponse, PageQuery, PageResponse};
 use crate::error::{ApiError, RegistrationError};
-use crate::extract::{media_type, read_body, request_context, Caller, JsonBody};
+use crate::extract::{media_type, request_context, Caller, JsonBody};
 use crate::pages;
 use crate::routes::credentials::no_store;
 use crate::AppState;
@@ -132,22 +132,17 @@ pub async fn authorize_form(
     if media_type(&req) != FORM_MEDIA_TYPE {
         return pages::failure(plain, ApiError::UnsupportedMediaType);
     }
-    let body = match read_body(&req, payload.into_inner()).await {
-        Ok(body) => body,
-        Err(e) => return pages::failure(plain, e),
-    };
-    if std::str::from_utf8(&body).is_err() {
-        return pages::failure(plain, ApiError::MalformedBody(UNREADABLE_FORM.into()));
-    }
-    let request = AuthorizationRequest::from_params(form_urlencoded::parse(&body));
+    let fields =
+        match pages::fields::Fields::of_body(&req, payload, "the authorization request").await {
+            Ok(fields) => fields,
+            Err(e) => return pages::failure(plain, e),
+        };
+    let request = AuthorizationRequest::from_params(fields.pairs());
     authorization(&req, &state, request, Came::Form).await
 }
 
 /// The media type of the body `POST /oauth/authorize` takes.
 const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
-/// A posted authorization request that is not a form, in the error's own words (the page shows
-/// `Texts::refused`).
-const UNREADABLE_FORM: &str = "the authorization request could not be read";
 
 /// The authorization endpoint, whichever way the request came: reads the browser's session and
 /// answers the use case's outcome (`answer`), its pages in the language the application asked

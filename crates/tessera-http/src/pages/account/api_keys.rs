@@ -207,7 +207,7 @@ async fn create(req: &HttpRequest, state: &AppState, payload: web::Payload) -> A
     };
     let scopes: Vec<String> = form.all("scopes").map(str::to_owned).collect();
     let request = CreateApiKey {
-        name: form.text("name"),
+        name: form.owned("name"),
         // None ticked: every role of the user, as an API request without `scopes`.
         scopes: (!scopes.is_empty()).then_some(scopes),
         expires_at,

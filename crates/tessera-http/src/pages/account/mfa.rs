@@ -210,13 +210,13 @@ pub async fn verify_enrolment(
 
 async fn verify(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Answer {
     let (me, form, ui) = posted(req, state, payload).await?;
-    let code = form.text("code");
+    let code = form.owned("code");
     let p = me.principal.clone();
     match call(state, ui, move |c| c.second_factor.verify_mfa(&p, &code)).await? {
         Ok(codes) => Ok(codes_page(ui, &me, &codes, true)),
         Err(UserError::Validation(_)) => {
             // Redrawn from the secret the page showed; an altered one shows no QR code.
-            let secret = form.text("secret");
+            let secret = form.owned("secret");
             let (uri, svg) = tessera_crypto::TotpCodes
                 .enrolment(&secret, &me.principal.username, TOTP_ISSUER)
                 .unwrap_or_default();
@@ -301,8 +301,8 @@ pub async fn disable_mfa(
 async fn disable(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Answer {
     let (me, form, ui) = posted(req, state, payload).await?;
     let t = ui.t;
-    let password = Password::new(form.text("password"));
-    let code = form.text("code");
+    let password = Password::new(form.owned("password"));
+    let code = form.owned("code");
     let p = me.principal.clone();
     let outcome = call_hashing(state, ui, move |c| {
         c.second_factor.disable_mfa(&p, &password, &code)

@@ -119,8 +119,8 @@ pub async fn change_password(
 async fn change(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Answer {
     let (me, form, ui) = posted(req, state, payload).await?;
     let t = ui.t;
-    let current = form.text("current_password");
-    let new = form.text("new_password");
+    let current = form.owned("current_password");
+    let new = form.owned("new_password");
     let again =
         |status: StatusCode, problems: Problems| render(state, ui, &me, status, problems, false);
     // What the form itself asks, before the use case is asked anything.

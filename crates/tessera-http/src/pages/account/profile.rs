@@ -101,8 +101,8 @@ pub async fn save_profile(
 
 async fn save(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Answer {
     let (me, form, ui) = posted(req, state, payload).await?;
-    let display_name = form.text("display_name");
-    let email = form.text("email");
+    let display_name = form.owned("display_name");
+    let email = form.owned("email");
     let request = UpdateUser {
         email: Some(non_blank(&email)),
         display_name: Some(non_blank(&display_name)),

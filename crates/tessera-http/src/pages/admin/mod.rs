@@ -30,7 +30,7 @@ use tessera_domain::usecases::UseCases;
 
 use crate::dto::rfc3339;
 use crate::error::ApiError;
-use crate::extract::read_body;
+pub(crate) use crate::pages::fields::Fields;
 use crate::pages::guard::{check_csrf, signed_in, SignedIn};
 use crate::pages::texts::AdminTexts;
 use crate::pages::{error_page, failure, respond, Brand, Texts, Ui};
@@ -46,57 +46,7 @@ pub(crate) const CHOICES: u32 = 500;
 /// The value of `confirm` that says the admin confirmed on the console's own page.
 const CONFIRMED: &str = "yes";
 
-/// The fields of a form or a query string, in order, every value as sent.
-#[derive(Debug, Default)]
-pub(crate) struct Fields(Vec<(String, String)>);
-
 impl Fields {
-    /// The query string of `req`.
-    pub(crate) fn of_query(req: &HttpRequest) -> Self {
-        Self(
-            form_urlencoded::parse(req.query_string().as_bytes())
-                .into_owned()
-                .collect(),
-        )
-    }
-
-    /// A form-encoded body, within the limits every body has.
-    ///
-    /// # Errors
-    /// 408 and 413 as for any body.
-    async fn of_body(req: &HttpRequest, payload: web::Payload) -> Result<Self, ApiError> {
-        let body = read_body(req, payload.into_inner()).await?;
-        Ok(Self(form_urlencoded::parse(&body).into_owned().collect()))
-    }
-
-    /// The first value of `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first value of `name`, or the empty string.
-    pub(crate) fn text(&self, name: &str) -> &str {
-        self.get(name).unwrap_or_default()
-    }
-
-    /// The first value of `name` trimmed, `None` when it is absent or blank.
-    pub(crate) fn filled(&self, name: &str) -> Option<&str> {
-        self.get(name).map(str::trim).filter(|v| !v.is_empty())
-    }
-
-    /// The first value of `name` as a whole number; `None` when absent, blank or not a number.
-    pub(crate) fn number(&self, name: &str) -> Option<i64> {
-        self.filled(name).and_then(|v| v.parse().ok())
-    }
-
-    /// Whether a checkbox `name` was ticked.
-    pub(crate) fn checked(&self, name: &str) -> bool {
-        self.filled(name).is_some()
-    }
-
     /// Whether the admin confirmed on the confirmation page.
     pub(crate) fn confirmed(&self) -> bool {
         self.get("confirm") == Some(CONFIRMED)
@@ -406,7 +356,7 @@ impl<'a> Admin<'a> {
         state: &AppState,
         payload: web::Payload,
     ) -> Result<Fields, HttpResponse> {
-        let fields = Fields::of_body(req, payload)
+        let fields = Fields::of_body(req, payload, "the form")
             .await
             .map_err(|e| failure(self.ui, e))?;
         check_csrf(&self.me, state, fields.get("csrf"), self.ui)?;
