@@ -142,6 +142,14 @@ async fn a_person_signs_in_through_the_browser_and_the_application_gets_its_code
         callbacks.iter().all(|target| target.contains("code=")),
         "{callbacks:?}"
     );
+
+    // Signing out on Tessera's own confirmation page ends on the "signed out" page.
+    browser
+        .open(&Url::parse(&app.url("/oauth/logout")).unwrap())
+        .await;
+    browser.click("form button[type=submit]").await;
+    assert_eq!(browser.text_of("h1").await, "You are signed out");
+    browser.document("signed-out").await;
     browser.quit().await;
 }
 
