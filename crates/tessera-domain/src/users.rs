@@ -432,6 +432,13 @@ impl Accounts {
             f.add("q", "too_long");
             return Err(f.into());
         }
+        // No name or address holds a control character, and PostgreSQL takes no NUL in a text
+        // parameter: such a prefix matches nobody, and is said so.
+        if prefix.is_some_and(|p| p.chars().any(char::is_control)) {
+            let mut f = FieldErrors::new();
+            f.add("q", "invalid_characters");
+            return Err(f.into());
+        }
         let mut items = self.users.list_users(&UserQuery {
             after: after.map(UserId),
             limit: limit + 1,

@@ -372,6 +372,9 @@ async fn listing_pages_with_a_cursor_and_filters_by_prefix() {
         "/users?limit=501",
         "/users?limit=abc",
         "/users?after=x",
+        // A NUL byte or another control character matches no name (and is no PostgreSQL text).
+        "/users?q=b%00",
+        "/users?q=%01",
     ] {
         let a = app.get(bad, &admin).await;
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
