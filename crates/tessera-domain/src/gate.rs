@@ -95,6 +95,23 @@ impl Gate {
         }
     }
 
+    /// As `authenticate_credential` with renewal, for a front door with its own renewal window: an
+    /// opaque token is extended when at most `renew_threshold` seconds are left (0 or less: never).
+    ///
+    /// # Errors
+    /// The `TokenError` that says why it is refused.
+    pub fn authenticate_renewing_within(
+        &self,
+        token: &str,
+        renew_threshold: i64,
+    ) -> Result<Principal, TokenError> {
+        if token.starts_with(OPAQUE_TOKEN_PREFIX) {
+            self.authenticate_opaque_within(token, Some(renew_threshold))
+        } else {
+            self.authenticate_credential(token, false)
+        }
+    }
+
     /// The CSRF token of a browser session whose cookie holds `session_token`.
     pub fn csrf_token(&self, session_token: &PlainToken) -> String {
         self.secrets.csrf_token(session_token)
@@ -136,7 +153,7 @@ impl Gate {
     /// # Errors
     /// As `authenticate_credential` refuses an opaque token.
     pub fn sso_session(&self, cookie_token: &str) -> Result<SsoSession, TokenError> {
-        let s = self.opaque_session(cookie_token, true)?;
+        let s = self.opaque_session(cookie_token, Some(self.opaque.renew_threshold))?;
         Ok(SsoSession {
             user_id: s.user.id,
             tenant_id: s.user.tenant_id,
@@ -192,12 +209,22 @@ impl Gate {
     }
 
     fn authenticate_opaque(&self, token: &str, renew: bool) -> Result<Principal, TokenError> {
+        self.authenticate_opaque_within(token, renew.then_some(self.opaque.renew_threshold))
+    }
+
+    /// An opaque token's principal; with `renew_within`, the token is extended when at most that
+    /// many seconds are left.
+    fn authenticate_opaque_within(
+        &self,
+        token: &str,
+        renew_within: Option<i64>,
+    ) -> Result<Principal, TokenError> {
         let OpaqueSession {
             record,
             user,
             expires_at,
             renewed,
-        } = self.opaque_session(token, renew)?;
+        } = self.opaque_session(token, renew_within)?;
         Ok(Principal {
             user_id: user.id,
             username: user.username.as_str().to_owned(),
@@ -213,9 +240,13 @@ impl Gate {
         })
     }
 
-    /// Checks an opaque token (its session alive, its user active) and, with `renew`, extends it
-    /// when it is near its expiry.
-    fn opaque_session(&self, token: &str, renew: bool) -> Result<OpaqueSession, TokenError> {
+    /// Checks an opaque token (its session alive, its user active) and, with `renew_within`,
+    /// extends it when at most that many seconds are left.
+    fn opaque_session(
+        &self,
+        token: &str,
+        renew_within: Option<i64>,
+    ) -> Result<OpaqueSession, TokenError> {
         let p = self;
         let digest = p.secrets.digest(&PlainToken::new(token.to_owned()));
         let rec = p
@@ -241,13 +272,12 @@ impl Gate {
             Some(u) if !u.active => return Err(TokenError::AccountDisabled),
             Some(u) => u,
         };
-        let o = &self.opaque;
         let mut expires_at = rec.expires_at;
         let mut renewed = false;
         let target = now.plus(rec.ttl).min(rec.session_expires_at);
-        if renew
-            && rec.expires_at.seconds() - now.seconds() <= o.renew_threshold
-            && target > expires_at
+        if renew_within.is_some_and(|within| {
+            within > 0 && rec.expires_at.seconds() - now.seconds() <= within
+        }) && target > expires_at
         {
             match p
                 .credentials

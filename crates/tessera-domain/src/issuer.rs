@@ -34,6 +34,9 @@ pub enum SessionKind {
     Opaque,
     /// An opaque token with the browser lifetime, for a session cookie.
     Browser,
+    /// An opaque access token renewed by use, with a front door's own lifetime in seconds (the
+    /// Eqeqo door's `user_token_ttl_seconds`) instead of `OpaqueSettings::ttl`.
+    OpaqueLasting(i64),
 }
 
 /// The tokens handed to a client after a login or a refresh.
@@ -127,8 +130,18 @@ impl Issuer {
     ) -> Result<Issued, AuthError> {
         Ok(match kind {
             SessionKind::Jwt => Issued::Tokens(self.open_jwt_session(user, new)?),
-            SessionKind::Opaque => Issued::Access(self.open_opaque_session(user, new, false)?),
-            SessionKind::Browser => Issued::Access(self.open_opaque_session(user, new, true)?),
+            SessionKind::Opaque => {
+                Issued::Access(self.open_opaque_session(user, new, self.opaque.ttl, false)?)
+            }
+            SessionKind::OpaqueLasting(ttl) => {
+                Issued::Access(self.open_opaque_session(user, new, ttl.max(1), false)?)
+            }
+            SessionKind::Browser => Issued::Access(self.open_opaque_session(
+                user,
+                new,
+                self.opaque.browser_ttl,
+                true,
+            )?),
         })
     }
 
@@ -206,19 +219,16 @@ impl Issuer {
             .join(" "))
     }
 
-    /// Opens a session with an opaque token: an API client's (`ttl`) or a browser's (`browser_ttl`).
+    /// Opens a session with an opaque token renewing by `ttl`: an API client's, a front door's
+    /// own, or a browser's.
     fn open_opaque_session(
         &self,
         user: &User,
         new: &NewSession,
+        ttl: i64,
         browser: bool,
     ) -> Result<IssuedAccess, AuthError> {
         let token = self.secrets.new_secret(OPAQUE_TOKEN_PREFIX);
-        let ttl = if browser {
-            self.opaque.browser_ttl
-        } else {
-            self.opaque.ttl
-        };
         self.credentials
             .create_opaque_session(new, &self.secrets.digest(&token), ttl)?;
         self.enforce_session_limit(user.id)?;
