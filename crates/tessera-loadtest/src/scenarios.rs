@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
-use http::header::AUTHORIZATION;
+use http::header::{HeaderName, AUTHORIZATION};
 use http::StatusCode;
 use serde_json::json;
 
@@ -37,7 +37,22 @@ pub const SCENARIOS: &[&str] = &[
     "login",
     "user-create",
     "login-flood",
+    "eqeqo-profile",
+    "eqeqo-check-token",
+    "eqeqo-person-service",
+    "eqeqo-login",
 ];
+
+/// Eqeqo's own figures on a machine of this kind (requests per second), which its door in
+/// Tessera should beat by `EQEQO_FACTOR`: check-token, profile (the low end of 5,600–8,000),
+/// logins (the high end of 20–30).
+const EQEQO_MEASURED: [(&str, f64); 3] = [
+    ("eqeqo-check-token", 3_500.0),
+    ("eqeqo-profile", 5_600.0),
+    ("eqeqo-login", 30.0),
+];
+/// How many times faster than Eqeqo its door should serve its clients.
+const EQEQO_FACTOR: f64 = 3.0;
 
 /// The password of every imported user (and of the users `user-create` makes).
 pub const USER_PASSWORD: &str = "Lt-shared-Pa55-9x2k";
@@ -382,6 +397,8 @@ impl Script for Mixed {
 /// The Tessera half of the run: the server, its users and what the scenarios share.
 struct Context<'a> {
     addr: SocketAddr,
+    /// The Eqeqo door's listener.
+    eqeqo: SocketAddr,
     pid: u32,
     bounds: Bounds,
     opts: &'a Options,
@@ -703,6 +720,144 @@ impl Context<'_> {
         if self.opts.wants("login-flood") {
             rows.extend(self.login_flood().await?);
         }
+        rows.extend(self.eqeqo().await?);
+        Ok(rows)
+    }
+
+    /// Eqeqo's door, on its own listener: the same user tokens (opaque, Eqeqo's `token` header),
+    /// a service token made by the admin, and logins.
+    async fn eqeqo(&mut self) -> anyhow::Result<Vec<Row>> {
+        let wanted = ["eqeqo-profile", "eqeqo-check-token", "eqeqo-person-service", "eqeqo-login"];
+        if !wanted.iter().any(|w| self.opts.wants(w)) {
+            return Ok(Vec::new());
+        }
+        let addr = self.eqeqo;
+        let n = self.opts.connections;
+        let ok = Expect::status(StatusCode::OK);
+        let token = HeaderName::from_static("token");
+        let first = (2 * TOKEN_USERS).min(self.users.len().saturating_sub(1));
+        let last = (3 * TOKEN_USERS).min(self.users.len()).max(first + 1);
+        eprintln!("logging in {} users on the Eqeqo door", last - first);
+        let logins = (first..last)
+            .map(|i| eqeqo_login(self.user(i), USER_PASSWORD))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let tokens = batch(addr, logins, SETUP_PARALLEL)
+            .await?
+            .into_iter()
+            .map(|a| {
+                a.ensure_status(StatusCode::OK, "a load-test user's Eqeqo login")?
+                    .field("token")
+            })
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        let mut rows = Vec::new();
+
+        if self.opts.wants("eqeqo-profile") {
+            let calls = tokens
+                .iter()
+                .map(|t| Call::get("/auth/profile")?.header(token.clone(), t))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let scripts = round_robin(&Arc::new(calls), n, ok);
+            let ceiling = Some(self.ceilings.rs256());
+            rows.push(measure_at("eqeqo-profile", addr, self.pid, self.bounds, scripts, ceiling).await);
+        }
+
+        if self.opts.wants("eqeqo-check-token") {
+            let mut client = Client::new(addr);
+            let admin = client
+                .send(&eqeqo_login("admin", crate::server::ADMIN_PASSWORD)?)
+                .await?
+                .ensure_status(StatusCode::OK, "the admin's Eqeqo login")?
+                .field("token")?;
+            let path = format!("/services/{}/token", self.seeded.service_id);
+            let service = client
+                .send(&Call::post_empty(&path)?.header(token.clone(), &admin)?)
+                .await?
+                .ensure_status(StatusCode::OK, "a service token")?
+                .field("token")?;
+            let service_header = HeaderName::from_static("service-token");
+            let calls = tokens
+                .iter()
+                .map(|t| {
+                    Call::post_empty("/check-token")?
+                        .header(token.clone(), t)?
+                        .header(service_header.clone(), &service)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let answer = client
+                .send(calls.first().context("no token")?)
+                .await?
+                .ensure_status(StatusCode::OK, "Eqeqo's check-token")?;
+            let permissions = answer
+                .json()?
+                .pointer("/access/permissions")
+                .and_then(serde_json::Value::as_array)
+                .map_or(0, Vec::len);
+            anyhow::ensure!(
+                permissions == 2,
+                "Eqeqo's check-token found {permissions} permissions, not the 2 granted: {}",
+                answer.text()
+            );
+            let scripts = round_robin(&Arc::new(calls), n, ok);
+            let ceiling = Some(self.ceilings.rs256());
+            rows.push(
+                measure_at("eqeqo-check-token", addr, self.pid, self.bounds, scripts, ceiling).await,
+            );
+        }
+
+        if self.opts.wants("eqeqo-person-service") {
+            let calls = tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let path = format!(
+                        "/people/{}/services/{}",
+                        self.user(first + i),
+                        self.seeded.service_id
+                    );
+                    Call::get(&path)?.header(token.clone(), t)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let scripts = round_robin(&Arc::new(calls), n, ok);
+            let ceiling = Some(self.ceilings.rs256());
+            rows.push(
+                measure_at("eqeqo-person-service", addr, self.pid, self.bounds, scripts, ceiling)
+                    .await,
+            );
+        }
+
+        if self.opts.wants("eqeqo-login") {
+            let calls = Arc::new(
+                self.users
+                    .iter()
+                    .map(|u| eqeqo_login(u, USER_PASSWORD))
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            );
+            let shared = Arc::new(AtomicUsize::new(self.users.len() / 3));
+            let scripts: Vec<Box<dyn Script>> = (0..n)
+                .map(|_| {
+                    Box::new(Picker::new(
+                        Arc::clone(&calls),
+                        Cursor::Shared(Arc::clone(&shared)),
+                        ok,
+                    )) as Box<dyn Script>
+                })
+                .collect();
+            let ceiling = Some(self.ceilings.argon2());
+            rows.push(measure_at("eqeqo-login", addr, self.pid, self.bounds, scripts, ceiling).await);
+        }
+
+        for row in &rows {
+            if let Some((_, eqeqo)) = EQEQO_MEASURED.iter().find(|(name, _)| *name == row.name) {
+                let rate = row.report.rate();
+                self.notes.push(format!(
+                    "{}: {:.0} req/s, {:.1}× Eqeqo's {:.0} req/s on a machine of this kind (target: {EQEQO_FACTOR}×).",
+                    row.name,
+                    rate,
+                    rate / eqeqo,
+                    eqeqo
+                ));
+            }
+        }
         Ok(rows)
     }
 
@@ -786,6 +941,14 @@ impl Context<'_> {
         ));
         Ok(vec![alone, flood_row, probe_row])
     }
+}
+
+/// `POST /auth/login` on the Eqeqo door.
+fn eqeqo_login(username: &str, password: &str) -> anyhow::Result<Call> {
+    Call::post_json(
+        "/auth/login",
+        &json!({ "username": username, "password": password }),
+    )
 }
 
 fn run_tag() -> String {
@@ -880,6 +1043,7 @@ pub async fn run_all(
 
     let mut ctx = Context {
         addr: tessera.addr,
+        eqeqo: tessera.eqeqo_addr,
         pid,
         bounds,
         opts,

@@ -174,6 +174,8 @@ pub struct Tessera {
     env: Vec<(String, String)>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its Eqeqo door listens.
+    pub eqeqo_addr: SocketAddr,
     /// The database kind, for the report.
     pub database: &'static str,
     dir: tempfile::TempDir,
@@ -197,6 +199,7 @@ impl Tessera {
             .tempdir()
             .context("cannot make a temporary directory")?;
         let addr = free_addr()?;
+        let eqeqo_addr = free_addr()?;
         let (url, database) = match postgres {
             Some(url) => (url.to_owned(), "PostgreSQL"),
             None => (
@@ -206,6 +209,12 @@ impl Tessera {
         };
         let env = [
             ("TESSERA_SERVER__BIND", addr.to_string()),
+            ("TESSERA_EQEQO__BIND", eqeqo_addr.to_string()),
+            // As the access tokens below: Eqeqo tokens logged in at the start outlive the run.
+            (
+                "TESSERA_EQEQO__USER_TOKEN_TTL_SECONDS",
+                "7200".to_owned(),
+            ),
             ("TESSERA_DATABASE__URL", url),
             (
                 "TESSERA_KEYS__DIR",
@@ -231,6 +240,7 @@ impl Tessera {
             binary,
             env,
             addr,
+            eqeqo_addr,
             database,
             dir,
         })
