@@ -7,10 +7,12 @@
 //! its error mapping or the domain checks; that `parse_json` accepts exactly the bodies that start
 //! with `{` and that serde_json reads whole as the DTO (nothing after the object), and answers every other one 400 or 422; that a
 //! validated value parses back to itself, and a refusal names at least one rule; that an accepted
-//! role list is sorted and without duplicates; that an RFC 3339 time reads back from its own
+//! role list is sorted and without duplicates; that accepted attributes are kept as given, and a
+//! change merges into them without a panic; that an RFC 3339 time reads back from its own
 //! rendering; and that the bodies that also serialize round-trip.
 #![no_main]
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use actix_web::http::StatusCode;
@@ -21,7 +23,9 @@ use serde::Serialize;
 use tessera_domain::access::{Description, Name};
 use tessera_domain::credentials::TokenFormat;
 use tessera_domain::password::{Password, PasswordPolicy};
-use tessera_domain::user::{parse_roles, DisplayName, Email, LoginName, Username};
+use tessera_domain::user::{
+    parse_roles, AttributeChanges, Attributes, DisplayName, Email, LoginName, Username,
+};
 use tessera_http::dto::{
     parse_rfc3339, rfc3339, ApiKeyBody, CheckTokenBody, CodeBody, CreateUserBody, DisableMfaBody,
     EntryBody, GrantBody, IntrospectBody, LoginBody, MfaLoginBody, OAuthTokenBody, PasswordBody,
@@ -101,6 +105,34 @@ fn roles(raw: &[String]) {
     }
 }
 
+/// A user's attributes: accepted as given, or refused naming a rule.
+fn attributes(raw: BTreeMap<String, String>) {
+    match Attributes::parse(raw.clone()) {
+        Ok(accepted) => assert_eq!(accepted.as_map(), &raw),
+        Err(problems) => assert!(!problems.is_empty(), "{raw:?} refused without a reason"),
+    }
+}
+
+/// A change of attributes: refused naming a rule, or merged into none and into the most there
+/// may be, each result within the rules or refused naming one.
+fn attribute_changes(raw: BTreeMap<String, Option<String>>) {
+    match AttributeChanges::parse(raw) {
+        Ok(change) => {
+            let full: BTreeMap<String, String> = (0..Attributes::MAX_ENTRIES)
+                .map(|i| (format!("a{i}"), "v".to_owned()))
+                .collect();
+            let full = Attributes::parse(full).expect("the most attributes there may be");
+            for current in [Attributes::empty(), full] {
+                match current.merged(&change) {
+                    Ok(merged) => assert!(merged.len() <= Attributes::MAX_ENTRIES),
+                    Err(problems) => assert!(!problems.is_empty()),
+                }
+            }
+        }
+        Err(problems) => assert!(!problems.is_empty()),
+    }
+}
+
 /// The password rules a new password is checked against (`Accounts::create_user`, password
 /// changes and resets).
 fn password(raw: &str, username: &str) {
@@ -169,6 +201,9 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(r) = req.roles.as_deref() {
                     roles(r);
                 }
+                if let Some(a) = req.attributes {
+                    attributes(a);
+                }
             }
         }
         4 => {
@@ -182,6 +217,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 if let Some(r) = patch.roles.as_deref() {
                     roles(r);
+                }
+                if let Some(a) = patch.attributes {
+                    attribute_changes(a);
                 }
             }
         }

@@ -505,6 +505,7 @@ mod tests {
             roles: roles.iter().map(|r| Role::parse(r).unwrap()).collect(),
             active: true,
             tenant_id: None,
+            attributes: crate::user::Attributes::empty(),
             created_at: UnixTime(0),
             updated_at: UnixTime(0),
         }

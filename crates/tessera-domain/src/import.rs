@@ -4,7 +4,7 @@
 //! line is reported by its number and nothing is imported. Imported password hashes (Argon2 or
 //! bcrypt) are kept as they are and upgraded to the configured Argon2id at each user's first login.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use crate::access::{authorize, Action, Kind, Target};
@@ -34,6 +34,8 @@ pub struct ImportUser {
     pub roles: Option<Vec<String>>,
     pub active: Option<bool>,
     pub tenant_id: Option<i64>,
+    /// Checked as `CreateUser::attributes` is.
+    pub attributes: Option<BTreeMap<String, String>>,
     pub secret: ImportSecret,
 }
 
@@ -103,6 +105,7 @@ impl Accounts {
                 roles: u.roles,
                 active: u.active,
                 tenant_id: u.tenant_id,
+                attributes: u.attributes,
             };
             let mut new = match &u.secret {
                 ImportSecret::Password(_) => {

@@ -182,10 +182,14 @@ pub trait UserRepository: Send + Sync {
     fn user_credentials(&self, id: UserId) -> anyhow::Result<Option<(User, PasswordHash)>>;
 
     /// Applies `changes` and revokes the sessions `revoke` names, in one transaction.
+    /// `changes.attributes` is merged (`Attributes::merged`) into the attributes the transaction
+    /// reads, so that concurrent merges each keep their change.
     /// Returns the updated user and the sessions revoked.
     ///
     /// # Errors
-    /// MUST return `UserError::NotFound` for an unknown id and `UserError::Duplicate` for a taken e-mail.
+    /// MUST return `UserError::NotFound` for an unknown id, `UserError::Duplicate` for a taken
+    /// e-mail, and `UserError::Validation` naming `attributes` when the merged attributes break a
+    /// rule; nothing is written then.
     fn update_user(
         &self,
         id: UserId,

@@ -113,6 +113,7 @@ impl Recovery {
             roles: Some(self.settings.registration_roles.clone()),
             active: Some(true),
             tenant_id: None,
+            attributes: None,
         };
         let new = validate_new_user(&self.password_policy, &request, true)?;
         let hash = self.hasher.hash(&request.password)?;

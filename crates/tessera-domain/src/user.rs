@@ -1,5 +1,7 @@
 //! The user entity and the validated values it is made of.
 
+use std::collections::BTreeMap;
+
 use crate::time::UnixTime;
 use validator::ValidateEmail;
 
@@ -203,6 +205,156 @@ pub fn parse_roles(raw: &[String]) -> Result<Vec<Role>, Vec<&'static str>> {
     Ok(roles)
 }
 
+/// A user's attributes: free-form values an admin keeps on a user, by name, in name order.
+///
+/// At most `MAX_ENTRIES` of them; a name is 1 to `MAX_NAME_LEN` characters from `a-z 0-9 _ . -`
+/// starting with a lowercase letter; a value is at most `MAX_VALUE_LEN` characters without control
+/// characters, and may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(
+    // Invariant: satisfies every rule checked in `parse`.
+    BTreeMap<String, String>,
+);
+
+impl Attributes {
+    pub const MAX_ENTRIES: usize = 32;
+    pub const MAX_NAME_LEN: usize = 64;
+    pub const MAX_VALUE_LEN: usize = 1024;
+
+    /// Checks a whole set of attributes, naming every rule it breaks: `too_many`,
+    /// `invalid_name`, `value_too_long`, `invalid_characters`.
+    pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, Vec<&'static str>> {
+        let mut problems = Vec::new();
+        if raw.len() > Self::MAX_ENTRIES {
+            problems.push("too_many");
+        }
+        if raw.keys().any(|name| !Self::valid_name(name)) {
+            problems.push("invalid_name");
+        }
+        problems.extend(value_problems(raw.values().map(String::as_str)));
+        if problems.is_empty() {
+            Ok(Self(raw))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// No attributes at all.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Whether `name` may name an attribute.
+    pub fn valid_name(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && name.len() <= Self::MAX_NAME_LEN
+            && chars.all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')
+            })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Name and value, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// These attributes with `changes` applied: each name given a value set to it, each name
+    /// given none removed, the others kept. The result is checked as a whole, so the limit of
+    /// `MAX_ENTRIES` counts the attributes after the change.
+    pub fn merged(&self, changes: &AttributeChanges) -> Result<Self, Vec<&'static str>> {
+        let mut map = self.0.clone();
+        for (name, value) in &changes.0 {
+            match value {
+                Some(value) => {
+                    map.insert(name.clone(), value.clone());
+                }
+                None => {
+                    map.remove(name);
+                }
+            }
+        }
+        Self::parse(map)
+    }
+}
+
+/// The rules some attribute values break, each named once: `value_too_long`, `invalid_characters`.
+fn value_problems<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
+    let (mut too_long, mut control) = (false, false);
+    for value in values {
+        too_long |= value.chars().count() > Attributes::MAX_VALUE_LEN;
+        control |= value.chars().any(char::is_control);
+    }
+    let mut problems = Vec::new();
+    if too_long {
+        problems.push("value_too_long");
+    }
+    if control {
+        problems.push("invalid_characters");
+    }
+    problems
+}
+
+/// A change to a user's attributes, read as a JSON merge patch (RFC 7396) reads an object: a name
+/// with a value sets that attribute, a name with none (`null`) removes it, and the attributes it
+/// does not name stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttributeChanges(
+    // Invariant: every name is a valid attribute name and every value a valid attribute value.
+    BTreeMap<String, Option<String>>,
+);
+
+impl AttributeChanges {
+    /// Checks a change, naming every rule it breaks: `invalid_name` (a name no attribute can
+    /// have, even one to remove), `value_too_long`, `invalid_characters`, and `too_many` when it
+    /// sets more attributes than a user may have. Whether the result stays within the limit
+    /// depends on the attributes it is applied to: `Attributes::merged` says.
+    pub fn parse(raw: BTreeMap<String, Option<String>>) -> Result<Self, Vec<&'static str>> {
+        let mut problems = Vec::new();
+        if raw.values().filter(|v| v.is_some()).count() > Attributes::MAX_ENTRIES {
+            problems.push("too_many");
+        }
+        if raw.keys().any(|name| !Attributes::valid_name(name)) {
+            problems.push("invalid_name");
+        }
+        problems.extend(value_problems(raw.values().filter_map(Option::as_deref)));
+        if problems.is_empty() {
+            Ok(Self(raw))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Name and new value (`None`: removed), in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_deref()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A stored user, as every use case sees it. It never carries the password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -214,6 +366,8 @@ pub struct User {
     pub roles: Vec<Role>,
     pub active: bool,
     pub tenant_id: Option<TenantId>,
+    /// Free-form, set by those who administer the user.
+    pub attributes: Attributes,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -233,6 +387,7 @@ pub struct NewUser {
     pub roles: Vec<Role>,
     pub active: bool,
     pub tenant_id: Option<TenantId>,
+    pub attributes: Attributes,
 }
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears an optional one.
@@ -242,6 +397,11 @@ pub struct UserChanges {
     pub display_name: Option<Option<DisplayName>>,
     pub roles: Option<Vec<Role>>,
     pub active: Option<bool>,
+    /// Merged into the stored attributes by the store, in the transaction of the update, with
+    /// `Attributes::merged`: so two admins changing different attributes at once both keep their
+    /// change, and the limit counts what is stored. A merge that breaks a rule writes nothing and
+    /// is `UserError::Validation` naming `attributes`.
+    pub attributes: Option<AttributeChanges>,
 }
 
 impl UserChanges {
@@ -250,6 +410,7 @@ impl UserChanges {
             && self.display_name.is_none()
             && self.roles.is_none()
             && self.active.is_none()
+            && self.attributes.is_none()
     }
 }
 
@@ -352,6 +513,152 @@ mod tests {
         assert_eq!(roles, vec![Role::admin(), Role::user()]);
         assert!(parse_roles(&["Admin".into()]).is_err());
         assert!(parse_roles(&[String::new()]).is_err());
+    }
+
+    fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn patch(entries: &[(&str, Option<&str>)]) -> AttributeChanges {
+        AttributeChanges::parse(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn attributes_accept_the_documented_set() {
+        let (long_name, long_value) = ("n".repeat(64), "v".repeat(1024));
+        let a = Attributes::parse(map(&[
+            ("person_type", "natural"),
+            ("document.number-2", "12.345.678"),
+            ("x", ""),
+            (long_name.as_str(), long_value.as_str()),
+            ("accents", "José Núñez"),
+        ]))
+        .unwrap();
+        assert_eq!(a.len(), 5);
+        assert_eq!(a.get("person_type"), Some("natural"));
+        assert_eq!(a.get("x"), Some(""));
+        assert_eq!(a.get("missing"), None);
+        let names: Vec<&str> = a.iter().map(|(k, _)| k).collect();
+        assert_eq!(names[0], "accents", "in name order");
+        assert!(Attributes::empty().is_empty());
+        assert!(Attributes::parse(BTreeMap::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn attributes_are_at_most_32() {
+        let many = |n: usize| -> BTreeMap<String, String> {
+            (0..n).map(|i| (format!("a{i}"), "v".to_owned())).collect()
+        };
+        assert_eq!(Attributes::parse(many(32)).map(|a| a.len()), Ok(32));
+        assert_eq!(Attributes::parse(many(33)), Err(vec!["too_many"]));
+    }
+
+    #[test]
+    fn attribute_names_follow_the_rule() {
+        let too_long = "n".repeat(65);
+        for bad in [
+            "",
+            "Person",
+            "1st",
+            "_x",
+            ".x",
+            "-x",
+            "a b",
+            "a:b",
+            "añ",
+            too_long.as_str(),
+        ] {
+            assert_eq!(
+                Attributes::parse(map(&[(bad, "v")])),
+                Err(vec!["invalid_name"]),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_values_are_bounded_and_printable() {
+        assert_eq!(
+            Attributes::parse(map(&[("a", "v".repeat(1025).as_str())])),
+            Err(vec!["value_too_long"])
+        );
+        // Characters, not bytes: 1024 two-byte characters are fine.
+        assert!(Attributes::parse(map(&[("a", "ñ".repeat(1024).as_str())])).is_ok());
+        for bad in ["a\nb", "\t", "x\u{0}", "\u{7f}"] {
+            assert_eq!(
+                Attributes::parse(map(&[("a", bad)])),
+                Err(vec!["invalid_characters"]),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            Attributes::parse(map(&[("B", "\n")])),
+            Err(vec!["invalid_name", "invalid_characters"])
+        );
+    }
+
+    #[test]
+    fn a_merge_sets_removes_and_keeps() {
+        let a = Attributes::parse(map(&[("keep", "1"), ("change", "2"), ("drop", "3")])).unwrap();
+        let merged = a
+            .merged(&patch(&[
+                ("change", Some("two")),
+                ("drop", None),
+                ("new", Some("4")),
+                ("absent", None),
+            ]))
+            .unwrap();
+        assert_eq!(
+            merged,
+            Attributes::parse(map(&[("keep", "1"), ("change", "two"), ("new", "4")])).unwrap()
+        );
+        assert_eq!(a.merged(&AttributeChanges::default()), Ok(a.clone()));
+    }
+
+    #[test]
+    fn a_merge_counts_the_result() {
+        let full: BTreeMap<String, String> =
+            (0..32).map(|i| (format!("a{i}"), "v".to_owned())).collect();
+        let full = Attributes::parse(full).unwrap();
+        assert_eq!(
+            full.merged(&patch(&[("one_more", Some("v"))])),
+            Err(vec!["too_many"])
+        );
+        let swapped = full
+            .merged(&patch(&[("a0", None), ("one_more", Some("v"))]))
+            .unwrap();
+        assert_eq!(swapped.len(), 32);
+    }
+
+    #[test]
+    fn a_change_is_checked_name_by_name() {
+        let parse = |entries: &[(&str, Option<&str>)]| {
+            AttributeChanges::parse(
+                entries
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                    .collect(),
+            )
+        };
+        assert_eq!(parse(&[("Bad", None)]), Err(vec!["invalid_name"]));
+        assert_eq!(parse(&[("a", Some("\u{1b}"))]), Err(vec!["invalid_characters"]));
+        let long = "v".repeat(1025);
+        assert_eq!(parse(&[("a", Some(long.as_str()))]), Err(vec!["value_too_long"]));
+        let many: BTreeMap<String, Option<String>> =
+            (0..33).map(|i| (format!("a{i}"), Some("v".to_owned()))).collect();
+        assert_eq!(AttributeChanges::parse(many), Err(vec!["too_many"]));
+        let removals: BTreeMap<String, Option<String>> =
+            (0..40).map(|i| (format!("a{i}"), None)).collect();
+        assert!(AttributeChanges::parse(removals).is_ok());
     }
 
     #[test]

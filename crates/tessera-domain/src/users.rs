@@ -1,5 +1,6 @@
 //! User management: create, read, update, delete, list, change password, and the first admin.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::access::{authorize, checked_limit, page, target_user, Action, Kind, Target};
@@ -14,8 +15,8 @@ use crate::ports::{
 use crate::principal::Principal;
 use crate::revocation::Revocations;
 use crate::user::{
-    parse_roles, DisplayName, Email, LoginName, NewUser, Role, TenantId, User, UserChanges, UserId,
-    UserQuery, Username,
+    parse_roles, AttributeChanges, Attributes, DisplayName, Email, LoginName, NewUser, Role,
+    TenantId, User, UserChanges, UserId, UserQuery, Username,
 };
 
 /// The name of the admin created on an empty database.
@@ -35,6 +36,8 @@ pub struct CreateUser {
     pub active: Option<bool>,
     /// Global admins may name any tenant; a tenant admin's users go to their own tenant.
     pub tenant_id: Option<i64>,
+    /// `None`: no attributes.
+    pub attributes: Option<BTreeMap<String, String>>,
 }
 
 /// A requested change, as received. `None`: leave alone; `Some(None)`: clear.
@@ -44,6 +47,9 @@ pub struct UpdateUser {
     pub display_name: Option<Option<String>>,
     pub roles: Option<Vec<String>>,
     pub active: Option<bool>,
+    /// A merge into the user's attributes: a name with a value sets it, a name with `None`
+    /// removes it, names not given stay (JSON merge patch, RFC 7396).
+    pub attributes: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// One page of a list.
@@ -110,6 +116,14 @@ pub(crate) fn validate_new_user(
             vec![]
         }
     };
+    let attributes = match req.attributes.clone().map(Attributes::parse) {
+        None => Attributes::empty(),
+        Some(Ok(a)) => a,
+        Some(Err(p)) => {
+            fields.extend("attributes", p);
+            Attributes::empty()
+        }
+    };
     fields.into_result()?;
     let Some(username) = username else {
         return Err(UserError::Unknown(anyhow::anyhow!(
@@ -123,6 +137,7 @@ pub(crate) fn validate_new_user(
         roles,
         active: req.active.unwrap_or(true),
         tenant_id: None,
+        attributes,
     })
 }
 
@@ -227,6 +242,7 @@ impl Accounts {
             roles: vec![Role::admin(), Role::user()],
             active: true,
             tenant_id: None,
+            attributes: Attributes::empty(),
         };
         let hash = self.hasher.hash(&password)?;
         let admin = match self.users.create_user(&new, &hash, self.clock.now()) {
@@ -283,9 +299,9 @@ impl Accounts {
         target_user(&*self.users, actor, id, Action::Read)
     }
 
-    /// Changes a user. Users change their own e-mail and display name; only admins change roles and
-    /// `active`. Taking a role away or disabling the user ends all their sessions, so no token keeps
-    /// the old rights.
+    /// Changes a user. Users change their own e-mail and display name; only admins change roles,
+    /// `active` and attributes. Taking a role away or disabling the user ends all their sessions, so
+    /// no token keeps the old rights.
     ///
     /// # Errors
     /// `Forbidden`, `Validation`, `NotFound`, `Duplicate`, `LastAdmin`.
@@ -296,11 +312,11 @@ impl Accounts {
         req: UpdateUser,
     ) -> Result<User, UserError> {
         let current = target_user(&*self.users, actor, id, Action::Read)?;
-        if (req.roles.is_some() || req.active.is_some())
+        if (req.roles.is_some() || req.active.is_some() || req.attributes.is_some())
             && authorize(actor, Action::Administer(Target::of(&current))).is_err()
         {
             return Err(UserError::Forbidden(
-                "only admins may change roles or active",
+                "only admins may change roles, active or attributes",
             ));
         }
         let mut fields = FieldErrors::new();
@@ -328,6 +344,17 @@ impl Accounts {
             }
         }
         changes.active = req.active;
+        if let Some(raw) = req.attributes {
+            // Checked here against the attributes as read, so that a broken rule is named with
+            // the others; the store merges again in its transaction (`UserChanges::attributes`).
+            match AttributeChanges::parse(raw) {
+                Ok(a) => match current.attributes.merged(&a) {
+                    Ok(_) => changes.attributes = Some(a),
+                    Err(p) => fields.extend("attributes", p),
+                },
+                Err(p) => fields.extend("attributes", p),
+            }
+        }
         fields.into_result()?;
 
         // Only global admins count: the last of them must stay.
@@ -364,6 +391,7 @@ impl Accounts {
             ("display_name", changes.display_name.is_some()),
             ("roles", changes.roles.is_some()),
             ("active", changes.active.is_some()),
+            ("attributes", changes.attributes.is_some()),
         ] {
             if changed {
                 audit = audit.detail("changed", field);
@@ -374,6 +402,12 @@ impl Accounts {
         }
         if let Some(active) = changes.active {
             audit = audit.detail("active", active);
+        }
+        // The names only: a value may be personal data (a document number, say).
+        if let Some(attributes) = &changes.attributes {
+            for (name, _) in attributes.iter() {
+                audit = audit.detail("attributes", name);
+            }
         }
         self.audit.record(audit);
         Ok(user)

@@ -3,6 +3,8 @@
 //! Several bodies carry passwords or tokens, so none of them implements `Debug`: nothing can print one by accident.
 #![allow(missing_debug_implementations)]
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use tessera_domain::access::{Entry, EntryRequest, Kind, PersonAccess};
 use tessera_domain::audit::AuditRecord;
@@ -102,6 +104,8 @@ pub struct UserResponse {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<i64>,
+    #[schema(schema_with = rules::attributes)]
+    pub attributes: BTreeMap<String, String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -118,6 +122,7 @@ impl From<&User> for UserResponse {
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             active: u.active,
             tenant_id: u.tenant_id.map(|t| t.0),
+            attributes: u.attributes.as_map().clone(),
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }
@@ -174,6 +179,8 @@ pub struct CreateUserBody {
     #[schema(minimum = 1)]
     #[serde(default, deserialize_with = "whole::option")]
     pub tenant_id: Option<i64>,
+    #[schema(schema_with = rules::attributes_or_null)]
+    pub attributes: Option<BTreeMap<String, String>>,
 }
 
 impl CreateUserBody {
@@ -186,6 +193,7 @@ impl CreateUserBody {
             roles: self.roles,
             active: self.active,
             tenant_id: self.tenant_id,
+            attributes: self.attributes,
         }
     }
 }
@@ -203,6 +211,9 @@ pub struct UpdateUserBody {
     pub roles: Option<Vec<String>>,
     /// Admins only.
     pub active: Option<bool>,
+    // Admins only, as `active`: a JSON merge patch (RFC 7396) of the attributes.
+    #[schema(schema_with = rules::attribute_changes_or_null)]
+    pub attributes: Option<BTreeMap<String, Option<String>>>,
 }
 
 impl UpdateUserBody {
@@ -213,17 +224,20 @@ impl UpdateUserBody {
             display_name: self.display_name,
             roles: self.roles,
             active: self.active,
+            attributes: self.attributes,
         }
     }
 
     /// PUT: the profile is replaced, so an absent e-mail or display name is cleared;
-    /// roles and `active` change only when given, since only admins may send them.
+    /// roles, `active` and attributes change only when given, since only admins may send them
+    /// (attributes are merged, as with PATCH).
     pub fn into_replacement(self) -> UpdateUser {
         UpdateUser {
             email: Some(self.email.flatten()),
             display_name: Some(self.display_name.flatten()),
             roles: self.roles,
             active: self.active,
+            attributes: self.attributes,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The admin commands: `init`, `user …`, `client …` and `keys list`. They run the same use cases as
 //! the HTTP API, as the operator (`Principal::system`), against the configured database and keys.
 
+use std::collections::BTreeMap;
 use std::io::BufRead as _;
 use std::path::Path;
 
@@ -100,6 +101,7 @@ pub fn create_user(
                 roles: (!roles.is_empty()).then_some(roles),
                 active: None,
                 tenant_id,
+                attributes: None,
             },
         )
         .map_err(|e| anyhow::anyhow!("cannot create the user: {e}"))?;
@@ -417,6 +419,13 @@ struct UserRecord {
     active: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tenant_id: Option<i64>,
+    /// JSON: an object of strings; CSV: that object as JSON text.
+    #[serde(
+        default,
+        deserialize_with = "attributes_field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    attributes: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing)]
     password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -443,6 +452,25 @@ fn roles_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<Stri
     })
 }
 
+fn attributes_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Attributes {
+        Object(BTreeMap<String, String>),
+        Text(String),
+    }
+    Ok(match Option::<Attributes>::deserialize(d)? {
+        None => None,
+        Some(Attributes::Object(map)) => Some(map),
+        Some(Attributes::Text(t)) if t.trim().is_empty() => None,
+        Some(Attributes::Text(t)) => Some(serde_json::from_str(&t).map_err(|_| {
+            <D::Error as serde::de::Error>::custom("attributes must be a JSON object of strings")
+        })?),
+    })
+}
+
 use serde::Deserialize as _;
 
 impl UserRecord {
@@ -461,6 +489,7 @@ impl UserRecord {
             roles: self.roles,
             active: self.active,
             tenant_id: self.tenant_id,
+            attributes: self.attributes,
             secret,
         })
     }
@@ -539,6 +568,7 @@ pub fn export(settings: &Settings) -> anyhow::Result<()> {
             roles: Some(u.roles.iter().map(|r| r.as_str().to_owned()).collect()),
             active: Some(u.active),
             tenant_id: u.tenant_id.map(|t| t.0),
+            attributes: (!u.attributes.is_empty()).then(|| u.attributes.into_map()),
             password: None,
             password_hash: Some(e.hash.as_str().to_owned()),
         };

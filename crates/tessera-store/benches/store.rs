@@ -23,7 +23,7 @@ use tessera_domain::ports::{
 };
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::HashedToken;
-use tessera_domain::user::{NewUser, Role, UserId, Username};
+use tessera_domain::user::{Attributes, NewUser, Role, UserId, Username};
 use tessera_store::{Store, StoreConfig};
 
 const USERS: i64 = 1_000;
@@ -82,6 +82,7 @@ fn populated(url: String) -> (Store, i64) {
                     roles: vec![Role::user()],
                     active: true,
                     tenant_id: None,
+                    attributes: Attributes::empty(),
                 },
                 &hash,
                 now,

@@ -158,6 +158,7 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
         id: i64, tenant_id: Option<i64>, username: String, username_normalized: String,
         email: Option<String>, email_normalized: Option<String>, display_name: Option<String>,
         password_hash: String, active: bool, created_at: i64, updated_at: i64,
+        attributes: String,
     });
     copy_table!(from, to, report, user_roles, order(user_id, role), {
         user_id: i64, role: String,

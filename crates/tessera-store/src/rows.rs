@@ -1,9 +1,13 @@
 //! Database rows: private to the adapter, converted to and from domain types here.
 
+use std::collections::BTreeMap;
+
 use crate::Context as _;
 use diesel::prelude::*;
 use tessera_domain::time::UnixTime;
-use tessera_domain::user::{DisplayName, Email, Role, TenantId, User, UserId, Username};
+use tessera_domain::user::{
+    Attributes, DisplayName, Email, Role, TenantId, User, UserId, Username,
+};
 
 use crate::schema::{
     authorization_codes, oauth_clients, refresh_tokens, sessions, user_roles, users,
@@ -21,6 +25,8 @@ pub(crate) struct UserRow {
     pub tenant_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A JSON object of strings (`attributes_json`).
+    pub attributes: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -36,16 +42,39 @@ pub(crate) struct NewUserRow<'a> {
     pub tenant_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub attributes: String,
 }
 
-#[derive(Debug, AsChangeset)]
+#[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = users)]
 pub(crate) struct UserChangeset {
     pub email: Option<Option<String>>,
     pub email_normalized: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     pub active: Option<bool>,
+    /// The merged attributes, as `attributes_json` writes them.
+    pub attributes: Option<String>,
     pub updated_at: i64,
+}
+
+/// Attributes as the `attributes` column holds them: a JSON object of strings, in name order.
+pub(crate) fn attributes_json(attributes: &Attributes) -> QueryResult<String> {
+    serde_json::to_string(attributes.as_map())
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+/// The attributes of the `attributes` column of user `id`; one that is not a JSON object of
+/// strings, or breaks a rule of `Attributes`, is an error.
+pub(crate) fn parse_attributes(id: i64, json: &str) -> anyhow::Result<Attributes> {
+    let map: BTreeMap<String, String> = serde_json::from_str(json).map_err(|_| {
+        anyhow::anyhow!("stored user {id} has attributes that are not a JSON object of strings")
+    })?;
+    Attributes::parse(map).map_err(|problems| {
+        anyhow::anyhow!(
+            "stored user {id} has invalid attributes: {}",
+            problems.join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Insertable)]
@@ -180,6 +209,7 @@ impl UserRow {
                 .context("corrupt user row")?,
             active: self.active,
             tenant_id: self.tenant_id.map(TenantId),
+            attributes: parse_attributes(self.id, &self.attributes)?,
             created_at: UnixTime(self.created_at),
             updated_at: UnixTime(self.updated_at),
         })

@@ -13,6 +13,7 @@ diesel::table! {
         tenant_id -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        attributes -> Text,
     }
 }
 

@@ -13,7 +13,8 @@ use tessera_domain::ports::{
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::HashedToken;
 use tessera_domain::user::{
-    Email, LoginName, NewUser, Role, UserChanges, UserId, UserQuery, Username,
+    AttributeChanges, Attributes, Email, LoginName, NewUser, Role, UserChanges, UserId, UserQuery,
+    Username,
 };
 
 use super::scratch::ScratchDatabase;
@@ -83,6 +84,7 @@ on_both_backends!(
     finds_credentials_by_username_or_email,
     deleted_ids_are_never_reused_and_revocations_outlive_the_user,
     update_changes_fields_and_roles_and_revokes_as_asked,
+    attributes_are_stored_and_merged_in_the_update,
     list_pages_by_id_and_filters_by_prefix_literally,
     rotation_happens_once_even_when_raced,
     revoking_is_recorded_once,
@@ -155,6 +157,7 @@ fn new_user(name: &str, email: Option<&str>) -> NewUser {
         roles: vec![Role::user()],
         active: true,
         tenant_id: None,
+        attributes: Attributes::empty(),
     }
 }
 
@@ -328,6 +331,109 @@ fn update_changes_fields_and_roles_and_revokes_as_asked(db: &Db) {
         UnixTime(9),
     );
     assert!(matches!(missing, Err(UserError::NotFound)));
+}
+
+fn attributes_are_stored_and_merged_in_the_update(db: &Db) {
+    let attributes = |entries: &[(&str, &str)]| {
+        Attributes::parse(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+        .unwrap()
+    };
+    let change = |entries: &[(&str, Option<&str>)]| UserChanges {
+        attributes: Some(
+            AttributeChanges::parse(
+                entries
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                    .collect(),
+            )
+            .unwrap(),
+        ),
+        ..Default::default()
+    };
+    let mut new = new_user("erin", None);
+    new.attributes = attributes(&[("document_type", "dni"), ("person_type", "natural")]);
+    let u = db.store.create_user(&new, &hash(), UnixTime(1)).unwrap();
+    assert_eq!(u.attributes, new.attributes);
+    // Users made without attributes have none.
+    let plain = db
+        .store
+        .create_user(&new_user("fred", None), &hash(), UnixTime(1))
+        .unwrap();
+    assert!(plain.attributes.is_empty());
+
+    let (updated, _) = db
+        .store
+        .update_user(
+            u.id,
+            &change(&[
+                ("document_number", Some("12.345.678")),
+                ("document_type", None),
+            ]),
+            RevokeSessions::None,
+            UnixTime(2),
+        )
+        .unwrap();
+    let want = attributes(&[("document_number", "12.345.678"), ("person_type", "natural")]);
+    assert_eq!(updated.attributes, want);
+    let (read, _) = db.store.user_credentials(u.id).unwrap().unwrap();
+    assert_eq!(read.attributes, want);
+    assert!(db
+        .store
+        .get_user(plain.id)
+        .unwrap()
+        .unwrap()
+        .attributes
+        .is_empty());
+    // A change that touches no attribute keeps them.
+    let (disabled, _) = db
+        .store
+        .update_user(
+            u.id,
+            &UserChanges {
+                active: Some(false),
+                ..Default::default()
+            },
+            RevokeSessions::None,
+            UnixTime(3),
+        )
+        .unwrap();
+    assert_eq!(disabled.attributes, want);
+
+    // The limit counts the attributes once merged, and a merge over it writes nothing.
+    let full: Vec<(String, Option<&str>)> =
+        (0..30).map(|i| (format!("a{i}"), Some("v"))).collect();
+    let full: Vec<(&str, Option<&str>)> = full.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    db.store
+        .update_user(u.id, &change(&full), RevokeSessions::None, UnixTime(4))
+        .unwrap();
+    let over = db.store.update_user(
+        u.id,
+        &change(&[("one_more", Some("v")), ("active_again", Some("v"))]),
+        RevokeSessions::None,
+        UnixTime(5),
+    );
+    match over {
+        Err(UserError::Validation(fields)) => assert_eq!(
+            fields.iter().collect::<Vec<_>>(),
+            [("attributes", &["too_many"][..])]
+        ),
+        other => panic!("expected too_many, got {other:?}"),
+    }
+    let (kept, _) = db.store.user_credentials(u.id).unwrap().unwrap();
+    assert_eq!(kept.attributes.len(), 32);
+    assert_eq!(kept.updated_at, UnixTime(4), "nothing was written");
+
+    // A row whose attributes cannot be read is an error, not a panic.
+    diesel::update(crate::schema::users::table.find(u.id.0))
+        .set(crate::schema::users::attributes.eq("[1, 2]"))
+        .execute(&mut *db.store.conn().unwrap())
+        .unwrap();
+    assert!(db.store.user_credentials(u.id).is_err());
 }
 
 fn list_pages_by_id_and_filters_by_prefix_literally(db: &Db) {

@@ -5,15 +5,17 @@ use std::collections::HashMap;
 use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use tessera_domain::error::UserError;
+use tessera_domain::error::{FieldErrors, UserError};
 use tessera_domain::password::PasswordHash;
 use tessera_domain::ports::{ApiKeys, RevokeSessions, UserRepository};
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::SessionId;
-use tessera_domain::user::{LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery};
+use tessera_domain::user::{
+    AttributeChanges, LoginName, NewUser, TenantId, User, UserChanges, UserId, UserQuery,
+};
 
 use crate::credentials::delete_key;
-use crate::rows::{NewUserRow, RoleRow, UserChangeset, UserRow};
+use crate::rows::{attributes_json, parse_attributes, NewUserRow, RoleRow, UserChangeset, UserRow};
 use crate::schema::{api_keys, user_roles, users};
 use crate::sessions::revoke_user_sessions;
 use crate::{AnyConnection, Store};
@@ -41,6 +43,51 @@ fn to_user_error(e: DieselError, what: &'static str) -> UserError {
     match duplicate_field(&e) {
         Some(field) => UserError::Duplicate { field },
         None => UserError::Unknown(crate::db_error(e, what)),
+    }
+}
+
+/// A failure inside an update's transaction: the domain's answer, or the database's.
+enum UpdateError {
+    User(UserError),
+    Db(DieselError),
+}
+
+impl From<DieselError> for UpdateError {
+    fn from(e: DieselError) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl crate::Retryable for UpdateError {
+    fn is_serialization_failure(&self) -> bool {
+        matches!(self, Self::Db(e) if crate::Retryable::is_serialization_failure(e))
+    }
+}
+
+impl UpdateError {
+    fn into_user_error(self, what: &'static str) -> UserError {
+        match self {
+            Self::User(e) => e,
+            Self::Db(e) => to_user_error(e, what),
+        }
+    }
+}
+
+/// The attributes of user `id` as stored (`stored`) with `change` merged in, by the domain's
+/// rules, ready to store. A merge that breaks a rule is a validation error naming `attributes`.
+fn merge_attributes(
+    id: i64,
+    stored: &str,
+    change: &AttributeChanges,
+) -> Result<String, UpdateError> {
+    let current = parse_attributes(id, stored).map_err(|e| UpdateError::User(e.into()))?;
+    match current.merged(change) {
+        Ok(merged) => Ok(attributes_json(&merged)?),
+        Err(problems) => {
+            let mut fields = FieldErrors::new();
+            fields.extend("attributes", problems);
+            Err(UpdateError::User(UserError::Validation(fields)))
+        }
     }
 }
 
@@ -100,6 +147,7 @@ fn insert_user(
         tenant_id: new.tenant_id.map(|t| t.0),
         created_at: now.seconds(),
         updated_at: now.seconds(),
+        attributes: attributes_json(&new.attributes)?,
     };
     let id: i64 = diesel::insert_into(users::table)
         .values(&row)
@@ -223,7 +271,7 @@ impl UserRepository for Store {
         let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
         let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
-        let set = UserChangeset {
+        let fields = UserChangeset {
             email: changes
                 .email
                 .as_ref()
@@ -237,9 +285,26 @@ impl UserRepository for Store {
                 .as_ref()
                 .map(|d| d.as_ref().map(|d| d.as_str().to_owned())),
             active: changes.active,
+            attributes: None,
             updated_at: now.seconds(),
         };
         let revoked = crate::write_tx(&mut conn, |conn| {
+            let mut set = fields.clone();
+            // The merge reads the attributes in the transaction that writes them, so of two
+            // admins changing attributes at once each keeps their change (the second waits for
+            // the first on SQLite, and is run again on PostgreSQL), and the limit counts what is
+            // stored.
+            if let Some(change) = &changes.attributes {
+                let stored: Option<String> = users::table
+                    .find(id.0)
+                    .select(users::attributes)
+                    .first(conn)
+                    .optional()?;
+                let Some(stored) = stored else {
+                    return Ok(None);
+                };
+                set.attributes = Some(merge_attributes(id.0, &stored, change)?);
+            }
             let n = diesel::update(users::table.find(id.0))
                 .set(&set)
                 .execute(conn)?;
@@ -249,7 +314,7 @@ impl UserRepository for Store {
             if let Some(roles) = &changes.roles {
                 replace_roles(conn, id.0, roles)?;
             }
-            Ok::<_, DieselError>(Some(revoke_user_sessions(
+            Ok::<_, UpdateError>(Some(revoke_user_sessions(
                 conn,
                 id.0,
                 revoke,
@@ -257,7 +322,7 @@ impl UserRepository for Store {
                 now,
             )?))
         })
-        .map_err(|e| to_user_error(e, "cannot update a user"))?
+        .map_err(|e| e.into_user_error("cannot update a user"))?
         .ok_or(UserError::NotFound)?;
         let (user, _) = load_user(&mut conn, id.0)?.ok_or(UserError::NotFound)?;
         Ok((user, revoked))

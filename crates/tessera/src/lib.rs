@@ -304,6 +304,7 @@ impl Tessera {
                 roles: None,
                 active: None,
                 tenant_id: None,
+                attributes: None,
             },
         )
     }

@@ -500,6 +500,7 @@ impl State {
             roles: sorted_roles(&new.roles),
             active: new.active,
             tenant_id: new.tenant_id,
+            attributes: new.attributes.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -851,6 +852,19 @@ impl UserRepository for MemoryStore {
             st.check_unique(tenant, None, Some(email.normalized().as_str()), Some(id))?;
         }
         let row = st.users.get_mut(id.0).ok_or(UserError::NotFound)?;
+        // As the store does: merged under the same lock as the write, and a merge that breaks a
+        // rule writes nothing.
+        let attributes = match &changes.attributes {
+            None => None,
+            Some(change) => match row.user.attributes.merged(change) {
+                Ok(merged) => Some(merged),
+                Err(problems) => {
+                    let mut fields = crate::error::FieldErrors::new();
+                    fields.extend("attributes", problems);
+                    return Err(UserError::Validation(fields));
+                }
+            },
+        };
         let user = &mut row.user;
         if let Some(email) = &changes.email {
             user.email.clone_from(email);
@@ -863,6 +877,9 @@ impl UserRepository for MemoryStore {
         }
         if let Some(active) = changes.active {
             user.active = active;
+        }
+        if let Some(attributes) = attributes {
+            user.attributes = attributes;
         }
         user.updated_at = now;
         let user = user.clone();

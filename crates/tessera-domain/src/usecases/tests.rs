@@ -57,6 +57,7 @@ fn create(h: &Harness, admin: &Principal, name: &str) -> UserId {
                 roles: None,
                 active: None,
                 tenant_id: None,
+                attributes: None,
             },
         )
         .unwrap()
@@ -303,6 +304,7 @@ fn creation_reports_every_broken_rule() {
                 roles: Some(vec!["BAD".into()]),
                 active: None,
                 tenant_id: None,
+                attributes: None,
             },
         )
         .unwrap_err();

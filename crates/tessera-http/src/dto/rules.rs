@@ -15,7 +15,7 @@ use tessera_domain::access::{Description, Name};
 use tessera_domain::audit::Event;
 use tessera_domain::oauth::{self, AuthMethod};
 use tessera_domain::password::PasswordPolicy;
-use tessera_domain::user::{DisplayName, Email, Role, Username};
+use tessera_domain::user::{Attributes, DisplayName, Email, Role, Username};
 use tessera_domain::users::{DEFAULT_PAGE, MAX_PAGE};
 use utoipa::openapi::schema::{
     ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
@@ -38,6 +38,10 @@ const EMAIL_PATTERN: &str = r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-zA-Z0-9]
 const DISPLAY_NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
 /// `Description::parse`: no control character but tab, line feed and carriage return.
 const DESCRIPTION_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// `Attributes::valid_name`: lower-case letters, digits, `_`, `.` and `-`, the first a letter.
+const ATTRIBUTE_NAME_PATTERN: &str = r"^[a-z][a-z0-9_.-]*$";
+/// `Attributes::parse` of a value: no control character (`char::is_control`); empty is fine.
+const ATTRIBUTE_VALUE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 /// A TOTP code as `OneTimeCodes::totp_step` (tessera-crypto's `TotpCodes`) reads it: RFC 6238
 /// with six digits.
 const TOTP_PATTERN: &str = r"^[0-9]{6}$";
@@ -190,6 +194,74 @@ pub fn scopes_or_null() -> RefOr<Schema> {
         .description(Some(format!(
             "The global roles the key may use, each 1 to {} characters from `a-z 0-9 _ . : -`, and each held by the user (422 `not_held_by_user` otherwise); absent, null or empty: every role of the user.",
             Role::MAX_LEN
+        )))
+        .into()
+}
+
+fn attribute_name() -> ObjectBuilder {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(Attributes::MAX_NAME_LEN))
+        .pattern(Some(ATTRIBUTE_NAME_PATTERN))
+}
+
+fn attribute_value() -> ObjectBuilder {
+    string()
+        .max_length(Some(Attributes::MAX_VALUE_LEN))
+        .pattern(Some(ATTRIBUTE_VALUE_PATTERN))
+}
+
+/// What `Attributes::parse` takes, in words.
+fn attribute_rules() -> String {
+    format!(
+        "at most {} of them (`too_many`); a name is 1 to {} characters from `a-z 0-9 _ . -` starting with a letter (`invalid_name`); a value is a string of at most {} characters (`value_too_long`) without control characters (`invalid_characters`), and may be empty",
+        Attributes::MAX_ENTRIES,
+        Attributes::MAX_NAME_LEN,
+        Attributes::MAX_VALUE_LEN
+    )
+}
+
+/// A user's attributes, as `Attributes::parse` takes them.
+fn attributes_object() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(Attributes::MAX_ENTRIES))
+        .property_names(Some(attribute_name()))
+        .additional_properties(Some(attribute_value()))
+}
+
+/// A user's attributes.
+pub fn attributes() -> RefOr<Schema> {
+    attributes_object()
+        .description(Some(format!(
+            "Free-form values kept on the user by those who administer them, by name: {}. `{{}}` when none.",
+            attribute_rules()
+        )))
+        .into()
+}
+
+/// A new user's attributes, or `null`.
+pub fn attributes_or_null() -> RefOr<Schema> {
+    attributes_object()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some(format!(
+            "Free-form values kept on the user, by name: {}. Absent or null: none.",
+            attribute_rules()
+        )))
+        .into()
+}
+
+/// A change to a user's attributes, as a JSON merge patch, or `null`.
+pub fn attribute_changes_or_null() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .property_names(Some(attribute_name()))
+        .additional_properties(Some(
+            attribute_value().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+        ))
+        .description(Some(format!(
+            "A JSON merge patch (RFC 7396) of the attributes, for those who administer the user (403 otherwise): a name with a string sets it, a name with null removes it, names left out are kept. The attributes that result follow the rules: {}. Absent or null: unchanged.",
+            attribute_rules()
         )))
         .into()
 }
@@ -623,6 +695,18 @@ mod tests {
         assert!(CLIENT_ID_PATTERN.starts_with(&format!("^{}", oauth::CLIENT_ID_PREFIX)));
         assert_eq!(value(path_param("id").into())["minimum"], 1);
         assert_eq!(value(path_param("client_id").into())["type"], "string");
+        let kept = value(attributes());
+        assert_eq!(kept["maxProperties"], Attributes::MAX_ENTRIES);
+        assert_eq!(kept["propertyNames"]["maxLength"], Attributes::MAX_NAME_LEN);
+        assert_eq!(
+            kept["additionalProperties"]["maxLength"],
+            Attributes::MAX_VALUE_LEN
+        );
+        let changes = value(attribute_changes_or_null());
+        assert!(changes["additionalProperties"]["type"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("null")));
         let uris = value(redirect_uris());
         assert_eq!(uris["maxItems"], oauth::MAX_URIS);
         assert_eq!(uris["items"]["maxLength"], oauth::MAX_URI_LEN);

@@ -1278,6 +1278,10 @@ pub struct AdminTexts {
     pub roles: &'static str,
     pub roles_hint: &'static str,
     pub roles_change_hint: &'static str,
+    /// Free-form values an admin keeps on a user (`name=value`).
+    pub attributes: &'static str,
+    pub attributes_hint: &'static str,
+    pub no_attributes: &'static str,
     pub active_label: &'static str,
     pub profile: &'static str,
     pub account_actions: &'static str,
@@ -1544,8 +1548,11 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     roles: "Roles",
     roles_hint: "Role names separated by spaces or commas. admin makes an administrator.",
     roles_change_hint: "Role names separated by spaces or commas. Taking a role away ends all the user's sessions.",
+    attributes: "Attributes",
+    attributes_hint: "One name=value per line, such as document_type=passport. Names: lowercase letters, digits and _ . - starting with a letter. A name left out is removed; empty removes them all.",
+    no_attributes: "No attribute.",
     active_label: "Active (can sign in)",
-    profile: "Profile and roles",
+    profile: "Profile, roles and attributes",
     account_actions: "Account",
     disable: "Disable",
     disable_hint: "The user can no longer sign in; their sessions end.",
@@ -1759,6 +1766,13 @@ fn en_rule(field: &str, rule: &str) -> &'static str {
         }
         ("description", "too_long") => "At most 500 characters.",
         ("roles" | "scopes", "invalid_length") => "Each role name has 1 to 64 characters.",
+        ("attributes", "too_many") => "At most 32 attributes.",
+        ("attributes", "invalid_name") => {
+            "Names have 1 to 64 lowercase letters, digits and _ . - and start with a letter."
+        }
+        ("attributes", "value_too_long") => "Each value has at most 1024 characters.",
+        ("attributes", "invalid_characters") => "No control characters in a value.",
+        ("attributes", "invalid_format") => "Write name=value.",
         ("roles" | "scopes", "invalid_characters") => {
             "Role names use lowercase letters, digits and _ . : - only."
         }
@@ -1963,8 +1977,11 @@ pub static ADMIN_ES: AdminTexts = AdminTexts {
     roles: "Roles",
     roles_hint: "Nombres de rol separados por espacios o comas. admin convierte al usuario en administrador.",
     roles_change_hint: "Nombres de rol separados por espacios o comas. Quitar un rol cierra todas las sesiones del usuario.",
+    attributes: "Atributos",
+    attributes_hint: "Un nombre=valor por línea, como document_type=pasaporte. Nombres: minúsculas, dígitos y _ . - empezando por una letra. Un nombre que falte se quita; vacío los quita todos.",
+    no_attributes: "Ningún atributo.",
     active_label: "Activo (puede iniciar sesión)",
-    profile: "Perfil y roles",
+    profile: "Perfil, roles y atributos",
     account_actions: "Cuenta",
     disable: "Desactivar",
     disable_hint: "El usuario ya no podrá iniciar sesión; sus sesiones se cierran.",
@@ -2180,6 +2197,13 @@ fn es_rule(field: &str, rule: &str) -> &'static str {
         }
         ("description", "too_long") => "Como mucho 500 caracteres.",
         ("roles" | "scopes", "invalid_length") => "Cada nombre de rol tiene de 1 a 64 caracteres.",
+        ("attributes", "too_many") => "Como mucho 32 atributos.",
+        ("attributes", "invalid_name") => {
+            "Los nombres tienen de 1 a 64 minúsculas, dígitos y _ . - y empiezan por una letra."
+        }
+        ("attributes", "value_too_long") => "Cada valor tiene como mucho 1024 caracteres.",
+        ("attributes", "invalid_characters") => "Sin caracteres de control en los valores.",
+        ("attributes", "invalid_format") => "Escribe nombre=valor.",
         ("roles" | "scopes", "invalid_characters") => {
             "Los nombres de rol usan solo minúsculas, dígitos y _ . : -"
         }
@@ -2448,6 +2472,15 @@ mod tests {
                 (a.rule)("redirect_uris", "insecure"),
                 (a.rule)("x", "nonsense")
             );
+            for rule in [
+                "too_many",
+                "invalid_name",
+                "value_too_long",
+                "invalid_characters",
+                "invalid_format",
+            ] {
+                assert_ne!((a.rule)("attributes", rule), (a.rule)("x", "nonsense"), "{rule}");
+            }
         }
         assert_eq!((ADMIN_ES.rule)("email", "taken"), "Ya está en uso.");
     }

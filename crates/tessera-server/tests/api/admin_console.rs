@@ -391,6 +391,89 @@ async fn a_tenant_admin_sees_their_tenant_only_and_another_tenant_s_user_is_not_
 }
 
 #[tokio::test]
+async fn attributes_are_shown_and_edited_as_name_value_lines() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let gina = app.create_user(&admin, "gina").await;
+    let api = format!("/users/{gina}");
+    app.call(
+        reqwest::Method::PATCH,
+        &api,
+        Some(&admin),
+        Some(json!({"attributes": {"person_type": "natural", "document_type": "dni"}})),
+    )
+    .await;
+    let b = browser();
+    sign_in(&app, &b, "admin", ADMIN_PASSWORD, None).await;
+    let page_path = format!("/admin/users/{gina}");
+    let (status, page) = open(&app, &b, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<dt><code>person_type</code></dt><dd>natural</dd>"), "{page}");
+    assert!(
+        page.contains(">document_type=dni\nperson_type=natural</textarea>"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    let profile = |attributes: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("display_name", String::new()),
+            ("email", "gina@example.com".to_owned()),
+            ("roles", "user".to_owned()),
+            ("attributes", attributes.to_owned()),
+        ]
+    };
+
+    // A line without `=`, and a name the rules refuse: said beside the field, nothing changed.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("person_type=legal\r\nno equals sign\r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"attributes-error\">Line 2:"), "{page}");
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("Person Type=legal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"attributes-error\""), "{page}");
+    assert_eq!(
+        app.get(&api, &admin).await.body["attributes"],
+        json!({"document_type": "dni", "person_type": "natural"})
+    );
+
+    // The lines are the whole set: one changed, one added, the one left out removed.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("person_type=legal\r\n\r\ndocument_number = 12=34\r\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&api, &admin).await.body["attributes"],
+        json!({"document_number": "12=34", "person_type": "legal"})
+    );
+    // Empty: none left.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&api, &admin).await.body["attributes"], json!({}));
+    let (_, page) = open(&app, &b, &page_path).await;
+    assert!(page.contains("No attribute."), "{page}");
+}
+
+#[tokio::test]
 async fn a_destructive_action_needs_its_csrf_field_and_a_confirmation() {
     let app = oidc_app().await;
     let admin = app.admin_token().await;

@@ -34,6 +34,15 @@ fn write(app: &TestApp, name: &str, text: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
+fn attribute_of(app: &TestApp, name: &str, attribute: &str) -> Option<String> {
+    let (user, _) = app
+        .store
+        .find_credentials(None, &LoginName::Username(name.into()))
+        .unwrap()
+        .unwrap();
+    user.attributes.get(attribute).map(str::to_owned)
+}
+
 fn hash_of(app: &TestApp, name: &str) -> String {
     let (_, hash) = app
         .store
@@ -51,7 +60,7 @@ async fn imported_passwords_and_hashes_log_in_and_old_hashes_are_upgraded() {
         &app,
         "users.jsonl",
         &format!(
-            "{{\"username\": \"alice\", \"email\": \"alice@example.com\", \"password\": \"a perfectly fine passphrase\", \"roles\": [\"user\", \"editor\"]}}\n\
+            "{{\"username\": \"alice\", \"email\": \"alice@example.com\", \"password\": \"a perfectly fine passphrase\", \"roles\": [\"user\", \"editor\"], \"attributes\": {{\"person_type\": \"natural\"}}}}\n\
              \n\
              {{\"username\": \"bob\", \"password_hash\": \"{bcrypt}\", \"display_name\": \"Bob\"}}\n"
         ),
@@ -67,6 +76,11 @@ async fn imported_passwords_and_hashes_log_in_and_old_hashes_are_upgraded() {
     );
     assert!(hash_of(&app, "bob").starts_with("$2"));
     assert_eq!(
+        attribute_of(&app, "alice", "person_type").as_deref(),
+        Some("natural")
+    );
+    assert_eq!(attribute_of(&app, "bob", "person_type"), None);
+    assert_eq!(
         app.post_login("bob", "bob's old passphrase").await.status,
         StatusCode::OK
     );
@@ -78,12 +92,16 @@ async fn imported_passwords_and_hashes_log_in_and_old_hashes_are_upgraded() {
     let csv = write(
         &app,
         "more.csv",
-        "username,email,roles,active,password,password_hash\n\
-         carol,carol@example.com,user;auditor,true,another fine passphrase,\n\
-         dave,,user,false,yet another passphrase,\n",
+        "username,email,roles,active,password,password_hash,attributes\n\
+         carol,carol@example.com,user;auditor,true,another fine passphrase,,\"{\"\"document_type\"\": \"\"dni\"\"}\"\n\
+         dave,,user,false,yet another passphrase,,\n",
     );
     let (ok, out, err) = tessera(&app, &["import", &csv]);
     assert!(ok, "{out}{err}");
+    assert_eq!(
+        attribute_of(&app, "carol", "document_type").as_deref(),
+        Some("dni")
+    );
     assert_eq!(
         app.post_login("carol", "another fine passphrase")
             .await
@@ -160,12 +178,26 @@ async fn a_bad_line_is_named_and_nothing_is_imported() {
 async fn an_export_imports_into_a_fresh_installation_with_the_same_passwords() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, "alice").await;
+    let alice = app.create_user(&admin, "alice").await;
+    let a = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/users/{alice}"),
+            Some(&admin),
+            Some(serde_json::json!({"attributes": {"person_type": "natural"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let (ok, out, err) = tessera(&app, &["export"]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[1].contains("\"password_hash\":\"$argon2id$"), "{out}");
+    assert!(
+        lines[1].contains("\"attributes\":{\"person_type\":\"natural\"}"),
+        "{out}"
+    );
+    assert!(!lines[0].contains("attributes"), "none, none written: {out}");
 
     let fresh = spawn_app().await;
     // The fresh installation has its own admin: import only alice.
@@ -178,5 +210,9 @@ async fn an_export_imports_into_a_fresh_installation_with_the_same_passwords() {
             .await
             .status,
         StatusCode::OK
+    );
+    assert_eq!(
+        attribute_of(&fresh, "alice", "person_type").as_deref(),
+        Some("natural")
     );
 }

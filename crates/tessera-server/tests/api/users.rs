@@ -457,3 +457,214 @@ async fn changing_a_password_needs_the_current_one_and_ends_other_sessions() {
     );
     app.login("ivy", "set by the admin today").await;
 }
+
+#[tokio::test]
+async fn admins_keep_attributes_on_users_and_change_them_with_a_merge_patch() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let a = app
+        .post(
+            "/users",
+            Some(&admin),
+            json!({"username": "jane", "password": USER_PASSWORD, "attributes": {"person_type": "natural", "document_type": "dni"}}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert_eq!(
+        a.body["attributes"],
+        json!({"document_type": "dni", "person_type": "natural"})
+    );
+    let id = a.body["id"].as_i64().unwrap();
+    let path = format!("/users/{id}");
+    assert_eq!(app.get(&path, &admin).await.body["attributes"], a.body["attributes"]);
+    // A user made without any has an empty object, never null.
+    let other = app.create_user(&admin, "kurt").await;
+    assert_eq!(
+        app.get(&format!("/users/{other}"), &admin).await.body["attributes"],
+        json!({})
+    );
+
+    // A merge patch: a string sets, null removes, the others stay.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"attributes": {"document_number": "12.345.678", "document_type": null}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let merged = json!({"document_number": "12.345.678", "person_type": "natural"});
+    assert_eq!(a.body["attributes"], merged);
+    assert_eq!(app.get(&path, &admin).await.body["attributes"], merged);
+    // A patch without attributes, or with null, leaves them alone.
+    for body in [json!({"display_name": "Jane"}), json!({"attributes": null})] {
+        let a = app
+            .call(Method::PATCH, &path, Some(&admin), Some(body))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+        assert_eq!(a.body["attributes"], merged);
+    }
+
+    // The user reads their own, in their profile too.
+    let (token, _) = app.login("jane", USER_PASSWORD).await;
+    assert_eq!(app.get(&path, &token).await.body["attributes"], merged);
+    let profile = app.get("/auth/profile", &token).await;
+    assert_eq!(profile.body["user"]["attributes"], merged);
+    // The list shows them.
+    let list = app.get("/users?q=jane", &admin).await;
+    assert_eq!(list.body["items"][0]["attributes"], merged);
+}
+
+#[tokio::test]
+async fn attributes_that_break_a_rule_are_422_naming_attributes_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let many: serde_json::Map<String, serde_json::Value> = (0..33)
+        .map(|i| (format!("a{i}"), json!("v")))
+        .collect();
+    let cases = [
+        (json!({"Bad Name": "x"}), "invalid_name"),
+        (json!({"1st": "x"}), "invalid_name"),
+        (json!({"": "x"}), "invalid_name"),
+        (
+            serde_json::Value::Object([("n".repeat(65), json!("x"))].into_iter().collect()),
+            "invalid_name",
+        ),
+        (serde_json::Value::Object(many.clone()), "too_many"),
+        (json!({"note": "a\u{7}b"}), "invalid_characters"),
+        (json!({"note": "line\nbreak"}), "invalid_characters"),
+        (json!({"note": "x".repeat(1025)}), "value_too_long"),
+    ];
+    for (attributes, rule) in &cases {
+        let a = app
+            .post(
+                "/users",
+                Some(&admin),
+                json!({"username": "lena", "password": USER_PASSWORD, "attributes": attributes}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{rule}");
+        assert_eq!(a.error(), "validation_failed");
+        let rules: Vec<&str> = a.body["fields"]["attributes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{rule}: {:?}", a.body))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(rules.contains(rule), "{rules:?} lacks {rule}");
+    }
+    // A value that is not a string is the wrong type.
+    let a = app
+        .post(
+            "/users",
+            Some(&admin),
+            json!({"username": "lena", "password": USER_PASSWORD, "attributes": {"age": 30}}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.store.count_users().unwrap(), 1, "nobody was created");
+
+    // A patch is checked the same way, and against the attributes it is merged into.
+    let id = app.create_user(&admin, "lena").await;
+    let path = format!("/users/{id}");
+    for (attributes, rule) in &cases {
+        let a = app
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&admin),
+                Some(json!({"attributes": attributes})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{rule}");
+        assert!(
+            a.body["fields"]["attributes"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!(rule))),
+            "{rule}: {:?}",
+            a.body
+        );
+    }
+    let thirty_two: serde_json::Map<String, serde_json::Value> =
+        many.into_iter().take(32).collect();
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"attributes": thirty_two})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"attributes": {"one_more": "v"}, "display_name": "Lena"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.body["fields"]["attributes"], json!(["too_many"]));
+    let now = app.get(&path, &admin).await;
+    assert_eq!(now.body["attributes"].as_object().unwrap().len(), 32);
+    assert_eq!(now.body["display_name"], json!(null), "nothing was written");
+    // Room made in the same patch: one removed, one added.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"attributes": {"a0": null, "one_more": "v"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["attributes"]["one_more"], "v");
+    assert_eq!(a.body["attributes"]["a0"], json!(null));
+}
+
+#[tokio::test]
+async fn users_cannot_set_their_own_attributes() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let id = app.create_user(&admin, "mona").await;
+    let path = format!("/users/{id}");
+    app.call(
+        Method::PATCH,
+        &path,
+        Some(&admin),
+        Some(json!({"attributes": {"person_type": "natural"}})),
+    )
+    .await;
+    let (token, _) = app.login("mona", USER_PASSWORD).await;
+    for (method, body) in [
+        (Method::PATCH, json!({"attributes": {"person_type": "legal"}})),
+        (Method::PATCH, json!({"attributes": {"person_type": null}})),
+        (
+            Method::PATCH,
+            json!({"display_name": "Mona", "attributes": {"vip": "yes"}}),
+        ),
+        (Method::PUT, json!({"attributes": {"vip": "yes"}})),
+    ] {
+        let a = app
+            .call(method.clone(), &path, Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {body}");
+        assert_eq!(a.error(), "forbidden");
+    }
+    let now = app.get(&path, &admin).await;
+    assert_eq!(now.body["attributes"], json!({"person_type": "natural"}));
+    assert_eq!(now.body["display_name"], json!(null));
+    // Their own profile they still change, and that keeps the attributes.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"display_name": "Mona"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body["attributes"], json!({"person_type": "natural"}));
+}

@@ -12,6 +12,7 @@ use crate::issuer::SessionKind;
 use crate::password::{Password, PasswordHash};
 use crate::ports::UserRepository;
 use crate::principal::Principal;
+use crate::users::{CreateUser, UpdateUser};
 
 fn person(name: &str, secret: ImportSecret) -> ImportUser {
     ImportUser {
@@ -21,6 +22,7 @@ fn person(name: &str, secret: ImportSecret) -> ImportUser {
         roles: None,
         active: None,
         tenant_id: None,
+        attributes: None,
         secret,
     }
 }
@@ -138,7 +140,11 @@ fn imported_passwords_and_hashes_log_in_and_old_hashes_are_upgraded() {
 #[test]
 fn an_export_imports_into_a_fresh_installation() {
     let (h, admin) = setup();
-    create_with(&h, &admin, "alice", &["editor", "user"], None);
+    let alice = create_with(&h, &admin, "alice", &["editor", "user"], None);
+    h.core
+        .accounts
+        .update_user(&admin, alice, set_attributes(&[("person_type", Some("natural"))]))
+        .unwrap();
     let exported = h.core.accounts.export_users(&admin).unwrap();
     assert_eq!(exported.len(), 2);
     assert!(exported
@@ -164,6 +170,7 @@ fn an_export_imports_into_a_fresh_installation() {
                     roles: Some(e.user.roles.iter().map(|r| r.as_str().to_owned()).collect()),
                     active: Some(e.user.active),
                     tenant_id: None,
+                    attributes: Some(e.user.attributes.into_map()),
                     secret: ImportSecret::Hash(e.hash),
                 },
             )
@@ -177,6 +184,150 @@ fn an_export_imports_into_a_fresh_installation() {
     assert!(login_kind(&fresh, "admin", ADMIN_PW, None, SessionKind::Jwt).is_ok());
     let alice = caller(&fresh, "alice", USER_PW);
     assert_eq!(alice.roles, ["editor", "user"]);
+    let (imported, _) = fresh.store.user_credentials(alice.user_id).unwrap().unwrap();
+    assert_eq!(imported.attributes.get("person_type"), Some("natural"));
+}
+
+/// A merge into the attributes: a name with a value sets it, one without removes it.
+fn set_attributes(entries: &[(&str, Option<&str>)]) -> UpdateUser {
+    UpdateUser {
+        attributes: Some(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+                .collect(),
+        ),
+        ..UpdateUser::default()
+    }
+}
+
+#[test]
+fn admins_set_attributes_at_creation_and_merge_changes_into_them() {
+    let (h, admin) = setup();
+    let made = h
+        .core
+        .accounts
+        .create_user(
+            &admin,
+            CreateUser {
+                username: "ivan".into(),
+                password: Password::new(USER_PW.into()),
+                email: None,
+                display_name: None,
+                roles: None,
+                active: None,
+                tenant_id: None,
+                attributes: Some(
+                    [("person_type", "natural"), ("document_type", "dni")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                ),
+            },
+        )
+        .unwrap();
+    assert_eq!(made.attributes.len(), 2);
+    let changed = h
+        .core
+        .accounts
+        .update_user(
+            &admin,
+            made.id,
+            set_attributes(&[
+                ("document_number", Some("12345678")),
+                ("document_type", None),
+            ]),
+        )
+        .unwrap();
+    let now: Vec<(&str, &str)> = changed.attributes.iter().collect();
+    assert_eq!(
+        now,
+        [("document_number", "12345678"), ("person_type", "natural")]
+    );
+    let read = h.core.accounts.get_user(&admin, made.id).unwrap();
+    assert_eq!(read.attributes, changed.attributes);
+    // The audit names what changed, never a value.
+    let entry = h
+        .audit_entries()
+        .into_iter()
+        .find(|e| e.event == Event::UserUpdated)
+        .unwrap();
+    assert!(entry
+        .details
+        .contains(&("attributes".into(), "document_number,document_type".into())));
+    assert!(!entry.details.iter().any(|(_, v)| v.contains("12345678")));
+}
+
+#[test]
+fn attributes_that_break_a_rule_are_named_and_nothing_is_written() {
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let many: Vec<(String, Option<&str>)> =
+        (0..32).map(|i| (format!("a{i}"), Some("v"))).collect();
+    let many: Vec<(&str, Option<&str>)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    h.core
+        .accounts
+        .update_user(&admin, alice, set_attributes(&many))
+        .unwrap();
+    let refused = |update: UpdateUser| {
+        super::support::fields(
+            &h.core
+                .accounts
+                .update_user(&admin, alice, update)
+                .unwrap_err(),
+        )
+    };
+    assert_eq!(
+        refused(set_attributes(&[("one_more", Some("v"))])),
+        [("attributes".to_owned(), vec!["too_many"])]
+    );
+    assert_eq!(
+        refused(set_attributes(&[("Bad Name", Some("v"))])),
+        [("attributes".to_owned(), vec!["invalid_name"])]
+    );
+    assert_eq!(
+        refused(set_attributes(&[("a0", Some("line\nbreak"))])),
+        [("attributes".to_owned(), vec!["invalid_characters"])]
+    );
+    // Making room first works.
+    let swapped = h
+        .core
+        .accounts
+        .update_user(
+            &admin,
+            alice,
+            set_attributes(&[("a0", None), ("one_more", Some("v"))]),
+        )
+        .unwrap();
+    assert_eq!(swapped.attributes.len(), 32);
+    assert_eq!(swapped.attributes.get("a0"), None);
+    assert_eq!(swapped.attributes.get("a1"), Some("v"));
+}
+
+#[test]
+fn users_do_not_set_their_own_attributes() {
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let me = caller(&h, "alice", USER_PW);
+    assert!(matches!(
+        h.core
+            .accounts
+            .update_user(&me, alice, set_attributes(&[("person_type", Some("x"))])),
+        Err(UserError::Forbidden(_))
+    ));
+    // Nor even clear one, but they read them.
+    h.core
+        .accounts
+        .update_user(&admin, alice, set_attributes(&[("person_type", Some("natural"))]))
+        .unwrap();
+    assert!(matches!(
+        h.core
+            .accounts
+            .update_user(&me, alice, set_attributes(&[("person_type", None)])),
+        Err(UserError::Forbidden(_))
+    ));
+    let mine = h.core.accounts.get_user(&me, alice).unwrap();
+    assert_eq!(mine.attributes.get("person_type"), Some("natural"));
 }
 
 #[test]

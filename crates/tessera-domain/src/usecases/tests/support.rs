@@ -99,6 +99,7 @@ pub(super) fn create_with(
                 roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
                 active: None,
                 tenant_id: tenant,
+                attributes: None,
             },
         )
         .unwrap()

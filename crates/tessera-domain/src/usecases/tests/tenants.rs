@@ -81,6 +81,7 @@ fn usernames_are_unique_per_tenant_and_a_login_names_its_tenant() {
                 roles: None,
                 active: None,
                 tenant_id: Some(w.acme),
+                attributes: None,
             }
         ),
         Err(UserError::Duplicate { field: "username" })
@@ -229,6 +230,23 @@ fn a_tenant_admin_manages_their_tenants_users() {
             },
         )
         .unwrap();
+    let changed = h
+        .core
+        .accounts
+        .update_user(
+            ann,
+            carl,
+            UpdateUser {
+                attributes: Some(
+                    [("person_type".to_owned(), Some("natural".to_owned()))]
+                        .into_iter()
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(changed.attributes.get("person_type"), Some("natural"));
     assert!(h.core.sessions.list_sessions(ann, carl).is_ok());
     assert!(h.core.recovery.issue_password_reset(ann, carl).is_ok());
     assert!(h.core.accounts.unlock_user(ann, carl).is_ok());
@@ -254,6 +272,7 @@ fn a_tenant_admin_manages_their_tenants_users() {
                 roles: None,
                 active: None,
                 tenant_id: None,
+                attributes: None,
             },
         )
         .unwrap();
@@ -269,6 +288,7 @@ fn a_tenant_admin_manages_their_tenants_users() {
             roles: None,
             active: None,
             tenant_id: Some(w.globex),
+            attributes: None,
         },
     ));
     h.core.accounts.delete_user(ann, carl).unwrap();

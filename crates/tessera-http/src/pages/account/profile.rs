@@ -108,6 +108,7 @@ async fn save(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Ans
         display_name: Some(non_blank(&display_name)),
         roles: None,
         active: None,
+        attributes: None,
     };
     let (p, id) = (me.principal.clone(), me.principal.user_id);
     let outcome = call(state, ui, move |c| c.accounts.update_user(&p, id, request)).await?;

@@ -1,10 +1,12 @@
 //! Users: the list with its search (a username or e-mail prefix, `Accounts::list_users` as `GET
-//! /users?q=` calls it), creating a user, and a user's page: the profile and roles, disabling and
-//! enabling, unlocking, resetting the second factor, a password-reset token, ending their
-//! sessions, deleting them, their API keys, and the services they have access in.
+//! /users?q=` calls it), creating a user, and a user's page: the profile, roles and attributes,
+//! disabling and enabling, unlocking, resetting the second factor, a password-reset token, ending
+//! their sessions, deleting them, their API keys, and the services they have access in.
 //!
 //! Each action calls the use case of its API twin as the signed-in admin; a tenant admin's user
 //! of another tenant is the use case's `NotFound`, a 404 page, as `GET /users/{id}` answers 404.
+
+use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -37,10 +39,11 @@ const NEW_USER_FIELDS: [&str; 6] = [
 ];
 /// The fields of a user's page the errors can be said beside: its profile form and its API-key
 /// form.
-const USER_FIELDS: [&str; 6] = [
+const USER_FIELDS: [&str; 7] = [
     "display_name",
     "email",
     "roles",
+    "attributes",
     "name",
     "scopes",
     "expires_at",
@@ -160,6 +163,8 @@ struct Profile {
     display_name: String,
     email: String,
     roles: String,
+    /// One `name=value` a line.
+    attributes: String,
 }
 
 /// What the API-key form of a user's page holds: empty, or as posted when refused.
@@ -177,6 +182,8 @@ struct UserPage<'a> {
     brand: &'a Brand,
     nav: Nav,
     user: UserView,
+    /// The user's attributes as stored, by name.
+    attributes: Vec<(String, String)>,
     profile: Profile,
     key: KeyForm,
     sessions: Vec<SessionRow>,
@@ -209,6 +216,60 @@ fn display_name_text(user: &User) -> String {
         .as_ref()
         .map(|d| d.as_str().to_owned())
         .unwrap_or_default()
+}
+
+/// The user's attributes as the profile form holds them: one `name=value` a line, by name.
+fn attributes_text(user: &User) -> String {
+    user.attributes
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The attributes the profile form holds: one `name=value` a line, blank lines skipped; the name
+/// is what comes before the first `=`, the value everything after it, each without the spaces
+/// around it. The numbers of the lines without `=`, when there are some.
+fn attribute_lines(text: &str) -> Result<BTreeMap<String, String>, Vec<usize>> {
+    let mut wanted = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((name, value)) => {
+                wanted.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+            None => bad.push(i + 1),
+        }
+    }
+    if bad.is_empty() {
+        Ok(wanted)
+    } else {
+        Err(bad)
+    }
+}
+
+/// The merge (as `PATCH /users/{id}` takes it) that turns the attributes `current` into `wanted`:
+/// the names of `current` that `wanted` lacks removed, and what `wanted` has that differs set. A
+/// stored value that differs only by the spaces around it (set through the API) is left as it is,
+/// since the form drops them.
+fn attribute_changes(
+    current: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> BTreeMap<String, Option<String>> {
+    let mut changes: BTreeMap<String, Option<String>> = current
+        .keys()
+        .filter(|name| !wanted.contains_key(*name))
+        .map(|name| (name.clone(), None))
+        .collect();
+    for (name, value) in wanted {
+        if current.get(name).map(|v| v.trim()) != Some(value.as_str()) {
+            changes.insert(name.clone(), Some(value.clone()));
+        }
+    }
+    changes
 }
 
 /// The user's e-mail address, or the empty string.
@@ -402,6 +463,7 @@ async fn create_user(req: &HttpRequest, state: &AppState, payload: web::Payload)
         roles: (!roles.is_empty()).then_some(roles),
         active: Some(form.checked("active")),
         tenant_id: tenant,
+        attributes: None,
     };
     let created = admin
         .run_hashing(state, move |c, p| c.accounts.create_user(p, request))
@@ -498,6 +560,7 @@ async fn render_user(
         display_name: display_name_text(u),
         email: email_text(u),
         roles: roles_text(&u.roles),
+        attributes: attributes_text(u),
     });
     let status = errors.status();
     let never = t.admin.never;
@@ -519,6 +582,11 @@ async fn render_user(
                 created: when(u.created_at),
                 updated: when(u.updated_at),
             },
+            attributes: u
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
             profile,
             key,
             sessions: data
@@ -567,7 +635,8 @@ async fn render_user(
 
 /// `POST /admin/users/{id}`: the profile form. Only what differs from the user as stored is
 /// sent to `Accounts::update_user` (as a `PATCH /users/{id}` would), so the audit entry names what
-/// changed; an empty e-mail or display name clears it.
+/// changed; an empty e-mail or display name clears it. The attributes are the form's whole set:
+/// a name no longer in it is removed, and an empty field removes them all.
 pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -583,6 +652,31 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
     let email = form.filled("email").map(str::to_owned);
     let display_name = form.filled("display_name").map(str::to_owned);
     let roles = names(form.text("roles"));
+    // Without the field (a form of another version of the page), the attributes stay.
+    let attributes = match form.get("attributes").map(attribute_lines) {
+        None => None,
+        Some(Ok(wanted)) => Some(wanted),
+        Some(Err(bad)) => {
+            let a = admin.t().admin;
+            let mut errors = Errors::default();
+            for n in bad {
+                errors.add(
+                    "attributes",
+                    format!("{} {}", (a.line)(n), (a.rule)("attributes", "invalid_format")),
+                );
+            }
+            return render_user(
+                &admin,
+                state,
+                id,
+                None,
+                Some(posted_profile(&form)),
+                KeyForm::default(),
+                errors,
+            )
+            .await;
+        }
+    };
     let changed = admin
         .run(state, move |c, p| {
             let current = c.accounts.get_user(p, id)?;
@@ -604,7 +698,17 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
             if sorted != held {
                 update.roles = Some(roles);
             }
-            if update.email.is_none() && update.display_name.is_none() && update.roles.is_none() {
+            if let Some(wanted) = &attributes {
+                let changes = attribute_changes(current.attributes.as_map(), wanted);
+                if !changes.is_empty() {
+                    update.attributes = Some(changes);
+                }
+            }
+            if update.email.is_none()
+                && update.display_name.is_none()
+                && update.roles.is_none()
+                && update.attributes.is_none()
+            {
                 return Ok(());
             }
             c.accounts.update_user(p, id, update).map(|_| ())
@@ -614,22 +718,27 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
         Ok(()) => Ok(done(&format!("/admin/users/{}", id.0), "saved")),
         Err(e) => {
             let errors = admin.form_errors(e, &USER_FIELDS)?;
-            let posted = Profile {
-                display_name: form.text("display_name").to_owned(),
-                email: form.text("email").to_owned(),
-                roles: form.text("roles").to_owned(),
-            };
             render_user(
                 &admin,
                 state,
                 id,
                 None,
-                Some(posted),
+                Some(posted_profile(&form)),
                 KeyForm::default(),
                 errors,
             )
             .await
         }
+    }
+}
+
+/// The profile form as posted.
+fn posted_profile(form: &Fields) -> Profile {
+    Profile {
+        display_name: form.text("display_name").to_owned(),
+        email: form.text("email").to_owned(),
+        roles: form.text("roles").to_owned(),
+        attributes: form.text("attributes").to_owned(),
     }
 }
 
@@ -904,5 +1013,44 @@ fn posted_key(form: &Fields) -> KeyForm {
         name: form.text("name").to_owned(),
         scopes: form.text("scopes").to_owned(),
         expires_at: form.text("expires_at").to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn attributes_are_read_one_name_value_a_line() {
+        assert_eq!(
+            attribute_lines("person_type=natural\r\n\r\n  note = a=b \r\nempty=\n"),
+            Ok(map(&[("empty", ""), ("note", "a=b"), ("person_type", "natural")]))
+        );
+        assert_eq!(attribute_lines(""), Ok(BTreeMap::new()));
+        assert_eq!(attribute_lines("a=1\nno sign\n\nnor here"), Err(vec![2, 4]));
+    }
+
+    #[test]
+    fn the_change_sent_is_what_differs() {
+        let current = map(&[("keep", "1"), ("change", "2"), ("drop", "3"), ("spaced", " x ")]);
+        let wanted = map(&[("keep", "1"), ("change", "two"), ("new", "4"), ("spaced", "x")]);
+        let changes = attribute_changes(&current, &wanted);
+        let expected: BTreeMap<String, Option<String>> = [
+            ("change", Some("two")),
+            ("drop", None),
+            ("new", Some("4")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+        .collect();
+        assert_eq!(changes, expected);
+        assert!(attribute_changes(&wanted, &wanted).is_empty());
     }
 }
