@@ -51,8 +51,10 @@ impl Link {
     }
 }
 
-/// A name of a service, role or permission: 1 to 64 characters from `A-Z a-z 0-9 _ . : / -`,
-/// starting with a letter or digit. Names are unique per kind, case-sensitively.
+/// A name of a service, role, permission or tenant: 1 to 64 characters from
+/// `A-Z a-z 0-9 _ . : / -` and the space, starting with a letter or digit; a space only between
+/// two other characters, never two in a row and never last (`Service A`, not `Service A ` or
+/// `Service  A`). Names are unique per kind, case-sensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(
     // Invariant: satisfies every rule checked in `parse`; so it never starts with `~`, the mark of
@@ -64,9 +66,13 @@ impl Name {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, Vec<&'static str>> {
-        let problems = name_problems(raw, 1, Self::MAX_LEN, "empty", |c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-')
+        let mut problems = name_problems(raw, 1, Self::MAX_LEN, "empty", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-' | ' ')
         });
+        // A leading space is `must_start_with_letter_or_digit` already.
+        if raw.ends_with(' ') || raw.contains("  ") {
+            problems.push("invalid_spaces");
+        }
         if problems.is_empty() {
             Ok(Self(raw.to_owned()))
         } else {
@@ -762,6 +768,9 @@ mod tests {
             "orders:read",
             "a",
             "App.v2/admin-x_y",
+            "Service A",
+            "UI Store",
+            "a b c:d",
             &"x".repeat(64),
         ] {
             assert!(Name::parse(ok).is_ok(), "{ok}");
@@ -772,7 +781,17 @@ mod tests {
     fn name_rejects_each_rule() {
         assert_eq!(Name::parse(""), Err(vec!["empty"]));
         assert_eq!(Name::parse(&"x".repeat(65)), Err(vec!["too_long"]));
-        assert_eq!(Name::parse("two words"), Err(vec!["invalid_characters"]));
+        assert_eq!(Name::parse("two\twords"), Err(vec!["invalid_characters"]));
+        assert_eq!(Name::parse("A "), Err(vec!["invalid_spaces"]));
+        assert_eq!(Name::parse("A  B"), Err(vec!["invalid_spaces"]));
+        assert_eq!(
+            Name::parse(" A"),
+            Err(vec!["must_start_with_letter_or_digit"])
+        );
+        assert_eq!(
+            Name::parse(" "),
+            Err(vec!["must_start_with_letter_or_digit", "invalid_spaces"])
+        );
         assert_eq!(
             Name::parse("~hidden"),
             Err(vec![

@@ -74,6 +74,7 @@ events! {
     GrantRemoved => "grant_removed",
     ServiceSecretIssued => "service_secret_issued",
     ServiceSecretRevoked => "service_secret_revoked",
+    ServiceTokenIssued => "service_token_issued",
     ApiKeyCreated => "api_key_created",
     ApiKeyDeleted => "api_key_deleted",
     ClientCredentials => "client_credentials",

@@ -1,11 +1,11 @@
 //! Credentials beside the JWT login: API keys and the OAuth client-credentials grant, opaque
-//! access tokens that renew by use, service secrets, the token checks other services ask for,
-//! and the clean-up of expired credentials.
+//! access tokens that renew by use, service secrets, service tokens, the token checks other
+//! services ask for, and the clean-up of expired credentials.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::access::{authorize, target_user, AccessModel, Action, Entry};
+use crate::access::{authorize, target_user, AccessModel, Action, Entry, Kind};
 use crate::audit::{Audit, Auditor, Event, Outcome};
 use crate::error::{AuthError, FieldErrors, TokenError, UserError};
 use crate::gate::{unavailable, Gate};
@@ -26,6 +26,11 @@ pub const API_KEY_PREFIX: &str = "tsk_";
 pub const OPAQUE_TOKEN_PREFIX: &str = "tso_";
 /// Prefix of every service secret. Invariant: never changes, as `API_KEY_PREFIX`.
 pub const SERVICE_SECRET_PREFIX: &str = "tss_";
+/// Prefix of every service token. Invariant: never changes, as `API_KEY_PREFIX`.
+pub const SERVICE_TOKEN_PREFIX: &str = "tst_";
+/// The reason of the `UserError::Forbidden` that `Credentials::issue_service_token` answers for a
+/// disabled service, for a front door to tell it from a caller who may not issue tokens.
+pub const SERVICE_INACTIVE: &str = "service_inactive";
 /// How many characters of a key are kept in clear to tell keys apart in listings.
 const SHOWN_PREFIX_LEN: usize = 12;
 
@@ -121,6 +126,15 @@ pub struct IssuedServiceSecret {
     pub created_at: UnixTime,
 }
 
+/// A service token just issued: shown once.
+#[derive(Debug)]
+pub struct IssuedServiceToken {
+    pub token: PlainToken,
+    pub expires_at: UnixTime,
+    /// The service it names.
+    pub service: Entry,
+}
+
 /// The answer to a resource service asking about a token.
 #[derive(Debug, Clone)]
 pub struct TokenCheck {
@@ -170,8 +184,8 @@ impl KeyUsage {
     }
 }
 
-/// API keys, service secrets, the token checks resource services ask for, and the clean-up of
-/// expired credentials.
+/// API keys, service secrets and tokens, the token checks resource services ask for, and the
+/// clean-up of expired credentials.
 pub struct Credentials {
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) access: Arc<dyn AccessRepository>,
@@ -339,6 +353,78 @@ impl Credentials {
         }
     }
 
+    /// Issues a new token naming `service`, good for `ttl` seconds; shown once. The service's
+    /// earlier tokens stay good (several instances of a service each hold their own) until they
+    /// expire, and all of them stop working while the service is disabled and when it is deleted.
+    /// Only the token's digest is stored.
+    ///
+    /// # Errors
+    /// `Forbidden` for a caller who may not manage the access model, and
+    /// `Forbidden(SERVICE_INACTIVE)` for a disabled service; `NotFound` for an unknown service;
+    /// `Validation` with `out_of_range` against `ttl` when it is not positive.
+    pub fn issue_service_token(
+        &self,
+        actor: &Principal,
+        service: i64,
+        ttl: i64,
+    ) -> Result<IssuedServiceToken, UserError> {
+        authorize(actor, Action::ManageModel)?;
+        if ttl <= 0 {
+            let mut fields = FieldErrors::new();
+            fields.add("ttl", "out_of_range");
+            return Err(fields.into());
+        }
+        let entry = self
+            .access
+            .get_entry(Kind::Service, service)?
+            .ok_or(UserError::NotFound)?;
+        if !entry.active {
+            return Err(UserError::Forbidden(SERVICE_INACTIVE));
+        }
+        let now = self.clock.now();
+        let expires_at = now.plus(ttl);
+        let token = self.secrets.new_secret(SERVICE_TOKEN_PREFIX);
+        self.credentials
+            .create_service_token(service, &self.secrets.digest(&token), now, expires_at)?;
+        self.audit.record(
+            Audit::new(Event::ServiceTokenIssued, Outcome::Success)
+                .by(actor)
+                .target(format!("service:{service}"))
+                .detail("ttl", ttl),
+        );
+        Ok(IssuedServiceToken {
+            token,
+            expires_at,
+            service: entry,
+        })
+    }
+
+    /// The service a service token names, while the token has not expired and the service is
+    /// active.
+    ///
+    /// # Errors
+    /// `Invalid` for a token that is not a service token or that Tessera does not know (a deleted
+    /// service's tokens are gone with it), `Expired`, `UnknownService` while the service is
+    /// disabled, `Unavailable` when the store cannot be asked.
+    pub fn service_of_token(&self, token: &str) -> Result<Entry, TokenError> {
+        if !token.starts_with(SERVICE_TOKEN_PREFIX) {
+            return Err(TokenError::Invalid);
+        }
+        let digest = self.secrets.digest(&PlainToken::new(token.to_owned()));
+        let (expires_at, service) = self
+            .credentials
+            .find_service_token(&digest)
+            .map_err(|e| unavailable(&e))?
+            .ok_or(TokenError::Invalid)?;
+        if self.clock.now() >= expires_at {
+            return Err(TokenError::Expired);
+        }
+        if !service.active {
+            return Err(TokenError::UnknownService);
+        }
+        Ok(service)
+    }
+
     /// The active service that holds this secret; when the client also says who it is
     /// (`client_secret_basic` or `client_secret_post`), it must be that service's id or name.
     ///
@@ -459,8 +545,8 @@ impl Credentials {
         Ok(n)
     }
 
-    /// Deletes expired opaque tokens and sessions no live token can need, `batch` rows at a time,
-    /// at most `max_batches` times. Meant for the periodic job.
+    /// Deletes expired opaque tokens, expired service tokens and sessions no live token can need,
+    /// `batch` rows at a time, at most `max_batches` times. Meant for the periodic job.
     ///
     /// # Errors
     /// When the store fails.

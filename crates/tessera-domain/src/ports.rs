@@ -447,7 +447,7 @@ pub enum Extension {
     Gone,
 }
 
-/// API keys, opaque access tokens, and the clean-up of expired credentials.
+/// API keys, opaque access tokens, service tokens, and the clean-up of expired credentials.
 pub trait CredentialRepository: Send + Sync {
     /// # Errors
     /// MUST return `UserError::NotFound` when the user does not exist.
@@ -496,10 +496,28 @@ pub trait CredentialRepository: Send + Sync {
         now: UnixTime,
     ) -> anyhow::Result<Extension>;
 
-    /// Deletes at most `batch` opaque tokens expired before `now`, at most `batch` sessions
-    /// (with their refresh and opaque tokens) that ended or expired before `ended_before`, and at
-    /// most `batch` authorization codes that expired before `ended_before` (kept that long so that
-    /// a replay can still revoke what the code's first use opened). Returns how many rows went.
+    /// Stores the digest of a service token naming `service`, good until `expires_at`; the
+    /// service's other tokens stay as they are. Deleting the service deletes its tokens.
+    ///
+    /// # Errors
+    /// MUST return `UserError::NotFound` for an unknown service; nothing is written then.
+    fn create_service_token(
+        &self,
+        service: i64,
+        digest: &HashedToken,
+        created_at: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), UserError>;
+
+    /// When the service token with this digest expires, and the service it names as it is now
+    /// (active or not); `None` for an unknown token.
+    fn find_service_token(&self, digest: &HashedToken) -> anyhow::Result<Option<(UnixTime, Entry)>>;
+
+    /// Deletes at most `batch` opaque tokens expired before `now`, at most `batch` service tokens
+    /// expired before `now`, at most `batch` sessions (with their refresh and opaque tokens) that
+    /// ended or expired before `ended_before`, and at most `batch` authorization codes that
+    /// expired before `ended_before` (kept that long so that a replay can still revoke what the
+    /// code's first use opened). Returns how many rows went.
     fn prune_expired(
         &self,
         now: UnixTime,

@@ -1,6 +1,6 @@
 //! What the store keeps in memory: the rows every token check reads and that rarely change (a
-//! user with their roles, an API key with its user, an opaque token with its session, services
-//! and effective permissions).
+//! user with their roles, an API key with its user, an opaque token with its session, a service
+//! token, services and effective permissions).
 //!
 //! Invalidation is by generation. Each cached read belongs to a family (`Accounts` or
 //! `Sessions`); a write through this store that can change a family's rows moves its generation on
@@ -37,7 +37,7 @@ const MAX_PAGES: usize = 256;
 pub(crate) enum Family {
     /// Users, their roles, API keys, services, roles, permissions and grants.
     Accounts,
-    /// Sessions and opaque tokens.
+    /// Sessions, opaque tokens and service tokens.
     Sessions,
 }
 
@@ -92,6 +92,9 @@ pub(crate) struct ReadCache {
     pub(crate) permissions: Table<(i64, i64), Vec<String>>,
     /// Services by the digest of their secret.
     pub(crate) service_secrets: Table<HashedToken, Entry>,
+    /// Service tokens by digest: the id of the service named and when the token expires. The
+    /// service itself is read through `entries`, so that disabling it shows at once.
+    pub(crate) service_tokens: Table<HashedToken, (i64, i64)>,
     /// Pages of the user list.
     pub(crate) user_pages: Table<PageKey, Vec<User>>,
 }
@@ -117,6 +120,7 @@ impl ReadCache {
             person_roles: Table::new(Family::Accounts),
             permissions: Table::new(Family::Accounts),
             service_secrets: Table::new(Family::Accounts),
+            service_tokens: Table::new(Family::Sessions),
             user_pages: Table::bounded(Family::Accounts, MAX_PAGES),
         }
     }

@@ -76,6 +76,7 @@ pub(crate) const TABLES: &[(&str, bool)] = &[
     ("oauth_clients", true),
     ("authorization_codes", true),
     ("consents", false),
+    ("service_tokens", true),
 ];
 
 /// How many rows the database holds, over all tables.
@@ -241,6 +242,9 @@ fn copy_all(from: &mut AnyConnection, to: &mut AnyConnection) -> QueryResult<Cop
     });
     copy_table!(from, to, report, consents, order(user_id, client_pk), {
         user_id: i64, client_pk: i64, scope: String, created_at: i64, updated_at: i64,
+    });
+    copy_table!(from, to, report, service_tokens, order(id), {
+        id: i64, service_id: i64, token_hash: String, created_at: i64, expires_at: i64,
     });
     debug_assert_eq!(report.tables.len(), TABLES.len());
     Ok(report)

@@ -1,18 +1,22 @@
-//! `CredentialRepository` on Diesel: API keys, opaque access tokens, and the clean-up of expired rows.
+//! `CredentialRepository` on Diesel: API keys, opaque access tokens, service tokens, and the
+//! clean-up of expired rows.
 
 use crate::Context as _;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use tessera_domain::access::{Entry, Kind};
 use tessera_domain::credentials::{ApiKey, NewApiKey};
 use tessera_domain::error::UserError;
-use tessera_domain::ports::{CredentialRepository, Extension, NewSession, OpaqueRecord};
+use tessera_domain::ports::{
+    AccessRepository, CredentialRepository, Extension, NewSession, OpaqueRecord,
+};
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{Role, User, UserId};
 
 use crate::schema::{
     api_keys, authorization_codes, mfa_challenges, opaque_tokens, password_resets,
-    session_revocations, sessions, users,
+    service_tokens, services, session_revocations, sessions, users,
 };
 use crate::sessions::{end_session, insert_session};
 use crate::users::load_user;
@@ -311,6 +315,64 @@ impl CredentialRepository for Store {
         .context("cannot extend an opaque token")
     }
 
+    fn create_service_token(
+        &self,
+        service: i64,
+        digest: &HashedToken,
+        created_at: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), UserError> {
+        // A new row: no cached read can have returned it, and unknown digests are never cached.
+        let created = crate::write_tx(&mut *self.conn()?, |conn| {
+            let found: Option<i64> = services::table
+                .find(service)
+                .select(services::id)
+                .first(conn)
+                .optional()?;
+            if found.is_none() {
+                return Ok(false);
+            }
+            diesel::insert_into(service_tokens::table)
+                .values((
+                    service_tokens::service_id.eq(service),
+                    service_tokens::token_hash.eq(digest.as_str()),
+                    service_tokens::created_at.eq(created_at.seconds()),
+                    service_tokens::expires_at.eq(expires_at.seconds()),
+                ))
+                .execute(conn)?;
+            Ok::<_, DieselError>(true)
+        })
+        .map_err(|e: DieselError| crate::db_error(e, "cannot create a service token"))?;
+        if created {
+            Ok(())
+        } else {
+            Err(UserError::NotFound)
+        }
+    }
+
+    fn find_service_token(
+        &self,
+        digest: &HashedToken,
+    ) -> anyhow::Result<Option<(UnixTime, Entry)>> {
+        let cache = &self.cache;
+        let token = cache.read(&cache.service_tokens, digest.clone(), || {
+            let row: Option<(i64, i64)> = service_tokens::table
+                .filter(service_tokens::token_hash.eq(digest.as_str()))
+                .select((service_tokens::service_id, service_tokens::expires_at))
+                .first(&mut *self.conn()?)
+                .optional()
+                .context("cannot look up a service token")?;
+            Ok(row)
+        })?;
+        let Some((service, expires_at)) = token else {
+            return Ok(None);
+        };
+        // The service as it is now, from its own cache: disabling or deleting it on this node
+        // shows at once, even while the token's row is still cached.
+        let service = AccessRepository::get_entry(self, Kind::Service, service)?;
+        Ok(service.map(|s| (UnixTime(expires_at), s)))
+    }
+
     fn prune_expired(
         &self,
         now: UnixTime,
@@ -329,6 +391,14 @@ impl CredentialRepository for Store {
                 .load(conn)?;
             let tokens =
                 diesel::delete(opaque_tokens::table.filter(opaque_tokens::id.eq_any(&ids)))
+                    .execute(conn)?;
+            let ids: Vec<i64> = service_tokens::table
+                .filter(service_tokens::expires_at.lt(now.seconds()))
+                .select(service_tokens::id)
+                .limit(limit)
+                .load(conn)?;
+            let service_tokens_gone =
+                diesel::delete(service_tokens::table.filter(service_tokens::id.eq_any(&ids)))
                     .execute(conn)?;
             // Refresh and opaque tokens of these sessions go with them (ON DELETE CASCADE).
             let ids: Vec<i64> = sessions::table
@@ -378,9 +448,9 @@ impl CredentialRepository for Store {
                 authorization_codes::table.filter(authorization_codes::id.eq_any(&ids)),
             )
             .execute(conn)?;
-            Ok::<_, DieselError>(
-                (tokens + ended + revocations + resets + challenges + codes) as u64,
-            )
+            let rows =
+                tokens + service_tokens_gone + ended + revocations + resets + challenges + codes;
+            Ok::<_, DieselError>(rows as u64)
         })
         .context("cannot prune expired credentials")
     }

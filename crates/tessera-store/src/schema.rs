@@ -158,6 +158,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_tokens (id) {
+        id -> BigInt,
+        service_id -> BigInt,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     login_failures (key) {
         key -> Text,
         failures -> BigInt,
@@ -285,6 +295,7 @@ diesel::joinable!(person_service_roles -> services (service_id));
 diesel::joinable!(person_service_roles -> roles (role_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(opaque_tokens -> sessions (session_id));
+diesel::joinable!(service_tokens -> services (service_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(oauth_clients -> tenants (tenant_id));
@@ -314,6 +325,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_service_roles,
     api_keys,
     opaque_tokens,
+    service_tokens,
     oauth_clients,
     authorization_codes,
     consents,

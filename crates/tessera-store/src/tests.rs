@@ -101,6 +101,7 @@ on_both_backends!(
     revoking_a_consent_ends_the_sessions_opened_for_its_client_only,
     consents_go_with_their_user_and_their_client,
     signing_out_ends_the_sign_in_and_the_sessions_bound_to_it,
+    service_tokens_are_found_by_digest_pruned_once_expired_and_go_with_their_service,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -1525,4 +1526,75 @@ fn signing_out_ends_the_sign_in_and_the_sessions_bound_to_it(db: &Db) {
         .end_sign_in(sign_in, "logout", UnixTime(40))
         .unwrap()
         .is_empty());
+}
+
+fn service_tokens_are_found_by_digest_pruned_once_expired_and_go_with_their_service(db: &Db) {
+    use tessera_domain::access::{Kind, Name, NewEntry};
+    use tessera_domain::ports::{AccessRepository as _, CredentialRepository as _};
+    // Through the read cache, so that every write below is seen to reach the reads after it.
+    let store = db.store.clone().with_read_cache(Duration::from_secs(60));
+    let service = |name: &str, active: bool| NewEntry {
+        name: Name::parse(name).unwrap(),
+        description: None,
+        active,
+    };
+    let billing = store
+        .create_entry(Kind::Service, &service("billing", true), UnixTime(1))
+        .unwrap()
+        .id;
+    let crm = store
+        .create_entry(Kind::Service, &service("crm", true), UnixTime(1))
+        .unwrap()
+        .id;
+    let digest = |token: &str| HashedToken::from_hex(token.into());
+    let find = |token: &str| store.find_service_token(&digest(token)).unwrap();
+    let prune = |now: UnixTime| store.prune_expired(now, UnixTime(0), 100).unwrap();
+    for (owner, token, expires_at) in [
+        (billing, "t-old", 100),
+        (billing, "t-new", 1_000),
+        (crm, "t-crm", 1_000),
+    ] {
+        store
+            .create_service_token(owner, &digest(token), UnixTime(10), UnixTime(expires_at))
+            .unwrap();
+    }
+    assert!(matches!(
+        store
+            .create_service_token(9_999, &digest("t-none"), UnixTime(10), UnixTime(1_000)),
+        Err(UserError::NotFound)
+    ));
+    assert_eq!(find("t-none"), None);
+
+    // Two tokens of one service at once, each with its own expiry.
+    let (expires_at, found) = find("t-new").unwrap();
+    assert_eq!(expires_at, UnixTime(1_000));
+    assert_eq!(found.kind, Kind::Service);
+    assert_eq!(found.id, billing);
+    assert_eq!(found.name, "billing");
+    assert!(found.active);
+    let (old_expiry, old) = find("t-old").unwrap();
+    assert_eq!((old_expiry, old.id), (UnixTime(100), billing));
+
+    // A disabled service's token is found, with its service as it is now.
+    assert!(find("t-crm").unwrap().1.active);
+    store
+        .update_entry(Kind::Service, crm, &service("crm", false), UnixTime(20))
+        .unwrap();
+    assert!(!find("t-crm").unwrap().1.active);
+
+    // The clean-up deletes what expired before now, and nothing else.
+    assert_eq!(prune(UnixTime(100)), 0);
+    assert_eq!(prune(UnixTime(500)), 1);
+    assert_eq!(find("t-old"), None);
+    assert!(find("t-new").is_some());
+
+    // Deleting a service deletes its tokens, and no other service's.
+    assert!(store.delete_entry(Kind::Service, billing).unwrap());
+    assert_eq!(find("t-new"), None);
+    assert!(find("t-crm").is_some());
+    let left: i64 = crate::schema::service_tokens::table
+        .count()
+        .get_result(&mut *db.store.conn().unwrap())
+        .unwrap();
+    assert_eq!(left, 1, "the deleted service's token went with it");
 }

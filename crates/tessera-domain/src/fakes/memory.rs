@@ -241,6 +241,15 @@ impl EntryRow {
     }
 }
 
+/// A service token: its digest, for one service (`ON DELETE CASCADE`).
+#[derive(Debug)]
+struct ServiceTokenRow {
+    service: i64,
+    hash: HashedToken,
+    created_at: UnixTime,
+    expires_at: UnixTime,
+}
+
 #[derive(Debug)]
 struct KeyRow {
     key: ApiKey,
@@ -361,6 +370,7 @@ struct State {
     /// (person, service, role)
     grants: BTreeSet<(UserId, i64, i64)>,
     api_keys: Table<KeyRow>,
+    service_tokens: Table<ServiceTokenRow>,
     login_failures: HashMap<String, LockRow>,
     audit_log: Table<AuditEntry>,
     password_resets: Table<ResetRow>,
@@ -1156,6 +1166,7 @@ impl AccessRepository for MemoryStore {
             }
             Kind::Service => {
                 st.services.delete(id);
+                st.service_tokens.delete_where(|_, t| t.service == id);
                 st.service_roles.retain(|&(service, _)| service != id);
                 st.grants.retain(|&(_, service, _)| service != id);
                 let hidden = st.roles.first_ids(usize::MAX, |r| {
@@ -1503,6 +1514,46 @@ impl CredentialRepository for MemoryStore {
         Ok(Extension::Extended)
     }
 
+    fn create_service_token(
+        &self,
+        service: i64,
+        digest: &HashedToken,
+        created_at: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), UserError> {
+        let mut st = self.state();
+        if st.services.get(service).is_none() {
+            return Err(UserError::NotFound);
+        }
+        if st.service_tokens.find(|t| t.hash == *digest).is_some() {
+            return Err(UserError::Unknown(anyhow!(
+                "unique: a service token with this digest exists"
+            )));
+        }
+        st.service_tokens.insert(ServiceTokenRow {
+            service,
+            hash: digest.clone(),
+            created_at,
+            expires_at,
+        });
+        Ok(())
+    }
+
+    fn find_service_token(
+        &self,
+        digest: &HashedToken,
+    ) -> anyhow::Result<Option<(UnixTime, Entry)>> {
+        let st = self.state();
+        let Some((_, token)) = st.service_tokens.find(|t| t.hash == *digest) else {
+            return Ok(None);
+        };
+        let service = st
+            .services
+            .get(token.service)
+            .map(|row| row.entry(Kind::Service, token.service));
+        Ok(service.map(|s| (token.expires_at, s)))
+    }
+
     fn prune_expired(
         &self,
         now: UnixTime,
@@ -1515,6 +1566,9 @@ impl CredentialRepository for MemoryStore {
 
         let ids = st.opaque_tokens.first_ids(limit, |t| t.expires_at < now);
         let tokens = st.opaque_tokens.delete_where(|id, _| ids.contains(&id));
+
+        let ids = st.service_tokens.first_ids(limit, |t| t.expires_at < now);
+        let service_tokens = st.service_tokens.delete_where(|id, _| ids.contains(&id));
 
         // Their refresh and opaque tokens go with the sessions, uncounted (as by ON DELETE CASCADE).
         let ids = st.sessions.first_ids(limit, |s| {
@@ -1538,7 +1592,8 @@ impl CredentialRepository for MemoryStore {
             .authorization_codes
             .delete_where(|id, _| ids.contains(&id));
 
-        Ok((tokens + sessions + revocations + resets + challenges + codes) as u64)
+        let rows = tokens + service_tokens + sessions + revocations + resets + challenges + codes;
+        Ok(rows as u64)
     }
 }
 

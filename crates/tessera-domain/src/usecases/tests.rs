@@ -502,6 +502,7 @@ mod opaque;
 mod properties;
 mod recovery;
 mod revocations;
+mod service_tokens;
 mod sessions;
 mod support;
 mod tenants;

@@ -24,8 +24,9 @@ use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 
 /// `Username::parse`: letters, digits, `.`, `_` and `-`, the first a letter or digit.
 const USERNAME_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]*$";
-/// `access::Name::parse`: letters, digits, `_`, `.`, `:`, `/` and `-`, the first a letter or digit.
-const ENTRY_NAME_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$";
+/// `access::Name::parse`: letters, digits, `_`, `.`, `:`, `/`, `-` and the space, the first a
+/// letter or digit; a space only before another of the others (never last, never two in a row).
+const ENTRY_NAME_PATTERN: &str = r"^[A-Za-z0-9](?: ?[A-Za-z0-9_.:/-])*$";
 /// `Role::parse`: lower-case letters, digits, `_`, `.`, `:` and `-`.
 const ROLE_PATTERN: &str = r"^[a-z0-9_.:-]+$";
 /// The HTML living standard's syntax that `Email::parse` checks (the `validator` crate): a local
@@ -277,7 +278,7 @@ fn entry_name_object() -> ObjectBuilder {
         .max_length(Some(Name::MAX_LEN))
         .pattern(Some(ENTRY_NAME_PATTERN))
         .description(Some(format!(
-            "1 to {} characters from `A-Z a-z 0-9 _ . : / -`, starting with a letter or digit; unique per kind.",
+            "1 to {} characters from `A-Z a-z 0-9 _ . : / -` and the space, starting with a letter or digit, with no space at the end or next to another; unique per kind.",
             Name::MAX_LEN
         )))
 }

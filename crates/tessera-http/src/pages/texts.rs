@@ -1756,7 +1756,8 @@ fn en_rule(field: &str, rule: &str) -> &'static str {
         ("username", "invalid_characters") => {
             "Letters, digits, dots, hyphens and underscores only."
         }
-        ("name", "invalid_characters") => "Letters, digits and . _ : / - only.",
+        ("name", "invalid_characters") => "Letters, digits, spaces and . _ : / - only.",
+        ("name", "invalid_spaces") => "No space at the end, and never two in a row.",
         ("name", "empty") => "Give a name.",
         ("email", "too_long") => "At most 254 characters.",
         ("display_name" | "client_name", "too_long") => "At most 128 characters.",
@@ -2187,7 +2188,8 @@ fn es_rule(field: &str, rule: &str) -> &'static str {
         ("username", "invalid_characters") => {
             "Solo letras, dígitos, puntos, guiones y guiones bajos."
         }
-        ("name", "invalid_characters") => "Solo letras, dígitos y . _ : / -",
+        ("name", "invalid_characters") => "Solo letras, dígitos, espacios y . _ : / -",
+        ("name", "invalid_spaces") => "Sin espacio al final, y nunca dos seguidos.",
         ("name", "empty") => "Escribe un nombre.",
         ("email", "too_long") => "Como mucho 254 caracteres.",
         ("display_name" | "client_name", "too_long") => "Como mucho 128 caracteres.",

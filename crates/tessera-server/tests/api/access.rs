@@ -445,8 +445,8 @@ async fn bad_input_gets_its_status_and_code_and_writes_nothing() {
         ),
         (
             "/roles",
-            json!({"name": "two words"}),
-            field("name", "invalid_characters"),
+            json!({"name": "two  words"}),
+            field("name", "invalid_spaces"),
         ),
         (
             "/roles",
