@@ -25,9 +25,9 @@ use crate::oauth::OAuthProvider;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, AuthorizationCodes, ClientRepository, Clock,
-    ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, Observer,
-    OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens, SessionDirectory,
-    SessionRepository, SigningKeys, UserRepository,
+    ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, ModelImporter,
+    Observer, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens,
+    SessionDirectory, SessionRepository, SigningKeys, UserRepository,
 };
 use crate::recovery::{Recovery, RecoverySettings};
 use crate::revocation::Revocations;
@@ -116,6 +116,8 @@ pub struct Ports {
     pub consents: Arc<dyn ConsentRepository>,
     /// The signing keys (the key folder), for listing and rotating them.
     pub signing_keys: Arc<dyn SigningKeys>,
+    /// Writes a whole access model brought from another system.
+    pub importer: Arc<dyn ModelImporter>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -236,6 +238,7 @@ impl UseCases {
             accounts: Arc::new(Accounts {
                 users: p.users.clone(),
                 access: p.access.clone(),
+                importer: p.importer.clone(),
                 hasher: p.hasher.clone(),
                 secrets: p.secrets.clone(),
                 lockout: p.lockout.clone(),
