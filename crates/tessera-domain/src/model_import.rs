@@ -25,7 +25,7 @@ use crate::users::Accounts;
 pub struct ImportedPerson {
     /// Kept as the user's id.
     pub id: i64,
-    /// Names the row in messages, as the source calls it (`auth.person id 7 (username "x")`).
+    /// Names the row in messages as the source knows it, such as `person id 7 (username "x")`.
     pub source: String,
     pub username: String,
     /// A bcrypt hash, kept as it is.
