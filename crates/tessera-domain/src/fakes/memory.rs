@@ -1482,6 +1482,8 @@ impl ModelImporter for MemoryStore {
             for id in st.roles.first_ids(usize::MAX, |_| true) {
                 st.delete_role(id);
             }
+            // A service's tokens go with it (`ON DELETE CASCADE`).
+            st.service_tokens.delete_where(|_, _| true);
             st.services.delete_where(|_, _| true);
             st.permissions.delete_where(|_, _| true);
             st.service_roles.clear();
