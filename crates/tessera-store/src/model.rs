@@ -12,8 +12,8 @@ use tessera_domain::token::SessionId;
 
 use crate::access::{grant_directly, insert_entry_at, insert_grant, insert_link};
 use crate::schema::{
-    permissions, person_service_roles, role_permissions, roles, service_roles, services,
-    sessions, users,
+    permissions, person_service_roles, role_permissions, roles, service_roles, services, sessions,
+    users,
 };
 use crate::sessions::end_session;
 use crate::users::insert_user;

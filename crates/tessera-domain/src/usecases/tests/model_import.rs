@@ -10,8 +10,8 @@ use crate::audit::Event;
 use crate::error::{TokenError, UserError};
 use crate::fakes::{fake_bcrypt, harness, Harness};
 use crate::model_import::{
-    ImportedDirectGrant, ImportedEntry, ImportedGrant, ImportedLink, ImportedPerson,
-    ModelImport, ModelImportError, ModelImported,
+    ImportedDirectGrant, ImportedEntry, ImportedGrant, ImportedLink, ImportedPerson, ModelImport,
+    ModelImportError, ModelImported,
 };
 use crate::password::PasswordHash;
 use crate::ports::{AccessRepository, UserRepository};
