@@ -1,8 +1,9 @@
 //! The composition root: `UseCases::new` builds every use-case type from the ports and settings.
 //!
 //! Each use-case type holds only the ports it works through:
-//! `Accounts` (users, tenants' users, passwords, import, unlock), `Authentication` (logins of every
-//! kind, the MFA step, refresh, logout, revocation, client credentials), `Sessions`, `AccessModel`
+//! `Accounts` (users, tenants' users, passwords, imports of users and of whole access models,
+//! unlock), `Authentication` (logins of every kind, the MFA step, refresh, logout, revocation,
+//! client credentials), `Sessions`, `AccessModel`
 //! (services, roles, permissions, grants), `Credentials` (API keys, service secrets, check-token,
 //! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, `OAuthProvider` (OpenID
 //! Connect clients, the authorization endpoint, consents, the code exchange), `Keys` (the signing
