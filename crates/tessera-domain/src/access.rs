@@ -291,7 +291,7 @@ impl AccessModel {
         }
     }
 
-    fn validate_entry(kind: Kind, req: &EntryRequest) -> Result<NewEntry, UserError> {
+    pub(crate) fn validate_entry(kind: Kind, req: &EntryRequest) -> Result<NewEntry, UserError> {
         let mut fields = FieldErrors::new();
         let name = match Name::parse(&req.name) {
             Ok(n) => Some(n),

@@ -100,6 +100,7 @@ events! {
     ConsentDenied => "consent_denied",
     ConsentRevoked => "consent_revoked",
     KeysRotated => "keys_rotated",
+    ModelImported => "model_imported",
 }
 
 impl fmt::Display for Event {

@@ -28,10 +28,31 @@ impl FakeClock {
     }
 }
 
-/// "Hashes" as `plain:<password>`; `old:<password>` verifies but asks for a rehash.
+/// "Hashes" as `plain:<password>`; `old:<password>` verifies but asks for a rehash, and so does
+/// `fake_bcrypt(password)`, which has the shape of a bcrypt hash.
 #[derive(Default)]
 pub struct FakeHasher {
     pub dummies: AtomicUsize,
+}
+
+/// A stand-in for a bcrypt hash of `password` (no salt, no work): `$2b$04$` and the password's
+/// characters, each outside bcrypt's alphabet as `.`, padded with `.` to 53. Passwords of up to
+/// 53 characters that differ only where the alphabet lacks a character share one.
+pub fn fake_bcrypt(password: &str) -> PasswordHash {
+    let in_alphabet = |c: char| {
+        if c.is_ascii_alphanumeric() || c == '/' {
+            c
+        } else {
+            '.'
+        }
+    };
+    let tail: String = password
+        .chars()
+        .map(in_alphabet)
+        .chain(std::iter::repeat('.'))
+        .take(53)
+        .collect();
+    PasswordHash::new(format!("$2b$04${tail}"))
 }
 impl PasswordHasher for FakeHasher {
     fn hash(&self, p: &Password) -> anyhow::Result<PasswordHash> {
@@ -43,14 +64,14 @@ impl PasswordHasher for FakeHasher {
             Verification::Match {
                 needs_rehash: false,
             }
-        } else if s == format!("old:{}", p.expose()) {
+        } else if s == format!("old:{}", p.expose()) || *h == fake_bcrypt(p.expose()) {
             Verification::Match { needs_rehash: true }
         } else {
             Verification::Mismatch
         })
     }
     fn recognizes(&self, h: &PasswordHash) -> bool {
-        h.as_str().starts_with("plain:") || h.as_str().starts_with("old:")
+        h.as_str().starts_with("plain:") || h.as_str().starts_with("old:") || h.is_bcrypt()
     }
     fn verify_dummy(&self, _: &Password) {
         self.dummies.fetch_add(1, Ordering::SeqCst);
@@ -288,6 +309,7 @@ pub fn harness_with(change: impl FnOnce(&mut Settings)) -> Harness {
         codes: store.clone(),
         consents: store.clone(),
         signing_keys: keys.clone(),
+        importer: store.clone(),
     };
     let mut settings = Settings::new(token_settings());
     change(&mut settings);

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lockout;
 pub mod memory_only;
 pub mod mfa;
+pub mod model_import;
 pub mod oauth;
 pub mod password;
 pub mod ports;

@@ -38,6 +38,18 @@ impl PasswordHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this is a bcrypt hash in modular crypt format: `$2a$`, `$2b$` or `$2y$`, a
+    /// two-digit cost, `$`, and 53 characters of bcrypt's base64 (22 of salt, 31 of hash).
+    pub fn is_bcrypt(&self) -> bool {
+        let b = self.0.as_bytes();
+        let bcrypt_base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/';
+        b.len() == 60
+            && matches!(b.get(..4), Some(b"$2a$" | b"$2b$" | b"$2y$"))
+            && b.get(4..6).is_some_and(|cost| cost.iter().all(u8::is_ascii_digit))
+            && b.get(6) == Some(&b'$')
+            && b.get(7..).is_some_and(|rest| rest.iter().all(bcrypt_base64))
+    }
 }
 
 impl fmt::Debug for PasswordHash {
@@ -238,6 +250,25 @@ mod tests {
             assert_ne!(p.describe(rule), rule, "{rule} has words");
         }
         assert_eq!(p.describe("min_length"), "at least 12 characters");
+    }
+
+    #[test]
+    fn bcrypt_hashes_are_told_by_their_shape() {
+        let tail = "J2fqIdt2nhqf/S2.P9BAFOok1rs0Q.l6aSp8N3GxBefqrLt3qwquW";
+        for prefix in ["$2a$10$", "$2b$12$", "$2y$04$"] {
+            assert!(PasswordHash::new(format!("{prefix}{tail}")).is_bcrypt(), "{prefix}");
+        }
+        for bad in [
+            format!("$2x$10${tail}"),
+            format!("$2y$1a${tail}"),
+            format!("$2y$10${tail}x"),
+            format!("$2y$10${}", tail.replacen('J', "-", 1)),
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+            "plain:secret".to_owned(),
+            String::new(),
+        ] {
+            assert!(!PasswordHash::new(bad.clone()).is_bcrypt(), "{bad}");
+        }
     }
 
     #[test]

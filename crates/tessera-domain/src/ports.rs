@@ -8,6 +8,7 @@ use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{TokenError, UserError};
 use crate::keys::KeyInfo;
 use crate::lockout::{Failure, Limit, LockoutKey};
+use crate::model_import::CheckedModel;
 use crate::oauth::{Consent, NewClient, OAuthClient};
 use crate::password::{Password, PasswordHash, Verification};
 use crate::time::UnixTime;
@@ -418,6 +419,29 @@ pub trait AccessRepository: Send + Sync {
 
     /// The service whose current secret has this digest.
     fn service_by_secret(&self, digest: &HashedToken) -> anyhow::Result<Option<Entry>>;
+}
+
+/// Writes a whole access model brought from another system, keeping the ids it came with
+/// (`Accounts::import_model`).
+pub trait ModelImporter: Send + Sync {
+    /// In one transaction: when `replace`, first ends every live session (appending them to the
+    /// revocation list) and deletes every user, service, role and permission with their links and
+    /// grants; then writes `model`'s users (with their global roles), services, roles and
+    /// permissions under their own ids, the links and grants, and each direct grant through the
+    /// hidden role of its person and service (as `AccessRepository::grant_permission` does); and
+    /// makes sure no user, service, role or permission made later gets an id taken by a row
+    /// written here, nor a user one at or below `model.user_ids_through`.
+    /// Returns the sessions ended, or `None` when the store holds any user, service, role or
+    /// permission and `replace` is false: nothing is written then.
+    ///
+    /// # Errors
+    /// When the store fails; nothing is written then.
+    fn import_model(
+        &self,
+        model: &CheckedModel,
+        replace: bool,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>>;
 }
 
 /// A stored opaque access token with the state of its session.

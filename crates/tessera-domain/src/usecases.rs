@@ -1,8 +1,9 @@
 //! The composition root: `UseCases::new` builds every use-case type from the ports and settings.
 //!
 //! Each use-case type holds only the ports it works through:
-//! `Accounts` (users, tenants' users, passwords, import, unlock), `Authentication` (logins of every
-//! kind, the MFA step, refresh, logout, revocation, client credentials), `Sessions`, `AccessModel`
+//! `Accounts` (users, tenants' users, passwords, imports of users and of whole access models,
+//! unlock), `Authentication` (logins of every kind, the MFA step, refresh, logout, revocation,
+//! client credentials), `Sessions`, `AccessModel`
 //! (services, roles, permissions, grants), `Credentials` (API keys, service secrets, check-token,
 //! introspection, clean-up), `SecondFactor`, `Recovery`, `AuditTrail`, `OAuthProvider` (OpenID
 //! Connect clients, the authorization endpoint, consents, the code exchange), `Keys` (the signing
@@ -25,9 +26,9 @@ use crate::oauth::OAuthProvider;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     AccessRepository, AccessTokenCodec, AuditLog, AuthorizationCodes, ClientRepository, Clock,
-    ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, Observer,
-    OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens, SessionDirectory,
-    SessionRepository, SigningKeys, UserRepository,
+    ConsentRepository, CredentialRepository, LockoutRepository, MfaRepository, ModelImporter,
+    Observer, OneTimeCodes, PasswordHasher, Readiness, RecoveryRepository, SecretTokens,
+    SessionDirectory, SessionRepository, SigningKeys, UserRepository,
 };
 use crate::recovery::{Recovery, RecoverySettings};
 use crate::revocation::Revocations;
@@ -116,6 +117,8 @@ pub struct Ports {
     pub consents: Arc<dyn ConsentRepository>,
     /// The signing keys (the key folder), for listing and rotating them.
     pub signing_keys: Arc<dyn SigningKeys>,
+    /// Writes a whole access model brought from another system.
+    pub importer: Arc<dyn ModelImporter>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -236,6 +239,7 @@ impl UseCases {
             accounts: Arc::new(Accounts {
                 users: p.users.clone(),
                 access: p.access.clone(),
+                importer: p.importer.clone(),
                 hasher: p.hasher.clone(),
                 secrets: p.secrets.clone(),
                 lockout: p.lockout.clone(),

@@ -9,8 +9,8 @@ use crate::error::{FieldErrors, UserError};
 use crate::lockout::LockoutKey;
 use crate::password::{Password, PasswordPolicy, Verification};
 use crate::ports::{
-    AccessRepository, ApiKeys, Clock, LockoutRepository, PasswordHasher, RevokeSessions,
-    SecretTokens, UserRepository,
+    AccessRepository, ApiKeys, Clock, LockoutRepository, ModelImporter, PasswordHasher,
+    RevokeSessions, SecretTokens, UserRepository,
 };
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -146,6 +146,7 @@ pub(crate) fn validate_new_user(
 pub struct Accounts {
     pub(crate) users: Arc<dyn UserRepository>,
     pub(crate) access: Arc<dyn AccessRepository>,
+    pub(crate) importer: Arc<dyn ModelImporter>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) secrets: Arc<dyn SecretTokens>,
     pub(crate) lockout: Arc<dyn LockoutRepository>,

@@ -577,6 +577,73 @@ pub fn export(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tessera import-eqeqo`: an Eqeqo auth database, read whole and checked before one write; the
+/// people named in `admins` (usernames) get the global role `admin`. Prints what was imported.
+///
+/// # Errors
+/// When the source is not an Eqeqo database or cannot be read, a row breaks a rule of Tessera's
+/// (naming the table and the row), an admin is no imported person, or the target holds users,
+/// services, roles or permissions and `replace` is false; nothing is written then.
+pub fn import_eqeqo(
+    settings: &Settings,
+    from: &str,
+    admins: &[String],
+    replace: bool,
+) -> anyhow::Result<()> {
+    use tessera_domain::model_import::ModelImportError;
+    let model = tessera_store::eqeqo::read_eqeqo(from)
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was imported"))?;
+    let admins: Vec<String> = admins
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    // An empty target stays empty until the import: its admins are the imported ones.
+    let options = tessera::Options {
+        no_first_admin: true,
+        ..tessera::Options::default()
+    };
+    let core = Tessera::open_with(settings, options)?;
+    let report = core
+        .use_cases()
+        .accounts
+        .import_model(&Principal::system(), model, &admins, replace)
+        .map_err(|e| match e {
+            ModelImportError::NotEmpty => anyhow::anyhow!(
+                "{e}; pass --replace to delete them and import over them; nothing was imported"
+            ),
+            ModelImportError::NoAdmin => {
+                anyhow::anyhow!("{e}: name one with --admins; nothing was imported")
+            }
+            e => anyhow::anyhow!("{e}; nothing was imported"),
+        })?;
+    println!("imported from {}", tessera_store::redact_url(from));
+    for (what, n) in [
+        ("people", report.people),
+        ("skipped removed people", report.skipped_people),
+        ("skipped grants of them", report.skipped_grants),
+        ("services", report.services),
+        ("roles", report.roles),
+        ("permissions", report.permissions),
+        ("role permissions", report.role_permissions),
+        ("service roles", report.service_roles),
+        ("grants", report.grants),
+        ("direct grants", report.direct_grants),
+        ("admins", report.admins),
+    ] {
+        println!("  {what:<24} {n:>6}");
+    }
+    if report.replaced {
+        println!("what the target held was replaced; its sessions have ended");
+    }
+    if report.admins == 0 {
+        println!(
+            "no admin was named: make one with `tessera user create NAME --role admin --role user`"
+        );
+    }
+    Ok(())
+}
+
 /// `tessera migrate-data`: copies every row of one database into another (SQLite to PostgreSQL,
 /// or back), ids, password hashes, second factors and sessions included. The key folder is not in
 /// the database: the new installation uses the same one.

@@ -276,6 +276,7 @@ impl Application {
                 observer: Some(metrics.1),
                 hash_timer: Some(metrics.2),
                 default_issuer: Some(format!("http://{local}")),
+                ..Options::default()
             },
         )?;
         let mut tessera = tessera;

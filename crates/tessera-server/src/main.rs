@@ -48,6 +48,21 @@ enum Command {
     Import { file: PathBuf },
     /// Export every user, password hashes included, as JSON Lines on standard output.
     Export,
+    /// Import an Eqeqo auth database (its schema auth on PostgreSQL): people with their bcrypt
+    /// hashes and attributes, services, roles, permissions, links, grants and direct grants, each
+    /// with its Eqeqo id. All or nothing; the target must be empty unless --replace.
+    ImportEqeqo {
+        /// The Eqeqo database, such as postgres://eqeqo@db/api_auth.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// Usernames of imported people who get the global role admin, separated by commas.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        admins: Vec<String>,
+        /// Delete the target's users (ending their sessions), services, roles, permissions and
+        /// grants first, in the same transaction.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Copy every row of one database into another, such as a SQLite file into a new PostgreSQL
     /// database when one machine is no longer enough. Both are migrated first; the target must be
     /// empty unless --replace.
@@ -247,6 +262,11 @@ fn command(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Probe { url } => admin::probe(&url),
         Command::Import { file } => admin::import(&settings, &file),
         Command::Export => admin::export(&settings),
+        Command::ImportEqeqo {
+            from,
+            admins,
+            replace,
+        } => admin::import_eqeqo(&settings, &from, &admins, replace),
         Command::MigrateData { from, to, replace } => {
             admin::migrate_data(&settings, &from, &to, replace)
         }

@@ -144,7 +144,12 @@ fn require_person(conn: &mut AnyConnection, person: UserId) -> Result<(), TxErro
     }
 }
 
-fn insert_link(conn: &mut AnyConnection, link: Link, left: i64, right: i64) -> QueryResult<usize> {
+pub(crate) fn insert_link(
+    conn: &mut AnyConnection,
+    link: Link,
+    left: i64,
+    right: i64,
+) -> QueryResult<usize> {
     // Check-then-insert instead of ON CONFLICT, which Diesel's MultiConnection cannot express;
     // it runs inside `write_tx`, so no other writer comes between the two.
     match link {
@@ -175,7 +180,7 @@ fn insert_link(conn: &mut AnyConnection, link: Link, left: i64, right: i64) -> Q
     }
 }
 
-fn insert_grant(
+pub(crate) fn insert_grant(
     conn: &mut AnyConnection,
     person: UserId,
     service: i64,
@@ -192,6 +197,62 @@ fn insert_grant(
             person_service_roles::role_id.eq(role),
         ))
         .execute(conn)
+}
+
+/// Inserts a service, role or permission under an id of the caller's (an import that keeps the
+/// ids it came with), inside the caller's transaction.
+pub(crate) fn insert_entry_at(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    id: i64,
+    new: &NewEntry,
+    now: UnixTime,
+) -> QueryResult<usize> {
+    with_table!(kind, t => diesel::insert_into(t::table)
+        .values((
+            t::id.eq(id),
+            t::name.eq(new.name.as_str()),
+            t::description.eq(new.description.as_ref().map(|d| d.as_str())),
+            t::active.eq(new.active),
+            t::created_at.eq(now.seconds()),
+            t::updated_at.eq(now.seconds()),
+        ))
+        .execute(conn))
+}
+
+/// Grants `permission` to `person` in `service` through the hidden role scoped to them, creating
+/// that role (linked to the service and granted to the person) on first use, inside the caller's
+/// transaction. The ends are the caller's to check.
+pub(crate) fn grant_directly(
+    conn: &mut AnyConnection,
+    person: UserId,
+    service: i64,
+    permission: i64,
+    now: UnixTime,
+) -> QueryResult<()> {
+    let hidden_name = format!("~{}/{service}", person.0);
+    let existing: Option<i64> = roles::table
+        .filter(roles::name.eq(&hidden_name))
+        .select(roles::id)
+        .first(conn)
+        .optional()?;
+    let role = match existing {
+        Some(id) => id,
+        None => diesel::insert_into(roles::table)
+            .values((
+                roles::name.eq(&hidden_name),
+                roles::scope_person_id.eq(person.0),
+                roles::scope_service_id.eq(service),
+                roles::created_at.eq(now.seconds()),
+                roles::updated_at.eq(now.seconds()),
+            ))
+            .returning(roles::id)
+            .get_result(conn)?,
+    };
+    insert_link(conn, Link::ServiceRole, service, role)?;
+    insert_grant(conn, person, service, role)?;
+    insert_link(conn, Link::RolePermission, role, permission)?;
+    Ok(())
 }
 
 /// Checks both ends of a grant of `role` (visible or not) to `person` in `service`.
@@ -415,31 +476,10 @@ impl AccessRepository for Store {
         now: UnixTime,
     ) -> Result<(), UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
-        let hidden_name = format!("~{}/{service}", person.0);
         crate::write_tx(&mut *self.conn()?, |conn| {
             require_grant_ends(conn, person, service)?;
             require(conn, Kind::Permission, permission, "permission")?;
-            let existing: Option<i64> = roles::table
-                .filter(roles::name.eq(&hidden_name))
-                .select(roles::id)
-                .first(conn)
-                .optional()?;
-            let role = match existing {
-                Some(id) => id,
-                None => diesel::insert_into(roles::table)
-                    .values((
-                        roles::name.eq(&hidden_name),
-                        roles::scope_person_id.eq(person.0),
-                        roles::scope_service_id.eq(service),
-                        roles::created_at.eq(now.seconds()),
-                        roles::updated_at.eq(now.seconds()),
-                    ))
-                    .returning(roles::id)
-                    .get_result(conn)?,
-            };
-            insert_link(conn, Link::ServiceRole, service, role)?;
-            insert_grant(conn, person, service, role)?;
-            insert_link(conn, Link::RolePermission, role, permission)?;
+            grant_directly(conn, person, service, permission, now)?;
             Ok(())
         })
         .map_err(|e: TxError| e.into_user_error("cannot grant a permission"))

@@ -102,6 +102,7 @@ on_both_backends!(
     consents_go_with_their_user_and_their_client,
     signing_out_ends_the_sign_in_and_the_sessions_bound_to_it,
     service_tokens_are_found_by_digest_pruned_once_expired_and_go_with_their_service,
+    an_imported_model_keeps_its_ids_and_later_rows_come_after_them,
 );
 
 /// A table added by a migration but not to `copy::TABLES` would be lost by `tessera migrate-data`.
@@ -1597,4 +1598,98 @@ fn service_tokens_are_found_by_digest_pruned_once_expired_and_go_with_their_serv
         .get_result(&mut *db.store.conn().unwrap())
         .unwrap();
     assert_eq!(left, 1, "the deleted service's token went with it");
+}
+
+fn an_imported_model_keeps_its_ids_and_later_rows_come_after_them(db: &Db) {
+    use tessera_domain::access::{Kind, Name, NewEntry};
+    use tessera_domain::model_import::CheckedModel;
+    use tessera_domain::ports::{AccessRepository as _, ModelImporter as _};
+    let entry = |name: &str| NewEntry {
+        name: Name::parse(name).unwrap(),
+        description: None,
+        active: true,
+    };
+    let old = db
+        .store
+        .create_user(&new_user("old", None), &hash(), UnixTime(1))
+        .unwrap();
+    let old_session = session(&db.store, old.id, "t-old");
+    let mut admin = new_user("alice", None);
+    admin.roles = vec![Role::admin(), Role::user()];
+    let model = CheckedModel {
+        users: vec![
+            (UserId(5), admin, hash()),
+            (UserId(9), new_user("bob", None), hash()),
+        ],
+        services: vec![(3, entry("billing"))],
+        roles: vec![(2, entry("viewer"))],
+        permissions: vec![(6, entry("read")), (11, entry("share"))],
+        role_permissions: vec![(2, 6)],
+        service_roles: vec![(3, 2)],
+        grants: vec![(UserId(5), 3, 2)],
+        direct_grants: vec![(UserId(9), 3, 11)],
+        // A person left out had id 12.
+        user_ids_through: 12,
+    };
+
+    // A store that holds anything is left alone unless replaced.
+    assert_eq!(db.store.import_model(&model, false, UnixTime(2)).unwrap(), None);
+    assert_eq!(db.store.count_users().unwrap(), 1);
+    let ended = db.store.import_model(&model, true, UnixTime(2)).unwrap();
+    assert_eq!(ended, Some(vec![old_session]));
+    assert!(db
+        .store
+        .revocations_since(UnixTime(0))
+        .unwrap()
+        .iter()
+        .any(|(s, _)| *s == old_session));
+    assert!(db.store.get_user(old.id).unwrap().is_none());
+
+    let alice = db.store.get_user(UserId(5)).unwrap().unwrap();
+    assert_eq!(alice.username.as_str(), "alice");
+    assert!(alice.is_admin());
+    assert_eq!(db.store.count_users().unwrap(), 2);
+    assert_eq!(
+        db.store.effective_permissions(UserId(5), 3).unwrap(),
+        ["read"]
+    );
+    assert_eq!(
+        db.store.effective_permissions(UserId(9), 3).unwrap(),
+        ["share"]
+    );
+    assert!(db.store.person_roles(UserId(9), 3).unwrap().is_empty());
+    let roles: Vec<i64> = db
+        .store
+        .list_entries(Kind::Role, None, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(roles, [2], "the hidden role is not listed");
+    assert_eq!(
+        db.store.get_entry(Kind::Permission, 11).unwrap().unwrap().name,
+        "share"
+    );
+
+    // Later rows come after the imported ones, and after the person left out.
+    let carol = db
+        .store
+        .create_user(&new_user("carol", None), &hash(), UnixTime(3))
+        .unwrap();
+    assert_eq!(carol.id, UserId(13));
+    let service = db
+        .store
+        .create_entry(Kind::Service, &entry("crm"), UnixTime(3))
+        .unwrap();
+    assert_eq!(service.id, 4);
+    let role = db
+        .store
+        .create_entry(Kind::Role, &entry("editor"), UnixTime(3))
+        .unwrap();
+    assert!(role.id > 3, "after viewer and the hidden role: {}", role.id);
+    let permission = db
+        .store
+        .create_entry(Kind::Permission, &entry("write"), UnixTime(3))
+        .unwrap();
+    assert_eq!(permission.id, 12);
 }

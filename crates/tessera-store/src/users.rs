@@ -129,9 +129,11 @@ fn with_roles(
     Ok(Some((row.into_user(roles)?, hash)))
 }
 
-/// Inserts one user with their roles, inside the caller's transaction.
-fn insert_user(
+/// Inserts one user with their roles, inside the caller's transaction, under `id` when given
+/// (an import that keeps the ids it came with), else under the next id.
+pub(crate) fn insert_user(
     conn: &mut AnyConnection,
+    id: Option<i64>,
     new: &NewUser,
     hash: &PasswordHash,
     now: UnixTime,
@@ -149,10 +151,18 @@ fn insert_user(
         updated_at: now.seconds(),
         attributes: attributes_json(&new.attributes)?,
     };
-    let id: i64 = diesel::insert_into(users::table)
-        .values(&row)
-        .returning(users::id)
-        .get_result(conn)?;
+    let id: i64 = match id {
+        Some(id) => {
+            diesel::insert_into(users::table)
+                .values((users::id.eq(id), &row))
+                .execute(conn)?;
+            id
+        }
+        None => diesel::insert_into(users::table)
+            .values(&row)
+            .returning(users::id)
+            .get_result(conn)?,
+    };
     replace_roles(conn, id, &new.roles)?;
     Ok(id)
 }
@@ -199,7 +209,7 @@ impl UserRepository for Store {
     ) -> Result<User, UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         let mut conn = self.conn()?;
-        let id = crate::write_tx(&mut conn, |conn| insert_user(conn, new, hash, now))
+        let id = crate::write_tx(&mut conn, |conn| insert_user(conn, None, new, hash, now))
             .map_err(|e| to_user_error(e, "cannot create a user"))?;
         let (user, _) = load_user(&mut conn, id)?.context("a created user vanished")?;
         Ok(user)
@@ -215,7 +225,7 @@ impl UserRepository for Store {
         let ids = crate::write_tx(&mut conn, |conn| {
             users
                 .iter()
-                .map(|(new, hash)| insert_user(conn, new, hash, now))
+                .map(|(new, hash)| insert_user(conn, None, new, hash, now))
                 .collect::<QueryResult<Vec<i64>>>()
         })
         .map_err(|e| to_user_error(e, "cannot import users"))?;

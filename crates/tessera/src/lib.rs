@@ -103,12 +103,16 @@ pub struct Options {
     pub hash_timer: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
     /// The issuer of tokens when `tokens.issuer` is not set; by default `http://<server.bind>`.
     pub default_issuer: Option<String>,
+    /// Leave an empty database empty rather than create the first admin: for a command that
+    /// fills it, such as an import that brings its own admins.
+    pub no_first_admin: bool,
 }
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("default_issuer", &self.default_issuer)
+            .field("no_first_admin", &self.no_first_admin)
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +138,8 @@ impl std::fmt::Debug for Tessera {
 
 impl Tessera {
     /// Opens the database (migrating it), creates missing keys, builds the use cases, creates the
-    /// first admin on an empty database, and loads the sessions ended so far.
+    /// first admin on an empty database (unless `Options::no_first_admin`), and loads the sessions
+    /// ended so far.
     ///
     /// # Errors
     /// When any of those steps fails; the message says which.
@@ -205,6 +210,7 @@ impl Tessera {
             clients: store.clone(),
             codes: store.clone(),
             consents: store.clone(),
+            importer: store.clone(),
             signing_keys,
             otp: Arc::new(TotpCodes),
             observer: options.observer.unwrap_or_else(|| Arc::new(Unobserved)),
@@ -235,8 +241,12 @@ impl Tessera {
             .admin_password
             .as_ref()
             .map(|p| Password::new(p.expose_secret().to_owned()));
-        let generated_admin_password = match use_cases.accounts.bootstrap_admin(bootstrap_password)
-        {
+        let bootstrapped = if options.no_first_admin {
+            Ok(None)
+        } else {
+            use_cases.accounts.bootstrap_admin(bootstrap_password)
+        };
+        let generated_admin_password = match bootstrapped {
             Ok(Some(made)) => {
                 tracing::info!(
                     user_id = made.admin.id.0,

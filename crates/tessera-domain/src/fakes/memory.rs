@@ -21,14 +21,15 @@ use crate::audit::{AuditEntry, AuditQuery, AuditRecord, Event, Outcome};
 use crate::credentials::{ApiKey, NewApiKey};
 use crate::error::{FieldErrors, UserError};
 use crate::lockout::{Failure, Limit, LockoutKey};
+use crate::model_import::CheckedModel;
 use crate::oauth::{merged_scope, Consent, NewClient, OAuthClient};
 use crate::password::PasswordHash;
 use crate::ports::{
     AccessRepository, ApiKeys, AuditLog, AuthorizationCodes, ClientRepository, CodeRecord,
     ConsentRepository, CredentialRepository, Extension, LockoutRepository, MfaRepository, MfaState,
-    NewCode, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness, RecoveryRepository,
-    Redeemed, RefreshRecord, RevokeSessions, Rotation, SessionDirectory, SessionInfo,
-    SessionRepository, UserRepository,
+    ModelImporter, NewCode, NewSession, Observer, OneTimeCodes, OpaqueRecord, Readiness,
+    RecoveryRepository, Redeemed, RefreshRecord, RevokeSessions, Rotation, SessionDirectory,
+    SessionInfo, SessionRepository, UserRepository,
 };
 use crate::time::UnixTime;
 use crate::token::{HashedToken, SessionId};
@@ -69,6 +70,18 @@ impl<T> Table<T> {
         self.last_id += 1;
         self.rows.insert(self.last_id, row);
         self.last_id
+    }
+
+    /// Inserts under an id of the caller's, which must be free; later ids count on from the
+    /// highest given, as with an explicit id under `AUTOINCREMENT`.
+    fn insert_at(&mut self, id: i64, row: T) -> anyhow::Result<()> {
+        ensure!(
+            id > 0 && !self.rows.contains_key(&id),
+            "primary key: id {id} is taken"
+        );
+        self.rows.insert(id, row);
+        self.last_id = self.last_id.max(id);
+        Ok(())
     }
 
     fn get(&self, id: i64) -> Option<&T> {
@@ -521,6 +534,28 @@ impl State {
         Ok(user)
     }
 
+    /// `insert_user` under an id of the caller's, which must be free.
+    fn insert_user_at(
+        &mut self,
+        id: UserId,
+        new: &NewUser,
+        hash: &PasswordHash,
+        now: UnixTime,
+    ) -> Result<User, UserError> {
+        if id.0 < 1 || self.users.get(id.0).is_some() {
+            return Err(UserError::Unknown(anyhow!("primary key: user {} is taken", id.0)));
+        }
+        // `insert_user` gives the next id: make it this one, then count on from the highest.
+        let last = self.users.last_id;
+        self.users.last_id = id.0 - 1;
+        let made = self.insert_user(new, hash, now);
+        self.users.last_id = match &made {
+            Ok(_) => last.max(id.0),
+            Err(_) => last,
+        };
+        made
+    }
+
     /// What a foreign key to `users` refuses.
     fn require_user(&self, user: UserId) -> anyhow::Result<()> {
         ensure!(
@@ -703,6 +738,29 @@ impl State {
     }
 
     /// Deletes a role with its links and grants.
+    /// Grants `permission` to `person` in `service` through their hidden role there, made on
+    /// first use; the ends are the caller's to check.
+    fn grant_directly(&mut self, person: UserId, service: i64, permission: i64, now: UnixTime) {
+        let name = format!("~{}/{service}", person.0);
+        let existing = self.roles.find(|r| r.name == name).map(|(id, _)| id);
+        let role = match existing {
+            Some(id) => id,
+            None => self.roles.insert(EntryRow {
+                name,
+                description: None,
+                active: true,
+                created_at: now,
+                updated_at: now,
+                secret: None,
+                secret_created_at: None,
+                scope: Some((person, service)),
+            }),
+        };
+        self.service_roles.insert((service, role));
+        self.grants.insert((person, service, role));
+        self.role_permissions.insert((role, permission));
+    }
+
     fn delete_role(&mut self, id: i64) {
         self.roles.delete(id);
         self.role_permissions.retain(|&(role, _)| role != id);
@@ -1261,24 +1319,7 @@ impl AccessRepository for MemoryStore {
         st.require_person(person)?;
         st.require(Kind::Service, service)?;
         st.require(Kind::Permission, permission)?;
-        let name = format!("~{}/{service}", person.0);
-        let existing = st.roles.find(|r| r.name == name).map(|(id, _)| id);
-        let role = match existing {
-            Some(id) => id,
-            None => st.roles.insert(EntryRow {
-                name,
-                description: None,
-                active: true,
-                created_at: now,
-                updated_at: now,
-                secret: None,
-                secret_created_at: None,
-                scope: Some((person, service)),
-            }),
-        };
-        st.service_roles.insert((service, role));
-        st.grants.insert((person, service, role));
-        st.role_permissions.insert((role, permission));
+        st.grant_directly(person, service, permission, now);
         Ok(())
     }
 
@@ -1371,6 +1412,104 @@ impl AccessRepository for MemoryStore {
             .services
             .find(|row| row.secret.as_ref() == Some(digest))
             .map(|(id, row)| row.entry(Kind::Service, id)))
+    }
+}
+
+/// The ids of a model's services, roles or permissions.
+fn entry_ids(rows: &[(i64, NewEntry)]) -> BTreeSet<i64> {
+    rows.iter().map(|(id, _)| *id).collect()
+}
+
+impl ModelImporter for MemoryStore {
+    fn import_model(
+        &self,
+        model: &CheckedModel,
+        replace: bool,
+        now: UnixTime,
+    ) -> anyhow::Result<Option<Vec<SessionId>>> {
+        let mut guard = self.state();
+        let st = &mut *guard;
+        let holds = !(st.users.rows.is_empty()
+            && st.services.rows.is_empty()
+            && st.roles.rows.is_empty()
+            && st.permissions.rows.is_empty());
+        if holds && !replace {
+            return Ok(None);
+        }
+        // All or none: what could fail halfway (an id or a username given twice, a link to
+        // nothing) is checked before anything changes.
+        let users: BTreeSet<i64> = model.users.iter().map(|(id, _, _)| id.0).collect();
+        let names: BTreeSet<String> = model
+            .users
+            .iter()
+            .map(|(_, u, _)| u.username.normalized())
+            .collect();
+        ensure!(
+            users.len() == model.users.len() && names.len() == model.users.len(),
+            "unique: an id or a username is given twice"
+        );
+        let services = entry_ids(&model.services);
+        let roles = entry_ids(&model.roles);
+        let permissions = entry_ids(&model.permissions);
+        let linked = model
+            .role_permissions
+            .iter()
+            .all(|(r, p)| roles.contains(r) && permissions.contains(p))
+            && model
+                .service_roles
+                .iter()
+                .all(|(s, r)| services.contains(s) && roles.contains(r));
+        let granted = model.grants.iter().all(|(person, service, role)| {
+            users.contains(&person.0) && services.contains(service) && roles.contains(role)
+        }) && model.direct_grants.iter().all(|(person, service, what)| {
+            users.contains(&person.0) && services.contains(service) && permissions.contains(what)
+        });
+        ensure!(
+            linked && granted,
+            "foreign key: a link or grant names a row the model does not hold"
+        );
+
+        let mut ended = Vec::new();
+        if replace {
+            for id in st.sessions.first_ids(usize::MAX, |s| s.revoked_at.is_none()) {
+                if st.end_session(SessionId(id), "model_replaced", now) {
+                    ended.push(SessionId(id));
+                }
+            }
+            for id in st.users.first_ids(usize::MAX, |_| true) {
+                st.delete_user(UserId(id));
+            }
+            for id in st.roles.first_ids(usize::MAX, |_| true) {
+                st.delete_role(id);
+            }
+            // A service's tokens go with it (`ON DELETE CASCADE`).
+            st.service_tokens.delete_where(|_, _| true);
+            st.services.delete_where(|_, _| true);
+            st.permissions.delete_where(|_, _| true);
+            st.service_roles.clear();
+            st.role_permissions.clear();
+            st.grants.clear();
+        }
+        for (id, new, hash) in &model.users {
+            st.insert_user_at(*id, new, hash, now)?;
+        }
+        st.users.last_id = st.users.last_id.max(model.user_ids_through);
+        for (table, rows) in [
+            (&mut st.services, &model.services),
+            (&mut st.roles, &model.roles),
+            (&mut st.permissions, &model.permissions),
+        ] {
+            for (id, new) in rows {
+                table.insert_at(*id, EntryRow::new(new, now))?;
+            }
+        }
+        st.role_permissions.extend(model.role_permissions.iter().copied());
+        st.service_roles.extend(model.service_roles.iter().copied());
+        st.grants.extend(model.grants.iter().copied());
+        for (person, service, permission) in &model.direct_grants {
+            st.grant_directly(*person, *service, *permission, now);
+        }
+        Ok(Some(ended))
     }
 }
 

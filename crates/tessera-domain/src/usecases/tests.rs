@@ -497,6 +497,7 @@ mod audit;
 mod credentials;
 mod keys;
 mod mfa;
+mod model_import;
 mod oauth;
 mod opaque;
 mod properties;
