@@ -186,7 +186,7 @@ fn check_schema(conn: &mut PgConnection) -> Result<(), SourceError> {
 
 /// The rows of `$sql`, a query of the table `auth.$table`; a failure names the table.
 macro_rules! load {
-    ($conn:expr, $table:literal, $sql:expr) => {
+    ($conn:expr, $table:literal, $sql:expr $(,)?) => {
         diesel::sql_query($sql)
             .load($conn)
             .map_err(|e| SourceError::Query {
