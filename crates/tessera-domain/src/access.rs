@@ -168,6 +168,13 @@ pub enum PermissionRef {
     Name(String),
 }
 
+/// How a request names a service: by id, or by its exact name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRef {
+    Id(i64),
+    Name(String),
+}
+
 /// The user a request is about: who, and in which tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -353,6 +360,28 @@ impl AccessModel {
     pub fn get_entry(&self, actor: &Principal, kind: Kind, id: i64) -> Result<Entry, UserError> {
         authorize(actor, read_action(kind))?;
         self.access.get_entry(kind, id)?.ok_or(UserError::NotFound)
+    }
+
+    /// A service, role or permission by its exact name, for those who may read it.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for a name no visible entry has.
+    pub fn entry_named(
+        &self,
+        actor: &Principal,
+        kind: Kind,
+        name: &str,
+    ) -> Result<Entry, UserError> {
+        authorize(actor, read_action(kind))?;
+        self.find_visible(kind, name)?.ok_or(UserError::NotFound)
+    }
+
+    /// The visible entry of `kind` named `name`; a name no entry can have finds none.
+    fn find_visible(&self, kind: Kind, name: &str) -> anyhow::Result<Option<Entry>> {
+        match Name::parse(name) {
+            Ok(n) => self.access.find_entry(kind, n.as_str()),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Replaces a service's, role's or permission's name and description (and a service's `active`).
@@ -548,20 +577,14 @@ impl AccessModel {
         self.authorize_grant(actor, person)?;
         let permission = match permission {
             PermissionRef::Id(id) => id,
-            PermissionRef::Name(name) => {
-                let found = match Name::parse(&name) {
-                    Ok(n) => self.access.find_entry(Kind::Permission, n.as_str())?,
-                    Err(_) => None,
-                };
-                match found {
-                    Some(p) => p.id,
-                    None => {
-                        let mut f = FieldErrors::new();
-                        f.add("permission", "not_found");
-                        return Err(f.into());
-                    }
+            PermissionRef::Name(name) => match self.find_visible(Kind::Permission, &name)? {
+                Some(p) => p.id,
+                None => {
+                    let mut f = FieldErrors::new();
+                    f.add("permission", "not_found");
+                    return Err(f.into());
                 }
-            }
+            },
         };
         self.access
             .grant_permission(person, service, permission, self.clock.now())?;
@@ -600,6 +623,29 @@ impl AccessModel {
     ) -> Result<PersonAccess, UserError> {
         let user = target_user(&*self.users, actor, person, Action::Read)?;
         self.access_of(user, service)?.ok_or(UserError::NotFound)
+    }
+
+    /// As `person_access`, with the service named by id or by name: whoever may read the person's
+    /// access may name the service either way, since the answer shows the service.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound` for an unknown person or service.
+    pub fn person_access_in(
+        &self,
+        actor: &Principal,
+        person: UserId,
+        service: &ServiceRef,
+    ) -> Result<PersonAccess, UserError> {
+        let user = target_user(&*self.users, actor, person, Action::Read)?;
+        let id = match service {
+            ServiceRef::Id(id) => *id,
+            ServiceRef::Name(name) => {
+                self.find_visible(Kind::Service, name)?
+                    .ok_or(UserError::NotFound)?
+                    .id
+            }
+        };
+        self.access_of(user, id)?.ok_or(UserError::NotFound)
     }
 
     /// Roles and permissions of `user` in `service`; `None` when the service does not exist.

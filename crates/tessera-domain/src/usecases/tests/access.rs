@@ -5,7 +5,7 @@ use super::setup;
 use super::support::{
     audited, billing, caller, create_with, entry, fields, grant_both, Billing, USER_PW,
 };
-use crate::access::{EntryRequest, Kind, Link, PermissionRef};
+use crate::access::{EntryRequest, Kind, Link, PermissionRef, ServiceRef};
 use crate::audit::{Event, Outcome};
 use crate::error::UserError;
 use crate::fakes::Harness;
@@ -364,9 +364,6 @@ fn deleting_a_person_removes_their_grants() {
 fn people_read_their_own_access_and_only_admins_change_the_model() {
     let (h, admin) = setup();
     let b = billing(&h, &admin);
-    let alice = create_with(&h, &admin, "alice", &["user"], None);
-    let bob = create_with(&h, &admin, "bobby", &["user"], None);
-    grant_both(&h, &admin, &b, alice);
     let me = caller(&h, "alice", USER_PW);
     let a = h.core.access.person_access(&me, alice, b.service).unwrap();
     assert_eq!(a.permissions.len(), 2);
@@ -456,5 +453,62 @@ fn a_disabled_service_stays_disabled_when_renamed_without_active() {
             }
         ),
         Err(UserError::Duplicate { field: "name" })
+    ));
+}
+
+#[test]
+fn entries_are_found_by_name_and_a_person_reads_their_access_by_the_services_name() {
+    let (h, admin) = setup();
+    let b = billing(&h, &admin);
+    let found = h
+        .core
+        .access
+        .entry_named(&admin, Kind::Permission, "invoices:write")
+        .unwrap();
+    assert_eq!(found.id, b.write);
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let bob = create_with(&h, &admin, "bobby", &["user"], None);
+    grant_both(&h, &admin, &b, alice);
+    // A hidden role's name (`~person/service`) is no name: it is never found.
+    let hidden = format!("~{}/{}", alice.0, b.service);
+    for missing in ["nothing", "", "two words", hidden.as_str()] {
+        assert!(
+            matches!(
+                h.core.access.entry_named(&admin, Kind::Role, missing),
+                Err(UserError::NotFound)
+            ),
+            "{missing:?}"
+        );
+    }
+    let me = caller(&h, "alice", USER_PW);
+    // Reading the model by name is for admins, as reading it by id.
+    assert!(matches!(
+        h.core.access.entry_named(&me, Kind::Service, "billing"),
+        Err(UserError::Forbidden(_))
+    ));
+    let by_name = h
+        .core
+        .access
+        .person_access_in(&me, alice, &ServiceRef::Name("billing".into()))
+        .unwrap();
+    let by_id = h
+        .core
+        .access
+        .person_access_in(&me, alice, &ServiceRef::Id(b.service))
+        .unwrap();
+    assert_eq!(by_name.service.id, b.service);
+    assert_eq!(by_name.permissions, by_id.permissions);
+    assert_eq!(by_name.roles, by_id.roles);
+    assert!(matches!(
+        h.core
+            .access
+            .person_access_in(&me, alice, &ServiceRef::Name("crm".into())),
+        Err(UserError::NotFound)
+    ));
+    assert!(matches!(
+        h.core
+            .access
+            .person_access_in(&me, bob, &ServiceRef::Name("billing".into())),
+        Err(UserError::Forbidden(_))
     ));
 }
