@@ -46,6 +46,7 @@ pub struct Settings {
     pub sessions: SessionPolicy,
     pub cookies: CookieConfig,
     pub metrics: MetricsConfig,
+    pub eqeqo: EqeqoSettings,
     pub cluster: ClusterSettings,
     pub redis: RedisSettings,
     pub traces: TraceSettings,
@@ -307,6 +308,66 @@ impl Default for MetricsConfig {
             enabled: true,
             bind: String::new(),
         }
+    }
+}
+
+/// `[eqeqo]`: a second front door on a listener of its own that speaks the Eqeqo auth API's wire
+/// protocol (`docs/EQEQO.md`), so that Eqeqo's clients can be pointed at Tessera unchanged.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EqeqoSettings {
+    /// Its address (such as `0.0.0.0:7878`); empty: the door is closed.
+    pub bind: String,
+    /// Lifetime of a token from the door's login, and of each renewal.
+    pub user_token_ttl_seconds: i64,
+    /// Lifetime of a service token from the door's `POST /services/{id}/token`.
+    pub service_token_ttl_seconds: i64,
+    /// A use of a token at most this long before its expiry renews it; 0: never.
+    pub renew_threshold_seconds: i64,
+}
+
+impl Default for EqeqoSettings {
+    fn default() -> Self {
+        Self {
+            bind: String::new(),
+            user_token_ttl_seconds: 300,
+            service_token_ttl_seconds: 604_800,
+            renew_threshold_seconds: 30,
+        }
+    }
+}
+
+impl EqeqoSettings {
+    /// Checks the address and the lifetimes (their upper bound is checked with the others').
+    ///
+    /// # Errors
+    /// The first bad value, naming its key.
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.bind.is_empty() {
+            self.bind.parse::<SocketAddr>().with_context(|| {
+                format!(
+                    "invalid configuration: eqeqo.bind {:?} is not an address:port",
+                    self.bind
+                )
+            })?;
+        }
+        for (key, v) in [
+            ("eqeqo.user_token_ttl_seconds", self.user_token_ttl_seconds),
+            (
+                "eqeqo.service_token_ttl_seconds",
+                self.service_token_ttl_seconds,
+            ),
+        ] {
+            anyhow::ensure!(
+                v > 0,
+                "invalid configuration: {key} must be positive, got {v}"
+            );
+        }
+        anyhow::ensure!(
+            (0..self.user_token_ttl_seconds).contains(&self.renew_threshold_seconds),
+            "invalid configuration: eqeqo.renew_threshold_seconds must be at least 0 and below eqeqo.user_token_ttl_seconds"
+        );
+        Ok(())
     }
 }
 
@@ -679,6 +740,18 @@ impl Settings {
                 t.opaque_renew_threshold_seconds,
             ),
             ("cookies.ttl_seconds", self.cookies.ttl_seconds),
+            (
+                "eqeqo.user_token_ttl_seconds",
+                self.eqeqo.user_token_ttl_seconds,
+            ),
+            (
+                "eqeqo.service_token_ttl_seconds",
+                self.eqeqo.service_token_ttl_seconds,
+            ),
+            (
+                "eqeqo.renew_threshold_seconds",
+                self.eqeqo.renew_threshold_seconds,
+            ),
         ]);
         for (key, v) in bounded {
             anyhow::ensure!(
@@ -730,6 +803,7 @@ impl Settings {
                 )
             })?;
         }
+        self.eqeqo.validate()?;
         anyhow::ensure!(
             !self.cookies.name.is_empty()
                 && self
@@ -916,6 +990,63 @@ mod tests {
         let missing =
             Settings::load(Some(Path::new("/nonexistent/tessera.toml")), env(&[])).unwrap_err();
         assert!(missing.to_string().contains("not found"));
+    }
+
+    #[test]
+    fn the_eqeqo_door_is_closed_by_default_and_its_values_are_checked() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.eqeqo.bind, "");
+        assert_eq!(
+            (
+                s.eqeqo.user_token_ttl_seconds,
+                s.eqeqo.service_token_ttl_seconds,
+                s.eqeqo.renew_threshold_seconds
+            ),
+            (300, 604_800, 30)
+        );
+        let s = Settings::load(
+            None,
+            env(&[
+                ("TESSERA_EQEQO__BIND", "127.0.0.1:7878"),
+                ("TESSERA_EQEQO__USER_TOKEN_TTL_SECONDS", "120"),
+                ("TESSERA_EQEQO__RENEW_THRESHOLD_SECONDS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.eqeqo.bind, "127.0.0.1:7878");
+        assert_eq!(s.eqeqo.user_token_ttl_seconds, 120);
+        assert_eq!(s.eqeqo.renew_threshold_seconds, 0);
+        for (var, value, key) in [
+            ("TESSERA_EQEQO__BIND", "port 7878", "eqeqo.bind"),
+            (
+                "TESSERA_EQEQO__USER_TOKEN_TTL_SECONDS",
+                "0",
+                "eqeqo.user_token_ttl_seconds",
+            ),
+            (
+                "TESSERA_EQEQO__SERVICE_TOKEN_TTL_SECONDS",
+                "-1",
+                "eqeqo.service_token_ttl_seconds",
+            ),
+            (
+                "TESSERA_EQEQO__SERVICE_TOKEN_TTL_SECONDS",
+                "9223372036854775807",
+                "eqeqo.service_token_ttl_seconds",
+            ),
+            (
+                "TESSERA_EQEQO__RENEW_THRESHOLD_SECONDS",
+                "300",
+                "eqeqo.renew_threshold_seconds",
+            ),
+            (
+                "TESSERA_EQEQO__RENEW_THRESHOLD_SECONDS",
+                "-1",
+                "eqeqo.renew_threshold_seconds",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{value}: {err:#}");
+        }
     }
 
     #[test]
