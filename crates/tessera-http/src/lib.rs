@@ -3,6 +3,7 @@
 pub mod admission;
 mod api;
 pub mod dto;
+pub mod eqeqo;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -103,6 +103,9 @@ pub struct Application {
     limits: Arc<tessera_http::rate_limit::RateLimits>,
     metrics_server: Option<actix_web::dev::Server>,
     metrics_port: Option<u16>,
+    /// The Eqeqo door, when `[eqeqo] bind` opens it.
+    eqeqo_server: Option<actix_web::dev::Server>,
+    eqeqo_port: Option<u16>,
     cleanup_every: Duration,
     /// Held while the server runs on a SQLite database, so that no second server opens it.
     _data_lock: Option<std::fs::File>,
@@ -305,6 +308,13 @@ impl Application {
             ),
             _ => None,
         };
+        let e = &settings.eqeqo;
+        let eqeqo_listener = (!e.bind.is_empty())
+            .then(|| {
+                TcpListener::bind(&e.bind)
+                    .with_context(|| format!("cannot listen on {} for the Eqeqo door", e.bind))
+            })
+            .transpose()?;
         tracing::info!(revocations = core.revocations.len(), issuer = %core.token_settings().issuer, "service ready");
 
         let r = &settings.rate_limit;
@@ -342,14 +352,25 @@ impl Application {
         let metrics_server = metrics_listener
             .map(|l| tessera_http::metrics_server(state.clone(), l))
             .transpose()?;
-        let server = tessera_http::server(
-            state,
-            listener,
-            &HttpSettings {
-                workers: settings.server.workers,
-                shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
-            },
-        )?;
+        let http = HttpSettings {
+            workers: settings.server.workers,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
+        };
+        let eqeqo_port = eqeqo_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?;
+        let eqeqo_server = eqeqo_listener
+            .map(|l| {
+                let config = tessera_http::eqeqo::EqeqoConfig {
+                    user_token_ttl: e.user_token_ttl_seconds,
+                    service_token_ttl: e.service_token_ttl_seconds,
+                    renew_threshold: e.renew_threshold_seconds,
+                };
+                tessera_http::eqeqo::eqeqo_server(state.clone(), config, l, &http)
+            })
+            .transpose()?;
+        let server = tessera_http::server(state, listener, &http)?;
         Ok(Self {
             port: local.port(),
             server,
@@ -358,6 +379,8 @@ impl Application {
             limits,
             metrics_server,
             metrics_port,
+            eqeqo_server,
+            eqeqo_port,
             cleanup_every: Duration::from_secs(settings.cleanup.interval_seconds),
             _data_lock: data_lock,
             rotation: Arc::new(KeyRotation {
@@ -386,6 +409,11 @@ impl Application {
     /// The port of the metrics listener, when metrics have their own.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics_port
+    }
+
+    /// The port of the Eqeqo door, when `[eqeqo] bind` opens it.
+    pub fn eqeqo_port(&self) -> Option<u16> {
+        self.eqeqo_port
     }
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
@@ -425,14 +453,20 @@ impl Application {
                 tokio::spawn(crate::redis::listen(redis, self.core.clone())),
             )
         });
-        let metrics = self.metrics_server.map(|s| {
-            let handle = s.handle();
-            (tokio::spawn(s), handle)
-        });
+        let side_servers: Vec<_> = [self.metrics_server, self.eqeqo_server]
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let handle = s.handle();
+                (tokio::spawn(s), handle)
+            })
+            .collect();
         let stopper = tokio::spawn(stop_on_signals(self.server.handle()));
         let result = self.server.await;
         stopper.abort();
-        if let Some((task, handle)) = metrics {
+        // The metrics and the Eqeqo door stop with the main listener, letting their requests in
+        // flight finish too.
+        for (task, handle) in side_servers {
             handle.stop(true).await;
             let _ = task.await;
         }

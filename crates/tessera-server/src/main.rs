@@ -346,6 +346,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             );
         }
         tracing::info!(address = %bind, port = app.port(), "listening");
+        if let Some(port) = app.eqeqo_port() {
+            tracing::info!(port, "the Eqeqo door is open");
+        }
         app.run_until_stopped().await.context("server failed")?;
         tracing::info!("stopped");
         Ok(())

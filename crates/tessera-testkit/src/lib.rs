@@ -27,6 +27,8 @@ pub struct TestApp {
     pub port: u16,
     /// The metrics listener's port, when metrics have their own.
     pub metrics_port: Option<u16>,
+    /// The Eqeqo door's port, when `[eqeqo] bind` opens it (`spawn_app_with_eqeqo`).
+    pub eqeqo_port: Option<u16>,
     pub client: reqwest::Client,
     /// A second handle on the same database, for arranging and checking state.
     pub store: Store,
@@ -73,6 +75,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_in(dir, scratch, adjust).await
 }
 
+/// Starts a server with the Eqeqo door open on a port of its own (`TestApp::eqeqo_url`), with
+/// test settings adjusted by `adjust`.
+pub async fn spawn_app_with_eqeqo(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(|s| {
+        s.eqeqo.bind = "127.0.0.1:0".into();
+        adjust(s);
+    })
+    .await
+}
+
 /// Test settings whose data lives under `dir`.
 pub fn test_settings(dir: &std::path::Path) -> Settings {
     let mut s = Settings::default();
@@ -112,6 +124,7 @@ async fn spawn_in(
     let app = Application::build(settings).expect("the application builds");
     let port = app.port();
     let metrics_port = app.metrics_port();
+    let eqeqo_port = app.eqeqo_port();
     let server = app.server_handle();
     let task = tokio::spawn(app.run_until_stopped());
     let store = Store::open(&StoreConfig {
@@ -125,6 +138,7 @@ async fn spawn_in(
         address: format!("http://127.0.0.1:{port}"),
         port,
         metrics_port,
+        eqeqo_port,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -176,6 +190,15 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The URL of `path` on the Eqeqo door.
+    ///
+    /// # Panics
+    /// When the door is closed.
+    pub fn eqeqo_url(&self, path: &str) -> String {
+        let port = self.eqeqo_port.expect("the Eqeqo door is open");
+        format!("http://127.0.0.1:{port}{path}")
+    }
+
     /// Sends `method path` with an optional bearer token and JSON body.
     pub async fn call(
         &self,
@@ -192,6 +215,30 @@ impl TestApp {
             req = req.json(&b);
         }
         Self::answer(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends a request built by the test and reads its answer.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        Self::answer(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends `method path` to the Eqeqo door, with an optional `token` header (Eqeqo's user
+    /// token) and JSON body.
+    pub async fn eqeqo(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.client.request(method, self.eqeqo_url(path));
+        if let Some(t) = token {
+            req = req.header("token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
     }
 
     /// Sends a raw body with a content type.

@@ -9,7 +9,8 @@
 //! - `check`: `CheckTokenError`, the `"valid": false` answers of `POST /check-token`.
 //! - `registration`: `RegistrationError`, the RFC 7591 form of `POST /oauth/clients`.
 //!
-//! The server-rendered pages (`crate::pages`) render the same failures as HTML pages instead.
+//! The server-rendered pages (`crate::pages`) render the same failures as HTML pages instead, and
+//! the Eqeqo door (`crate::eqeqo`) in Eqeqo's form, in its own `errors` module.
 //!
 //! A 500 logs its cause and tells the client nothing more; a database that cannot be reached is a
 //! 503 with `Retry-After`, in every door.
