@@ -19,6 +19,7 @@ mod caches;
 mod cli;
 mod cluster;
 mod credentials;
+mod eqeqo;
 mod eqeqo_import;
 mod faults;
 mod flood;
