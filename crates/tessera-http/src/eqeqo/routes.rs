@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::access::{Entry, EntryRequest, Kind, Link, PermissionRef, PersonAccess};
 use tessera_domain::auth::LoginRequest;
+use tessera_domain::credentials::SERVICE_INACTIVE;
 use tessera_domain::error::{AuthError, TokenError, UserError};
 use tessera_domain::issuer::{Issued, SessionKind};
 use tessera_domain::password::Password;
@@ -532,7 +533,7 @@ pub async fn issue_service_token(req: HttpRequest, state: State, config: Config)
         c.credentials
             .issue_service_token(&me, id, ttl)
             .map_err(|e| match e {
-                UserError::Forbidden("service_inactive") => {
+                UserError::Forbidden(why) if why == SERVICE_INACTIVE => {
                     EqeqoError::answer(StatusCode::FORBIDDEN, "service_inactive")
                 }
                 other => user_error(other, ISSUE_SERVICE_TOKEN),
@@ -1102,9 +1103,9 @@ pub async fn person_roles(req: HttpRequest, state: State, config: Config) -> Ans
     let me = signed_in(&req, &state, &config).await?;
     let person = segment(&req, "person_id").person()?;
     let service = segment(&req, "service_id").service()?;
-    let roles = on_pool(&state, PERSON_ROLES.failed, move |c| {
+    let roles = reading(&state, PERSON_ROLES.failed, move |c| {
         let user = person_to_read(c, &me, &person, PERSON_ROLES)?;
-        access_in(c, &me, user.id, service, PERSON_ROLES).map(|a| a.roles)
+        access_in(c, &me, user.id, service.clone(), PERSON_ROLES).map(|a| a.roles)
     })
     .await?;
     named_rows(roles)
@@ -1151,7 +1152,8 @@ pub async fn person_access(req: HttpRequest, state: State, config: Config) -> An
     let me = signed_in(&req, &state, &config).await?;
     let person = segment(&req, "person_id").person()?;
     let service = segment(&req, "service_id").service()?;
-    let access = on_pool(&state, PERSON_ACCESS.failed, move |c| {
+    // A read, answered from memory when the store has what it needs cached.
+    let access = reading(&state, PERSON_ACCESS.failed, move |c| {
         let user = person_to_read(c, &me, &person, PERSON_ACCESS).map_err(|e| {
             if e.is_forbidden() {
                 EqeqoError::answer(StatusCode::FORBIDDEN, "forbidden_person_lookup")
@@ -1159,7 +1161,7 @@ pub async fn person_access(req: HttpRequest, state: State, config: Config) -> An
                 e
             }
         })?;
-        access_in(c, &me, user.id, service, PERSON_ACCESS)
+        access_in(c, &me, user.id, service.clone(), PERSON_ACCESS)
     })
     .await?;
     let PersonAccess {

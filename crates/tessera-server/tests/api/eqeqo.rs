@@ -362,6 +362,7 @@ async fn a_path_id_that_is_not_a_number_is_refused_after_the_token_and_before_th
         (Method::PUT, "/permissions/abc", "invalid_permission_id"),
         (Method::DELETE, "/permissions/abc", "invalid_permission_id"),
         (Method::GET, "/people/alice/services", "invalid_person_id"),
+        (Method::GET, "/services/%20/roles", "invalid_service_id"),
         (
             Method::GET,
             "/services/billing/roles/abc/people",
@@ -871,6 +872,12 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
     let services = door.get("/services", admin).await;
     assert_eq!(services.body[1]["name"], "ui-store");
     assert_eq!(services.body[1]["description"], Value::Null);
+    // A name with a space, percent-encoded in a path.
+    let a = door
+        .send(Method::POST, "/services", admin, json!({"name": "UI Store"}))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    success(&door.get("/services/UI%20Store/roles", admin).await, json!([]));
 
     let removed =
         json!({"permission_id": export, "role_id": editor, "status": "permission_removed_from_role"});
@@ -908,8 +915,14 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
     let a = door.app.eqeqo(Method::DELETE, &path, Some(admin), None).await;
     success(&a, json!({"service_id": stock, "status": "service_deleted"}));
     let services = door.get("/services", admin).await;
-    assert_eq!(services.body.as_array().unwrap().len(), 1);
-    assert_eq!(services.body[0]["name"], "ui-store");
+    let names: Vec<&str> = services
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ui-store", "UI Store"]);
     let rest = door.app.get(&path, &door.rest).await;
     assert_eq!(rest.body["active"], false);
 }
