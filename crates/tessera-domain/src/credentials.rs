@@ -384,8 +384,12 @@ impl Credentials {
         let now = self.clock.now();
         let expires_at = now.plus(ttl);
         let token = self.secrets.new_secret(SERVICE_TOKEN_PREFIX);
-        self.credentials
-            .create_service_token(service, &self.secrets.digest(&token), now, expires_at)?;
+        self.credentials.create_service_token(
+            service,
+            &self.secrets.digest(&token),
+            now,
+            expires_at,
+        )?;
         self.audit.record(
             Audit::new(Event::ServiceTokenIssued, Outcome::Success)
                 .by(actor)

@@ -275,9 +275,9 @@ impl Gate {
         let mut expires_at = rec.expires_at;
         let mut renewed = false;
         let target = now.plus(rec.ttl).min(rec.session_expires_at);
-        if renew_within.is_some_and(|within| {
-            within > 0 && rec.expires_at.seconds() - now.seconds() <= within
-        }) && target > expires_at
+        if renew_within
+            .is_some_and(|within| within > 0 && rec.expires_at.seconds() - now.seconds() <= within)
+            && target > expires_at
         {
             match p
                 .credentials

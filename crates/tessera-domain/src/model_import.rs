@@ -460,7 +460,8 @@ impl Accounts {
                 return Err(rows(&g.source, f));
             }
             if direct.insert((g.person, g.service, g.permission)) {
-                out.direct_grants.push((UserId(g.person), g.service, g.permission));
+                out.direct_grants
+                    .push((UserId(g.person), g.service, g.permission));
             }
         }
 

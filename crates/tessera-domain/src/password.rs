@@ -46,9 +46,11 @@ impl PasswordHash {
         let bcrypt_base64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/';
         b.len() == 60
             && matches!(b.get(..4), Some(b"$2a$" | b"$2b$" | b"$2y$"))
-            && b.get(4..6).is_some_and(|cost| cost.iter().all(u8::is_ascii_digit))
+            && b.get(4..6)
+                .is_some_and(|cost| cost.iter().all(u8::is_ascii_digit))
             && b.get(6) == Some(&b'$')
-            && b.get(7..).is_some_and(|rest| rest.iter().all(bcrypt_base64))
+            && b.get(7..)
+                .is_some_and(|rest| rest.iter().all(bcrypt_base64))
     }
 }
 
@@ -256,7 +258,10 @@ mod tests {
     fn bcrypt_hashes_are_told_by_their_shape() {
         let tail = "J2fqIdt2nhqf/S2.P9BAFOok1rs0Q.l6aSp8N3GxBefqrLt3qwquW";
         for prefix in ["$2a$10$", "$2b$12$", "$2y$04$"] {
-            assert!(PasswordHash::new(format!("{prefix}{tail}")).is_bcrypt(), "{prefix}");
+            assert!(
+                PasswordHash::new(format!("{prefix}{tail}")).is_bcrypt(),
+                "{prefix}"
+            );
         }
         for bad in [
             format!("$2x$10${tail}"),

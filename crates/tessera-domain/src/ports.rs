@@ -535,7 +535,8 @@ pub trait CredentialRepository: Send + Sync {
 
     /// When the service token with this digest expires, and the service it names as it is now
     /// (active or not); `None` for an unknown token.
-    fn find_service_token(&self, digest: &HashedToken) -> anyhow::Result<Option<(UnixTime, Entry)>>;
+    fn find_service_token(&self, digest: &HashedToken)
+        -> anyhow::Result<Option<(UnixTime, Entry)>>;
 
     /// Deletes at most `batch` opaque tokens expired before `now`, at most `batch` service tokens
     /// expired before `now`, at most `batch` sessions (with their refresh and opaque tokens) that

@@ -650,11 +650,18 @@ mod tests {
             )
         };
         assert_eq!(parse(&[("Bad", None)]), Err(vec!["invalid_name"]));
-        assert_eq!(parse(&[("a", Some("\u{1b}"))]), Err(vec!["invalid_characters"]));
+        assert_eq!(
+            parse(&[("a", Some("\u{1b}"))]),
+            Err(vec!["invalid_characters"])
+        );
         let long = "v".repeat(1025);
-        assert_eq!(parse(&[("a", Some(long.as_str()))]), Err(vec!["value_too_long"]));
-        let many: BTreeMap<String, Option<String>> =
-            (0..33).map(|i| (format!("a{i}"), Some("v".to_owned()))).collect();
+        assert_eq!(
+            parse(&[("a", Some(long.as_str()))]),
+            Err(vec!["value_too_long"])
+        );
+        let many: BTreeMap<String, Option<String>> = (0..33)
+            .map(|i| (format!("a{i}"), Some("v".to_owned())))
+            .collect();
         assert_eq!(AttributeChanges::parse(many), Err(vec!["too_many"]));
         let removals: BTreeMap<String, Option<String>> =
             (0..40).map(|i| (format!("a{i}"), None)).collect();

@@ -727,7 +727,12 @@ impl Context<'_> {
     /// Eqeqo's door, on its own listener: the same user tokens (opaque, Eqeqo's `token` header),
     /// a service token made by the admin, and logins.
     async fn eqeqo(&mut self) -> anyhow::Result<Vec<Row>> {
-        let wanted = ["eqeqo-profile", "eqeqo-check-token", "eqeqo-person-service", "eqeqo-login"];
+        let wanted = [
+            "eqeqo-profile",
+            "eqeqo-check-token",
+            "eqeqo-person-service",
+            "eqeqo-login",
+        ];
         if !wanted.iter().any(|w| self.opts.wants(w)) {
             return Ok(Vec::new());
         }
@@ -758,7 +763,17 @@ impl Context<'_> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let scripts = round_robin(&Arc::new(calls), n, ok);
             let ceiling = Some(self.ceilings.rs256());
-            rows.push(measure_at("eqeqo-profile", addr, self.pid, self.bounds, scripts, ceiling).await);
+            rows.push(
+                measure_at(
+                    "eqeqo-profile",
+                    addr,
+                    self.pid,
+                    self.bounds,
+                    scripts,
+                    ceiling,
+                )
+                .await,
+            );
         }
 
         if self.opts.wants("eqeqo-check-token") {
@@ -800,7 +815,15 @@ impl Context<'_> {
             let scripts = round_robin(&Arc::new(calls), n, ok);
             let ceiling = Some(self.ceilings.rs256());
             rows.push(
-                measure_at("eqeqo-check-token", addr, self.pid, self.bounds, scripts, ceiling).await,
+                measure_at(
+                    "eqeqo-check-token",
+                    addr,
+                    self.pid,
+                    self.bounds,
+                    scripts,
+                    ceiling,
+                )
+                .await,
             );
         }
 
@@ -820,8 +843,15 @@ impl Context<'_> {
             let scripts = round_robin(&Arc::new(calls), n, ok);
             let ceiling = Some(self.ceilings.rs256());
             rows.push(
-                measure_at("eqeqo-person-service", addr, self.pid, self.bounds, scripts, ceiling)
-                    .await,
+                measure_at(
+                    "eqeqo-person-service",
+                    addr,
+                    self.pid,
+                    self.bounds,
+                    scripts,
+                    ceiling,
+                )
+                .await,
             );
         }
 
@@ -843,7 +873,9 @@ impl Context<'_> {
                 })
                 .collect();
             let ceiling = Some(self.ceilings.argon2());
-            rows.push(measure_at("eqeqo-login", addr, self.pid, self.bounds, scripts, ceiling).await);
+            rows.push(
+                measure_at("eqeqo-login", addr, self.pid, self.bounds, scripts, ceiling).await,
+            );
         }
 
         for row in &rows {

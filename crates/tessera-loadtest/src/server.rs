@@ -211,10 +211,7 @@ impl Tessera {
             ("TESSERA_SERVER__BIND", addr.to_string()),
             ("TESSERA_EQEQO__BIND", eqeqo_addr.to_string()),
             // As the access tokens below: Eqeqo tokens logged in at the start outlive the run.
-            (
-                "TESSERA_EQEQO__USER_TOKEN_TTL_SECONDS",
-                "7200".to_owned(),
-            ),
+            ("TESSERA_EQEQO__USER_TOKEN_TTL_SECONDS", "7200".to_owned()),
             ("TESSERA_DATABASE__URL", url),
             (
                 "TESSERA_KEYS__DIR",

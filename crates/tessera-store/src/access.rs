@@ -332,8 +332,8 @@ impl AccessRepository for Store {
     fn delete_entry(&self, kind: Kind, id: i64) -> Result<bool, UserError> {
         let _changes = self.cache.writing(crate::cache::Family::Accounts);
         // A service's tokens go with it (ON DELETE CASCADE); the cache keeps them with sessions.
-        let _tokens = (kind == Kind::Service)
-            .then(|| self.cache.writing(crate::cache::Family::Sessions));
+        let _tokens =
+            (kind == Kind::Service).then(|| self.cache.writing(crate::cache::Family::Sessions));
         let mut conn = self.conn()?;
         let _turn = crate::sqlite_writer(&conn);
         // Links, grants and (for a service) its hidden roles go by ON DELETE CASCADE; a tenant's

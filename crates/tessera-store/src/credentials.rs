@@ -15,8 +15,8 @@ use tessera_domain::token::{HashedToken, SessionId};
 use tessera_domain::user::{Role, User, UserId};
 
 use crate::schema::{
-    api_keys, authorization_codes, mfa_challenges, opaque_tokens, password_resets,
-    service_tokens, services, session_revocations, sessions, users,
+    api_keys, authorization_codes, mfa_challenges, opaque_tokens, password_resets, service_tokens,
+    services, session_revocations, sessions, users,
 };
 use crate::sessions::{end_session, insert_session};
 use crate::users::load_user;

@@ -41,10 +41,7 @@ pub enum SourceError {
     /// The database is not Eqeqo's: what it lacks.
     NotEqeqo(String),
     /// A table could not be read: which, and the database's reason.
-    Query {
-        table: &'static str,
-        cause: String,
-    },
+    Query { table: &'static str, cause: String },
     /// The database failed otherwise (its transaction): the reason.
     Database(String),
 }
@@ -79,7 +76,10 @@ impl From<DieselError> for SourceError {
 /// For a URL that is not PostgreSQL's, a database that cannot be reached, one without schema
 /// `auth` or one of its tables (saying which), or a query that fails.
 pub fn read_eqeqo(url: &str) -> Result<ModelImport, SourceError> {
-    if !matches!(crate::Backend::from_url(url), Ok(crate::Backend::Postgres(_))) {
+    if !matches!(
+        crate::Backend::from_url(url),
+        Ok(crate::Backend::Postgres(_))
+    ) {
         return Err(SourceError::NotPostgres);
     }
     let mut conn = PgConnection::establish(url)
@@ -365,7 +365,14 @@ mod tests {
     #[test]
     fn direct_roles_are_told_by_their_name() {
         assert_eq!(direct_role("direct:7:4"), Some((7, 4)));
-        for other in ["Admin", "direct:", "direct:7", "direct:7:", "direct:x:4", "direct:7:4:1"] {
+        for other in [
+            "Admin",
+            "direct:",
+            "direct:7",
+            "direct:7:",
+            "direct:x:4",
+            "direct:7:4:1",
+        ] {
             assert_eq!(direct_role(other), None, "{other}");
         }
     }

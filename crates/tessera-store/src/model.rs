@@ -27,8 +27,9 @@ fn holds_model(conn: &mut AnyConnection) -> QueryResult<bool> {
     let any_user = diesel::select(diesel::dsl::exists(users::table.select(users::id)));
     let any_service = diesel::select(diesel::dsl::exists(services::table.select(services::id)));
     let any_role = diesel::select(diesel::dsl::exists(roles::table.select(roles::id)));
-    let any_permission =
-        diesel::select(diesel::dsl::exists(permissions::table.select(permissions::id)));
+    let any_permission = diesel::select(diesel::dsl::exists(
+        permissions::table.select(permissions::id),
+    ));
     Ok(any_user.get_result::<bool>(conn)?
         || any_service.get_result::<bool>(conn)?
         || any_role.get_result::<bool>(conn)?

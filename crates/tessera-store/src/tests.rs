@@ -380,7 +380,10 @@ fn attributes_are_stored_and_merged_in_the_update(db: &Db) {
             UnixTime(2),
         )
         .unwrap();
-    let want = attributes(&[("document_number", "12.345.678"), ("person_type", "natural")]);
+    let want = attributes(&[
+        ("document_number", "12.345.678"),
+        ("person_type", "natural"),
+    ]);
     assert_eq!(updated.attributes, want);
     let (read, _) = db.store.user_credentials(u.id).unwrap().unwrap();
     assert_eq!(read.attributes, want);
@@ -407,8 +410,7 @@ fn attributes_are_stored_and_merged_in_the_update(db: &Db) {
     assert_eq!(disabled.attributes, want);
 
     // The limit counts the attributes once merged, and a merge over it writes nothing.
-    let full: Vec<(String, Option<&str>)> =
-        (0..30).map(|i| (format!("a{i}"), Some("v"))).collect();
+    let full: Vec<(String, Option<&str>)> = (0..30).map(|i| (format!("a{i}"), Some("v"))).collect();
     let full: Vec<(&str, Option<&str>)> = full.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     db.store
         .update_user(u.id, &change(&full), RevokeSessions::None, UnixTime(4))
@@ -1560,8 +1562,7 @@ fn service_tokens_are_found_by_digest_pruned_once_expired_and_go_with_their_serv
             .unwrap();
     }
     assert!(matches!(
-        store
-            .create_service_token(9_999, &digest("t-none"), UnixTime(10), UnixTime(1_000)),
+        store.create_service_token(9_999, &digest("t-none"), UnixTime(10), UnixTime(1_000)),
         Err(UserError::NotFound)
     ));
     assert_eq!(find("t-none"), None);
@@ -1633,7 +1634,10 @@ fn an_imported_model_keeps_its_ids_and_later_rows_come_after_them(db: &Db) {
     };
 
     // A store that holds anything is left alone unless replaced.
-    assert_eq!(db.store.import_model(&model, false, UnixTime(2)).unwrap(), None);
+    assert_eq!(
+        db.store.import_model(&model, false, UnixTime(2)).unwrap(),
+        None
+    );
     assert_eq!(db.store.count_users().unwrap(), 1);
     let ended = db.store.import_model(&model, true, UnixTime(2)).unwrap();
     assert_eq!(ended, Some(vec![old_session]));
@@ -1667,7 +1671,11 @@ fn an_imported_model_keeps_its_ids_and_later_rows_come_after_them(db: &Db) {
         .collect();
     assert_eq!(roles, [2], "the hidden role is not listed");
     assert_eq!(
-        db.store.get_entry(Kind::Permission, 11).unwrap().unwrap().name,
+        db.store
+            .get_entry(Kind::Permission, 11)
+            .unwrap()
+            .unwrap()
+            .name,
         "share"
     );
 

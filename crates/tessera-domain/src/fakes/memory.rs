@@ -543,7 +543,10 @@ impl State {
         now: UnixTime,
     ) -> Result<User, UserError> {
         if id.0 < 1 || self.users.get(id.0).is_some() {
-            return Err(UserError::Unknown(anyhow!("primary key: user {} is taken", id.0)));
+            return Err(UserError::Unknown(anyhow!(
+                "primary key: user {} is taken",
+                id.0
+            )));
         }
         // `insert_user` gives the next id: make it this one, then count on from the highest.
         let last = self.users.last_id;
@@ -1471,7 +1474,10 @@ impl ModelImporter for MemoryStore {
 
         let mut ended = Vec::new();
         if replace {
-            for id in st.sessions.first_ids(usize::MAX, |s| s.revoked_at.is_none()) {
+            for id in st
+                .sessions
+                .first_ids(usize::MAX, |s| s.revoked_at.is_none())
+            {
                 if st.end_session(SessionId(id), "model_replaced", now) {
                     ended.push(SessionId(id));
                 }
@@ -1503,7 +1509,8 @@ impl ModelImporter for MemoryStore {
                 table.insert_at(*id, EntryRow::new(new, now))?;
             }
         }
-        st.role_permissions.extend(model.role_permissions.iter().copied());
+        st.role_permissions
+            .extend(model.role_permissions.iter().copied());
         st.service_roles.extend(model.service_roles.iter().copied());
         st.grants.extend(model.grants.iter().copied());
         for (person, service, permission) in &model.direct_grants {

@@ -117,12 +117,8 @@ pub fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(r::add_person_role))
                 .route(web::delete().to(r::remove_person_role)),
         )
-        .service(
-            resource("/person-service-permissions").route(web::post().to(r::grant_permission)),
-        )
-        .service(
-            resource("/people/{person_id}/services").route(web::get().to(r::person_services)),
-        )
+        .service(resource("/person-service-permissions").route(web::post().to(r::grant_permission)))
+        .service(resource("/people/{person_id}/services").route(web::get().to(r::person_services)))
         .service(
             resource("/people/{person_id}/services/{service_id}")
                 .route(web::get().to(r::person_access)),

@@ -96,11 +96,7 @@ pub async fn lenient_body<T: DeserializeOwned>(
 ///
 /// # Errors
 /// 400 with the route's `invalid_*_id` key.
-pub fn strict_id(
-    req: &HttpRequest,
-    name: &str,
-    invalid: &'static str,
-) -> Result<i64, EqeqoError> {
+pub fn strict_id(req: &HttpRequest, name: &str, invalid: &'static str) -> Result<i64, EqeqoError> {
     req.match_info()
         .query(name)
         .parse::<i64>()

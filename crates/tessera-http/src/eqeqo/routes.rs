@@ -20,14 +20,14 @@ use super::errors::{
     api_error, login_error, service_token_error, user_error, EqeqoError, Refusal, Route,
 };
 use super::request::{
-    body, entry_id, expiry, header_value, holder, lenient_body, on_pool, person_id,
-    person_to_read, reading, segment, service_ref, strict_id, SERVICE_TOKEN,
+    body, entry_id, expiry, header_value, holder, lenient_body, on_pool, person_id, person_to_read,
+    reading, segment, service_ref, strict_id, SERVICE_TOKEN,
 };
 use super::wire::{
-    Access, CheckAnswer, CheckTokenBody, CreateUserBody, Done, FlexibleId, LoginAnswer,
-    LoginBody, Named, NamedRow, PermissionBody, PermissionGrantBody, PersonAccessAnswer,
-    PersonRoleBody, ProfileAnswer, RoleBody, RolePermissionBody, ServiceBody, ServiceChangeBody,
-    ServiceRoleBody, ServiceRow, ServiceTokenAnswer, TokenPayload, UpdateUserBody, UserRow,
+    Access, CheckAnswer, CheckTokenBody, CreateUserBody, Done, FlexibleId, LoginAnswer, LoginBody,
+    Named, NamedRow, PermissionBody, PermissionGrantBody, PersonAccessAnswer, PersonRoleBody,
+    ProfileAnswer, RoleBody, RolePermissionBody, ServiceBody, ServiceChangeBody, ServiceRoleBody,
+    ServiceRow, ServiceTokenAnswer, TokenPayload, UpdateUserBody, UserRow,
 };
 use super::EqeqoConfig;
 use crate::extract::request_context;
@@ -671,9 +671,7 @@ async fn rename(
             description: current.description,
             active: None,
         };
-        c.access
-            .update_entry(&me, kind, id, &request)
-            .map_err(fail)
+        c.access.update_entry(&me, kind, id, &request).map_err(fail)
     })
     .await?;
     ok(Done::status("success"))
@@ -968,7 +966,14 @@ fn grant_ends(
     route: Route,
 ) -> Result<(UserId, i64), EqeqoError> {
     let person = person_id(c, actor, person, route)?;
-    let service = entry_id(c, actor, Kind::Service, service, "invalid_service_id", route)?;
+    let service = entry_id(
+        c,
+        actor,
+        Kind::Service,
+        service,
+        "invalid_service_id",
+        route,
+    )?;
     Ok((person, service))
 }
 

@@ -531,7 +531,11 @@ mod tests {
 
     #[test]
     fn the_check_token_body_names_a_user_or_nobody() {
-        let user = |raw: &str| parse::<CheckTokenBody>(raw.as_bytes()).unwrap().asked_user();
+        let user = |raw: &str| {
+            parse::<CheckTokenBody>(raw.as_bytes())
+                .unwrap()
+                .asked_user()
+        };
         assert_eq!(user(r#"{"user_id": 7}"#), Some(7));
         assert_eq!(user(r#"{"user_id": " 7"}"#), Some(7));
         assert_eq!(user(r#"{"user_id": "adm1"}"#), None);

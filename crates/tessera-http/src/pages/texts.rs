@@ -2481,7 +2481,11 @@ mod tests {
                 "invalid_characters",
                 "invalid_format",
             ] {
-                assert_ne!((a.rule)("attributes", rule), (a.rule)("x", "nonsense"), "{rule}");
+                assert_ne!(
+                    (a.rule)("attributes", rule),
+                    (a.rule)("x", "nonsense"),
+                    "{rule}"
+                );
             }
         }
         assert_eq!((ADMIN_ES.rule)("email", "taken"), "Ya está en uso.");

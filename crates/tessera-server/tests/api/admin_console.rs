@@ -408,7 +408,10 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
     let page_path = format!("/admin/users/{gina}");
     let (status, page) = open(&app, &b, &page_path).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<dt><code>person_type</code></dt><dd>natural</dd>"), "{page}");
+    assert!(
+        page.contains("<dt><code>person_type</code></dt><dd>natural</dd>"),
+        "{page}"
+    );
     assert!(
         page.contains(">document_type=dni\nperson_type=natural</textarea>"),
         "{page}"
@@ -451,7 +454,9 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
     // The lines are the whole set: one changed, one added, the one left out removed.
     let res = b
         .post(app.url(&page_path))
-        .form(&profile("person_type=legal\r\n\r\ndocument_number = 12=34\r\n"))
+        .form(&profile(
+            "person_type=legal\r\n\r\ndocument_number = 12=34\r\n",
+        ))
         .send()
         .await
         .unwrap();

@@ -172,8 +172,12 @@ async fn model(door: &Door) -> Model {
         billing: app.create_entry(rest, "/services", "billing").await,
         viewer: app.create_entry(rest, "/roles", "viewer").await,
         auditor: app.create_entry(rest, "/roles", "auditor").await,
-        read: app.create_entry(rest, "/permissions", "invoices:read").await,
-        refunds: app.create_entry(rest, "/permissions", "refunds:create").await,
+        read: app
+            .create_entry(rest, "/permissions", "invoices:read")
+            .await,
+        refunds: app
+            .create_entry(rest, "/permissions", "refunds:create")
+            .await,
         alice: app.create_user(rest, "alice").await,
         bob: app.create_user(rest, "bob").await,
     };
@@ -278,7 +282,10 @@ async fn the_framework_answers_as_eqeqos_did() {
     let res = client.get(door.app.eqeqo_url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/html");
-    assert_eq!(res.text().await.unwrap(), "<h1>Welcome to the Auth API</h1>");
+    assert_eq!(
+        res.text().await.unwrap(),
+        "<h1>Welcome to the Auth API</h1>"
+    );
     // Unknown paths, wrong methods on known paths, and paths Eqeqo did not have.
     for (method, path) in [
         (Method::GET, "/nowhere"),
@@ -307,7 +314,9 @@ async fn the_framework_answers_as_eqeqos_did() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
-    let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap();
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(allowed.contains("service-token"), "{allowed}");
     // Every JSON answer says so.
     let res = client
@@ -323,7 +332,10 @@ async fn every_route_takes_its_token_from_the_token_header_only() {
     let door = Door::open().await;
     for (method, path, body) in routes_with_a_token() {
         let body = (!body.is_null()).then_some(body);
-        let a = door.app.eqeqo(method.clone(), path, None, body.clone()).await;
+        let a = door
+            .app
+            .eqeqo(method.clone(), path, None, body.clone())
+            .await;
         unauthorized(&a, "missing_token_header", MISSING_TOKEN);
         let a = door
             .app
@@ -478,7 +490,14 @@ async fn a_body_eqeqo_could_not_read_is_400_invalid_request_body() {
         // Never the value sent back.
         assert!(!a.body.to_string().contains("juan"), "{:?}", a.body);
     }
-    let a = door.raw(Method::POST, "/auth/login", None, r#"{"username": "admin"}"#).await;
+    let a = door
+        .raw(
+            Method::POST,
+            "/auth/login",
+            None,
+            r#"{"username": "admin"}"#,
+        )
+        .await;
     refused(&a, StatusCode::BAD_REQUEST, "invalid_request_body");
     assert_eq!(a.body["detail"], "password: required");
 }
@@ -619,11 +638,17 @@ async fn users_are_created_read_changed_and_listed_as_in_eqeqo() {
         rest.body["attributes"],
         json!({"document_number": "00000007", "document_type": "DNI", "person_type": "N"})
     );
-    let a = door.send(Method::POST, "/users", &door.admin, new_user).await;
+    let a = door
+        .send(Method::POST, "/users", &door.admin, new_user)
+        .await;
     refused(&a, StatusCode::CONFLICT, "create_user_failed");
     for (field, value, detail) in [
         ("person_type", "X", "person_type: must be N or J"),
-        ("document_type", "passport", "document_type: must be DNI, CE or RUC"),
+        (
+            "document_type",
+            "passport",
+            "document_type: must be DNI, CE or RUC",
+        ),
         ("name", "  ", "name: empty"),
     ] {
         let mut body = json!({
@@ -659,13 +684,26 @@ async fn users_are_created_read_changed_and_listed_as_in_eqeqo() {
     );
     let path = format!("/users/{juan}");
     let a = door
-        .send(Method::PUT, &path, &door.admin, json!({"name": "Juan Nuevo"}))
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"name": "Juan Nuevo"}),
+        )
         .await;
     success(&a, json!({"status": "success"}));
-    assert_eq!(door.get(&path, &door.admin).await.body["name"], "Juan Nuevo");
+    assert_eq!(
+        door.get(&path, &door.admin).await.body["name"],
+        "Juan Nuevo"
+    );
     // Tessera's users keep their username; sending the same one changes nothing.
     let a = door
-        .send(Method::PUT, &path, &door.admin, json!({"username": "juana"}))
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"username": "juana"}),
+        )
         .await;
     refused(&a, StatusCode::BAD_REQUEST, "invalid_request_body");
     assert_eq!(a.body["detail"], "username cannot be changed");
@@ -699,7 +737,10 @@ async fn users_are_created_read_changed_and_listed_as_in_eqeqo() {
         )
         .await;
     refused(&a, StatusCode::BAD_REQUEST, "invalid_request_body");
-    assert_eq!(door.get(&path, &door.admin).await.body["name"], "Juan Nuevo");
+    assert_eq!(
+        door.get(&path, &door.admin).await.body["name"],
+        "Juan Nuevo"
+    );
     door.token("juan", new_password).await;
 
     let a = door.get("/users", &door.admin).await;
@@ -719,7 +760,10 @@ async fn deleting_a_user_ends_their_tokens_and_says_how_many() {
     let first = door.token("alice", USER_PASSWORD).await;
     let second = door.token("alice", USER_PASSWORD).await;
     let path = format!("/users/{}", m.alice);
-    let a = door.app.eqeqo(Method::DELETE, &path, Some(&door.admin), None).await;
+    let a = door
+        .app
+        .eqeqo(Method::DELETE, &path, Some(&door.admin), None)
+        .await;
     success(
         &a,
         json!({"revoked_tokens": 2, "status": "user_deleted", "user_id": m.alice}),
@@ -777,7 +821,12 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
     );
     let path = format!("/services/{stock}");
     let a = door
-        .send(Method::PUT, &path, admin, json!({"description": "New desc"}))
+        .send(
+            Method::PUT,
+            &path,
+            admin,
+            json!({"description": "New desc"}),
+        )
         .await;
     success(&a, json!({"status": "success"}));
     let a = door.get("/services", admin).await;
@@ -825,7 +874,12 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
     assert_eq!(ids(&door.get("/roles", admin).await), vec![editor, viewer]);
 
     let a = door
-        .send(Method::POST, "/permissions", admin, json!({"code": "export"}))
+        .send(
+            Method::POST,
+            "/permissions",
+            admin,
+            json!({"code": "export"}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     let export = a.body["id"].as_i64().unwrap();
@@ -851,7 +905,9 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
         success(&a, json!({"status": "success"}));
     }
     success(
-        &door.get(&format!("/roles/{editor}/permissions"), admin).await,
+        &door
+            .get(&format!("/roles/{editor}/permissions"), admin)
+            .await,
         json!([{"id": export, "name": "export_csv"}]),
     );
     // A service by name; an unknown name makes the service, as Eqeqo did.
@@ -867,20 +923,33 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
         success(&a, json!({"status": "success"}));
     }
     let writer = json!([{"id": editor, "name": "writer"}]);
-    success(&door.get("/services/stock/roles", admin).await, writer.clone());
-    success(&door.get(&format!("/services/{stock}/roles"), admin).await, writer);
+    success(
+        &door.get("/services/stock/roles", admin).await,
+        writer.clone(),
+    );
+    success(
+        &door.get(&format!("/services/{stock}/roles"), admin).await,
+        writer,
+    );
     let services = door.get("/services", admin).await;
     assert_eq!(services.body[1]["name"], "ui-store");
     assert_eq!(services.body[1]["description"], Value::Null);
     // A name with a space, percent-encoded in a path.
     let a = door
-        .send(Method::POST, "/services", admin, json!({"name": "UI Store"}))
+        .send(
+            Method::POST,
+            "/services",
+            admin,
+            json!({"name": "UI Store"}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
-    success(&door.get("/services/UI%20Store/roles", admin).await, json!([]));
+    success(
+        &door.get("/services/UI%20Store/roles", admin).await,
+        json!([]),
+    );
 
-    let removed =
-        json!({"permission_id": export, "role_id": editor, "status": "permission_removed_from_role"});
+    let removed = json!({"permission_id": export, "role_id": editor, "status": "permission_removed_from_role"});
     for _ in 0..2 {
         let a = door
             .send(Method::DELETE, "/role-permissions", admin, link.clone())
@@ -888,7 +957,9 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
         success(&a, removed.clone());
     }
     success(
-        &door.get(&format!("/roles/{editor}/permissions"), admin).await,
+        &door
+            .get(&format!("/roles/{editor}/permissions"), admin)
+            .await,
         json!([]),
     );
     let a = door
@@ -901,19 +972,40 @@ async fn services_roles_and_permissions_are_managed_as_in_eqeqo() {
         .await;
     success(&a, json!({"status": "role_removed_from_service"}));
 
-    let a = door.app.eqeqo(Method::DELETE, &role, Some(admin), None).await;
-    success(&a, json!({"role_id": editor, "status": "role_deleted"}));
-    refused(&door.get(&role, admin).await, StatusCode::NOT_FOUND, "role_not_found");
     let a = door
         .app
-        .eqeqo(Method::DELETE, &format!("/permissions/{export}"), Some(admin), None)
+        .eqeqo(Method::DELETE, &role, Some(admin), None)
         .await;
-    success(&a, json!({"permission_id": export, "status": "permission_deleted"}));
+    success(&a, json!({"role_id": editor, "status": "role_deleted"}));
+    refused(
+        &door.get(&role, admin).await,
+        StatusCode::NOT_FOUND,
+        "role_not_found",
+    );
+    let a = door
+        .app
+        .eqeqo(
+            Method::DELETE,
+            &format!("/permissions/{export}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    success(
+        &a,
+        json!({"permission_id": export, "status": "permission_deleted"}),
+    );
     success(&door.get("/permissions", admin).await, json!([]));
 
     // Deleting a service disables it, as Eqeqo's soft delete.
-    let a = door.app.eqeqo(Method::DELETE, &path, Some(admin), None).await;
-    success(&a, json!({"service_id": stock, "status": "service_deleted"}));
+    let a = door
+        .app
+        .eqeqo(Method::DELETE, &path, Some(admin), None)
+        .await;
+    success(
+        &a,
+        json!({"service_id": stock, "status": "service_deleted"}),
+    );
     let services = door.get("/services", admin).await;
     let names: Vec<&str> = services
         .body
@@ -944,7 +1036,8 @@ async fn grants_and_what_a_person_may_do_in_a_service() {
     success(&a, json!({"status": "success"}));
     // A person as `person-<id>`, a permission by name; the role that holds it is Tessera's own.
     let person = format!("person-{}", m.alice);
-    let body = json!({"person_id": person, "service_id": m.billing, "permission_name": "refunds:create"});
+    let body =
+        json!({"person_id": person, "service_id": m.billing, "permission_name": "refunds:create"});
     let a = door
         .send(Method::POST, "/person-service-permissions", admin, body)
         .await;
@@ -972,18 +1065,26 @@ async fn grants_and_what_a_person_may_do_in_a_service() {
         success(&door.get(&path, admin).await, access.clone());
     }
     success(
-        &door.get(&format!("/people/{}/services", m.alice), admin).await,
+        &door
+            .get(&format!("/people/{}/services", m.alice), admin)
+            .await,
         json!([{"id": m.billing, "name": "billing", "description": null}]),
     );
     success(
         &door
-            .get(&format!("/people/alice/services/{}/roles", m.billing), admin)
+            .get(
+                &format!("/people/alice/services/{}/roles", m.billing),
+                admin,
+            )
             .await,
         json!([{"id": m.viewer, "name": "viewer"}]),
     );
     success(
         &door
-            .get(&format!("/services/billing/roles/{}/people", m.viewer), admin)
+            .get(
+                &format!("/services/billing/roles/{}/people", m.viewer),
+                admin,
+            )
             .await,
         json!([alice_row]),
     );
@@ -1020,12 +1121,20 @@ async fn grants_and_what_a_person_may_do_in_a_service() {
     let grant = json!({"person_id": m.alice, "service_id": m.billing, "role_id": m.viewer});
     for _ in 0..2 {
         let a = door
-            .send(Method::DELETE, "/person-service-roles", admin, grant.clone())
+            .send(
+                Method::DELETE,
+                "/person-service-roles",
+                admin,
+                grant.clone(),
+            )
             .await;
         success(&a, json!({"status": "role_removed_from_person"}));
     }
     let a = door
-        .get(&format!("/people/{}/services/{}", m.alice, m.billing), admin)
+        .get(
+            &format!("/people/{}/services/{}", m.alice, m.billing),
+            admin,
+        )
         .await;
     assert_eq!(a.body["roles"], json!([]));
     assert_eq!(a.body["permissions"], json!(["refunds:create"]));
@@ -1041,7 +1150,11 @@ async fn only_admins_manage_and_people_read_themselves() {
         (Method::GET, format!("/users/{}", m.bob), None),
         (Method::DELETE, format!("/users/{}", m.bob), None),
         (Method::POST, "/roles".into(), Some(json!({"name": "mine"}))),
-        (Method::POST, "/services".into(), Some(json!({"name": "mine"}))),
+        (
+            Method::POST,
+            "/services".into(),
+            Some(json!({"name": "mine"})),
+        ),
         (Method::GET, "/services".into(), None),
         (Method::POST, format!("/services/{}/token", m.billing), None),
         (
@@ -1051,7 +1164,10 @@ async fn only_admins_manage_and_people_read_themselves() {
         ),
     ];
     for (method, path, body) in cases {
-        let a = door.app.eqeqo(method.clone(), &path, Some(&alice), body).await;
+        let a = door
+            .app
+            .eqeqo(method.clone(), &path, Some(&alice), body)
+            .await;
         assert_eq!(
             (a.status, a.error()),
             (StatusCode::FORBIDDEN, "forbidden"),
@@ -1165,12 +1281,20 @@ async fn a_disabled_services_tokens_are_refused_and_it_gets_no_new_ones() {
         StatusCode::OK
     );
     let path = format!("/services/{}", m.billing);
-    let a = door.app.eqeqo(Method::DELETE, &path, Some(&door.admin), None).await;
+    let a = door
+        .app
+        .eqeqo(Method::DELETE, &path, Some(&door.admin), None)
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let a = door.check(Some(&alice), Some(&service), "").await;
     unauthorized(&a, "service_inactive", SERVICE_INACTIVE);
     let a = door
-        .send(Method::POST, &format!("{path}/token"), &door.admin, json!({}))
+        .send(
+            Method::POST,
+            &format!("{path}/token"),
+            &door.admin,
+            json!({}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(a.body, json!({"error": "service_inactive"}));
@@ -1193,10 +1317,7 @@ async fn a_token_works_on_both_doors() {
     let a = door.check(Some(&alice), Some(&service), "").await;
     assert_eq!(a.body["access"]["roles"], json!(["viewer"]), "{:?}", a.body);
     // A logout on the REST API ends the token on the door.
-    let a = door
-        .app
-        .post("/auth/logout", Some(&alice), json!({}))
-        .await;
+    let a = door.app.post("/auth/logout", Some(&alice), json!({})).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
     unauthorized(
         &door.get("/auth/profile", &alice).await,
@@ -1233,7 +1354,10 @@ async fn a_token_is_renewed_when_used_near_its_expiry_and_expires_unused() {
     let a = door.get("/auth/profile", &token).await;
     assert_eq!(a.body["renewed"], true, "{:?}", a.body);
     let renewed_until = a.body["expires_at"].as_i64().unwrap();
-    assert!(renewed_until > issued_until, "{renewed_until} {issued_until}");
+    assert!(
+        renewed_until > issued_until,
+        "{renewed_until} {issued_until}"
+    );
     // Out of the window again: used, not renewed.
     let a = door.get("/auth/profile", &token).await;
     assert_eq!(
@@ -1247,7 +1371,10 @@ async fn a_token_is_renewed_when_used_near_its_expiry_and_expires_unused() {
         "expired_token",
         EXPIRED_TOKEN,
     );
-    assert_eq!(door.get("/auth/profile", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        door.get("/auth/profile", &token).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

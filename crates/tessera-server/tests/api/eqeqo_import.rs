@@ -111,7 +111,9 @@ fn snapshot(dir: &Path) -> Vec<String> {
         }
     }
     for (person, service) in [(7, 4), (5, 3)] {
-        let held = store.effective_permissions(UserId(person), service).unwrap();
+        let held = store
+            .effective_permissions(UserId(person), service)
+            .unwrap();
         out.push(format!("{person} in {service}: {held:?}"));
     }
     out
@@ -245,7 +247,10 @@ async fn an_eqeqo_database_is_served_with_its_ids_and_its_people_log_in_with_the
         ["read", "write", "update", "delete", "share"]
     );
     assert_eq!(
-        listed(&permissions.body).iter().map(|e| e.0).collect::<Vec<_>>(),
+        listed(&permissions.body)
+            .iter()
+            .map(|e| e.0)
+            .collect::<Vec<_>>(),
         [1, 2, 3, 4, 5]
     );
     assert_eq!(
@@ -278,7 +283,10 @@ async fn an_eqeqo_database_is_served_with_its_ids_and_its_people_log_in_with_the
         json!(["read", "share"])
     );
     assert!(hash_of(&app, "juan").starts_with("$argon2id$"));
-    assert!(hash_of(&app, "usr1").starts_with("$2y$"), "not yet logged in");
+    assert!(
+        hash_of(&app, "usr1").starts_with("$2y$"),
+        "not yet logged in"
+    );
 
     // New rows get ids of their own, past the removed person's too.
     let newcomer = app.create_user(&admin, "newcomer").await;
@@ -365,7 +373,10 @@ fn a_refused_import_names_the_table_and_the_row_and_changes_nothing() {
         args.push("--replace");
         let (ok, out, err) = import(d, &source.url, &args);
         assert!(!ok, "{message}: {out}");
-        assert!(err.contains(message.as_str()), "expected {message:?} in:\n{err}");
+        assert!(
+            err.contains(message.as_str()),
+            "expected {message:?} in:\n{err}"
+        );
         assert!(err.contains("nothing was imported"), "{err}");
         assert_eq!(snapshot(d), before, "{message}");
     }
@@ -384,7 +395,10 @@ fn a_refused_import_names_the_table_and_the_row_and_changes_nothing() {
     );
     assert_eq!(snapshot(d), before);
     let (ok, _, err) = import(d, &changed.url, &["--replace"]);
-    assert!(!ok && err.contains("--admins"), "no admin would be left: {err}");
+    assert!(
+        !ok && err.contains("--admins"),
+        "no admin would be left: {err}"
+    );
     assert_eq!(snapshot(d), before);
     let (ok, out, err) = import(d, &changed.url, &["--admins", "adm1", "--replace"]);
     assert!(ok, "{out}{err}");

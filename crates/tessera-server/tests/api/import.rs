@@ -197,7 +197,10 @@ async fn an_export_imports_into_a_fresh_installation_with_the_same_passwords() {
         lines[1].contains("\"attributes\":{\"person_type\":\"natural\"}"),
         "{out}"
     );
-    assert!(!lines[0].contains("attributes"), "none, none written: {out}");
+    assert!(
+        !lines[0].contains("attributes"),
+        "none, none written: {out}"
+    );
 
     let fresh = spawn_app().await;
     // The fresh installation has its own admin: import only alice.

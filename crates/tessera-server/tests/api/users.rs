@@ -476,7 +476,10 @@ async fn admins_keep_attributes_on_users_and_change_them_with_a_merge_patch() {
     );
     let id = a.body["id"].as_i64().unwrap();
     let path = format!("/users/{id}");
-    assert_eq!(app.get(&path, &admin).await.body["attributes"], a.body["attributes"]);
+    assert_eq!(
+        app.get(&path, &admin).await.body["attributes"],
+        a.body["attributes"]
+    );
     // A user made without any has an empty object, never null.
     let other = app.create_user(&admin, "kurt").await;
     assert_eq!(
@@ -520,9 +523,8 @@ async fn admins_keep_attributes_on_users_and_change_them_with_a_merge_patch() {
 async fn attributes_that_break_a_rule_are_422_naming_attributes_and_nothing_is_written() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let many: serde_json::Map<String, serde_json::Value> = (0..33)
-        .map(|i| (format!("a{i}"), json!("v")))
-        .collect();
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..33).map(|i| (format!("a{i}"), json!("v"))).collect();
     let cases = [
         (json!({"Bad Name": "x"}), "invalid_name"),
         (json!({"1st": "x"}), "invalid_name"),
@@ -639,7 +641,10 @@ async fn users_cannot_set_their_own_attributes() {
     .await;
     let (token, _) = app.login("mona", USER_PASSWORD).await;
     for (method, body) in [
-        (Method::PATCH, json!({"attributes": {"person_type": "legal"}})),
+        (
+            Method::PATCH,
+            json!({"attributes": {"person_type": "legal"}}),
+        ),
         (Method::PATCH, json!({"attributes": {"person_type": null}})),
         (
             Method::PATCH,

@@ -364,6 +364,9 @@ fn deleting_a_person_removes_their_grants() {
 fn people_read_their_own_access_and_only_admins_change_the_model() {
     let (h, admin) = setup();
     let b = billing(&h, &admin);
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let bob = create_with(&h, &admin, "bobby", &["user"], None);
+    grant_both(&h, &admin, &b, alice);
     let me = caller(&h, "alice", USER_PW);
     let a = h.core.access.person_access(&me, alice, b.service).unwrap();
     assert_eq!(a.permissions.len(), 2);

@@ -143,7 +143,11 @@ fn an_export_imports_into_a_fresh_installation() {
     let alice = create_with(&h, &admin, "alice", &["editor", "user"], None);
     h.core
         .accounts
-        .update_user(&admin, alice, set_attributes(&[("person_type", Some("natural"))]))
+        .update_user(
+            &admin,
+            alice,
+            set_attributes(&[("person_type", Some("natural"))]),
+        )
         .unwrap();
     let exported = h.core.accounts.export_users(&admin).unwrap();
     assert_eq!(exported.len(), 2);
@@ -184,7 +188,11 @@ fn an_export_imports_into_a_fresh_installation() {
     assert!(login_kind(&fresh, "admin", ADMIN_PW, None, SessionKind::Jwt).is_ok());
     let alice = caller(&fresh, "alice", USER_PW);
     assert_eq!(alice.roles, ["editor", "user"]);
-    let (imported, _) = fresh.store.user_credentials(alice.user_id).unwrap().unwrap();
+    let (imported, _) = fresh
+        .store
+        .user_credentials(alice.user_id)
+        .unwrap()
+        .unwrap();
     assert_eq!(imported.attributes.get("person_type"), Some("natural"));
 }
 
@@ -262,8 +270,7 @@ fn admins_set_attributes_at_creation_and_merge_changes_into_them() {
 fn attributes_that_break_a_rule_are_named_and_nothing_is_written() {
     let (h, admin) = setup();
     let alice = create_with(&h, &admin, "alice", &["user"], None);
-    let many: Vec<(String, Option<&str>)> =
-        (0..32).map(|i| (format!("a{i}"), Some("v"))).collect();
+    let many: Vec<(String, Option<&str>)> = (0..32).map(|i| (format!("a{i}"), Some("v"))).collect();
     let many: Vec<(&str, Option<&str>)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     h.core
         .accounts
@@ -318,7 +325,11 @@ fn users_do_not_set_their_own_attributes() {
     // Nor even clear one, but they read them.
     h.core
         .accounts
-        .update_user(&admin, alice, set_attributes(&[("person_type", Some("natural"))]))
+        .update_user(
+            &admin,
+            alice,
+            set_attributes(&[("person_type", Some("natural"))]),
+        )
         .unwrap();
     assert!(matches!(
         h.core

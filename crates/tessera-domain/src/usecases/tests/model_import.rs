@@ -87,7 +87,10 @@ fn model() -> ModelImport {
     ModelImport {
         people: vec![person(5, "alice"), person(9, "bob"), carl],
         services: vec![entry_row("services", 3, "billing"), crm],
-        roles: vec![entry_row("role", 2, "viewer"), entry_row("role", 4, "editor")],
+        roles: vec![
+            entry_row("role", 2, "viewer"),
+            entry_row("role", 4, "editor"),
+        ],
         permissions: vec![
             entry_row("permission", 6, "read"),
             entry_row("permission", 7, "write"),
@@ -98,7 +101,10 @@ fn model() -> ModelImport {
             link("role_permission", 2, 4, 6),
             link("role_permission", 3, 4, 7),
         ],
-        service_roles: vec![link("service_roles", 1, 3, 2), link("service_roles", 2, 3, 4)],
+        service_roles: vec![
+            link("service_roles", 1, 3, 2),
+            link("service_roles", 2, 3, 4),
+        ],
         grants: vec![grant(1, 5, 3, 2), grant(2, 12, 3, 4)],
         direct_grants: vec![direct(3, 9, 3, 11), direct(4, 12, 3, 11)],
     }
@@ -180,7 +186,11 @@ fn a_model_keeps_its_ids_and_its_people_log_in_with_their_old_passwords() {
     );
     assert_eq!(ids(Kind::Permission).len(), 3);
     assert_eq!(
-        h.store.get_entry(Kind::Service, 8).unwrap().unwrap().description,
+        h.store
+            .get_entry(Kind::Service, 8)
+            .unwrap()
+            .unwrap()
+            .description,
         Some("Customers".into())
     );
     assert_eq!(
@@ -220,7 +230,10 @@ fn a_row_that_breaks_a_rule_is_named_and_nothing_is_written() {
     let h = harness();
     let alice = r#"auth.person id 5 (username "alice")"#;
     let bob = r#"auth.person id 9 (username "bob")"#;
-    let (crm, billing) = (r#"auth.services id 8 ("crm")"#, r#"auth.services id 3 ("billing")"#);
+    let (crm, billing) = (
+        r#"auth.services id 8 ("crm")"#,
+        r#"auth.services id 3 ("billing")"#,
+    );
     for case in 0..14 {
         let mut m = model();
         let message = match case {

@@ -100,7 +100,10 @@ fn only_admins_issue_and_only_for_a_known_active_service() {
         issue_as(&alice, b.service, TTL),
         Err(UserError::Forbidden(why)) if why != SERVICE_INACTIVE
     ));
-    assert!(matches!(issue_as(&admin, 9999, TTL), Err(UserError::NotFound)));
+    assert!(matches!(
+        issue_as(&admin, 9999, TTL),
+        Err(UserError::NotFound)
+    ));
     for ttl in [0, -1] {
         let err = issue_as(&admin, b.service, ttl).unwrap_err();
         assert_eq!(fields(&err), [("ttl".to_owned(), vec!["out_of_range"])]);

@@ -662,7 +662,11 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
             for n in bad {
                 errors.add(
                     "attributes",
-                    format!("{} {}", (a.line)(n), (a.rule)("attributes", "invalid_format")),
+                    format!(
+                        "{} {}",
+                        (a.line)(n),
+                        (a.rule)("attributes", "invalid_format")
+                    ),
                 );
             }
             return render_user(
@@ -1031,7 +1035,11 @@ mod tests {
     fn attributes_are_read_one_name_value_a_line() {
         assert_eq!(
             attribute_lines("person_type=natural\r\n\r\n  note = a=b \r\nempty=\n"),
-            Ok(map(&[("empty", ""), ("note", "a=b"), ("person_type", "natural")]))
+            Ok(map(&[
+                ("empty", ""),
+                ("note", "a=b"),
+                ("person_type", "natural")
+            ]))
         );
         assert_eq!(attribute_lines(""), Ok(BTreeMap::new()));
         assert_eq!(attribute_lines("a=1\nno sign\n\nnor here"), Err(vec![2, 4]));
@@ -1039,17 +1047,24 @@ mod tests {
 
     #[test]
     fn the_change_sent_is_what_differs() {
-        let current = map(&[("keep", "1"), ("change", "2"), ("drop", "3"), ("spaced", " x ")]);
-        let wanted = map(&[("keep", "1"), ("change", "two"), ("new", "4"), ("spaced", "x")]);
+        let current = map(&[
+            ("keep", "1"),
+            ("change", "2"),
+            ("drop", "3"),
+            ("spaced", " x "),
+        ]);
+        let wanted = map(&[
+            ("keep", "1"),
+            ("change", "two"),
+            ("new", "4"),
+            ("spaced", "x"),
+        ]);
         let changes = attribute_changes(&current, &wanted);
-        let expected: BTreeMap<String, Option<String>> = [
-            ("change", Some("two")),
-            ("drop", None),
-            ("new", Some("4")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
-        .collect();
+        let expected: BTreeMap<String, Option<String>> =
+            [("change", Some("two")), ("drop", None), ("new", Some("4"))]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+                .collect();
         assert_eq!(changes, expected);
         assert!(attribute_changes(&wanted, &wanted).is_empty());
     }
