@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_domain::access::Kind;
 use tessera_domain::ports::{AccessRepository as _, UserRepository as _};
 use tessera_domain::user::{LoginName, UserId, UserQuery};
 use tessera_store::scratch::ScratchDatabase;
 use tessera_store::{Store, StoreConfig};
-use tessera_testkit::{spawn_app_with, TestApp};
+use tessera_testkit::{spawn_app_with_eqeqo, TestApp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 const FIXTURE: &str = include_str!("../fixtures/eqeqo.sql");
@@ -178,7 +178,7 @@ async fn an_eqeqo_database_is_served_with_its_ids_and_its_people_log_in_with_the
 
     let keys = dir.path().join("keys");
     let sqlite = sqlite_url(dir.path());
-    let app = spawn_app_with(|s| {
+    let app = spawn_app_with_eqeqo(|s| {
         s.database.url.clone_from(&sqlite);
         s.keys.dir.clone_from(&keys);
         s.bootstrap.admin_password = None;
@@ -287,6 +287,71 @@ async fn an_eqeqo_database_is_served_with_its_ids_and_its_people_log_in_with_the
         hash_of(&app, "usr1").starts_with("$2y$"),
         "not yet logged in"
     );
+
+    // Eqeqo's clients, unchanged, against the imported data on the Eqeqo door: a person logs in
+    // with their Eqeqo password (upgraded there too), an admin issues a service token, and the
+    // service checks the person's token.
+    let usr1 = app
+        .eqeqo(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": "usr1", "password": "usr1-hash"})),
+        )
+        .await;
+    assert_eq!(usr1.status, StatusCode::OK, "{:?}", usr1.body);
+    assert_eq!(
+        usr1.body["payload"],
+        json!({"name": "User One", "user_id": 2, "username": "usr1"})
+    );
+    assert!(hash_of(&app, "usr1").starts_with("$argon2id$"));
+    let usr1_token = usr1.body["token"].as_str().unwrap().to_owned();
+    let adm1_door = app
+        .eqeqo(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": "adm1", "password": "adm1-hash"})),
+        )
+        .await;
+    let adm1_token = adm1_door.body["token"].as_str().unwrap().to_owned();
+    let issued = app
+        .eqeqo(Method::POST, "/services/1/token", Some(&adm1_token), None)
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{:?}", issued.body);
+    assert_eq!(issued.body["service_name"], "Service A");
+    let service_token = issued.body["token"].as_str().unwrap();
+    let checked = app
+        .send(
+            reqwest::Client::new()
+                .post(app.eqeqo_url("/check-token"))
+                .header("token", &usr1_token)
+                .header("service-token", service_token)
+                .json(&json!({"user_id": 2})),
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{:?}", checked.body);
+    assert_eq!(checked.body["valid"], true);
+    assert_eq!(checked.body["access"]["roles"], json!(["User"]));
+    assert_eq!(
+        checked.body["access"]["permissions"],
+        json!(["delete", "read", "update", "write"])
+    );
+    let by_name = app
+        .eqeqo(
+            Method::GET,
+            "/people/usr1/services/Service%20A",
+            Some(&usr1_token),
+            None,
+        )
+        .await;
+    assert_eq!(by_name.status, StatusCode::OK, "{:?}", by_name.body);
+    assert_eq!(by_name.body["user"]["id"], 2);
+    let others = app
+        .eqeqo(Method::GET, "/people/7/services/4", Some(&usr1_token), None)
+        .await;
+    assert_eq!(others.status, StatusCode::FORBIDDEN, "{:?}", others.body);
+    assert_eq!(others.body["error"], "forbidden_person_lookup");
 
     // New rows get ids of their own, past the removed person's too.
     let newcomer = app.create_user(&admin, "newcomer").await;
