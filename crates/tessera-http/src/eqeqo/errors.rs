@@ -204,11 +204,11 @@ impl EqeqoError {
     }
 
     pub fn key(&self) -> &'static str {
-        match self {
-            Self::Refused(r) => r.key(),
+        match *self {
+            Self::Refused(ref r) => r.key(),
             Self::Answer { error, .. }
             | Self::Later { error, .. }
-            | Self::Internal { error, .. } => *error,
+            | Self::Internal { error, .. } => error,
         }
     }
 
