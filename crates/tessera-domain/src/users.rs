@@ -274,6 +274,11 @@ impl Accounts {
         login: &str,
         tenant: Option<&str>,
     ) -> Result<User, UserError> {
+        // Asked before anything is looked up, so that the answer tells someone who may not
+        // administer users nothing about which names exist.
+        if !actor.is_admin() && !actor.is_tenant_admin() {
+            return Err(UserError::Forbidden("only admins may look users up by name"));
+        }
         let tenant = match tenant {
             None => None,
             Some(name) => Some(TenantId(

@@ -393,10 +393,13 @@ fn admins_find_a_user_by_login_name_in_their_tenant() {
         Err(UserError::NotFound)
     ));
     let me = caller(&h, "alice", USER_PW);
-    assert!(matches!(
-        a.user_named(&me, "alice", None),
-        Err(UserError::Forbidden(_))
-    ));
+    // Someone who may not administer users learns nothing of which names exist.
+    for name in ["alice", "admin", "nobody"] {
+        assert!(
+            matches!(a.user_named(&me, name, None), Err(UserError::Forbidden(_))),
+            "{name}"
+        );
+    }
 }
 
 #[test]
