@@ -209,6 +209,9 @@ fuzz_target!(|data: &[u8]| {
         4 => {
             if let Some(b) = parse::<UpdateUserBody>(body) {
                 let patch = b.into_patch();
+                if let Some(u) = patch.username.as_deref() {
+                    username(u);
+                }
                 if let Some(e) = patch.email.flatten() {
                     email(&e);
                 }

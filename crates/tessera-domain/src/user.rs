@@ -393,6 +393,10 @@ pub struct NewUser {
 /// A partial update: `None` leaves a field alone; `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
+    /// A new login name, unique ignoring case within the user's tenant: the store refuses one
+    /// another user of that tenant has with `UserError::Duplicate` naming `username`; the user's
+    /// own (in any case) is no clash.
+    pub username: Option<Username>,
     pub email: Option<Option<Email>>,
     pub display_name: Option<Option<DisplayName>>,
     pub roles: Option<Vec<Role>>,
@@ -406,7 +410,8 @@ pub struct UserChanges {
 
 impl UserChanges {
     pub fn is_empty(&self) -> bool {
-        self.email.is_none()
+        self.username.is_none()
+            && self.email.is_none()
             && self.display_name.is_none()
             && self.roles.is_none()
             && self.active.is_none()

@@ -43,6 +43,9 @@ pub struct CreateUser {
 /// A requested change, as received. `None`: leave alone; `Some(None)`: clear.
 #[derive(Debug, Default)]
 pub struct UpdateUser {
+    /// A new login name: for those who administer the user. Sessions stay, as tokens name the
+    /// user by id.
+    pub username: Option<String>,
     pub email: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     pub roles: Option<Vec<String>>,
@@ -305,12 +308,14 @@ impl Accounts {
         target_user(&*self.users, actor, id, Action::Read)
     }
 
-    /// Changes a user. Users change their own e-mail and display name; only admins change roles,
-    /// `active` and attributes. Taking a role away or disabling the user ends all their sessions, so
-    /// no token keeps the old rights.
+    /// Changes a user. Users change their own e-mail and display name; only admins change the
+    /// username, roles, `active` and attributes. Taking a role away or disabling the user ends all
+    /// their sessions, so no token keeps the old rights; a new username ends none, since tokens
+    /// name the user by id.
     ///
     /// # Errors
-    /// `Forbidden`, `Validation`, `NotFound`, `Duplicate`, `LastAdmin`.
+    /// `Forbidden`, `Validation`, `NotFound`, `Duplicate` (a username or e-mail another user of
+    /// the tenant has, ignoring case), `LastAdmin`.
     pub fn update_user(
         &self,
         actor: &Principal,
@@ -318,15 +323,26 @@ impl Accounts {
         req: UpdateUser,
     ) -> Result<User, UserError> {
         let current = target_user(&*self.users, actor, id, Action::Read)?;
-        if (req.roles.is_some() || req.active.is_some() || req.attributes.is_some())
+        if (req.username.is_some()
+            || req.roles.is_some()
+            || req.active.is_some()
+            || req.attributes.is_some())
             && authorize(actor, Action::Administer(Target::of(&current))).is_err()
         {
             return Err(UserError::Forbidden(
-                "only admins may change roles, active or attributes",
+                "only admins may change the username, roles, active or attributes",
             ));
         }
         let mut fields = FieldErrors::new();
         let mut changes = UserChanges::default();
+        // Unique ignoring case within the tenant: the store refuses a name another user has
+        // (`Duplicate`), while the user's own, in any case, is theirs to keep or recase.
+        changes.username = parse_optional(
+            &mut fields,
+            "username",
+            req.username.as_deref(),
+            Username::parse,
+        );
         if let Some(email) = &req.email {
             changes.email = Some(parse_optional(
                 &mut fields,
@@ -393,6 +409,7 @@ impl Accounts {
             .by(actor)
             .subject(id);
         for (field, changed) in [
+            ("username", changes.username.is_some()),
             ("email", changes.email.is_some()),
             ("display_name", changes.display_name.is_some()),
             ("roles", changes.roles.is_some()),

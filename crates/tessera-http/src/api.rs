@@ -291,7 +291,7 @@ pub(crate) fn api(r: &mut impl openapi::Routes, metrics: bool) {
         users::put,
         op(
             "users",
-            "Replace a user's e-mail and display name (roles and active when present)",
+            "Replace a user's e-mail and display name (username, roles and active when present)",
         )
         .bearer()
         .json::<UpdateUserBody>()

@@ -200,6 +200,9 @@ impl CreateUserBody {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserBody {
+    // Admins only, as `active`; absent or null: unchanged.
+    #[schema(schema_with = rules::username_or_null)]
+    pub username: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = rules::email_or_null)]
     pub email: Option<Option<String>>,
@@ -220,6 +223,7 @@ impl UpdateUserBody {
     /// PATCH: only the fields present change.
     pub fn into_patch(self) -> UpdateUser {
         UpdateUser {
+            username: self.username,
             email: self.email,
             display_name: self.display_name,
             roles: self.roles,
@@ -229,10 +233,11 @@ impl UpdateUserBody {
     }
 
     /// PUT: the profile is replaced, so an absent e-mail or display name is cleared;
-    /// roles, `active` and attributes change only when given, since only admins may send them
-    /// (attributes are merged, as with PATCH).
+    /// the username, roles, `active` and attributes change only when given, since only admins may
+    /// send them (attributes are merged, as with PATCH).
     pub fn into_replacement(self) -> UpdateUser {
         UpdateUser {
+            username: self.username,
             email: Some(self.email.flatten()),
             display_name: Some(self.display_name.flatten()),
             roles: self.roles,

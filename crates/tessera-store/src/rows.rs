@@ -48,6 +48,8 @@ pub(crate) struct NewUserRow<'a> {
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = users)]
 pub(crate) struct UserChangeset {
+    pub username: Option<String>,
+    pub username_normalized: Option<String>,
     pub email: Option<Option<String>>,
     pub email_normalized: Option<Option<String>>,
     pub display_name: Option<Option<String>>,

@@ -13,8 +13,8 @@ use tessera_domain::ports::{
 use tessera_domain::time::UnixTime;
 use tessera_domain::token::HashedToken;
 use tessera_domain::user::{
-    AttributeChanges, Attributes, Email, LoginName, NewUser, Role, UserChanges, UserId, UserQuery,
-    Username,
+    AttributeChanges, Attributes, DisplayName, Email, LoginName, NewUser, Role, UserChanges,
+    UserId, UserQuery, Username,
 };
 
 use super::scratch::ScratchDatabase;
@@ -84,6 +84,7 @@ on_both_backends!(
     finds_credentials_by_username_or_email,
     deleted_ids_are_never_reused_and_revocations_outlive_the_user,
     update_changes_fields_and_roles_and_revokes_as_asked,
+    a_rename_is_found_by_the_new_name_and_a_taken_one_writes_nothing,
     attributes_are_stored_and_merged_in_the_update,
     list_pages_by_id_and_filters_by_prefix_literally,
     rotation_happens_once_even_when_raced,
@@ -333,6 +334,73 @@ fn update_changes_fields_and_roles_and_revokes_as_asked(db: &Db) {
         UnixTime(9),
     );
     assert!(matches!(missing, Err(UserError::NotFound)));
+}
+
+fn a_rename_is_found_by_the_new_name_and_a_taken_one_writes_nothing(db: &Db) {
+    let u = db
+        .store
+        .create_user(&new_user("dave", None), &hash(), UnixTime(1))
+        .unwrap();
+    db.store
+        .create_user(&new_user("Erin", None), &hash(), UnixTime(1))
+        .unwrap();
+    let sid = session(&db.store, u.id, "r1");
+    // Read (and cached) before the rename.
+    let read = db.store.get_user(u.id).unwrap().unwrap();
+    assert_eq!(read.username.as_str(), "dave");
+    let rename = |to: &str| UserChanges {
+        username: Some(Username::parse(to).unwrap()),
+        ..Default::default()
+    };
+    let (renamed, revoked) = db
+        .store
+        .update_user(u.id, &rename("David"), RevokeSessions::None, UnixTime(5))
+        .unwrap();
+    assert_eq!(renamed.username.as_str(), "David");
+    assert_eq!(renamed.updated_at, UnixTime(5));
+    assert!(revoked.is_empty());
+    let read = db.store.get_user(u.id).unwrap().unwrap();
+    assert_eq!(read.username.as_str(), "David", "the cache saw the write");
+    let (found, _) = db
+        .store
+        .find_credentials(None, &LoginName::Username("david".into()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, u.id);
+    assert!(db
+        .store
+        .find_credentials(None, &LoginName::Username("dave".into()))
+        .unwrap()
+        .is_none());
+
+    // The user's own name in another case is no clash.
+    let (recased, _) = db
+        .store
+        .update_user(u.id, &rename("DAVID"), RevokeSessions::None, UnixTime(6))
+        .unwrap();
+    assert_eq!(recased.username.as_str(), "DAVID");
+    // Another user's, ignoring case, is refused by the unique index, and nothing of the change
+    // is written.
+    let mut taken = rename("erin");
+    taken.display_name = Some(Some(DisplayName::parse("Dave").unwrap()));
+    let dup = db
+        .store
+        .update_user(u.id, &taken, RevokeSessions::None, UnixTime(7));
+    assert!(matches!(
+        dup,
+        Err(UserError::Duplicate { field: "username" })
+    ));
+    let (after, _) = db.store.user_credentials(u.id).unwrap().unwrap();
+    assert_eq!(after.username.as_str(), "DAVID");
+    assert_eq!(after.display_name, None);
+    assert_eq!(after.updated_at, UnixTime(6));
+    // The session lives on.
+    assert!(!db
+        .store
+        .revocations_since(UnixTime(0))
+        .unwrap()
+        .iter()
+        .any(|(ended, _)| *ended == sid));
 }
 
 fn attributes_are_stored_and_merged_in_the_update(db: &Db) {

@@ -281,7 +281,11 @@ impl UserRepository for Store {
         let _changes0 = self.cache.writing(crate::cache::Family::Accounts);
         let _changes1 = self.cache.writing(crate::cache::Family::Sessions);
         let mut conn = self.conn()?;
+        // A username another user of the tenant has, ignoring case, breaks the unique index
+        // `users_tenant_username`: `Duplicate` naming `username`, as when creating.
         let fields = UserChangeset {
+            username: changes.username.as_ref().map(|u| u.as_str().to_owned()),
+            username_normalized: changes.username.as_ref().map(|u| u.normalized()),
             email: changes
                 .email
                 .as_ref()

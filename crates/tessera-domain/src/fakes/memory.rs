@@ -919,9 +919,13 @@ impl UserRepository for MemoryStore {
             .ok_or(UserError::NotFound)?
             .user
             .tenant_id;
-        if let Some(Some(email)) = &changes.email {
-            st.check_unique(tenant, None, Some(email.normalized().as_str()), Some(id))?;
-        }
+        // As the store's unique indexes do: another user of the tenant, ignoring case.
+        let username = changes.username.as_ref().map(|u| u.normalized());
+        let email = match &changes.email {
+            Some(Some(email)) => Some(email.normalized()),
+            _ => None,
+        };
+        st.check_unique(tenant, username.as_deref(), email.as_deref(), Some(id))?;
         let row = st.users.get_mut(id.0).ok_or(UserError::NotFound)?;
         // As the store does: merged under the same lock as the write, and a merge that breaks a
         // rule writes nothing.
@@ -937,6 +941,9 @@ impl UserRepository for MemoryStore {
             },
         };
         let user = &mut row.user;
+        if let Some(username) = &changes.username {
+            user.username.clone_from(username);
+        }
         if let Some(email) = &changes.email {
             user.email.clone_from(email);
         }

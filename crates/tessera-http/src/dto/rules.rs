@@ -104,14 +104,28 @@ fn id() -> ObjectBuilder {
         .minimum(Some(1))
 }
 
-/// A username, as `Username::parse` takes it.
-pub fn username() -> RefOr<Schema> {
-    string()
-        .min_length(Some(Username::MIN_LEN))
+fn username_rules(s: ObjectBuilder) -> ObjectBuilder {
+    s.min_length(Some(Username::MIN_LEN))
         .max_length(Some(Username::MAX_LEN))
         .pattern(Some(USERNAME_PATTERN))
+}
+
+/// A username, as `Username::parse` takes it.
+pub fn username() -> RefOr<Schema> {
+    username_rules(string())
         .description(Some(format!(
             "{} to {} characters from `A-Z a-z 0-9 . _ -`, starting with a letter or digit; unique ignoring case.",
+            Username::MIN_LEN,
+            Username::MAX_LEN
+        )))
+        .into()
+}
+
+/// A user's new username, or `null`.
+pub fn username_or_null() -> RefOr<Schema> {
+    username_rules(string_or_null())
+        .description(Some(format!(
+            "A new username, for those who administer the user (403 otherwise): {} to {} characters from `A-Z a-z 0-9 . _ -`, starting with a letter or digit; unique ignoring case within the user's tenant (409 `duplicate` when another user has it). Sessions and tokens stay valid; JWTs already issued keep the old name in `preferred_username` until they expire. Absent or null: unchanged.",
             Username::MIN_LEN,
             Username::MAX_LEN
         )))
@@ -680,6 +694,9 @@ mod tests {
         let u = value(username());
         assert_eq!(u["minLength"], Username::MIN_LEN);
         assert_eq!(u["maxLength"], Username::MAX_LEN);
+        let renamed = value(username_or_null());
+        assert_eq!(renamed["minLength"], Username::MIN_LEN);
+        assert_eq!(renamed["pattern"], u["pattern"]);
         assert_eq!(
             value(new_password())["minLength"],
             PasswordPolicy::default().min_length

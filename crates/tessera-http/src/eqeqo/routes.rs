@@ -13,7 +13,7 @@ use tessera_domain::issuer::{Issued, SessionKind};
 use tessera_domain::password::Password;
 use tessera_domain::principal::{Credential, Principal};
 use tessera_domain::usecases::UseCases;
-use tessera_domain::user::{DisplayName, User, UserId};
+use tessera_domain::user::{DisplayName, User, UserId, Username};
 use tessera_domain::users::{UpdateUser, MAX_PAGE};
 
 use super::errors::{
@@ -353,7 +353,7 @@ pub async fn get_user(req: HttpRequest, state: State, config: Config) -> Answer 
     ok(UserRow::from(&user))
 }
 
-/// `PUT /users/{id}`: a new name and a new password, each when given.
+/// `PUT /users/{id}`: a new username, a new name and a new password, each when given.
 pub async fn update_user(
     req: HttpRequest,
     state: State,
@@ -376,8 +376,9 @@ pub async fn update_user(
     ok(Done::status("success"))
 }
 
-/// Applies a `PUT /users/{id}`: the password through the use case an admin sets one with (the
-/// holder's own needs the current one, which Eqeqo's body has no place for), then the name.
+/// Applies a `PUT /users/{id}`: the username and the name through the use case of `PATCH
+/// /users/{id}`, the password through the use case an admin sets one with (the holder's own needs
+/// the current one, which Eqeqo's body has no place for).
 fn change_user(
     c: &UseCases,
     actor: &Principal,
@@ -386,17 +387,18 @@ fn change_user(
 ) -> Result<(), EqeqoError> {
     let fail = |e: UserError| user_error(e, UPDATE_USER);
     let current = c.accounts.get_user(actor, id).map_err(fail)?;
-    if change
+    // The username as stored is no change (a client may send back what it read); any other, one
+    // differing only in case included, renames the user, which only their admins may.
+    let username = change
         .username
-        .as_deref()
-        .is_some_and(|u| u != current.username.as_str())
-    {
-        return Err(EqeqoError::invalid_body("username cannot be changed"));
-    }
+        .filter(|u| u.as_str() != current.username.as_str());
     let password = change.password_hash.map(Password::new);
-    // Both are checked against the domain's rules before either changes, so that a bad one
+    // All three are checked against the domain's rules before any changes, so that a bad one
     // changes nothing.
     let mut problems = Vec::new();
+    if let Some(Err(rules)) = username.as_deref().map(Username::parse) {
+        problems.push(format!("username: {}", rules.join(", ")));
+    }
     if let Some(Err(rules)) = change.name.as_deref().map(DisplayName::parse) {
         problems.push(format!("name: {}", rules.join(", ")));
     }
@@ -411,17 +413,40 @@ fn change_user(
     if !problems.is_empty() {
         return Err(EqeqoError::invalid_body(problems.join("; ")));
     }
-    if let Some(new) = password {
+    let renames = username.is_some();
+    let profile = (renames || change.name.is_some()).then(|| UpdateUser {
+        username,
+        display_name: change.name.map(Some),
+        ..UpdateUser::default()
+    });
+    let update = |request: UpdateUser| {
+        c.accounts
+            .update_user(actor, id, request)
+            .map(|_| ())
+            .map_err(fail)
+    };
+    let set_password = |new: Password| {
         c.accounts
             .change_password(actor, id, None, new, false)
-            .map_err(fail)?;
-    }
-    if let Some(name) = change.name {
-        let request = UpdateUser {
-            display_name: Some(Some(name)),
-            ..UpdateUser::default()
-        };
-        c.accounts.update_user(actor, id, request).map_err(fail)?;
+            .map_err(fail)
+    };
+    // Whether another user has the new username is known only when it is written: a rename goes
+    // first, so that a taken one changes nothing. Otherwise the password goes first, so that one
+    // the use case refuses (the holder's own) changes nothing either.
+    if renames {
+        if let Some(profile) = profile {
+            update(profile)?;
+        }
+        if let Some(new) = password {
+            set_password(new)?;
+        }
+    } else {
+        if let Some(new) = password {
+            set_password(new)?;
+        }
+        if let Some(profile) = profile {
+            update(profile)?;
+        }
     }
     Ok(())
 }

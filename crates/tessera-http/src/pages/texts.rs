@@ -1278,6 +1278,8 @@ pub struct AdminTexts {
     pub roles: &'static str,
     pub roles_hint: &'static str,
     pub roles_change_hint: &'static str,
+    /// Beside the username of a user's page: what a new one changes.
+    pub username_change_hint: &'static str,
     /// Free-form values an admin keeps on a user (`name=value`).
     pub attributes: &'static str,
     pub attributes_hint: &'static str,
@@ -1548,6 +1550,7 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     roles: "Roles",
     roles_hint: "Role names separated by spaces or commas. admin makes an administrator.",
     roles_change_hint: "Role names separated by spaces or commas. Taking a role away ends all the user's sessions.",
+    username_change_hint: "The name the user signs in with. A new one takes effect at once and their sessions stay; access tokens already issued show the old one until they expire.",
     attributes: "Attributes",
     attributes_hint: "One name=value per line, such as document_type=passport. Names: lowercase letters, digits and _ . - starting with a letter. A name left out is removed; empty removes them all.",
     no_attributes: "No attribute.",
@@ -1978,6 +1981,7 @@ pub static ADMIN_ES: AdminTexts = AdminTexts {
     roles: "Roles",
     roles_hint: "Nombres de rol separados por espacios o comas. admin convierte al usuario en administrador.",
     roles_change_hint: "Nombres de rol separados por espacios o comas. Quitar un rol cierra todas las sesiones del usuario.",
+    username_change_hint: "El nombre con el que el usuario inicia sesión. Uno nuevo vale en el acto y sus sesiones siguen abiertas; los tokens de acceso ya emitidos muestran el anterior hasta que caducan.",
     attributes: "Atributos",
     attributes_hint: "Un nombre=valor por línea, como document_type=pasaporte. Nombres: minúsculas, dígitos y _ . - empezando por una letra. Un nombre que falte se quita; vacío los quita todos.",
     no_attributes: "Ningún atributo.",

@@ -1,8 +1,8 @@
 //! The admin console (`/admin`) as a browser uses it, signed in through the sign-in page: who may
 //! open it, a change made on its pages seen by the API (a grant check-token then reports), a
 //! tenant admin kept to their tenant, a destructive action that needs its CSRF field and its
-//! confirmation, refusals said in words beside their fields, a client's secret shown once, and a
-//! signing key rotated now that signs the next token.
+//! confirmation, refusals said in words beside their fields, a user renamed, a client's secret
+//! shown once, and a signing key rotated now that signs the next token.
 
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
 use reqwest::{Response, StatusCode};
@@ -476,6 +476,60 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
     assert_eq!(app.get(&api, &admin).await.body["attributes"], json!({}));
     let (_, page) = open(&app, &b, &page_path).await;
     assert!(page.contains("No attribute."), "{page}");
+}
+
+#[tokio::test]
+async fn an_admin_renames_a_user_on_their_page() {
+    let app = oidc_app().await;
+    let admin = app.admin_token().await;
+    let hugo = app.create_user(&admin, "hugo").await;
+    app.create_user(&admin, "ines").await;
+    let (token, _) = app.login("hugo", USER_PASSWORD).await;
+    let b = browser();
+    sign_in(&app, &b, "admin", ADMIN_PASSWORD, None).await;
+    let page_path = format!("/admin/users/{hugo}");
+    let api = format!("/users/{hugo}");
+    let (status, page) = open(&app, &b, &page_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("value=\"hugo\""), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let profile = |username: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("username", username.to_owned()),
+            ("display_name", String::new()),
+            ("email", "hugo@example.com".to_owned()),
+            ("roles", "user".to_owned()),
+            ("attributes", String::new()),
+        ]
+    };
+
+    // Another user's name, ignoring case: said beside the field, nothing changed.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("INES"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("id=\"username-error\">This is already taken."),
+        "{page}"
+    );
+    assert_eq!(app.get(&api, &admin).await.body["username"], "hugo");
+
+    // A new one renames the user, who signs in with it and keeps the session they had.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("Hugo.B"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&api, &admin).await.body["username"], "Hugo.B");
+    app.login("hugo.b", USER_PASSWORD).await;
+    assert_eq!(app.get(&api, &token).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

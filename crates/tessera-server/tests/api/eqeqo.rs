@@ -696,7 +696,7 @@ async fn users_are_created_read_changed_and_listed_as_in_eqeqo() {
         door.get(&path, &door.admin).await.body["name"],
         "Juan Nuevo"
     );
-    // Tessera's users keep their username; sending the same one changes nothing.
+    // A new username renames the user: the old one no longer signs in, the new one does.
     let a = door
         .send(
             Method::PUT,
@@ -705,12 +705,65 @@ async fn users_are_created_read_changed_and_listed_as_in_eqeqo() {
             json!({"username": "juana"}),
         )
         .await;
-    refused(&a, StatusCode::BAD_REQUEST, "invalid_request_body");
-    assert_eq!(a.body["detail"], "username cannot be changed");
+    success(&a, json!({"status": "success"}));
+    success(
+        &door.get(&path, &door.admin).await,
+        json!({"id": juan, "username": "juana", "name": "Juan Nuevo"}),
+    );
+    refused(
+        &door.login("juan", USER_PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+    door.token("juana", USER_PASSWORD).await;
+    // Sending the current one changes nothing; one another user has, ignoring case, is 409 with
+    // a detail (Eqeqo: 500), and a refused one 400; neither changes anything, the name sent with
+    // them included.
     let a = door
-        .send(Method::PUT, &path, &door.admin, json!({"username": "juan"}))
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"username": "juana"}),
+        )
         .await;
     success(&a, json!({"status": "success"}));
+    let a = door
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"username": "ADMIN", "name": "Juan Otro"}),
+        )
+        .await;
+    refused(&a, StatusCode::CONFLICT, "update_user_failed");
+    assert_eq!(a.body["detail"], "this username is already taken");
+    let a = door
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"username": "j", "name": "Juan Otro"}),
+        )
+        .await;
+    refused(&a, StatusCode::BAD_REQUEST, "invalid_request_body");
+    assert_eq!(a.body["detail"], "username: too_short");
+    success(
+        &door.get(&path, &door.admin).await,
+        json!({"id": juan, "username": "juana", "name": "Juan Nuevo"}),
+    );
+    // Back to the first one in two steps, the second changing only its case.
+    for username in ["Juan", "juan"] {
+        let a = door
+            .send(
+                Method::PUT,
+                &path,
+                &door.admin,
+                json!({"username": username}),
+            )
+            .await;
+        success(&a, json!({"status": "success"}));
+    }
     // A new password, then a bad name and a bad password change nothing.
     let new_password = "another perfectly fine passphrase";
     let a = door
@@ -1162,6 +1215,12 @@ async fn only_admins_manage_and_people_read_themselves() {
             "/person-service-roles".into(),
             Some(json!({"person_id": m.alice, "service_id": m.billing, "role_id": m.viewer})),
         ),
+        // A user does not rename themselves.
+        (
+            Method::PUT,
+            format!("/users/{}", m.alice),
+            Some(json!({"username": "alicia", "name": "Alicia"})),
+        ),
     ];
     for (method, path, body) in cases {
         let a = door
@@ -1180,15 +1239,20 @@ async fn only_admins_manage_and_people_read_themselves() {
         &door.get(&format!("/users/{}", m.alice), &alice).await,
         json!({"id": m.alice, "username": "alice", "name": "alice"}),
     );
+    // Their own username sent back is no rename.
     let a = door
         .send(
             Method::PUT,
             &format!("/users/{}", m.alice),
             &alice,
-            json!({"name": "Alice A."}),
+            json!({"username": "alice", "name": "Alice A."}),
         )
         .await;
     success(&a, json!({"status": "success"}));
+    success(
+        &door.get(&format!("/users/{}", m.alice), &alice).await,
+        json!({"id": m.alice, "username": "alice", "name": "Alice A."}),
+    );
 }
 
 #[tokio::test]

@@ -673,3 +673,90 @@ async fn users_cannot_set_their_own_attributes() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["attributes"], json!({"person_type": "natural"}));
 }
+
+#[tokio::test]
+async fn admins_rename_users_who_keep_their_sessions_and_users_do_not_rename_themselves() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let id = app.create_user(&admin, "nina").await;
+    app.create_user(&admin, "oscar").await;
+    let (token, _) = app.login("nina", USER_PASSWORD).await;
+    let path = format!("/users/{id}");
+
+    // Not by themselves: 403, and nothing changes.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"username": "nina.r"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{:?}", a.body);
+    assert_eq!(a.error(), "forbidden");
+    assert_eq!(app.get(&path, &admin).await.body["username"], "nina");
+
+    // By an admin: the new name logs in and the old one no longer does; the session stays.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"username": "Nina.R"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["username"], "Nina.R");
+    assert_eq!(a.body["email"], "nina@example.com");
+    assert_eq!(
+        app.post_login("nina", USER_PASSWORD).await.error(),
+        "invalid_credentials"
+    );
+    app.login("nina.r", USER_PASSWORD).await;
+    let mine = app.get(&path, &token).await;
+    assert_eq!(mine.status, StatusCode::OK, "{:?}", mine.body);
+    assert_eq!(mine.body["username"], "Nina.R");
+    let info = app.get("/auth/userinfo", &token).await;
+    assert_eq!(
+        info.body["preferred_username"], "Nina.R",
+        "read from the user"
+    );
+
+    // A name another user has, ignoring case: 409, and nothing of the change is written.
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"username": "OSCAR", "display_name": "Nina"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{:?}", a.body);
+    assert_eq!(a.error(), "duplicate");
+    assert_eq!(a.body["fields"]["username"][0], "taken");
+    let now = app.get(&path, &admin).await;
+    assert_eq!(now.body["username"], "Nina.R");
+    assert_eq!(now.body["display_name"], json!(null));
+
+    // Their own name in another case is no clash; a name the rules refuse is 422.
+    let a = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(json!({"username": "nina.r", "email": "nina@example.com"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["username"], "nina.r");
+    let a = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"username": "n"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.body["fields"]["username"], json!(["too_short"]));
+}

@@ -1,5 +1,5 @@
-//! Accounts beyond the basics in `tests.rs`: bulk import and export, lifting a lockout, and
-//! finding a user by login name.
+//! Accounts beyond the basics in `tests.rs`: bulk import and export, attributes, renaming,
+//! lifting a lockout, and finding a user by login name.
 
 use super::support::{caller, create_with, entry, login_kind, USER_PW};
 use super::{setup, ADMIN_PW};
@@ -339,6 +339,107 @@ fn users_do_not_set_their_own_attributes() {
     ));
     let mine = h.core.accounts.get_user(&me, alice).unwrap();
     assert_eq!(mine.attributes.get("person_type"), Some("natural"));
+}
+
+/// A change of the username alone.
+fn rename(to: &str) -> UpdateUser {
+    UpdateUser {
+        username: Some(to.into()),
+        ..UpdateUser::default()
+    }
+}
+
+#[test]
+fn admins_rename_users_who_then_log_in_by_the_new_name_only() {
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    create_with(&h, &admin, "bob", &["user"], None);
+    let before = super::support::jwt_login(&h, "alice", USER_PW, None);
+    let renamed = h
+        .core
+        .accounts
+        .update_user(&admin, alice, rename("Alicia"))
+        .unwrap();
+    assert_eq!(renamed.username.as_str(), "Alicia");
+    assert!(matches!(
+        login_kind(&h, "alice", USER_PW, None, SessionKind::Jwt),
+        Err(AuthError::InvalidCredentials)
+    ));
+    let again = caller(&h, "ALICIA", USER_PW);
+    assert_eq!((again.user_id, again.username.as_str()), (alice, "Alicia"));
+    // The session she had stays: its token names her by id, and by the name it was issued with.
+    let me = h.core.gate.authenticate_jwt(&before.access_token).unwrap();
+    assert_eq!((me.user_id, me.username.as_str()), (alice, "alice"));
+    let read = h.core.accounts.get_user(&me, alice).unwrap();
+    assert_eq!(read.username.as_str(), "Alicia");
+    let record = h
+        .audit_entries()
+        .into_iter()
+        .find(|e| e.event == Event::UserUpdated)
+        .unwrap();
+    assert!(record
+        .details
+        .contains(&("changed".into(), "username".into())));
+
+    // Another user's name, in any case, is taken; her own in another case is hers.
+    assert!(matches!(
+        h.core.accounts.update_user(&admin, alice, rename("BOB")),
+        Err(UserError::Duplicate { field: "username" })
+    ));
+    let recased = h
+        .core
+        .accounts
+        .update_user(&admin, alice, rename("alicia"))
+        .unwrap();
+    assert_eq!(recased.username.as_str(), "alicia");
+    // Names are unique within a tenant: a tenant's user's name is free among the global users.
+    let acme = entry(&h, &admin, Kind::Tenant, "acme").id;
+    create_with(&h, &admin, "carol", &["user"], Some(acme));
+    let moved = h
+        .core
+        .accounts
+        .update_user(&admin, alice, rename("Carol"))
+        .unwrap();
+    assert_eq!(moved.username.as_str(), "Carol");
+
+    // A name the rules refuse is named under `username`, and nothing changes.
+    let refused = h
+        .core
+        .accounts
+        .update_user(&admin, alice, rename("a b"))
+        .unwrap_err();
+    assert_eq!(
+        super::support::fields(&refused),
+        [("username".to_owned(), vec!["invalid_characters"])]
+    );
+    assert_eq!(
+        h.core
+            .accounts
+            .get_user(&admin, alice)
+            .unwrap()
+            .username
+            .as_str(),
+        "Carol"
+    );
+}
+
+#[test]
+fn users_do_not_rename_themselves() {
+    let (h, admin) = setup();
+    let alice = create_with(&h, &admin, "alice", &["user"], None);
+    let me = caller(&h, "alice", USER_PW);
+    for to in ["alicia", "alice"] {
+        let mut update = rename(to);
+        update.display_name = Some(Some("Alice".into()));
+        assert!(matches!(
+            h.core.accounts.update_user(&me, alice, update),
+            Err(UserError::Forbidden(_))
+        ));
+    }
+    let mine = h.core.accounts.get_user(&me, alice).unwrap();
+    assert_eq!(mine.username.as_str(), "alice");
+    assert_eq!(mine.display_name, None);
+    assert!(login_kind(&h, "alice", USER_PW, None, SessionKind::Jwt).is_ok());
 }
 
 #[test]

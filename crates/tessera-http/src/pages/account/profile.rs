@@ -104,6 +104,7 @@ async fn save(req: &HttpRequest, state: &AppState, payload: web::Payload) -> Ans
     let display_name = form.owned("display_name");
     let email = form.owned("email");
     let request = UpdateUser {
+        username: None,
         email: Some(non_blank(&email)),
         display_name: Some(non_blank(&display_name)),
         roles: None,

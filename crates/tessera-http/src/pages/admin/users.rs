@@ -1,7 +1,8 @@
 //! Users: the list with its search (a username or e-mail prefix, `Accounts::list_users` as `GET
-//! /users?q=` calls it), creating a user, and a user's page: the profile, roles and attributes,
-//! disabling and enabling, unlocking, resetting the second factor, a password-reset token, ending
-//! their sessions, deleting them, their API keys, and the services they have access in.
+//! /users?q=` calls it), creating a user, and a user's page: the username, profile, roles and
+//! attributes, disabling and enabling, unlocking, resetting the second factor, a password-reset
+//! token, ending their sessions, deleting them, their API keys, and the services they have access
+//! in.
 //!
 //! Each action calls the use case of its API twin as the signed-in admin; a tenant admin's user
 //! of another tenant is the use case's `NotFound`, a 404 page, as `GET /users/{id}` answers 404.
@@ -39,7 +40,8 @@ const NEW_USER_FIELDS: [&str; 6] = [
 ];
 /// The fields of a user's page the errors can be said beside: its profile form and its API-key
 /// form.
-const USER_FIELDS: [&str; 7] = [
+const USER_FIELDS: [&str; 8] = [
+    "username",
     "display_name",
     "email",
     "roles",
@@ -160,6 +162,7 @@ struct KeyRow {
 /// What the profile form of a user's page holds: as stored, or as posted when refused.
 #[derive(Debug, Default)]
 struct Profile {
+    username: String,
     display_name: String,
     email: String,
     roles: String,
@@ -557,6 +560,7 @@ async fn render_user(
     let t = admin.t();
     let u = &data.user;
     let profile = profile.unwrap_or_else(|| Profile {
+        username: u.username.as_str().to_owned(),
         display_name: display_name_text(u),
         email: email_text(u),
         roles: roles_text(&u.roles),
@@ -635,8 +639,9 @@ async fn render_user(
 
 /// `POST /admin/users/{id}`: the profile form. Only what differs from the user as stored is
 /// sent to `Accounts::update_user` (as a `PATCH /users/{id}` would), so the audit entry names what
-/// changed; an empty e-mail or display name clears it. The attributes are the form's whole set:
-/// a name no longer in it is removed, and an empty field removes them all.
+/// changed; a username that differs, even only in case, renames the user; an empty e-mail or
+/// display name clears it. The attributes are the form's whole set: a name no longer in it is
+/// removed, and an empty field removes them all.
 pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -649,6 +654,8 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
     let admin = Admin::enter(req, state).await?;
     let id = user_id(&admin, req)?;
     let form = admin.form(req, state, payload).await?;
+    // Without the field (a form of another version of the page), the username stays.
+    let username = form.get("username").map(|u| u.trim().to_owned());
     let email = form.filled("email").map(str::to_owned);
     let display_name = form.filled("display_name").map(str::to_owned);
     let roles = names(form.text("roles"));
@@ -685,6 +692,12 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
         .run(state, move |c, p| {
             let current = c.accounts.get_user(p, id)?;
             let mut update = UpdateUser::default();
+            if username
+                .as_deref()
+                .is_some_and(|u| u != current.username.as_str())
+            {
+                update.username = username;
+            }
             if current.email.as_ref().map(Email::as_str) != email.as_deref() {
                 update.email = Some(email);
             }
@@ -708,7 +721,8 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
                     update.attributes = Some(changes);
                 }
             }
-            if update.email.is_none()
+            if update.username.is_none()
+                && update.email.is_none()
                 && update.display_name.is_none()
                 && update.roles.is_none()
                 && update.attributes.is_none()
@@ -739,6 +753,7 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
 /// The profile form as posted.
 fn posted_profile(form: &Fields) -> Profile {
     Profile {
+        username: form.text("username").to_owned(),
         display_name: form.text("display_name").to_owned(),
         email: form.text("email").to_owned(),
         roles: form.text("roles").to_owned(),
