@@ -280,7 +280,9 @@ impl Accounts {
         // Asked before anything is looked up, so that the answer tells someone who may not
         // administer users nothing about which names exist.
         if !actor.is_admin() && !actor.is_tenant_admin() {
-            return Err(UserError::Forbidden("only admins may look users up by name"));
+            return Err(UserError::Forbidden(
+                "only admins may look users up by name",
+            ));
         }
         let tenant = match tenant {
             None => None,

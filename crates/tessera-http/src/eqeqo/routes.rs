@@ -951,6 +951,12 @@ pub async fn add_service_role(
     } = body(&req, payload).await?;
     let service = service_id.service()?;
     on_pool(&state, ASSIGN_ROLE_SERVICE.failed, move |c| {
+        // The role first: a service named here is made only for a link that can be made.
+        if matches!(service, Named::Name(_)) {
+            c.access
+                .get_entry(&me, Kind::Role, role_id)
+                .map_err(|e| user_error(e, ASSIGN_ROLE_SERVICE.about("role_not_found")))?;
+        }
         let id = service_or_new(c, &me, service, ASSIGN_ROLE_SERVICE)?;
         c.access
             .link(&me, Link::ServiceRole, id, role_id)

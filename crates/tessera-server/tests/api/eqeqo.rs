@@ -439,6 +439,9 @@ async fn an_unknown_id_is_a_404_and_an_unknown_name_a_400_with_eqeqos_keys() {
         (Method::GET, format!("/people/{a}/services/{NOBODY}/roles"), Value::Null, StatusCode::NOT_FOUND, "service_not_found"),
         (Method::GET, format!("/services/{NOBODY}/roles/{v}/people"), Value::Null, StatusCode::NOT_FOUND, "service_not_found"),
         (Method::GET, format!("/services/{b}/roles/{NOBODY}/people"), Value::Null, StatusCode::NOT_FOUND, "role_not_found"),
+        // A service named here is made only for a role that exists: the first refusal leaves none.
+        (Method::POST, "/service-roles".into(), json!({"service_id": "Brand New", "role_id": NOBODY}), StatusCode::NOT_FOUND, "role_not_found"),
+        (Method::GET, "/services/Brand%20New/roles".into(), Value::Null, StatusCode::BAD_REQUEST, "invalid_service_id"),
     };
     for (method, path, body, status, key) in cases {
         let body = (!body.is_null()).then_some(body);
