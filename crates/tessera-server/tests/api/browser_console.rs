@@ -60,6 +60,21 @@ async fn an_admin_creates_a_user_who_enrols_a_second_factor_and_an_api_key_in_th
         browser.text_of("main").await.contains("bruno"),
         "{user_page}"
     );
+    // Attributes, typed one per line, show on the page once saved.
+    browser
+        .type_into("#attributes", "department=Accounts\nperson_type=N")
+        .await;
+    browser.click("#attributes ~ button[type=submit]").await;
+    browser
+        .wait_for_url("the user's page, saved", |u| {
+            u.path() == user_page.path() && u.query().is_some_and(|q| q.contains("done=saved"))
+        })
+        .await;
+    let shown = browser.text_of("#attributes-heading + dl").await;
+    assert!(
+        shown.contains("department") && shown.contains("Accounts"),
+        "{shown}"
+    );
     browser.document("admin-user").await;
     let bruno: i64 = user_page
         .path_segments()
