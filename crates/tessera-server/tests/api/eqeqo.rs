@@ -1464,3 +1464,59 @@ async fn two_uses_in_the_window_at_once_renew_the_token_once() {
     assert_eq!(x.body["expires_at"], y.body["expires_at"]);
     assert!(x.body["expires_at"].as_i64().unwrap() > issued_until);
 }
+
+#[tokio::test]
+async fn a_service_token_past_its_lifetime_is_expired_and_a_new_one_works() {
+    let door = Door::open_with(|s| s.eqeqo.service_token_ttl_seconds = 1).await;
+    let m = model(&door).await;
+    let service = door.service_token(m.billing).await;
+    let alice = door.token("alice", USER_PASSWORD).await;
+    assert_eq!(
+        door.check(Some(&alice), Some(&service), "").await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let a = door.check(Some(&alice), Some(&service), "").await;
+    unauthorized(&a, "expired_token", EXPIRED_TOKEN);
+    // The user's token was checked first and is still good; a new service token works.
+    let fresh = door.service_token(m.billing).await;
+    assert_eq!(
+        door.check(Some(&alice), Some(&fresh), "").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn ids_too_large_for_any_row_are_answered_not_failed() {
+    let door = Door::open().await;
+    let huge = "99999999999999999999999";
+    let a = door.get(&format!("/users/{huge}"), &door.admin).await;
+    assert_eq!(
+        (a.status, a.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_user_id")),
+        "{:?}",
+        a.body
+    );
+    let a = door.get(&format!("/users/{}", i64::MAX), &door.admin).await;
+    assert_eq!(
+        (a.status, a.body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("user_not_found")),
+        "{:?}",
+        a.body
+    );
+    for body in [
+        r#"{"role_id": 1e30, "permission_id": 1}"#,
+        r#"{"role_id": 99999999999999999999999, "permission_id": 1}"#,
+        r#"{"role_id": -1.5, "permission_id": 1}"#,
+    ] {
+        let a = door
+            .raw(Method::POST, "/role-permissions", Some(&door.admin), body)
+            .await;
+        assert_eq!(
+            (a.status, a.body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request_body")),
+            "{body}: {:?}",
+            a.body
+        );
+    }
+}
