@@ -680,9 +680,25 @@ impl Browser {
         within(&format!("finding {css}"), WAIT * 2, found).await
     }
 
+    /// The text of the element `css`. A page still arriving can replace the element between
+    /// finding and reading it (a stale element): it is then found again on the new page.
     pub(crate) async fn text_of(&self, css: &str) -> String {
-        let element = self.find(css).await;
-        within(&format!("reading the text of {css}"), WAIT, element.text()).await
+        let what = format!("reading the text of {css}");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let element = self.find(css).await;
+            match tokio::time::timeout(WAIT, element.text()).await {
+                Ok(Ok(text)) => return text,
+                Ok(Err(fantoccini::error::CmdError::Standard(e)))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                Ok(Err(e)) => panic!("{what}: {e:?}"),
+                Err(_) => panic!("{what}: nothing within {WAIT:?}"),
+            }
+        }
     }
 
     /// The current value of the form field `css` (the DOM property, not the attribute).

@@ -1467,15 +1467,16 @@ async fn two_uses_in_the_window_at_once_renew_the_token_once() {
 
 #[tokio::test]
 async fn a_service_token_past_its_lifetime_is_expired_and_a_new_one_works() {
-    let door = Door::open_with(|s| s.eqeqo.service_token_ttl_seconds = 1).await;
+    // Times are whole seconds: a token of 2 s lives at least 1 s, and is gone 3 s after.
+    let door = Door::open_with(|s| s.eqeqo.service_token_ttl_seconds = 2).await;
     let m = model(&door).await;
-    let service = door.service_token(m.billing).await;
     let alice = door.token("alice", USER_PASSWORD).await;
+    let service = door.service_token(m.billing).await;
     assert_eq!(
         door.check(Some(&alice), Some(&service), "").await.status,
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let a = door.check(Some(&alice), Some(&service), "").await;
     unauthorized(&a, "expired_token", EXPIRED_TOKEN);
     // The user's token was checked first and is still good; a new service token works.
