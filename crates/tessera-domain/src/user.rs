@@ -218,6 +218,8 @@ pub struct Attributes(
 
 impl Attributes {
     pub const MAX_ENTRIES: usize = 32;
+    /// The names one change may hold, set and removed together: room to replace every attribute.
+    pub const MAX_CHANGES: usize = 2 * Self::MAX_ENTRIES;
     pub const MAX_NAME_LEN: usize = 64;
     pub const MAX_VALUE_LEN: usize = 1024;
 
@@ -327,11 +329,14 @@ pub struct AttributeChanges(
 impl AttributeChanges {
     /// Checks a change, naming every rule it breaks: `invalid_name` (a name no attribute can
     /// have, even one to remove), `value_too_long`, `invalid_characters`, and `too_many` when it
-    /// sets more attributes than a user may have. Whether the result stays within the limit
+    /// sets more attributes than a user may have or names more than `Attributes::MAX_CHANGES`
+    /// in all. Whether the result stays within the limit
     /// depends on the attributes it is applied to: `Attributes::merged` says.
     pub fn parse(raw: BTreeMap<String, Option<String>>) -> Result<Self, Vec<&'static str>> {
         let mut problems = Vec::new();
-        if raw.values().filter(|v| v.is_some()).count() > Attributes::MAX_ENTRIES {
+        if raw.len() > Attributes::MAX_CHANGES
+            || raw.values().filter(|v| v.is_some()).count() > Attributes::MAX_ENTRIES
+        {
             problems.push("too_many");
         }
         if raw.keys().any(|name| !Attributes::valid_name(name)) {
@@ -671,6 +676,14 @@ mod tests {
         let removals: BTreeMap<String, Option<String>> =
             (0..40).map(|i| (format!("a{i}"), None)).collect();
         assert!(AttributeChanges::parse(removals).is_ok());
+        // Set and removed together, a patch names at most MAX_CHANGES attributes.
+        let replace_all: BTreeMap<String, Option<String>> = (0..64)
+            .map(|i| (format!("a{i}"), (i % 2 == 0).then(|| "v".to_owned())))
+            .collect();
+        assert!(AttributeChanges::parse(replace_all).is_ok());
+        let flood: BTreeMap<String, Option<String>> =
+            (0..65).map(|i| (format!("a{i}"), None)).collect();
+        assert_eq!(AttributeChanges::parse(flood), Err(vec!["too_many"]));
     }
 
     #[test]

@@ -336,15 +336,17 @@ impl Accounts {
             ));
         }
         let mut fields = FieldErrors::new();
-        let mut changes = UserChanges::default();
-        // Unique ignoring case within the tenant: the store refuses a name another user has
-        // (`Duplicate`), while the user's own, in any case, is theirs to keep or recase.
-        changes.username = parse_optional(
-            &mut fields,
-            "username",
-            req.username.as_deref(),
-            Username::parse,
-        );
+        let mut changes = UserChanges {
+            // Unique ignoring case within the tenant: the store refuses a name another user has
+            // (`Duplicate`), while the user's own, in any case, is theirs to keep or recase.
+            username: parse_optional(
+                &mut fields,
+                "username",
+                req.username.as_deref(),
+                Username::parse,
+            ),
+            ..UserChanges::default()
+        };
         if let Some(email) = &req.email {
             changes.email = Some(parse_optional(
                 &mut fields,
@@ -428,10 +430,14 @@ impl Accounts {
         if let Some(active) = changes.active {
             audit = audit.detail("active", active);
         }
-        // The names only: a value may be personal data (a document number, say).
+        // The names only, of the attributes whose value changed: a value may be personal data
+        // (a document number, say), and a name the patch removed that was never set changed
+        // nothing.
         if let Some(attributes) = &changes.attributes {
             for (name, _) in attributes.iter() {
-                audit = audit.detail("attributes", name);
+                if current.attributes.get(name) != user.attributes.get(name) {
+                    audit = audit.detail("attributes", name);
+                }
             }
         }
         self.audit.record(audit);

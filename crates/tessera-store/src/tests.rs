@@ -345,21 +345,21 @@ fn a_rename_is_found_by_the_new_name_and_a_taken_one_writes_nothing(db: &Db) {
         .create_user(&new_user("Erin", None), &hash(), UnixTime(1))
         .unwrap();
     let sid = session(&db.store, u.id, "r1");
-    // Read (and cached) before the rename.
-    let read = db.store.get_user(u.id).unwrap().unwrap();
+    // Read (and cached, on a store with the read cache on) before the rename.
+    let cached = db.store.clone().with_read_cache(Duration::from_secs(60));
+    let read = cached.get_user(u.id).unwrap().unwrap();
     assert_eq!(read.username.as_str(), "dave");
     let rename = |to: &str| UserChanges {
         username: Some(Username::parse(to).unwrap()),
         ..Default::default()
     };
-    let (renamed, revoked) = db
-        .store
+    let (renamed, revoked) = cached
         .update_user(u.id, &rename("David"), RevokeSessions::None, UnixTime(5))
         .unwrap();
     assert_eq!(renamed.username.as_str(), "David");
     assert_eq!(renamed.updated_at, UnixTime(5));
     assert!(revoked.is_empty());
-    let read = db.store.get_user(u.id).unwrap().unwrap();
+    let read = cached.get_user(u.id).unwrap().unwrap();
     assert_eq!(read.username.as_str(), "David", "the cache saw the write");
     let (found, _) = db
         .store

@@ -270,12 +270,14 @@ pub fn attributes_or_null() -> RefOr<Schema> {
 pub fn attribute_changes_or_null() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(Attributes::MAX_CHANGES))
         .property_names(Some(attribute_name()))
         .additional_properties(Some(
             attribute_value().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
         ))
         .description(Some(format!(
-            "A JSON merge patch (RFC 7396) of the attributes, for those who administer the user (403 otherwise): a name with a string sets it, a name with null removes it, names left out are kept. The attributes that result follow the rules: {}. Absent or null: unchanged.",
+            "A JSON merge patch (RFC 7396) of the attributes, for those who administer the user (403 otherwise): a name with a string sets it, a name with null removes it, names left out are kept; at most {} names in one patch (`too_many`). The attributes that result follow the rules: {}. Absent or null: unchanged.",
+            Attributes::MAX_CHANGES,
             attribute_rules()
         )))
         .into()

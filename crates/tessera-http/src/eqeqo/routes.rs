@@ -403,11 +403,17 @@ fn change_user(
         problems.push(format!("name: {}", rules.join(", ")));
     }
     if let Some(new) = &password {
-        let broken = c
-            .password_policy()
-            .violations(new, current.username.as_str());
+        // Checked against the name the user will have, as the password's use case checks it
+        // after a rename.
+        let name = username.as_deref().unwrap_or(current.username.as_str());
+        let broken = c.password_policy().violations(new, name);
         if !broken.is_empty() {
             problems.push(format!("password_hash: {}", broken.join(", ")));
+        }
+        // The holder's own password needs the current one, which this body has no place for:
+        // refused here, before a rename in the same body is written.
+        if actor.user_id == id {
+            problems.push("current_password: required".to_owned());
         }
     }
     if !problems.is_empty() {

@@ -1521,3 +1521,44 @@ async fn ids_too_large_for_any_row_are_answered_not_failed() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rename_and_a_password_in_one_body_change_nothing_when_the_password_is_refused() {
+    let door = Door::open().await;
+    let m = model(&door).await;
+    let path = format!("/users/{}", m.alice);
+    // The new password holds the new username, which the policy refuses: nothing changes.
+    let a = door
+        .send(
+            Method::PUT,
+            &path,
+            &door.admin,
+            json!({"username": "juanperez", "password_hash": "Juanperez-2026-long!"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
+    assert_eq!(a.body["error"], "invalid_request_body");
+    assert_eq!(door.get(&path, &door.admin).await.body["username"], "alice");
+    // An admin's own password needs the current one: refused before the rename is written.
+    let me = door.get("/auth/profile", &door.admin).await.body["payload"]["user_id"]
+        .as_i64()
+        .unwrap();
+    let own = format!("/users/{me}");
+    let a = door
+        .send(
+            Method::PUT,
+            &own,
+            &door.admin,
+            json!({"username": "chief", "password_hash": "Another-long-Pa55word"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("current_password")),
+        "{:?}",
+        a.body
+    );
+    assert_eq!(door.get(&own, &door.admin).await.body["username"], "admin");
+}
