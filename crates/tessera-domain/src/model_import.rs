@@ -378,38 +378,17 @@ impl Accounts {
         let permissions = check_entries(Kind::Permission, model.permissions, &mut out.permissions)?;
 
         // Links.
-        let mut seen = HashSet::new();
-        for l in model.role_permissions {
-            let mut f = FieldErrors::new();
-            if !roles.has(l.left) {
-                f.add("role", "not_found");
-            }
-            if !permissions.has(l.right) {
-                f.add("permission", "not_found");
-            }
-            if !f.is_empty() {
-                return Err(rows(&l.source, f));
-            }
-            if seen.insert((l.left, l.right)) {
-                out.role_permissions.push((l.left, l.right));
-            }
-        }
-        let mut offered = HashSet::new();
-        for l in model.service_roles {
-            let mut f = FieldErrors::new();
-            if !services.has(l.left) {
-                f.add("service", "not_found");
-            }
-            if !roles.has(l.right) {
-                f.add("role", "not_found");
-            }
-            if !f.is_empty() {
-                return Err(rows(&l.source, f));
-            }
-            if offered.insert((l.left, l.right)) {
-                out.service_roles.push((l.left, l.right));
-            }
-        }
+        out.role_permissions = check_links(
+            model.role_permissions,
+            ("role", &roles),
+            ("permission", &permissions),
+        )?;
+        out.service_roles = check_links(
+            model.service_roles,
+            ("service", &services),
+            ("role", &roles),
+        )?;
+        let offered: HashSet<(i64, i64)> = out.service_roles.iter().copied().collect();
 
         // Grants: a removed person's are skipped; the others name existing rows, and a role the
         // service offers, as `AccessModel::grant_role` asks.
@@ -527,6 +506,33 @@ impl Accounts {
 
 /// Checks the entries of one kind (names, descriptions, ids, and names unique within the kind)
 /// into `out`; returns their ids.
+/// Links whose two ends must be rows of the import (`left` and `right` name each end's kind and
+/// its ids), each kept once, in the order given.
+fn check_links(
+    links: Vec<ImportedLink>,
+    left: (&'static str, &Ids),
+    right: (&'static str, &Ids),
+) -> Result<Vec<(i64, i64)>, ModelImportError> {
+    let mut seen = HashSet::new();
+    let mut kept = Vec::with_capacity(links.len());
+    for l in links {
+        let mut f = FieldErrors::new();
+        if !left.1.has(l.left) {
+            f.add(left.0, "not_found");
+        }
+        if !right.1.has(l.right) {
+            f.add(right.0, "not_found");
+        }
+        if !f.is_empty() {
+            return Err(rows(&l.source, f));
+        }
+        if seen.insert((l.left, l.right)) {
+            kept.push((l.left, l.right));
+        }
+    }
+    Ok(kept)
+}
+
 fn check_entries(
     kind: Kind,
     entries: Vec<ImportedEntry>,
