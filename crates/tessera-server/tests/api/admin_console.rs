@@ -476,6 +476,38 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
     assert_eq!(app.get(&api, &admin).await.body["attributes"], json!({}));
     let (_, page) = open(&app, &b, &page_path).await;
     assert!(page.contains("No attribute."), "{page}");
+
+    // The page says which names it showed: one another admin set after it was shown stays.
+    let res = b
+        .post(app.url(&page_path))
+        .form(&profile("person_type=natural"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = open(&app, &b, &page_path).await;
+    assert_eq!(hidden(&page, "attributes_shown"), "person_type");
+    let mut form = profile("");
+    form.push(("attributes_shown", hidden(&page, "attributes_shown")));
+    app.call(
+        reqwest::Method::PATCH,
+        &api,
+        Some(&admin),
+        Some(json!({"attributes": {"badge": "B-7"}})),
+    )
+    .await;
+    let res = b
+        .post(app.url(&page_path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&api, &admin).await.body["attributes"],
+        json!({"badge": "B-7"}),
+        "the shown name went, the one set since stayed"
+    );
 }
 
 #[tokio::test]

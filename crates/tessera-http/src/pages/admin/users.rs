@@ -7,7 +7,7 @@
 //! Each action calls the use case of its API twin as the signed-in admin; a tenant admin's user
 //! of another tenant is the use case's `NotFound`, a 404 page, as `GET /users/{id}` answers 404.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -168,6 +168,9 @@ struct Profile {
     roles: String,
     /// One `name=value` a line.
     attributes: String,
+    /// The names of the attributes the page showed, space-separated: only these can be removed by
+    /// leaving them out, so that one another admin set since is kept.
+    attributes_shown: String,
 }
 
 /// What the API-key form of a user's page holds: empty, or as posted when refused.
@@ -255,16 +258,19 @@ fn attribute_lines(text: &str) -> Result<BTreeMap<String, String>, Vec<usize>> {
 }
 
 /// The merge (as `PATCH /users/{id}` takes it) that turns the attributes `current` into `wanted`:
-/// the names of `current` that `wanted` lacks removed, and what `wanted` has that differs set. A
-/// stored value that differs only by the spaces around it (set through the API) is left as it is,
-/// since the form drops them.
+/// the names of `current` that `wanted` lacks removed (only those the page `shown`, when it says:
+/// one set by someone else since the page was shown is kept), and what `wanted` has that differs
+/// set. A stored value that differs only by the spaces around it (set through the API) is left as
+/// it is, since the form drops them.
 fn attribute_changes(
     current: &BTreeMap<String, String>,
     wanted: &BTreeMap<String, String>,
+    shown: Option<&BTreeSet<String>>,
 ) -> BTreeMap<String, Option<String>> {
     let mut changes: BTreeMap<String, Option<String>> = current
         .keys()
         .filter(|name| !wanted.contains_key(*name))
+        .filter(|name| shown.is_none_or(|shown| shown.contains(*name)))
         .map(|name| (name.clone(), None))
         .collect();
     for (name, value) in wanted {
@@ -565,6 +571,12 @@ async fn render_user(
         email: email_text(u),
         roles: roles_text(&u.roles),
         attributes: attributes_text(u),
+        attributes_shown: u
+            .attributes
+            .iter()
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>()
+            .join(" "),
     });
     let status = errors.status();
     let never = t.admin.never;
@@ -659,6 +671,11 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
     let email = form.filled("email").map(str::to_owned);
     let display_name = form.filled("display_name").map(str::to_owned);
     let roles = names(form.text("roles"));
+    // The names the page showed; without the field (a form of another version of the page), every
+    // name left out is removed.
+    let shown: Option<BTreeSet<String>> = form
+        .get("attributes_shown")
+        .map(|names| names.split_whitespace().map(str::to_owned).collect());
     // Without the field (a form of another version of the page), the attributes stay.
     let attributes = match form.get("attributes").map(attribute_lines) {
         None => None,
@@ -716,7 +733,8 @@ async fn edit_user(req: &HttpRequest, state: &AppState, payload: web::Payload) -
                 update.roles = Some(roles);
             }
             if let Some(wanted) = &attributes {
-                let changes = attribute_changes(current.attributes.as_map(), wanted);
+                let changes =
+                    attribute_changes(current.attributes.as_map(), wanted, shown.as_ref());
                 if !changes.is_empty() {
                     update.attributes = Some(changes);
                 }
@@ -758,6 +776,7 @@ fn posted_profile(form: &Fields) -> Profile {
         email: form.text("email").to_owned(),
         roles: form.text("roles").to_owned(),
         attributes: form.text("attributes").to_owned(),
+        attributes_shown: form.text("attributes_shown").to_owned(),
     }
 }
 
@@ -1074,13 +1093,21 @@ mod tests {
             ("new", "4"),
             ("spaced", "x"),
         ]);
-        let changes = attribute_changes(&current, &wanted);
+        let changes = attribute_changes(&current, &wanted, None);
         let expected: BTreeMap<String, Option<String>> =
             [("change", Some("two")), ("drop", None), ("new", Some("4"))]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
                 .collect();
         assert_eq!(changes, expected);
-        assert!(attribute_changes(&wanted, &wanted).is_empty());
+        assert!(attribute_changes(&wanted, &wanted, None).is_empty());
+        // A name the page did not show (set by another admin since) is not removed.
+        let shown: BTreeSet<String> = ["keep", "change", "spaced"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let changes = attribute_changes(&current, &wanted, Some(&shown));
+        assert!(!changes.contains_key("drop"), "{changes:?}");
+        assert_eq!(changes.get("change"), Some(&Some("two".to_owned())));
     }
 }
