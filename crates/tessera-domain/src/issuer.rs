@@ -34,8 +34,8 @@ pub enum SessionKind {
     Opaque,
     /// An opaque token with the browser lifetime, for a session cookie.
     Browser,
-    /// An opaque access token renewed by use, with a front door's own lifetime in seconds (the
-    /// Eqeqo door's `user_token_ttl_seconds`) instead of `OpaqueSettings::ttl`.
+    /// An opaque access token renewed by use, with a front door's own lifetime in seconds instead
+    /// of `OpaqueSettings::ttl` (a door whose clients expect their tokens to last that long).
     OpaqueLasting(i64),
 }
 
