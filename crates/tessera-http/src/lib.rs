@@ -187,6 +187,9 @@ pub struct HttpSettings {
     pub workers: usize,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_timeout: Duration,
+    /// Blocking tasks (store calls, hashing turns) each worker runs at once; the others wait as
+    /// tasks, without a thread each. 0 keeps actix's default (512 divided by the cores).
+    pub blocking_threads: usize,
 }
 
 /// A GET-only resource outside the route table, whose other methods get a JSON 405.
@@ -205,13 +208,39 @@ pub fn routes_with_metrics(cfg: &mut web::ServiceConfig, metrics: bool) {
     api::api(&mut table, metrics);
     table.register(cfg);
     pages::register(cfg);
-    let doc = openapi::document();
     cfg.service(resource("/docs").route(web::get().to(|| async {
         actix_web::HttpResponse::PermanentRedirect()
             .insert_header((actix_web::http::header::LOCATION, "/docs/"))
             .finish()
     })))
-    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+    .service(resource("/openapi.json").route(web::get().to(|| async {
+        match openapi_json() {
+            Some(json) => Ok(actix_web::HttpResponse::Ok()
+                .content_type(actix_web::http::header::ContentType::json())
+                .body(json)),
+            None => Err(ApiError::Internal(anyhow::anyhow!(
+                "the OpenAPI document cannot be served"
+            ))),
+        }
+    })))
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+    );
+}
+
+/// The OpenAPI document as JSON, made once per process and shared by every worker: each worker
+/// used to build and keep its own document, over 2 MB of heap apiece.
+fn openapi_json() -> Option<web::Bytes> {
+    static JSON: std::sync::OnceLock<Option<web::Bytes>> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| match serde_json::to_vec(&openapi::document()) {
+        Ok(json) => Some(web::Bytes::from(json)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize the OpenAPI document");
+            None
+        }
+    })
+    .clone()
 }
 
 /// Registers every route but `/metrics`.
@@ -277,6 +306,9 @@ pub fn server(
     .listen(listener)?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);
+    }
+    if settings.blocking_threads > 0 {
+        server = server.worker_max_blocking_threads(settings.blocking_threads);
     }
     Ok(server.run())
 }

@@ -355,6 +355,11 @@ impl Application {
         let http = HttpSettings {
             workers: settings.server.workers,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
+            // More blocking threads than database connections would only wait for one (or for a
+            // hashing turn), each with its stack and its allocator arena.
+            blocking_threads: usize::try_from(settings.database.max_connections)
+                .unwrap_or(usize::MAX)
+                .max(4),
         };
         let eqeqo_port = eqeqo_listener
             .as_ref()

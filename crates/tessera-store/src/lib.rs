@@ -242,6 +242,11 @@ impl Store {
             // while another thread was still opening a PostgreSQL connection sometimes crashed at
             // exit (seen about once in a dozen runs of the admin-commands test under load).
             .min_idle(Some(0))
+            // A PostgreSQL connection is checked (`SELECT 1`, a round trip) before each use, as
+            // the server may have closed it; a SQLite connection is a handle on a local file that
+            // nothing closes behind our back, and the check was a statement parsed per checkout
+            // (three per refresh).
+            .test_on_check_out(matches!(backend, Backend::Postgres(_)))
             .connection_timeout(config.acquire_timeout)
             .build_unchecked(manager);
         drop(first);

@@ -164,5 +164,8 @@ pub fn eqeqo_server(
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }
+    if settings.blocking_threads > 0 {
+        server = server.worker_max_blocking_threads(settings.blocking_threads);
+    }
     Ok(server.run())
 }

@@ -14,12 +14,19 @@ use tokio::io::AsyncWriteExt as _;
 /// A costly hash (32 MiB, three passes: some 20 a second) on one hashing thread, so that a flood
 /// lasts and a request that finds the line full does not get a place within the second it waits.
 async fn slow_hashing_app(max_waiting: usize) -> TestApp {
+    slow_hashing_app_with(max_waiting, 8).await
+}
+
+/// As `slow_hashing_app`, with `connections` database connections (and as many blocking threads
+/// per HTTP worker, at least 4).
+async fn slow_hashing_app_with(max_waiting: usize, connections: u32) -> TestApp {
     spawn_app_with(move |s| {
         s.password_hashing.memory_kib = 32 * 1024;
         s.password_hashing.iterations = 3;
         s.password_hashing.threads = 1;
         s.password_hashing.max_waiting = max_waiting;
         s.lockout.max_failures = 0;
+        s.database.max_connections = connections;
     })
     .await
 }
@@ -40,7 +47,18 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 
 #[tokio::test]
 async fn during_a_login_flood_logins_are_shed_and_everything_else_is_answered() {
-    let app = Arc::new(slow_hashing_app(4).await);
+    flood_sheds_logins_and_answers_the_rest(slow_hashing_app(4).await).await;
+}
+
+/// With one database connection each HTTP worker runs at most four blocking tasks, two of which
+/// can be logins waiting for their hash: the rest still gets a thread and is answered.
+#[tokio::test]
+async fn a_flood_is_survived_with_the_fewest_blocking_threads() {
+    flood_sheds_logins_and_answers_the_rest(slow_hashing_app_with(4, 1).await).await;
+}
+
+async fn flood_sheds_logins_and_answers_the_rest(app: TestApp) {
+    let app = Arc::new(app);
     let admin = app.admin_token().await;
     let user = app.create_user(&admin, "hank").await;
     let a = app
