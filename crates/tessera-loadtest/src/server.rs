@@ -266,7 +266,8 @@ impl Tessera {
         }
         // A developer's shell often sets these; with them every error value (a cache miss on a
         // worker is one) captures a stack trace, which no deployment of ours asks for.
-        cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
+        cmd.env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE");
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr()));
