@@ -426,23 +426,20 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
             ("attributes", attributes.to_owned()),
         ]
     };
+    let save = |attributes: &'static str| {
+        b.post(app.url(&page_path))
+            .form(&profile(attributes))
+            .send()
+    };
 
     // A line without `=`, and a name the rules refuse: said beside the field, nothing changed.
-    let res = b
-        .post(app.url(&page_path))
-        .form(&profile("person_type=legal\r\nno equals sign\r\n"))
-        .send()
+    let res = save("person_type=legal\r\nno equals sign\r\n")
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"attributes-error\">Line 2:"), "{page}");
-    let res = b
-        .post(app.url(&page_path))
-        .form(&profile("Person Type=legal"))
-        .send()
-        .await
-        .unwrap();
+    let res = save("Person Type=legal").await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"attributes-error\""), "{page}");
@@ -452,12 +449,7 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
     );
 
     // The lines are the whole set: one changed, one added, the one left out removed.
-    let res = b
-        .post(app.url(&page_path))
-        .form(&profile(
-            "person_type=legal\r\n\r\ndocument_number = 12=34\r\n",
-        ))
-        .send()
+    let res = save("person_type=legal\r\n\r\ndocument_number = 12=34\r\n")
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -466,24 +458,14 @@ async fn attributes_are_shown_and_edited_as_name_value_lines() {
         json!({"document_number": "12=34", "person_type": "legal"})
     );
     // Empty: none left.
-    let res = b
-        .post(app.url(&page_path))
-        .form(&profile(""))
-        .send()
-        .await
-        .unwrap();
+    let res = save("").await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&api, &admin).await.body["attributes"], json!({}));
     let (_, page) = open(&app, &b, &page_path).await;
     assert!(page.contains("No attribute."), "{page}");
 
     // The page says which names it showed: one another admin set after it was shown stays.
-    let res = b
-        .post(app.url(&page_path))
-        .form(&profile("person_type=natural"))
-        .send()
-        .await
-        .unwrap();
+    let res = save("person_type=natural").await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, page) = open(&app, &b, &page_path).await;
     assert_eq!(hidden(&page, "attributes_shown"), "person_type");
